@@ -1,0 +1,91 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from msp.models import Asset, Client, Contact, Heartbeat, Site, Team, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["full_name"]
+    list_display = ["email", "full_name", "role", "tier", "client", "is_active"]
+    list_filter = ["role", "tier", "is_active", "client"]
+    search_fields = ["email", "full_name"]
+    list_select_related = ["client"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Person", {"fields": ["full_name", "phone"]}),
+        ("Role", {"fields": ["role", "tier", "client"]}),
+        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
+        ("Dates", {"fields": ["last_login"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": [
+                    "email",
+                    "full_name",
+                    "role",
+                    "tier",
+                    "client",
+                    "password1",
+                    "password2",
+                ],
+            },
+        )
+    ]
+    readonly_fields = ["last_login"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "tier", "lead"]
+    filter_horizontal = ["members"]
+    list_select_related = ["lead"]
+
+
+class SiteInline(admin.TabularInline):
+    model = Site
+    extra = 0
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    list_display = ["name", "status", "timezone", "account_manager"]
+    list_filter = ["status"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    list_select_related = ["account_manager"]
+    inlines = [SiteInline]
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "client", "timezone"]
+    list_filter = ["client"]
+    search_fields = ["name", "client__name"]
+    list_select_related = ["client"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["full_name", "client", "email", "role", "user", "is_active"]
+    list_filter = ["role", "is_active", "client"]
+    search_fields = ["full_name", "email", "client__name"]
+    list_select_related = ["client", "user"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "client", "site", "hostname", "rmm_id", "is_active"]
+    list_filter = ["kind", "is_active", "client"]
+    search_fields = ["name", "hostname", "serial_number", "rmm_id"]
+    list_select_related = ["client", "site"]
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "last_run_at"]
+    readonly_fields = ["name", "last_run_at"]

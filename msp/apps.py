@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MspConfig(AppConfig):
+    name = "msp"
+    verbose_name = "Directory"

@@ -1,0 +1,26 @@
+"""The Celery app, configured from Django settings (CELERY_* names), with the one beat schedule."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msp.settings.dev")
+
+app = Celery("msp")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _install_beat_schedule(sender: Celery, **kwargs) -> None:
+    """All periodic work is listed here, in one place."""
+    from django.conf import settings
+
+    sender.conf.beat_schedule = {
+        "heartbeat": {
+            "task": "msp.heartbeat",
+            "schedule": float(settings.HEARTBEAT_INTERVAL_SECONDS),
+            # A missed heartbeat is worthless later; never let them pile up in the queue.
+            "options": {"expires": float(settings.HEARTBEAT_INTERVAL_SECONDS)},
+        },
+    }

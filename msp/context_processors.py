@@ -1,0 +1,19 @@
+from django.urls import reverse
+
+
+def navigation(request) -> dict:
+    """Navigation entries for the signed-in user's area (workspace or portal)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    if user.is_msp_staff:
+        items = [
+            ("Clients", reverse("workspace:client-list")),
+            ("Calendars", reverse("sla:calendar-list")),
+            ("SLA policies", reverse("sla:policy-list")),
+        ]
+        if user.is_staff:
+            items.append(("Admin", reverse("admin:index")))
+    else:
+        items = [("My organisation", reverse("portal:home"))]
+    return {"nav_items": items}

@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+
+from msp.demo import DEMO_PASSWORD, seed_directory
+from sla.services import default_policy_ensure
+
+
+class Command(BaseCommand):
+    help = "Load demo data (idempotent) and print the demo logins."
+
+    def handle(self, *args, **options) -> None:
+        logins = seed_directory()
+        policy = default_policy_ensure()
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready (default SLA policy: {policy})."))
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for login in logins:
+            self.stdout.write(f"  {login.email:<24} {login.role}")

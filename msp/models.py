@@ -1,0 +1,296 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from msp.choices import AssetKind, ClientStatus, ContactRole, Tier, UserRole
+from msp.querysets import ClientQuerySet, ClientScopedQuerySet, UserQuerySet
+from msp.validators import validate_timezone_name
+
+
+def _choices_check(
+    field: str, choices: type[models.TextChoices], name: str
+) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class TimeStampedModel(models.Model):
+    """Created/updated instants for every table."""
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        if not email:
+            raise ValueError("A user needs an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.update(role=UserRole.ADMIN, is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
+    """One login model for MSP staff and client users; a client user belongs to one client."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150)
+    role = models.CharField(max_length=20, choices=UserRole.choices, default=UserRole.TECHNICIAN)
+    tier = models.CharField(max_length=2, choices=Tier.choices, blank=True)
+    client = models.ForeignKey(
+        "msp.Client",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        help_text="Set for client (portal) users only.",
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="May open the Django admin site (administrators)."
+    )
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name"]
+        constraints = [
+            _choices_check("role", UserRole, "user_role_valid"),
+            models.CheckConstraint(
+                condition=Q(tier="") | Q(tier__in=Tier.values), name="user_tier_valid"
+            ),
+            # Client users have a client and no tier; staff have no client.
+            models.CheckConstraint(
+                condition=(Q(role=UserRole.CLIENT, client__isnull=False, tier=""))
+                | (~Q(role=UserRole.CLIENT) & Q(client__isnull=True)),
+                name="user_client_iff_client_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def is_msp_staff(self) -> bool:
+        """Staff of the MSP (any role but client user)."""
+        return self.role != UserRole.CLIENT
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.email.lower()
+        if self.role == UserRole.CLIENT:
+            if self.client_id is None:
+                raise ValidationError({"client": "A client user must belong to a client."})
+            if self.tier:
+                raise ValidationError({"tier": "Client users have no tier."})
+        elif self.client_id is not None:
+            raise ValidationError({"client": "Only client users belong to a client."})
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Team(TimeStampedModel):
+    """A group of technicians, usually one per tier (service desk L1, engineers L2...)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    tier = models.CharField(max_length=2, choices=Tier.choices, blank=True)
+    lead = models.ForeignKey(
+        "msp.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="led_teams",
+        limit_choices_to=~Q(role=UserRole.CLIENT),
+    )
+    members = models.ManyToManyField(
+        "msp.User", related_name="teams", blank=True, limit_choices_to=~Q(role=UserRole.CLIENT)
+    )
+    email = models.EmailField(blank=True, help_text="Shared mailbox for notifications.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tier="") | Q(tier__in=Tier.values), name="team_tier_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Client(TimeStampedModel):
+    """A client organisation whose IT the MSP runs."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone_name])
+    account_manager = models.ForeignKey(
+        "msp.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="managed_clients",
+        limit_choices_to={"role": UserRole.ACCOUNT_MANAGER},
+    )
+    status = models.CharField(
+        max_length=20, choices=ClientStatus.choices, default=ClientStatus.ACTIVE
+    )
+    email_domains = models.CharField(
+        max_length=500, blank=True, help_text="Comma-separated mail domains of this client."
+    )
+    notes = models.TextField(blank=True)
+
+    objects = ClientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [_choices_check("status", ClientStatus, "client_status_valid")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Site(TimeStampedModel):
+    """A location of a client (office, data centre)."""
+
+    client = models.ForeignKey("msp.Client", on_delete=models.PROTECT, related_name="sites")
+    name = models.CharField(max_length=200)
+    address = models.TextField(blank=True)
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone_name],
+        help_text="Leave blank to use the client's time zone.",
+    )
+
+    objects = ClientScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "name"], name="site_unique_name_per_client")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(TimeStampedModel):
+    """A person at a client; may have a portal login (a client user)."""
+
+    client = models.ForeignKey("msp.Client", on_delete=models.PROTECT, related_name="contacts")
+    site = models.ForeignKey(
+        "msp.Site", on_delete=models.SET_NULL, null=True, blank=True, related_name="contacts"
+    )
+    full_name = models.CharField(max_length=150)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    job_title = models.CharField(max_length=100, blank=True)
+    role = models.CharField(
+        max_length=20, choices=ContactRole.choices, default=ContactRole.TECHNICAL
+    )
+    user = models.OneToOneField(
+        "msp.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contact",
+        help_text="Portal login of this contact, if any.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    objects = ClientScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["full_name"]
+        constraints = [
+            _choices_check("role", ContactRole, "contact_role_valid"),
+            models.UniqueConstraint(
+                fields=["client", "email"],
+                condition=~Q(email=""),
+                name="contact_unique_email_per_client",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.site_id and self.site.client_id != self.client_id:
+            raise ValidationError({"site": "The site belongs to another client."})
+        if self.user_id and self.user.client_id != self.client_id:
+            raise ValidationError({"user": "The portal login belongs to another client."})
+
+
+class Asset(TimeStampedModel):
+    """A configuration item managed for a client (device, VM, cloud service)."""
+
+    client = models.ForeignKey("msp.Client", on_delete=models.PROTECT, related_name="assets")
+    site = models.ForeignKey(
+        "msp.Site", on_delete=models.SET_NULL, null=True, blank=True, related_name="assets"
+    )
+    kind = models.CharField(max_length=20, choices=AssetKind.choices, default=AssetKind.WORKSTATION)
+    name = models.CharField(max_length=200)
+    hostname = models.CharField(max_length=255, blank=True)
+    serial_number = models.CharField(max_length=100, blank=True)
+    rmm_id = models.CharField(
+        max_length=100, blank=True, help_text="Identifier of the device in the RMM tool."
+    )
+    is_active = models.BooleanField(default=True)
+    notes = models.TextField(blank=True)
+
+    objects = ClientScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            _choices_check("kind", AssetKind, "asset_kind_valid"),
+            models.UniqueConstraint(
+                fields=["client", "rmm_id"],
+                condition=~Q(rmm_id=""),
+                name="asset_unique_rmm_id_per_client",
+            ),
+        ]
+        indexes = [models.Index(fields=["hostname"], name="asset_hostname_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.site_id and self.site.client_id != self.client_id:
+            raise ValidationError({"site": "The site belongs to another client."})
+
+
+class Heartbeat(models.Model):
+    """Last run of a periodic task, written by the task itself; read by /healthz."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_run_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last_run_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,1 @@
+"""Settings split per environment: base (shared), dev (embedded default), test, prod."""

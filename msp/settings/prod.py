@@ -1,0 +1,40 @@
+"""Production: every secret and endpoint comes from the environment, or start-up fails."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from msp.settings.base import *  # noqa: F403
+from msp.settings.env import env_bool, env_int, env_list, env_str
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", required=True)
+if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-only"):
+    raise ImproperlyConfigured(
+        "Environment variable SECRET_KEY must be a random string of at least 50 characters."
+    )
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("Environment variable ALLOWED_HOSTS is required in this mode.")
+env_str("DATABASE_URL", required=True)
+REDIS_URL = env_str("REDIS_URL", required=True)
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+}
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Exempt /healthz from the HTTPS redirect so that load balancers can probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

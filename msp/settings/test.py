@@ -1,0 +1,50 @@
+"""Test settings: PostgreSQL and Redis where reachable; in CI both are required."""
+
+import socket
+from urllib.parse import urlparse
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from msp.settings.base import *  # noqa: F403
+from msp.settings.env import env_bool, env_str
+
+CI = env_bool("CI", False)
+TEST_DATABASE_URL = env_str("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/msp")
+TEST_REDIS_URL = env_str("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def service_reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+POSTGRES_AVAILABLE = service_reachable(TEST_DATABASE_URL, 5432)
+REDIS_AVAILABLE = service_reachable(TEST_REDIS_URL, 6379)
+if CI and not POSTGRES_AVAILABLE:
+    raise ImproperlyConfigured(f"CI needs PostgreSQL at {TEST_DATABASE_URL}; it is not reachable.")
+if CI and not REDIS_AVAILABLE:
+    raise ImproperlyConfigured(f"CI needs Redis at {TEST_REDIS_URL}; it is not reachable.")
+
+if POSTGRES_AVAILABLE:
+    DATABASES = {"default": dj_database_url.parse(TEST_DATABASE_URL)}
+    # A Celery worker started by an end-to-end test uses the test database pytest created.
+    if env_str("MSP_TEST_DATABASE_NAME"):
+        DATABASES["default"]["NAME"] = env_str("MSP_TEST_DATABASE_NAME")
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+ALLOWED_HOSTS = ["*"]

@@ -1,0 +1,53 @@
+"""Root URLs: authentication, health, the staff workspace and the client portal."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from msp import views
+
+workspace_patterns = [
+    path("clients/", views.ClientListView.as_view(), name="client-list"),
+    path("clients/<slug:slug>/", views.ClientDetailView.as_view(), name="client-detail"),
+]
+
+portal_patterns = [
+    path("", views.PortalHomeView.as_view(), name="home"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password-reset/",
+        auth_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("workspace/", include((workspace_patterns, "workspace"))),
+    path("workspace/sla/", include("sla.urls")),
+    path("portal/", include((portal_patterns, "portal"))),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

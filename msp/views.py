@@ -1,0 +1,85 @@
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django.views.generic import DetailView, ListView, TemplateView
+
+from msp import selectors
+from msp.forms import EmailAuthenticationForm
+from msp.mixins import ClientUserRequiredMixin, ScopedQuerysetMixin, StaffRequiredMixin
+from msp.models import Client
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_msp_staff:
+        return redirect("workspace:client-list")
+    return redirect("portal:home")
+
+
+class LoginView(auth_views.LoginView):
+    form_class = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+def login_locked_out(request: HttpRequest, credentials: dict | None = None, *args, **kwargs):
+    """Shown by django-axes instead of the login result once a login is throttled."""
+    form = EmailAuthenticationForm(request, data=request.POST or None)
+    form.is_valid()
+    form.errors.clear()
+    form.add_error(
+        None,
+        "Too many failed sign-in attempts for this account from your address. "
+        "Wait 15 minutes and try again, or reset your password.",
+    )
+    return TemplateResponse(request, "registration/login.html", {"form": form}, status=429)
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    report = selectors.health_report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+class ClientListView(StaffRequiredMixin, ListView):
+    template_name = "msp/client_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return selectors.client_list(user=self.request.user)
+
+
+class ClientDetailView(StaffRequiredMixin, ScopedQuerysetMixin, DetailView):
+    model = Client
+    template_name = "msp/client_detail.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("account_manager")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(_directory_context(self.object, self.request.user))
+        return context
+
+
+class PortalHomeView(ClientUserRequiredMixin, TemplateView):
+    template_name = "portal/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        client = get_object_or_404(Client.objects.for_user(self.request.user))
+        context["client"] = client
+        context.update(_directory_context(client, self.request.user))
+        return context
+
+
+def _directory_context(client: Client, user) -> dict:
+    return {
+        "sites": selectors.client_sites(client=client, user=user),
+        "contacts": selectors.client_contacts(client=client, user=user),
+        "assets": selectors.client_assets(client=client, user=user),
+    }

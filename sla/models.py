@@ -1,0 +1,277 @@
+import holidays as holiday_presets
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from msp.models import TimeStampedModel
+from msp.validators import validate_timezone_name
+from sla.choices import HolidaySource, PausableStatus, Priority, Weekday
+from sla.querysets import BusinessCalendarQuerySet, SLAPolicyQuerySet
+
+
+def validate_pause_statuses(value) -> None:
+    if not isinstance(value, list) or any(item not in PausableStatus.values for item in value):
+        raise ValidationError(
+            "Pause statuses must be a list drawn from: %(allowed)s.",
+            code="invalid_pause_statuses",
+            params={"allowed": ", ".join(PausableStatus.values)},
+        )
+
+
+def default_pause_statuses() -> list[str]:
+    return [PausableStatus.WAITING_ON_CLIENT]
+
+
+class BusinessCalendar(TimeStampedModel):
+    """Working hours in one time zone, with holidays; SLA business time is counted in it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    timezone = models.CharField(max_length=64, validators=[validate_timezone_name])
+    is_24x7 = models.BooleanField(
+        "24x7",
+        default=False,
+        help_text="Every day is a full working day (weekly intervals are then ignored); "
+        "holidays still apply if any are listed.",
+    )
+    holiday_country = models.CharField(
+        max_length=2, blank=True, help_text="ISO country code of the holiday preset, e.g. US, DE."
+    )
+    holiday_subdivision = models.CharField(
+        max_length=10, blank=True, help_text="State or region of the preset, e.g. NY, BY."
+    )
+    description = models.TextField(blank=True)
+
+    objects = BusinessCalendarQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        self.holiday_country = self.holiday_country.upper()
+        self.holiday_subdivision = self.holiday_subdivision.upper()
+        if self.holiday_subdivision and not self.holiday_country:
+            raise ValidationError({"holiday_country": "Set the country of the subdivision."})
+        if not self.holiday_country:
+            return
+        supported = holiday_presets.list_supported_countries()
+        if self.holiday_country not in supported:
+            raise ValidationError(
+                {"holiday_country": f"No holiday preset for country {self.holiday_country!r}."}
+            )
+        if (
+            self.holiday_subdivision
+            and self.holiday_subdivision not in supported[self.holiday_country]
+        ):
+            raise ValidationError(
+                {
+                    "holiday_subdivision": f"{self.holiday_country} has no subdivision "
+                    f"{self.holiday_subdivision!r}."
+                }
+            )
+
+
+class WorkingInterval(models.Model):
+    """One stretch of working time on a weekday, in the calendar's local time.
+
+    An end of 00:00 means midnight at the end of the day.
+    """
+
+    calendar = models.ForeignKey(
+        "sla.BusinessCalendar", on_delete=models.CASCADE, related_name="intervals"
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField(help_text="00:00 means midnight at the end of the day.")
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="interval_weekday_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")) | Q(end_time="00:00:00"),
+                name="interval_end_after_start",
+            ),
+            models.UniqueConstraint(
+                fields=["calendar", "weekday", "start_time"], name="interval_unique_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        end = "24:00" if self.end_minute == 1440 else f"{self.end_time:%H:%M}"
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}-{end}"
+
+    @property
+    def start_minute(self) -> int:
+        return self.start_time.hour * 60 + self.start_time.minute
+
+    @property
+    def end_minute(self) -> int:
+        minutes = self.end_time.hour * 60 + self.end_time.minute
+        return minutes or 1440
+
+    def clean(self) -> None:
+        super().clean()
+        if self.start_time is None or self.end_time is None:
+            return
+        if self.start_time.second or self.end_time.second:
+            raise ValidationError("Working intervals are set in whole minutes.")
+        if self.end_minute <= self.start_minute:
+            raise ValidationError(
+                {
+                    "end_time": "The interval ends before it starts. Split an overnight shift "
+                    "into two intervals (22:00-00:00, then 00:00-06:00 on the next day)."
+                }
+            )
+
+
+class Holiday(models.Model):
+    """A date with no working time on one calendar (entered by hand or from a country preset)."""
+
+    calendar = models.ForeignKey(
+        "sla.BusinessCalendar", on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField()
+    name = models.CharField(max_length=150)
+    source = models.CharField(
+        max_length=10, choices=HolidaySource.choices, default=HolidaySource.MANUAL
+    )
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_unique_date"),
+            models.CheckConstraint(
+                condition=Q(source__in=HolidaySource.values), name="holiday_source_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class SLAPolicy(TimeStampedModel):
+    """Response and resolution targets per priority, warnings, and what pauses the clock."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    calendar = models.ForeignKey(
+        "sla.BusinessCalendar",
+        on_delete=models.PROTECT,
+        related_name="policies",
+        help_text="Calendar of every target that does not name its own.",
+    )
+    first_warning_percent = models.PositiveSmallIntegerField(
+        default=75, validators=[MinValueValidator(1), MaxValueValidator(99)]
+    )
+    second_warning_percent = models.PositiveSmallIntegerField(
+        default=90, validators=[MinValueValidator(1), MaxValueValidator(99)]
+    )
+    pause_statuses = models.JSONField(
+        default=default_pause_statuses,
+        blank=True,
+        validators=[validate_pause_statuses],
+        help_text="Ticket statuses in which the resolution clock does not accrue time.",
+    )
+    next_update_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="After each client message staff must post a public update within this many "
+        "business minutes. Leave blank for no next-update clock.",
+    )
+    is_default = models.BooleanField(
+        default=False, help_text="Used for tickets of clients without an active contract."
+    )
+
+    objects = SLAPolicyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_warning_percent__gte=1, first_warning_percent__lte=99)
+                & Q(second_warning_percent__gte=1, second_warning_percent__lte=99),
+                name="policy_warning_percents_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_warning_percent__lt=models.F("second_warning_percent")),
+                name="policy_warnings_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(next_update_minutes__isnull=True) | Q(next_update_minutes__gt=0),
+                name="policy_next_update_positive",
+            ),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="policy_single_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        first, second = self.first_warning_percent, self.second_warning_percent
+        if first is not None and second is not None and first >= second:
+            raise ValidationError(
+                {"second_warning_percent": "The second warning must come after the first."}
+            )
+
+    @property
+    def pause_status_labels(self) -> list[str]:
+        return [PausableStatus(value).label for value in self.pause_statuses]
+
+    @property
+    def warning_percents(self) -> tuple[int, int]:
+        return (self.first_warning_percent, self.second_warning_percent)
+
+
+class SLATarget(models.Model):
+    """Response and resolution targets of one priority under one policy, in business minutes."""
+
+    policy = models.ForeignKey("sla.SLAPolicy", on_delete=models.CASCADE, related_name="targets")
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+    response_minutes = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    resolution_minutes = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    response_calendar = models.ForeignKey(
+        "sla.BusinessCalendar",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Leave blank to use the policy's calendar.",
+    )
+    resolution_calendar = models.ForeignKey(
+        "sla.BusinessCalendar",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Leave blank to use the policy's calendar.",
+    )
+
+    class Meta:
+        ordering = ["priority"]
+        verbose_name = "SLA target"
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "priority"], name="target_unique_priority"),
+            models.CheckConstraint(
+                condition=Q(priority__in=Priority.values), name="target_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(response_minutes__gt=0, resolution_minutes__gt=0),
+                name="target_minutes_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} {self.priority}"

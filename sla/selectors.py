@@ -1,0 +1,93 @@
+"""Reads of calendars and policies, and the bridge from stored rows to the pure engines."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+
+from sla import calendar as engine
+from sla.clock import Target
+from sla.models import BusinessCalendar, SLAPolicy, SLATarget
+
+# Built engines by (calendar id, last change): a calendar's engine caches its per-year tables,
+# so reusing it across requests and sweeps avoids rebuilding them. Edits bump updated_at.
+_ENGINE_CACHE: dict[tuple[int, object], engine.BusinessCalendar] = {}
+_ENGINE_CACHE_SIZE = 256
+
+
+def calendar_engine(calendar: BusinessCalendar) -> engine.BusinessCalendar:
+    """The pure engine of a stored calendar (uses prefetched intervals and holidays if any)."""
+    cache_key = (calendar.pk, calendar.updated_at)
+    built = _ENGINE_CACHE.get(cache_key)
+    if built is not None:
+        return built
+    week: dict[int, list[tuple[int, int]]] = {}
+    for interval in calendar.intervals.all():
+        week.setdefault(interval.weekday, []).append((interval.start_minute, interval.end_minute))
+    built = engine.BusinessCalendar(
+        timezone=calendar.timezone,
+        week=week,
+        holidays=[holiday.date for holiday in calendar.holidays.all()],
+        always_open=calendar.is_24x7,
+        key=calendar.pk,
+    )
+    if len(_ENGINE_CACHE) >= _ENGINE_CACHE_SIZE:
+        _ENGINE_CACHE.clear()
+    _ENGINE_CACHE[cache_key] = built
+    return built
+
+
+@dataclass(frozen=True)
+class PriorityTargets:
+    """The engine targets that one priority gets under one policy."""
+
+    priority: str
+    response: Target
+    resolution: Target
+    next_update: Target | None
+    warning_percents: tuple[int, int]
+    pause_statuses: frozenset[str]
+
+
+def policy_targets(*, policy: SLAPolicy, priority: str) -> PriorityTargets:
+    target = _target_row(policy, priority)
+    resolution_calendar = calendar_engine(target.resolution_calendar or policy.calendar)
+    next_update = None
+    if policy.next_update_minutes:
+        next_update = Target(policy.next_update_minutes, resolution_calendar)
+    return PriorityTargets(
+        priority=priority,
+        response=Target(
+            target.response_minutes, calendar_engine(target.response_calendar or policy.calendar)
+        ),
+        resolution=Target(target.resolution_minutes, resolution_calendar),
+        next_update=next_update,
+        warning_percents=policy.warning_percents,
+        pause_statuses=frozenset(policy.pause_statuses),
+    )
+
+
+def _target_row(policy: SLAPolicy, priority: str) -> SLATarget:
+    for target in policy.targets.all():  # uses the prefetch of with_targets() when present
+        if target.priority == priority:
+            return target
+    raise SLATarget.DoesNotExist(f"{policy} has no target for {priority}.")
+
+
+def calendar_list() -> QuerySet[BusinessCalendar]:
+    return (
+        BusinessCalendar.objects.prefetch_related("intervals")
+        .annotate(holiday_count=Count("holidays", distinct=True))
+        .order_by("name")
+    )
+
+
+def calendar_detail(*, pk: int) -> BusinessCalendar:
+    return BusinessCalendar.objects.with_rules().get(pk=pk)
+
+
+def policy_list() -> QuerySet[SLAPolicy]:
+    return SLAPolicy.objects.with_targets().order_by("-is_default", "name")
+
+
+def default_policy() -> SLAPolicy | None:
+    return SLAPolicy.objects.with_targets().filter(is_default=True).first()

@@ -1,0 +1,280 @@
+"""Writes to calendars and policies. Each is atomic and keeps engine caches correct."""
+
+from collections.abc import Iterable
+from datetime import date, time
+
+import holidays as holiday_presets
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from sla.calendar import WEEKDAY_NAMES, check_intervals
+from sla.choices import HolidaySource, Priority
+from sla.models import BusinessCalendar, Holiday, SLAPolicy, SLATarget, WorkingInterval
+
+MAX_PRESET_YEARS = 30
+
+
+def working_intervals_validate(intervals: Iterable[tuple[int, int, int]]) -> None:
+    """Reject overlapping or inverted intervals, given as (weekday, start, end) minutes."""
+    by_day: dict[int, list[tuple[int, int]]] = {}
+    for weekday, start, end in intervals:
+        by_day.setdefault(weekday, []).append((start, end))
+    errors = [
+        f"{WEEKDAY_NAMES[weekday]}: {message}"
+        for weekday, spans in sorted(by_day.items())
+        for message in check_intervals(spans)
+    ]
+    if errors:
+        raise ValidationError(errors, code="invalid_intervals")
+
+
+def _minutes_to_time(minutes: int) -> time:
+    return time(0) if minutes == 1440 else time(minutes // 60, minutes % 60)
+
+
+def calendar_touch(*, calendar: BusinessCalendar) -> None:
+    """Mark the calendar changed, so that engines built from it are rebuilt."""
+    calendar.updated_at = timezone.now()
+    BusinessCalendar.objects.filter(pk=calendar.pk).update(updated_at=calendar.updated_at)
+
+
+@transaction.atomic
+def calendar_create(
+    *,
+    name: str,
+    timezone_name: str,
+    intervals: Iterable[tuple[int, int, int]] = (),
+    is_24x7: bool = False,
+    holiday_country: str = "",
+    holiday_subdivision: str = "",
+    description: str = "",
+) -> BusinessCalendar:
+    calendar = BusinessCalendar(
+        name=name,
+        timezone=timezone_name,
+        is_24x7=is_24x7,
+        holiday_country=holiday_country,
+        holiday_subdivision=holiday_subdivision,
+        description=description,
+    )
+    calendar.full_clean()
+    calendar.save()
+    calendar_intervals_set(calendar=calendar, intervals=intervals)
+    return calendar
+
+
+@transaction.atomic
+def calendar_intervals_set(
+    *, calendar: BusinessCalendar, intervals: Iterable[tuple[int, int, int]]
+) -> None:
+    """Replace the calendar's weekly working intervals, given as (weekday, start, end) minutes."""
+    intervals = list(intervals)
+    working_intervals_validate(intervals)
+    calendar.intervals.all().delete()
+    WorkingInterval.objects.bulk_create(
+        WorkingInterval(
+            calendar=calendar,
+            weekday=weekday,
+            start_time=_minutes_to_time(start),
+            end_time=_minutes_to_time(end),
+        )
+        for weekday, start, end in intervals
+    )
+    calendar_touch(calendar=calendar)
+
+
+@transaction.atomic
+def holiday_add(*, calendar: BusinessCalendar, day: date, name: str) -> Holiday:
+    holiday, _ = Holiday.objects.update_or_create(
+        calendar=calendar, date=day, defaults={"name": name, "source": HolidaySource.MANUAL}
+    )
+    calendar_touch(calendar=calendar)
+    return holiday
+
+
+@transaction.atomic
+def holiday_delete(*, holiday: Holiday) -> None:
+    calendar = holiday.calendar
+    holiday.delete()
+    calendar_touch(calendar=calendar)
+
+
+def holiday_preset_dates(
+    *, country: str, subdivision: str, years: Iterable[int]
+) -> dict[date, str]:
+    """Public holidays of a country (and region) from the `holidays` package."""
+    country, subdivision = country.upper(), subdivision.upper()
+    supported = holiday_presets.list_supported_countries()
+    if country not in supported:
+        raise ValidationError({"holiday_country": f"No holiday preset for country {country!r}."})
+    if subdivision and subdivision not in supported[country]:
+        raise ValidationError(
+            {"holiday_subdivision": f"{country} has no subdivision {subdivision!r}."}
+        )
+    found = holiday_presets.country_holidays(country, subdiv=subdivision or None, years=list(years))
+    return dict(found.items())
+
+
+@transaction.atomic
+def calendar_holidays_import(*, calendar: BusinessCalendar, first_year: int, last_year: int) -> int:
+    """Materialise the calendar's country preset for a range of years, as editable rows.
+
+    Dates already on the calendar (for example entered by hand) are left as they are.
+    Returns the number of holidays added.
+    """
+    if not calendar.holiday_country:
+        raise ValidationError({"holiday_country": "Set a country to import its holidays."})
+    if last_year < first_year or last_year - first_year >= MAX_PRESET_YEARS:
+        raise ValidationError(
+            {"last_year": f"Give a range of 1 to {MAX_PRESET_YEARS} years, first to last."}
+        )
+    found = holiday_preset_dates(
+        country=calendar.holiday_country,
+        subdivision=calendar.holiday_subdivision,
+        years=range(first_year, last_year + 1),
+    )
+    existing = set(calendar.holidays.values_list("date", flat=True))
+    created = Holiday.objects.bulk_create(
+        Holiday(calendar=calendar, date=day, name=name[:150], source=HolidaySource.PRESET)
+        for day, name in sorted(found.items())
+        if day not in existing
+    )
+    calendar_touch(calendar=calendar)
+    return len(created)
+
+
+# The default policy follows common MSP practice; minutes are business minutes of its calendar
+# (P1 on a 24x7 calendar). A business day is 08:00-18:00, so "next business day" is 600 minutes.
+BUSINESS_DAY_MINUTES = 600
+DEFAULT_TARGETS = {
+    Priority.P1: (15, 4 * 60, "24x7"),
+    Priority.P2: (60, 8 * 60, None),
+    Priority.P3: (BUSINESS_DAY_MINUTES, 3 * BUSINESS_DAY_MINUTES, None),
+    Priority.P4: (2 * BUSINESS_DAY_MINUTES, 10 * BUSINESS_DAY_MINUTES, None),
+}
+DEFAULT_POLICY_NAME = "Standard MSP SLA"
+ALWAYS_ON_CALENDAR_NAME = "24x7"
+
+
+@transaction.atomic
+def default_policy_ensure(
+    *, timezone_name: str = "America/New_York", holiday_country: str = "US"
+) -> SLAPolicy:
+    """Create the default calendars and policy if missing; never changes existing ones."""
+    always_on = BusinessCalendar.objects.filter(name=ALWAYS_ON_CALENDAR_NAME).first()
+    if always_on is None:
+        always_on = calendar_create(
+            name=ALWAYS_ON_CALENDAR_NAME,
+            timezone_name="UTC",
+            is_24x7=True,
+            description="Round the clock, every day of the year (critical incidents).",
+        )
+    business_name = f"Business hours ({timezone_name})"
+    business = BusinessCalendar.objects.filter(name=business_name).first()
+    if business is None:
+        business = calendar_create(
+            name=business_name,
+            timezone_name=timezone_name,
+            intervals=[(weekday, 8 * 60, 18 * 60) for weekday in range(5)],
+            holiday_country=holiday_country,
+            description="Monday to Friday, 08:00-18:00, public holidays off.",
+        )
+        this_year = timezone.now().year
+        calendar_holidays_import(
+            calendar=business, first_year=this_year - 1, last_year=this_year + 2
+        )
+    policy = SLAPolicy.objects.filter(name=DEFAULT_POLICY_NAME).first()
+    if policy is None:
+        policy = SLAPolicy.objects.create(
+            name=DEFAULT_POLICY_NAME,
+            description="P1 15 min / 4 h round the clock; P2 1 h / 8 business hours; "
+            "P3 next business day / 3 business days; P4 2 / 10 business days.",
+            calendar=business,
+            is_default=not SLAPolicy.objects.filter(is_default=True).exists(),
+        )
+        for priority, (response, resolution, calendar_name) in DEFAULT_TARGETS.items():
+            own_calendar = always_on if calendar_name == ALWAYS_ON_CALENDAR_NAME else None
+            SLATarget.objects.create(
+                policy=policy,
+                priority=priority,
+                response_minutes=response,
+                resolution_minutes=resolution,
+                response_calendar=own_calendar,
+                resolution_calendar=own_calendar,
+            )
+    return policy
+
+
+CALENDAR_FIELDS = (
+    "name",
+    "timezone",
+    "is_24x7",
+    "holiday_country",
+    "holiday_subdivision",
+    "description",
+)
+
+
+@transaction.atomic
+def calendar_update(
+    *, calendar: BusinessCalendar, intervals: Iterable[tuple[int, int, int]], **fields
+) -> BusinessCalendar:
+    for name, value in fields.items():
+        if name not in CALENDAR_FIELDS:
+            raise TypeError(f"calendar_update() got an unexpected field {name!r}")
+        setattr(calendar, name, value)
+    calendar.full_clean()
+    calendar.save()
+    calendar_intervals_set(calendar=calendar, intervals=intervals)
+    return calendar
+
+
+POLICY_FIELDS = (
+    "name",
+    "description",
+    "calendar",
+    "first_warning_percent",
+    "second_warning_percent",
+    "pause_statuses",
+    "next_update_minutes",
+    "is_default",
+)
+TARGET_FIELDS = (
+    "response_minutes",
+    "resolution_minutes",
+    "response_calendar",
+    "resolution_calendar",
+)
+
+
+@transaction.atomic
+def policy_save(
+    *, policy: SLAPolicy | None = None, targets: dict[str, dict], **fields
+) -> SLAPolicy:
+    """Create or update a policy with its four priority targets, as one change."""
+    if set(targets) != set(Priority.values):
+        raise ValidationError("Every priority P1-P4 needs a response and a resolution target.")
+    policy = policy or SLAPolicy()
+    for name, value in fields.items():
+        if name not in POLICY_FIELDS:
+            raise TypeError(f"policy_save() got an unexpected field {name!r}")
+        setattr(policy, name, value)
+    policy.full_clean()
+    if policy.is_default:
+        # Only one default policy: hand the flag over in the same transaction.
+        SLAPolicy.objects.filter(is_default=True).exclude(pk=policy.pk).update(is_default=False)
+    policy.save()
+    for priority, values in targets.items():
+        target = SLATarget(
+            policy=policy,
+            priority=priority,
+            **{name: values[name] for name in TARGET_FIELDS if name in values},
+        )
+        target.full_clean(exclude=["policy"], validate_unique=False)
+        SLATarget.objects.update_or_create(
+            policy=policy,
+            priority=priority,
+            defaults={name: getattr(target, name) for name in TARGET_FIELDS},
+        )
+    return policy
