@@ -1,10 +1,11 @@
 """Business-time arithmetic on a working calendar, with no database.
 
 A `BusinessCalendar` is a plain object built from an IANA time zone, working intervals per
-weekday and holiday dates. Business time is real elapsed time that falls inside a working
-interval on a non-holiday date, where intervals are read on the calendar's own wall clock.
-So a 00:00-06:00 interval lasts 5 hours on the spring-forward night and 7 on the fall-back
-night, and a 09:00-17:00 interval is always 8 hours.
+weekday and holiday dates. The rule: an instant is business time when its wall-clock reading
+in the calendar's time zone (local date and time) falls inside a working interval of that
+weekday, on a date that is not a holiday. Business time is real elapsed time, so a 00:00-06:00
+interval lasts 5 hours on the spring-forward night and 7 on the fall-back night (the repeated
+hour is read twice), and a 09:00-17:00 interval is always 8 hours.
 
 Two public operations, exact to the microsecond:
 
@@ -15,10 +16,6 @@ Two public operations, exact to the microsecond:
 How it stays fast: for each local calendar year the working intervals of every date are
 converted once to UTC microseconds and summed into a running total per day. `between` is then
 two look-ups and `add` a binary search, whatever the number of days spanned.
-
-Wall-clock rules at DST changes (zoneinfo, PEP 495 fold=0): a working time that does not exist
-(inside the spring-forward gap) is read with the offset in force before the change, so it lands
-after the gap; an ambiguous time (inside the repeated fall-back hour) means its first occurrence.
 """
 
 from bisect import bisect_left
@@ -31,7 +28,9 @@ from zoneinfo import ZoneInfo
 MINUTES_PER_DAY = 24 * 60
 ONE_MICROSECOND = timedelta(microseconds=1)
 US_PER_MINUTE = 60_000_000
+US_PER_DAY = 24 * 60 * US_PER_MINUTE
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH_ORDINAL = EPOCH.date().toordinal()
 # add() gives up after this many years without enough working time, instead of looping on.
 MAX_SEARCH_YEARS = 100
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -263,14 +262,63 @@ class BusinessCalendar:
         return _Year(first, tuple(per_day), tuple(before_day))
 
     def _day_intervals(self, day: date) -> tuple[tuple[int, int], ...]:
-        midnight = datetime.combine(day, time(0))
-        result = []
+        """The real instants (UTC microseconds) whose wall-clock reading on `day` is working time.
+
+        Within one UTC offset a wall-clock interval maps to one real interval. On a DST change
+        day the offset differs before and after the change instant, so each interval is mapped
+        with both offsets and cut at the change: the spring-forward gap then holds no working
+        time, and the repeated fall-back hour counts twice where the interval covers it.
+        """
+        local_midnight_us = (day.toordinal() - EPOCH_ORDINAL) * US_PER_DAY
+        # Naive on purpose: the offset of a local wall-clock reading (midnight) is looked up.
+        offset_before = self._offset_us(datetime.combine(day, time(0)))
+        offset_after = self._offset_us(datetime.combine(day + timedelta(days=1), time(0)))
+        result: list[tuple[int, int]] = []
+        if offset_before == offset_after:
+            for start, end in self.week[day.weekday()]:
+                result.append(
+                    (
+                        local_midnight_us + start * US_PER_MINUTE - offset_before,
+                        local_midnight_us + end * US_PER_MINUTE - offset_before,
+                    )
+                )
+            return tuple(result)
+        change_us = self._offset_change_us(
+            local_midnight_us - offset_before, local_midnight_us + US_PER_DAY - offset_after
+        )
         for start, end in self.week[day.weekday()]:
-            start_us = _to_us((midnight + timedelta(minutes=start)).replace(tzinfo=self.tz))
-            end_us = _to_us((midnight + timedelta(minutes=end)).replace(tzinfo=self.tz))
-            if end_us > start_us:  # an interval wholly inside a spring-forward gap is empty
-                result.append((start_us, end_us))
-        return tuple(result)
+            for offset, low, high in (
+                (offset_before, None, change_us),
+                (offset_after, change_us, None),
+            ):
+                piece_start = local_midnight_us + start * US_PER_MINUTE - offset
+                piece_end = local_midnight_us + end * US_PER_MINUTE - offset
+                if low is not None:
+                    piece_start = max(piece_start, low)
+                if high is not None:
+                    piece_end = min(piece_end, high)
+                if piece_end > piece_start:
+                    result.append((piece_start, piece_end))
+        result.sort()
+        return _merge_adjacent(result)
+
+    def _offset_us(self, local: datetime) -> int:
+        return self.tz.utcoffset(local) // ONE_MICROSECOND
+
+    def _offset_us_at(self, us: int) -> int:
+        return _from_us(us).astimezone(self.tz).utcoffset() // ONE_MICROSECOND
+
+    def _offset_change_us(self, low: int, high: int) -> int:
+        """The instant in [low, high] at which the offset switches (a binary search by second)."""
+        offset_low = self._offset_us_at(low)
+        low_s, high_s = low // 1_000_000, -(-high // 1_000_000)
+        while high_s - low_s > 1:
+            middle = (low_s + high_s) // 2
+            if self._offset_us_at(middle * 1_000_000) == offset_low:
+                low_s = middle
+            else:
+                high_s = middle
+        return high_s * 1_000_000
 
 
 def _instant_in_year(year: _Year, wanted: int) -> int:
@@ -287,8 +335,8 @@ def _instant_in_year(year: _Year, wanted: int) -> int:
 def _merge_adjacent(intervals: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     merged: list[tuple[int, int]] = []
     for start, end in intervals:
-        if merged and merged[-1][1] == start:
-            merged[-1] = (merged[-1][0], end)
+        if merged and merged[-1][1] >= start:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
     return tuple(merged)

@@ -199,13 +199,11 @@ class Clock:
         """Apply a new target (priority change) from `at`, keeping the business time spent."""
         clock = self._record_breach(at)
         if clock.is_running:
-            clock = clock._close_running(at)._replace(
-                running=(*clock.running, Span(at, None, target.calendar))
-            )
+            closed = clock._close_running(at)
+            clock = closed._replace(running=(*closed.running, Span(at, None, target.calendar)))
         elif clock.is_paused:
-            clock = clock._close_pause(at)._replace(
-                pauses=(*clock.pauses, Span(at, None, target.calendar))
-            )
+            closed = clock._close_pause(at)
+            clock = closed._replace(pauses=(*closed.pauses, Span(at, None, target.calendar)))
         clock = clock._replace(target=target)
         # The new target may already be used up: then it was breached when it ran out.
         return clock._record_breach(at)

@@ -1,0 +1,46 @@
+"""Shared fixtures, registered once through pytest_plugins in tests/conftest.py."""
+
+import pytest
+
+from msp.choices import Tier, UserRole
+from tests.factories import ClientFactory, ClientUserFactory, StaffFactory
+
+
+@pytest.fixture
+def technician(db):
+    return StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1)
+
+
+@pytest.fixture
+def dispatcher(db):
+    return StaffFactory(role=UserRole.DISPATCHER)
+
+
+@pytest.fixture
+def account_manager(db):
+    return StaffFactory(role=UserRole.ACCOUNT_MANAGER)
+
+
+@pytest.fixture
+def admin_user(db):
+    return StaffFactory(role=UserRole.ADMIN, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def client_a(db):
+    return ClientFactory(name="Client A")
+
+
+@pytest.fixture
+def client_b(db):
+    return ClientFactory(name="Client B")
+
+
+@pytest.fixture
+def client_user_a(client_a):
+    return ClientUserFactory(client=client_a)
+
+
+@pytest.fixture
+def client_user_b(client_b):
+    return ClientUserFactory(client=client_b)
