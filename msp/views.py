@@ -1,8 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
@@ -35,7 +34,9 @@ def login_locked_out(request: HttpRequest, credentials: dict | None = None, *arg
         "Too many failed sign-in attempts for this account from your address. "
         "Wait 15 minutes and try again, or reset your password.",
     )
-    return TemplateResponse(request, "registration/login.html", {"form": form}, status=429)
+    # A plain (already rendered) response: axes returns it from middleware, past the point
+    # where Django would render a TemplateResponse.
+    return render(request, "registration/login.html", {"form": form}, status=429)
 
 
 @never_cache

@@ -1,7 +1,7 @@
 """The embedded default: SQLite, a filesystem broker, console email. No server needed."""
 
 from msp.settings.base import *  # noqa: F403
-from msp.settings.base import VAR_DIR
+from msp.settings.base import STATIC_ROOT, VAR_DIR
 from msp.settings.env import env_bool, env_str
 
 DEBUG = env_bool("DEBUG", True)
@@ -19,3 +19,6 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
+
+# WhiteNoise serves STATIC_ROOT and warns when it is missing; collectstatic fills it in prod.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from msp.settings.base import *  # noqa: F403
+from msp.settings.base import STATIC_ROOT
 from msp.settings.env import env_bool, env_str
 
 CI = env_bool("CI", False)
@@ -48,3 +49,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 ALLOWED_HOSTS = ["*"]
+
+# WhiteNoise serves STATIC_ROOT and warns when it is missing; collectstatic fills it in prod.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,43 @@
+import pytest
+from django.core.management import call_command
+
+from msp.choices import Tier, UserRole
+from msp.demo import DEMO_PASSWORD
+from msp.models import Asset, Client, Contact, Site, Team, User
+from sla.models import SLAPolicy
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts() -> dict:
+    return {
+        model.__name__: model.objects.count()
+        for model in (User, Team, Client, Site, Contact, Asset, SLAPolicy)
+    }
+
+
+def test_seed_demo_twice_is_idempotent(capsys):
+    call_command("seed_demo")
+    first = _counts()
+    call_command("seed_demo")
+    assert _counts() == first
+    output = capsys.readouterr().out
+    assert "admin@demo.msp" in output and DEMO_PASSWORD in output
+
+
+def test_demo_has_every_role_and_tier_and_portal_users():
+    call_command("seed_demo")
+    staff = User.objects.staff()
+    assert {user.role for user in staff} == {
+        UserRole.ADMIN,
+        UserRole.DISPATCHER,
+        UserRole.ACCOUNT_MANAGER,
+        UserRole.TECHNICIAN,
+    }
+    assert {user.tier for user in staff if user.tier} == {Tier.L1, Tier.L2, Tier.L3}
+    assert Client.objects.count() >= 3
+    for client in Client.objects.all():
+        assert client.sites.exists() and client.contacts.exists() and client.assets.exists()
+        assert client.users.filter(role=UserRole.CLIENT).exists()
+    assert User.objects.get(email="l2@demo.msp").check_password(DEMO_PASSWORD)
+    assert SLAPolicy.objects.filter(is_default=True).count() == 1

@@ -1,0 +1,75 @@
+"""Celery for real: a worker and beat in their own processes, Redis as broker, PostgreSQL."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+
+from msp.models import Heartbeat
+from msp.selectors import BEAT_HEARTBEAT
+from msp.tasks import heartbeat_task
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_heartbeat_task_records_its_run(db):
+    heartbeat_task()
+    first = Heartbeat.objects.get(name=BEAT_HEARTBEAT).last_run_at
+    heartbeat_task()
+    assert Heartbeat.objects.get(name=BEAT_HEARTBEAT).last_run_at >= first
+    assert Heartbeat.objects.count() == 1
+
+
+def _celery(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "msp", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_heartbeat_runs_on_a_real_worker_over_redis(postgres, redis_url, tmp_path):
+    redis.Redis.from_url(redis_url).flushdb()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "msp.settings.test",
+        "MSP_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
+        "CELERY_BROKER_URL": redis_url,
+        "HEARTBEAT_INTERVAL_SECONDS": "1",
+        "MSP_VAR_DIR": str(tmp_path),
+    }
+    worker = _celery(
+        ["worker", "--pool=solo", "--loglevel=INFO", "--without-mingle", "--without-gossip"],
+        env,
+        tmp_path / "worker.log",
+    )
+    beat = _celery(
+        ["beat", "--loglevel=INFO", f"--schedule={tmp_path / 'beat-schedule'}"],
+        env,
+        tmp_path / "beat.log",
+    )
+    try:
+        deadline = time.monotonic() + 60
+        runs = []
+        while time.monotonic() < deadline and len(runs) < 2:
+            heartbeat = Heartbeat.objects.filter(name=BEAT_HEARTBEAT).first()
+            if heartbeat and (not runs or heartbeat.last_run_at > runs[-1]):
+                runs.append(heartbeat.last_run_at)
+            time.sleep(0.2)
+    finally:
+        for process in (beat, worker):
+            process.terminate()
+        for process in (beat, worker):
+            process.wait(timeout=30)
+    worker_log = (tmp_path / "worker.log").read_text()
+    assert len(runs) == 2, f"beat's heartbeat never ran twice.\nworker:\n{worker_log[-3000:]}"
+    assert "msp.heartbeat" in worker_log and "succeeded" in worker_log
+    assert "Sending due task heartbeat" in (tmp_path / "beat.log").read_text()
