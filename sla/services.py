@@ -260,10 +260,11 @@ def policy_save(
         if name not in POLICY_FIELDS:
             raise TypeError(f"policy_save() got an unexpected field {name!r}")
         setattr(policy, name, value)
-    policy.full_clean()
     if policy.is_default:
-        # Only one default policy: hand the flag over in the same transaction.
+        # Only one default policy: hand the flag over in the same transaction (rolled back
+        # with everything else if validation fails below).
         SLAPolicy.objects.filter(is_default=True).exclude(pk=policy.pk).update(is_default=False)
+    policy.full_clean()
     policy.save()
     for priority, values in targets.items():
         target = SLATarget(
