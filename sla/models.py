@@ -27,7 +27,7 @@ class BusinessCalendar(TimeStampedModel):
     """Working hours in one time zone, with holidays; SLA business time is counted in it."""
 
     name = models.CharField(max_length=100, unique=True)
-    timezone = models.CharField(max_length=64, validators=[validate_timezone_name])
+    timezone = models.CharField("time zone", max_length=64, validators=[validate_timezone_name])
     is_24x7 = models.BooleanField(
         "24x7",
         default=False,

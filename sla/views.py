@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, time
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -89,7 +89,16 @@ class CalendarEditView(SLAManagerMixin, TemplateView):
     def get(self, request, *args, **kwargs):
         calendar = self.get_object()
         form = BusinessCalendarForm(instance=calendar)
-        formset = WorkingIntervalFormSet(instance=calendar or BusinessCalendar())
+        if calendar is None:
+            # A new calendar starts as a plain office week, the most common shape.
+            office_week = [
+                {"weekday": weekday, "start_time": time(9), "end_time": time(17)}
+                for weekday in range(5)
+            ]
+            formset = WorkingIntervalFormSet(instance=BusinessCalendar(), initial=office_week)
+            formset.extra = len(office_week) + 2
+        else:
+            formset = WorkingIntervalFormSet(instance=calendar)
         return self.render_to_response({"form": form, "formset": formset, "calendar": calendar})
 
     def post(self, request, *args, **kwargs):
