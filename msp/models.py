@@ -16,6 +16,14 @@ def _choices_check(
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
+def _require_same_client(instance: models.Model, **labels: str) -> None:
+    """Each named related row (site, user...) must belong to the instance's own client."""
+    for field, label in labels.items():
+        related = getattr(instance, field) if getattr(instance, f"{field}_id") else None
+        if related is not None and related.client_id != instance.client_id:
+            raise ValidationError({field: f"{label} belongs to another client."})
+
+
 class TimeStampedModel(models.Model):
     """Created/updated instants for every table."""
 
@@ -240,10 +248,7 @@ class Contact(TimeStampedModel):
 
     def clean(self) -> None:
         super().clean()
-        if self.site_id and self.site.client_id != self.client_id:
-            raise ValidationError({"site": "The site belongs to another client."})
-        if self.user_id and self.user.client_id != self.client_id:
-            raise ValidationError({"user": "The portal login belongs to another client."})
+        _require_same_client(self, site="The site", user="The portal login")
 
 
 class Asset(TimeStampedModel):
@@ -282,8 +287,7 @@ class Asset(TimeStampedModel):
 
     def clean(self) -> None:
         super().clean()
-        if self.site_id and self.site.client_id != self.client_id:
-            raise ValidationError({"site": "The site belongs to another client."})
+        _require_same_client(self, site="The site")
 
 
 class Heartbeat(models.Model):

@@ -6,20 +6,18 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from sla.choices import PausableStatus, Priority
 from sla.models import BusinessCalendar, Holiday, SLAPolicy, SLATarget, WorkingInterval
-from sla.services import MAX_PRESET_YEARS, working_intervals_validate
+from sla.services import (
+    CALENDAR_FIELDS,
+    MAX_PRESET_YEARS,
+    POLICY_FIELDS,
+    working_intervals_validate,
+)
 
 
 class BusinessCalendarForm(forms.ModelForm):
     class Meta:
         model = BusinessCalendar
-        fields = [
-            "name",
-            "timezone",
-            "is_24x7",
-            "holiday_country",
-            "holiday_subdivision",
-            "description",
-        ]
+        fields = list(CALENDAR_FIELDS)
         widgets = {
             "timezone": forms.TextInput(
                 attrs={"list": "timezones", "placeholder": "Europe/Berlin"}
@@ -102,16 +100,7 @@ class SLAPolicyForm(forms.ModelForm):
 
     class Meta:
         model = SLAPolicy
-        fields = [
-            "name",
-            "description",
-            "calendar",
-            "first_warning_percent",
-            "second_warning_percent",
-            "pause_statuses",
-            "next_update_minutes",
-            "is_default",
-        ]
+        fields = list(POLICY_FIELDS)
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
 

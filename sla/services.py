@@ -206,6 +206,14 @@ def default_policy_ensure(
     return policy
 
 
+def _assign(instance, fields: dict, *, allowed: tuple[str, ...]) -> None:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"Unexpected fields for {type(instance).__name__}: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(instance, name, value)
+
+
 CALENDAR_FIELDS = (
     "name",
     "timezone",
@@ -220,10 +228,7 @@ CALENDAR_FIELDS = (
 def calendar_update(
     *, calendar: BusinessCalendar, intervals: Iterable[tuple[int, int, int]], **fields
 ) -> BusinessCalendar:
-    for name, value in fields.items():
-        if name not in CALENDAR_FIELDS:
-            raise TypeError(f"calendar_update() got an unexpected field {name!r}")
-        setattr(calendar, name, value)
+    _assign(calendar, fields, allowed=CALENDAR_FIELDS)
     calendar.full_clean()
     calendar.save()
     calendar_intervals_set(calendar=calendar, intervals=intervals)
@@ -256,10 +261,7 @@ def policy_save(
     if set(targets) != set(Priority.values):
         raise ValidationError("Every priority P1-P4 needs a response and a resolution target.")
     policy = policy or SLAPolicy()
-    for name, value in fields.items():
-        if name not in POLICY_FIELDS:
-            raise TypeError(f"policy_save() got an unexpected field {name!r}")
-        setattr(policy, name, value)
+    _assign(policy, fields, allowed=POLICY_FIELDS)
     if policy.is_default:
         # Only one default policy: hand the flag over in the same transaction (rolled back
         # with everything else if validation fails below).
