@@ -38,3 +38,10 @@ class ClockKind(models.TextChoices):
     RESPONSE = "response", "Response"
     RESOLUTION = "resolution", "Resolution"
     NEXT_UPDATE = "next_update", "Next update"
+
+
+class ClockState(models.TextChoices):
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    MET = "met", "Met"
+    BREACHED = "breached", "Breached"

@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from msp.models import TimeStampedModel
 from msp.validators import validate_timezone_name
-from sla.choices import HolidaySource, PausableStatus, Priority, Weekday
+from sla.choices import ClockKind, ClockState, HolidaySource, PausableStatus, Priority, Weekday
 from sla.querysets import BusinessCalendarQuerySet, SLAPolicyQuerySet
 
 
@@ -275,3 +275,62 @@ class SLATarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.policy} {self.priority}"
+
+
+class SLAClock(TimeStampedModel):
+    """One SLA clock of one ticket, as stored: the engine's history plus derived figures.
+
+    `history` is the pure engine's clock (sla.clock.Clock) serialised by sla.clockstore; the
+    other fields are derived from it at each transition so that queues can sort and the timer
+    sweep can find due clocks through an index.
+    """
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="sla_clocks"
+    )
+    kind = models.CharField(max_length=20, choices=ClockKind.choices)
+    cycle = models.PositiveIntegerField(
+        default=1, help_text="Next-update clocks restart on each client message: one row a cycle."
+    )
+    state = models.CharField(max_length=10, choices=ClockState.choices, default=ClockState.RUNNING)
+    target_minutes = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    warn_at = models.DateTimeField(
+        null=True, blank=True, help_text="First warning threshold of the running target."
+    )
+    breached_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    spent_seconds = models.PositiveIntegerField(default=0)
+    paused_seconds = models.PositiveIntegerField(default=0)
+    next_check_at = models.DateTimeField(
+        null=True, blank=True, help_text="Next warning or breach instant not yet acted upon."
+    )
+    milestones_fired = models.JSONField(default=list, blank=True)
+    history = models.JSONField()
+
+    class Meta:
+        ordering = ["ticket", "kind", "cycle"]
+        verbose_name = "SLA clock"
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "kind", "cycle"], name="clock_unique_cycle"),
+            models.CheckConstraint(condition=Q(kind__in=ClockKind.values), name="clock_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(state__in=ClockState.values), name="clock_state_valid"
+            ),
+        ]
+        indexes = [
+            # The timer sweep: running clocks whose next milestone is due.
+            models.Index(
+                fields=["next_check_at"],
+                name="clock_next_check_idx",
+                condition=Q(next_check_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} clock of ticket {self.ticket_id}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.stopped_at is None and self.state != ClockState.PAUSED

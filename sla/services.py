@@ -1,16 +1,19 @@
 """Writes to calendars and policies. Each is atomic and keeps engine caches correct."""
 
 from collections.abc import Iterable
-from datetime import date, time
+from dataclasses import dataclass
+from datetime import date, datetime, time
 
 import holidays as holiday_presets
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from sla import clockstore, selectors
 from sla.calendar import WEEKDAY_NAMES, check_intervals
-from sla.choices import HolidaySource, Priority
-from sla.models import BusinessCalendar, Holiday, SLAPolicy, SLATarget, WorkingInterval
+from sla.choices import ClockKind, HolidaySource, Priority
+from sla.clock import Clock
+from sla.models import BusinessCalendar, Holiday, SLAClock, SLAPolicy, SLATarget, WorkingInterval
 
 MAX_PRESET_YEARS = 30
 
@@ -281,3 +284,177 @@ def policy_save(
             defaults={name: getattr(target, name) for name in TARGET_FIELDS},
         )
     return policy
+
+
+# Ticket clocks ----------------------------------------------------------------------------
+# The ticket services call these inside their own transaction, with the ticket row locked, so
+# that a ticket change and its clock changes commit together.
+
+
+@dataclass(frozen=True)
+class ClockSummary:
+    """What the ticket keeps of its clocks for queues: nearest deadline, warning, breach."""
+
+    due_at: datetime | None
+    warn_at: datetime | None
+    breached: bool
+
+
+def _ticket_clock_rows(ticket) -> list[SLAClock]:
+    # Locked in primary-key order, the same order the timer sweep uses.
+    return list(SLAClock.objects.select_for_update().filter(ticket=ticket).order_by("pk"))
+
+
+def _engines_for(rows: list[SLAClock], extra_calendar_ids: set[int] = frozenset()):
+    ids = set(extra_calendar_ids)
+    for row in rows:
+        ids |= clockstore.history_calendar_ids(row.history)
+    return clockstore.calendar_engines(ids)
+
+
+def _current(rows: list[SLAClock], kind: str) -> SLAClock | None:
+    candidates = [row for row in rows if row.kind == kind]
+    return max(candidates, key=lambda row: row.cycle) if candidates else None
+
+
+def _save_rows(rows: list[SLAClock], engines, changes: dict, *, now: datetime) -> ClockSummary:
+    for row, clock in changes.items():
+        clockstore.row_apply(row, clock, now=now)
+        row.save()
+    return clock_summary(rows)
+
+
+def clock_summary(rows: list[SLAClock]) -> ClockSummary:
+    running = [row for row in rows if row.is_running and row.due_at is not None]
+    nearest = min(running, key=lambda row: row.due_at, default=None)
+    return ClockSummary(
+        due_at=nearest.due_at if nearest else None,
+        warn_at=nearest.warn_at if nearest else None,
+        breached=any(row.breached_at is not None for row in rows),
+    )
+
+
+def _targets(ticket):
+    policy = SLAPolicy.objects.with_targets().get(pk=ticket.sla_policy_id)
+    return selectors.policy_targets(policy=policy, priority=ticket.priority)
+
+
+def sla_clocks_start(*, ticket, at: datetime) -> ClockSummary:
+    """Start the response and resolution clocks of a new ticket."""
+    targets = _targets(ticket)
+    rows = []
+    for kind, target in (
+        (ClockKind.RESPONSE, targets.response),
+        (ClockKind.RESOLUTION, targets.resolution),
+    ):
+        clock = Clock.start(at=at, target=target, warning_percents=targets.warning_percents)
+        row = SLAClock(ticket=ticket, kind=kind, cycle=1, history={})
+        clockstore.row_apply(row, clock, now=at)
+        rows.append(row)
+    SLAClock.objects.bulk_create(rows)
+    return clock_summary(rows)
+
+
+def _transition(ticket, kind: str, action, *, at: datetime) -> ClockSummary:
+    rows = _ticket_clock_rows(ticket)
+    row = _current(rows, kind)
+    if row is None:
+        return clock_summary(rows)
+    engines = _engines_for([row])
+    clock = clockstore.clock_load(row, engines)
+    changed = action(clock)
+    if changed is clock:
+        return clock_summary(rows)
+    return _save_rows(rows, engines, {row: changed}, now=at)
+
+
+def sla_response_stop(*, ticket, at: datetime) -> ClockSummary:
+    """First public reply or acknowledgement by staff: the response clock stops (once)."""
+    return _transition(
+        ticket, ClockKind.RESPONSE, lambda c: c if c.is_stopped else c.stop(at=at), at=at
+    )
+
+
+def sla_resolution_pause(*, ticket, at: datetime) -> ClockSummary:
+    return _transition(
+        ticket, ClockKind.RESOLUTION, lambda c: c.pause(at=at) if c.is_running else c, at=at
+    )
+
+
+def sla_resolution_resume(*, ticket, at: datetime) -> ClockSummary:
+    return _transition(
+        ticket, ClockKind.RESOLUTION, lambda c: c.resume(at=at) if c.is_paused else c, at=at
+    )
+
+
+def sla_resolution_stop(*, ticket, at: datetime) -> ClockSummary:
+    sla_next_update_stop(ticket=ticket, at=at)
+    return _transition(
+        ticket, ClockKind.RESOLUTION, lambda c: c if c.is_stopped else c.stop(at=at), at=at
+    )
+
+
+def sla_resolution_reopen(*, ticket, at: datetime, paused: bool = False) -> ClockSummary:
+    def reopen(clock: Clock) -> Clock:
+        reopened = clock.reopen(at=at) if clock.is_stopped else clock
+        return reopened.pause(at=at) if paused and reopened.is_running else reopened
+
+    return _transition(ticket, ClockKind.RESOLUTION, reopen, at=at)
+
+
+def sla_next_update_start(*, ticket, at: datetime) -> ClockSummary:
+    """A client message: the next-update clock starts a new cycle (if the policy has one).
+
+    A cycle still running is replaced: the clock restarts on every client message.
+    """
+    targets = _targets(ticket)
+    rows = _ticket_clock_rows(ticket)
+    if targets.next_update is None:
+        return clock_summary(rows)
+    current = _current(rows, ClockKind.NEXT_UPDATE)
+    cycle = 1
+    if current is not None:
+        cycle = current.cycle + 1
+        if current.stopped_at is None:
+            current.delete()
+            rows.remove(current)
+    clock = Clock.start(
+        at=at, target=targets.next_update, warning_percents=targets.warning_percents
+    )
+    row = SLAClock(ticket=ticket, kind=ClockKind.NEXT_UPDATE, cycle=cycle, history={})
+    clockstore.row_apply(row, clock, now=at)
+    row.save()
+    return clock_summary([*rows, row])
+
+
+def sla_next_update_stop(*, ticket, at: datetime) -> ClockSummary:
+    return _transition(
+        ticket, ClockKind.NEXT_UPDATE, lambda c: c if c.is_stopped else c.stop(at=at), at=at
+    )
+
+
+def sla_clocks_retarget(*, ticket, at: datetime) -> ClockSummary:
+    """Priority change: every clock not yet stopped takes the new priority's target."""
+    targets = _targets(ticket)
+    rows = _ticket_clock_rows(ticket)
+    new_targets = {
+        ClockKind.RESPONSE: targets.response,
+        ClockKind.RESOLUTION: targets.resolution,
+        ClockKind.NEXT_UPDATE: targets.next_update,
+    }
+    live = [row for row in rows if row.stopped_at is None and new_targets[row.kind] is not None]
+    engines = _engines_for(live)
+    changes = {}
+    for row in live:
+        clock = clockstore.clock_load(row, engines)
+        changes[row] = clock.retarget(at=at, target=new_targets[row.kind])
+    return _save_rows(rows, engines, changes, now=at)
+
+
+def sla_clocks_stop_all(*, ticket, at: datetime) -> ClockSummary:
+    """Cancel or merge: every clock still going stops."""
+    rows = _ticket_clock_rows(ticket)
+    live = [row for row in rows if row.stopped_at is None]
+    engines = _engines_for(live)
+    changes = {row: clockstore.clock_load(row, engines).stop(at=at) for row in live}
+    return _save_rows(rows, engines, changes, now=at)

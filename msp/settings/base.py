@@ -167,3 +167,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Ticket attachments: size limit, and file types never accepted (executables and scripts).
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 2**20)
+ATTACHMENT_BLOCKED_EXTENSIONS = frozenset(
+    {"exe", "bat", "cmd", "com", "msi", "scr", "ps1", "vbs", "js", "jar", "sh", "dll"}
+    | {"cpl", "hta", "lnk", "reg"}
+)

@@ -1,0 +1,264 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from msp.choices import Tier
+from msp.models import TimeStampedModel
+from sla.choices import Priority
+from tickets.choices import (
+    OPEN_STATUSES,
+    EventKind,
+    Impact,
+    TicketSource,
+    TicketStatus,
+    TicketType,
+    Urgency,
+    WorkType,
+)
+from tickets.querysets import TicketChildQuerySet, TicketQuerySet
+
+
+def _in_choices(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class PriorityMatrixCell(models.Model):
+    """Impact x urgency -> priority: the editable priority matrix."""
+
+    impact = models.CharField(max_length=10, choices=Impact.choices)
+    urgency = models.CharField(max_length=10, choices=Urgency.choices)
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+
+    class Meta:
+        ordering = ["impact", "urgency"]
+        constraints = [
+            models.UniqueConstraint(fields=["impact", "urgency"], name="matrix_unique_cell"),
+            _in_choices("priority", Priority, "matrix_priority_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.impact} impact x {self.urgency} urgency = {self.priority}"
+
+
+class Ticket(TimeStampedModel):
+    """A request or incident of a client, worked against its SLA clocks. Its number is its id."""
+
+    client = models.ForeignKey("msp.Client", on_delete=models.PROTECT, related_name="tickets")
+    contact = models.ForeignKey(
+        "msp.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    site = models.ForeignKey(
+        "msp.Site", on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    asset = models.ForeignKey(
+        "msp.Asset", on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    subject = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    type = models.CharField(max_length=20, choices=TicketType.choices, default=TicketType.INCIDENT)
+    source = models.CharField(
+        max_length=10, choices=TicketSource.choices, default=TicketSource.PHONE
+    )
+    impact = models.CharField(max_length=10, choices=Impact.choices, default=Impact.LOW)
+    urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.MEDIUM)
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+    priority_override_reason = models.CharField(
+        max_length=300, blank=True, help_text="Set when the priority differs from the matrix."
+    )
+    status = models.CharField(max_length=25, choices=TicketStatus.choices, default=TicketStatus.NEW)
+    tier = models.CharField(max_length=2, choices=Tier.choices, default=Tier.L1)
+    team = models.ForeignKey(
+        "msp.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    sla_policy = models.ForeignKey(
+        "sla.SLAPolicy", on_delete=models.PROTECT, related_name="tickets"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_tickets"
+    )
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # The nearest deadline of the ticket's running SLA clocks, kept up to date by the services,
+    # so that queues sort by SLA urgency through an index.
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_warn_at = models.DateTimeField(null=True, blank=True)
+    sla_breached = models.BooleanField(default=False)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            _in_choices("status", TicketStatus, "ticket_status_valid"),
+            _in_choices("type", TicketType, "ticket_type_valid"),
+            _in_choices("source", TicketSource, "ticket_source_valid"),
+            _in_choices("impact", Impact, "ticket_impact_valid"),
+            _in_choices("urgency", Urgency, "ticket_urgency_valid"),
+            _in_choices("priority", Priority, "ticket_priority_valid"),
+            _in_choices("tier", Tier, "ticket_tier_valid"),
+        ]
+        indexes = [
+            # Open queues, sorted by SLA urgency (all open, my tier, breaching soon).
+            models.Index(
+                "sla_due_at",
+                "id",
+                name="ticket_open_sla_idx",
+                condition=Q(status__in=OPEN_STATUSES),
+            ),
+            models.Index(
+                "assignee",
+                "sla_due_at",
+                name="ticket_open_assignee_idx",
+                condition=Q(status__in=OPEN_STATUSES),
+            ),
+            models.Index(
+                "tier",
+                "sla_due_at",
+                name="ticket_open_tier_idx",
+                condition=Q(status__in=OPEN_STATUSES),
+            ),
+            models.Index(fields=["client", "status"], name="ticket_client_status_idx"),
+            models.Index(fields=["created_at"], name="ticket_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def number(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class TimelineEvent(models.Model):
+    """An immutable record of one change to a ticket: who, when, what, old -> new."""
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+    old_value = models.CharField(max_length=200, blank=True)
+    new_value = models.CharField(max_length=200, blank=True)
+    detail = models.TextField(blank=True)
+    comment = models.ForeignKey(
+        "tickets.Comment", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+
+    objects = TicketChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [_in_choices("kind", EventKind, "event_kind_valid")]
+        indexes = [models.Index(fields=["ticket", "at"], name="event_ticket_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.ticket_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Comment(TimeStampedModel):
+    """A public reply (seen by the client) or an internal note, in Markdown."""
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    is_public = models.BooleanField(default=True)
+    is_automatic = models.BooleanField(
+        default=False, help_text="Sent by the system; does not count as a response."
+    )
+    body = models.TextField()
+    body_html = models.TextField(help_text="Sanitised HTML rendering of the Markdown body.")
+
+    objects = TicketChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="comment_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{'Reply' if self.is_public else 'Note'} on {self.ticket_id}"
+
+
+class Attachment(TimeStampedModel):
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="attachments"
+    )
+    comment = models.ForeignKey(
+        "tickets.Comment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = TicketChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class TimeEntry(TimeStampedModel):
+    """Time a technician spent on a ticket."""
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="time_entries"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="time_entries"
+    )
+    minutes = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(1440)]
+    )
+    billable = models.BooleanField(default=True)
+    work_type = models.CharField(max_length=10, choices=WorkType.choices, default=WorkType.REMOTE)
+    note = models.CharField(max_length=500, blank=True)
+    spent_on = models.DateField()
+
+    objects = TicketChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["spent_on", "pk"]
+        verbose_name_plural = "time entries"
+        constraints = [
+            _in_choices("work_type", WorkType, "time_entry_work_type_valid"),
+            models.CheckConstraint(
+                condition=Q(minutes__gte=1, minutes__lte=1440), name="time_entry_minutes_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minutes} min on {self.ticket_id}"

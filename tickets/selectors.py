@@ -1,0 +1,92 @@
+"""Reads of tickets: queues, the ticket page, the priority matrix."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from msp.models import User
+from sla.choices import Priority
+from sla.models import SLAClock
+from tickets.choices import Impact, Urgency
+from tickets.models import Comment, PriorityMatrixCell, Ticket, TimeEntry, TimelineEvent
+
+# ITIL's usual matrix, used when a cell has not been configured.
+DEFAULT_MATRIX = {
+    (Impact.HIGH, Urgency.HIGH): Priority.P1,
+    (Impact.HIGH, Urgency.MEDIUM): Priority.P2,
+    (Impact.HIGH, Urgency.LOW): Priority.P3,
+    (Impact.MEDIUM, Urgency.HIGH): Priority.P2,
+    (Impact.MEDIUM, Urgency.MEDIUM): Priority.P3,
+    (Impact.MEDIUM, Urgency.LOW): Priority.P4,
+    (Impact.LOW, Urgency.HIGH): Priority.P3,
+    (Impact.LOW, Urgency.MEDIUM): Priority.P4,
+    (Impact.LOW, Urgency.LOW): Priority.P4,
+}
+BREACHING_SOON = timedelta(hours=2)
+
+
+def priority_from_matrix(*, impact: str, urgency: str) -> str:
+    cell = PriorityMatrixCell.objects.filter(impact=impact, urgency=urgency).first()
+    return cell.priority if cell else DEFAULT_MATRIX[(impact, urgency)]
+
+
+class Queue:
+    MINE = "mine"
+    MY_TIER = "tier"
+    UNASSIGNED = "unassigned"
+    BREACHING = "breaching"
+    ALL_OPEN = "open"
+
+    LABELS = {
+        MINE: "My tickets",
+        MY_TIER: "My tier and teams",
+        UNASSIGNED: "Unassigned",
+        BREACHING: "Breaching soon",
+        ALL_OPEN: "All open",
+    }
+
+
+def ticket_queue(*, user: User, queue: str, now: datetime | None = None) -> QuerySet[Ticket]:
+    """Open tickets of one queue, visible to the user, next SLA deadline first."""
+    now = now or timezone.now()
+    tickets = Ticket.objects.for_user(user).open()
+    if queue == Queue.MINE:
+        tickets = tickets.filter(assignee=user)
+    elif queue == Queue.MY_TIER:
+        mine = Q(team__members=user)
+        tickets = tickets.filter(mine | Q(tier=user.tier) if user.tier else mine)
+    elif queue == Queue.UNASSIGNED:
+        tickets = tickets.filter(assignee__isnull=True)
+    elif queue == Queue.BREACHING:
+        tickets = tickets.filter(sla_due_at__lte=now + BREACHING_SOON)
+    return tickets.with_list_related().by_sla_urgency()
+
+
+def ticket_detail(*, user: User, pk: int) -> Ticket:
+    return (
+        Ticket.objects.for_user(user)
+        .select_related(
+            "client", "contact", "site", "asset", "assignee", "team", "sla_policy", "merged_into"
+        )
+        .prefetch_related(
+            Prefetch("sla_clocks", queryset=SLAClock.objects.order_by("kind", "cycle")),
+            Prefetch(
+                "events",
+                queryset=TimelineEvent.objects.select_related("actor", "comment").order_by(
+                    "at", "pk"
+                ),
+            ),
+            Prefetch(
+                "time_entries",
+                queryset=TimeEntry.objects.select_related("user").order_by("spent_on"),
+            ),
+            "attachments",
+            "children",
+        )
+        .get(pk=pk)
+    )
+
+
+def ticket_public_comments(*, ticket: Ticket) -> QuerySet[Comment]:
+    return ticket.comments.filter(is_public=True).select_related("author")

@@ -1,0 +1,612 @@
+"""Every change to a ticket. Each service is atomic: the ticket row is locked, the change, its
+timeline event and its SLA clock effects commit together or not at all."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from msp.choices import Tier, UserRole
+from msp.models import Asset, Client, Contact, Site, Team, User
+from sla import services as sla_services
+from sla.choices import Priority
+from sla.models import SLAPolicy
+from sla.selectors import default_policy
+from tickets import selectors
+from tickets.choices import (
+    OPEN_STATUSES,
+    STATUS_TRANSITIONS,
+    EventKind,
+    Impact,
+    TicketSource,
+    TicketStatus,
+    TicketType,
+    Urgency,
+    WorkType,
+)
+from tickets.models import Attachment, Comment, Ticket, TimeEntry, TimelineEvent
+from tickets.rendering import markdown_to_safe_html
+
+NEXT_TIER = {Tier.L1: Tier.L2, Tier.L2: Tier.L3}
+FINISHED_STATUSES = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class TicketChange:
+    """What a service returns: the ticket after the change, and its new timeline events."""
+
+    ticket: Ticket
+    events: tuple[TimelineEvent, ...]
+
+
+def _now(at: datetime | None) -> datetime:
+    return at or timezone.now()
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _event(ticket: Ticket, kind: str, actor: User | None, at: datetime, **values) -> TimelineEvent:
+    return TimelineEvent.objects.create(ticket=ticket, kind=kind, actor=actor, at=at, **values)
+
+
+def _apply_clock_summary(ticket: Ticket, summary: sla_services.ClockSummary) -> None:
+    ticket.sla_due_at = summary.due_at
+    ticket.sla_warn_at = summary.warn_at
+    ticket.sla_breached = summary.breached
+
+
+def _save(ticket: Ticket, *fields: str) -> None:
+    ticket.save(update_fields=[*fields, "sla_due_at", "sla_warn_at", "sla_breached", "updated_at"])
+
+
+def _require_staff(user: User | None) -> None:
+    if user is None or not user.is_msp_staff:
+        raise ValidationError("Only MSP staff may do this.")
+
+
+def _require_open(ticket: Ticket, action: str) -> None:
+    if ticket.status in FINISHED_STATUSES:
+        raise ValidationError(
+            f"Ticket {ticket.number} is {ticket.get_status_display().lower()}; it cannot {action}."
+        )
+
+
+def _is_paused_status(ticket: Ticket, status: str) -> bool:
+    return status in ticket.sla_policy.pause_statuses
+
+
+# Opening ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_open(
+    *,
+    client: Client,
+    subject: str,
+    description: str = "",
+    contact: Contact | None = None,
+    site: Site | None = None,
+    asset: Asset | None = None,
+    type: str = TicketType.INCIDENT,
+    source: str = TicketSource.PHONE,
+    impact: str = Impact.LOW,
+    urgency: str = Urgency.MEDIUM,
+    priority: str | None = None,
+    priority_override_reason: str = "",
+    created_by: User | None = None,
+    assignee: User | None = None,
+    team: Team | None = None,
+    tier: str = Tier.L1,
+    parent: Ticket | None = None,
+    sla_policy: SLAPolicy | None = None,
+    at: datetime | None = None,
+) -> Ticket:
+    """Open a ticket and start its response and resolution clocks.
+
+    The priority comes from the impact x urgency matrix; a different `priority` needs a reason.
+    """
+    at = _now(at)
+    errors = {}
+    for field, value in (
+        ("contact", contact),
+        ("site", site),
+        ("asset", asset),
+        ("parent", parent),
+    ):
+        if value is not None and value.client_id != client.pk:
+            errors[field] = f"The {field} belongs to another client."
+    matrix_priority = selectors.priority_from_matrix(impact=impact, urgency=urgency)
+    if priority and priority != matrix_priority and not priority_override_reason.strip():
+        errors["priority_override_reason"] = (
+            f"The matrix gives {matrix_priority}; say why this ticket is {priority}."
+        )
+    policy = sla_policy or default_policy()
+    if policy is None:
+        errors["sla_policy"] = "No SLA policy applies: create a default SLA policy first."
+    if assignee is not None and not assignee.is_msp_staff:
+        errors["assignee"] = "Tickets are assigned to MSP staff."
+    if errors:
+        raise ValidationError(errors)
+    ticket = Ticket(
+        client=client,
+        contact=contact,
+        site=site or (asset.site if asset else None),
+        asset=asset,
+        subject=subject.strip(),
+        description=description,
+        type=type,
+        source=source,
+        impact=impact,
+        urgency=urgency,
+        priority=priority or matrix_priority,
+        priority_override_reason=priority_override_reason.strip()
+        if priority and priority != matrix_priority
+        else "",
+        tier=tier,
+        team=team or Team.objects.filter(tier=tier).order_by("name").first(),
+        assignee=assignee,
+        created_by=created_by,
+        sla_policy=policy,
+        parent=parent,
+        created_at=at,
+    )
+    ticket.full_clean(exclude=["sla_policy"])
+    ticket.save()
+    _apply_clock_summary(ticket, sla_services.sla_clocks_start(ticket=ticket, at=at))
+    _save(ticket)
+    _event(
+        ticket, EventKind.CREATED, created_by, at, new_value=ticket.priority, detail=ticket.subject
+    )
+    return ticket
+
+
+# Conversation -----------------------------------------------------------------------------
+
+
+def _comment(ticket: Ticket, author: User | None, body: str, *, public: bool, automatic: bool, at):
+    if not body.strip():
+        raise ValidationError({"body": "Write a message."})
+    return Comment.objects.create(
+        ticket=ticket,
+        author=author,
+        is_public=public,
+        is_automatic=automatic,
+        body=body,
+        body_html=markdown_to_safe_html(body),
+        created_at=at,
+    )
+
+
+@transaction.atomic
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    automatic: bool = False,
+    attachments: list[UploadedFile] = (),
+    at: datetime | None = None,
+) -> Comment:
+    """A public reply by staff. The first one that a person writes stops the response clock;
+    each one stops a running next-update clock."""
+    at = _now(at)
+    _require_staff(author)
+    ticket = _lock(ticket)
+    _require_open(ticket, "take replies; reopen it or open a new ticket")
+    comment = _comment(ticket, author, body, public=True, automatic=automatic, at=at)
+    _event(ticket, EventKind.REPLY, author, at, comment=comment)
+    fields = []
+    if not automatic:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = at
+            fields.append("first_response_at")
+            sla_services.sla_response_stop(ticket=ticket, at=at)
+        _apply_clock_summary(ticket, sla_services.sla_next_update_stop(ticket=ticket, at=at))
+    _save(ticket, *fields)
+    for upload in attachments:
+        _attachment_add(ticket, upload, author, comment, at)
+    return comment
+
+
+@transaction.atomic
+def ticket_note(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    attachments: list[UploadedFile] = (),
+    at: datetime | None = None,
+) -> Comment:
+    """An internal note: never shown to the client, never stops a clock."""
+    at = _now(at)
+    _require_staff(author)
+    ticket = _lock(ticket)
+    _require_open(ticket, "take notes")
+    comment = _comment(ticket, author, body, public=False, automatic=False, at=at)
+    _event(ticket, EventKind.NOTE, author, at, comment=comment)
+    for upload in attachments:
+        _attachment_add(ticket, upload, author, comment, at)
+    return comment
+
+
+@transaction.atomic
+def ticket_client_message(
+    *,
+    ticket: Ticket,
+    body: str,
+    author: User | None = None,
+    attachments: list[UploadedFile] = (),
+    at: datetime | None = None,
+) -> Comment:
+    """A message from the client (portal user, or a contact by email when `author` is None).
+
+    It starts a next-update cycle, moves a ticket waiting on the client back to in progress,
+    and reopens a resolved ticket.
+    """
+    at = _now(at)
+    ticket = _lock(ticket)
+    if author is not None and (author.is_msp_staff or author.client_id != ticket.client_id):
+        raise ValidationError("Only the ticket's client may post client messages.")
+    _require_open(ticket, "take replies; open a new ticket")
+    comment = _comment(ticket, author, body, public=True, automatic=False, at=at)
+    _event(ticket, EventKind.CLIENT_MESSAGE, author, at, comment=comment)
+    if ticket.status == TicketStatus.RESOLVED:
+        _reopen(ticket, author, at, reason="The client replied.")
+    elif ticket.status == TicketStatus.WAITING_ON_CLIENT:
+        _set_status(ticket, author, TicketStatus.IN_PROGRESS, at, detail="The client replied.")
+    _apply_clock_summary(ticket, sla_services.sla_next_update_start(ticket=ticket, at=at))
+    _save(ticket, "status", "resolved_at")
+    for upload in attachments:
+        _attachment_add(ticket, upload, author, comment, at)
+    return comment
+
+
+@transaction.atomic
+def ticket_acknowledge(*, ticket: Ticket, actor: User, at: datetime | None = None) -> Ticket:
+    """Explicit acknowledgement: stops the response clock like a first reply would."""
+    at = _now(at)
+    _require_staff(actor)
+    ticket = _lock(ticket)
+    _require_open(ticket, "be acknowledged")
+    if ticket.first_response_at is not None:
+        raise ValidationError("This ticket has been responded to already.")
+    ticket.first_response_at = at
+    _apply_clock_summary(ticket, sla_services.sla_response_stop(ticket=ticket, at=at))
+    if ticket.status == TicketStatus.NEW:
+        _set_status(ticket, actor, TicketStatus.IN_PROGRESS, at)
+    _save(ticket, "first_response_at", "status")
+    _event(ticket, EventKind.ACKNOWLEDGED, actor, at)
+    return ticket
+
+
+# Routing ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_assign(
+    *, ticket: Ticket, actor: User, assignee: User | None, team: Team | None = None, at=None
+) -> Ticket:
+    at = _now(at)
+    _require_staff(actor)
+    ticket = _lock(ticket)
+    _require_open(ticket, "be assigned")
+    if assignee is not None and (not assignee.is_msp_staff or not assignee.is_active):
+        raise ValidationError({"assignee": "Tickets are assigned to active MSP staff."})
+    old = str(ticket.assignee or "nobody")
+    ticket.assignee = assignee
+    fields = ["assignee"]
+    if team is not None and team != ticket.team:
+        ticket.team = team
+        fields.append("team")
+    ticket.save(update_fields=[*fields, "updated_at"])
+    _event(
+        ticket, EventKind.ASSIGNED, actor, at, old_value=old, new_value=str(assignee or "nobody")
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_escalate(
+    *, ticket: Ticket, actor: User | None, reason: str, assignee: User | None = None, at=None
+) -> Ticket:
+    """Functional escalation: the next tier up, that tier's team, unassigned unless given."""
+    at = _now(at)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the ticket is escalated."})
+    ticket = _lock(ticket)
+    _require_open(ticket, "be escalated")
+    if ticket.tier not in NEXT_TIER:
+        raise ValidationError("This ticket is at the top tier (L3) already.")
+    old_tier = ticket.tier
+    ticket.tier = NEXT_TIER[old_tier]
+    ticket.team = Team.objects.filter(tier=ticket.tier).order_by("name").first() or ticket.team
+    if assignee is not None and assignee.tier != ticket.tier:
+        raise ValidationError({"assignee": f"Choose a technician of tier {ticket.tier}."})
+    ticket.assignee = assignee
+    ticket.save(update_fields=["tier", "team", "assignee", "updated_at"])
+    _event(
+        ticket,
+        EventKind.ESCALATED,
+        actor,
+        at,
+        old_value=old_tier,
+        new_value=ticket.tier,
+        detail=reason.strip(),
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_change_priority(
+    *,
+    ticket: Ticket,
+    actor: User,
+    priority: str | None = None,
+    impact: str | None = None,
+    urgency: str | None = None,
+    reason: str = "",
+    at: datetime | None = None,
+) -> Ticket:
+    """New impact/urgency and/or priority. The clocks keep the business time spent and apply
+    the new priority's targets. A priority that differs from the matrix needs a reason."""
+    at = _now(at)
+    _require_staff(actor)
+    ticket = _lock(ticket)
+    _require_open(ticket, "change priority")
+    impact = impact or ticket.impact
+    urgency = urgency or ticket.urgency
+    matrix_priority = selectors.priority_from_matrix(impact=impact, urgency=urgency)
+    priority = priority or matrix_priority
+    if priority not in Priority.values:
+        raise ValidationError({"priority": f"{priority!r} is not a priority."})
+    if priority != matrix_priority and not reason.strip():
+        raise ValidationError(
+            {"reason": f"The matrix gives {matrix_priority}; say why this ticket is {priority}."}
+        )
+    old_priority = ticket.priority
+    ticket.impact, ticket.urgency, ticket.priority = impact, urgency, priority
+    ticket.priority_override_reason = reason.strip() if priority != matrix_priority else ""
+    if priority != old_priority:
+        _apply_clock_summary(ticket, sla_services.sla_clocks_retarget(ticket=ticket, at=at))
+    _save(ticket, "impact", "urgency", "priority", "priority_override_reason")
+    _event(
+        ticket,
+        EventKind.PRIORITY,
+        actor,
+        at,
+        old_value=old_priority,
+        new_value=priority,
+        detail=reason.strip(),
+    )
+    return ticket
+
+
+# Status -----------------------------------------------------------------------------------
+
+
+def _set_status(ticket: Ticket, actor: User | None, status: str, at: datetime, detail: str = ""):
+    """Change the status field and the resolution clock's pause state (ticket locked)."""
+    old = ticket.status
+    if old == status:
+        return
+    was_paused, now_paused = _is_paused_status(ticket, old), _is_paused_status(ticket, status)
+    ticket.status = status
+    if now_paused and not was_paused:
+        _apply_clock_summary(ticket, sla_services.sla_resolution_pause(ticket=ticket, at=at))
+    elif was_paused and not now_paused:
+        _apply_clock_summary(ticket, sla_services.sla_resolution_resume(ticket=ticket, at=at))
+    _event(ticket, EventKind.STATUS, actor, at, old_value=old, new_value=status, detail=detail)
+
+
+@transaction.atomic
+def ticket_change_status(
+    *, ticket: Ticket, actor: User, status: str, note: str = "", at: datetime | None = None
+) -> Ticket:
+    """Move between open statuses, or cancel. Resolve, reopen and close have their own."""
+    at = _now(at)
+    _require_staff(actor)
+    ticket = _lock(ticket)
+    if status == TicketStatus.RESOLVED:
+        raise ValidationError({"status": "Resolve the ticket with a resolution note."})
+    if status not in STATUS_TRANSITIONS.get(ticket.status, ()):
+        wanted = TicketStatus(status).label if status in TicketStatus.values else status
+        raise ValidationError(
+            {
+                "status": f"A ticket that is {ticket.get_status_display().lower()} cannot become "
+                f"{wanted.lower()}."
+            }
+        )
+    if status == TicketStatus.CLOSED:
+        return ticket_close(ticket=ticket, actor=actor, at=at)
+    _set_status(ticket, actor, status, at, detail=note.strip())
+    if status == TicketStatus.CANCELLED:
+        ticket.closed_at = at
+        _apply_clock_summary(ticket, sla_services.sla_clocks_stop_all(ticket=ticket, at=at))
+    _save(ticket, "status", "closed_at")
+    return ticket
+
+
+@transaction.atomic
+def ticket_resolve(
+    *, ticket: Ticket, actor: User, resolution: str, at: datetime | None = None
+) -> Ticket:
+    """Resolve with a resolution note, sent to the client as a public reply."""
+    at = _now(at)
+    _require_staff(actor)
+    if not resolution.strip():
+        raise ValidationError({"resolution": "Describe the resolution for the client."})
+    ticket = _lock(ticket)
+    if ticket.status not in OPEN_STATUSES:
+        raise ValidationError(f"A {ticket.get_status_display().lower()} ticket cannot be resolved.")
+    ticket_reply(ticket=ticket, author=actor, body=resolution, at=at)
+    ticket.refresh_from_db()
+    _set_status(ticket, actor, TicketStatus.RESOLVED, at)
+    ticket.resolved_at = at
+    _apply_clock_summary(ticket, sla_services.sla_resolution_stop(ticket=ticket, at=at))
+    _save(ticket, "status", "resolved_at")
+    _event(ticket, EventKind.RESOLVED, actor, at, detail=resolution.strip()[:500])
+    return ticket
+
+
+def _reopen(ticket: Ticket, actor: User | None, at: datetime, reason: str) -> None:
+    ticket.status = TicketStatus.IN_PROGRESS
+    ticket.resolved_at = None
+    _apply_clock_summary(ticket, sla_services.sla_resolution_reopen(ticket=ticket, at=at))
+    _event(
+        ticket,
+        EventKind.REOPENED,
+        actor,
+        at,
+        old_value=TicketStatus.RESOLVED,
+        new_value=TicketStatus.IN_PROGRESS,
+        detail=reason,
+    )
+
+
+@transaction.atomic
+def ticket_reopen(
+    *, ticket: Ticket, actor: User, reason: str, at: datetime | None = None
+) -> Ticket:
+    """Reopen a resolved ticket: the resolution clock resumes with the time already spent."""
+    at = _now(at)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the ticket is reopened."})
+    ticket = _lock(ticket)
+    if ticket.status != TicketStatus.RESOLVED:
+        raise ValidationError("Only a resolved ticket can be reopened.")
+    _reopen(ticket, actor, at, reason.strip())
+    _save(ticket, "status", "resolved_at")
+    return ticket
+
+
+@transaction.atomic
+def ticket_close(*, ticket: Ticket, actor: User | None, at: datetime | None = None) -> Ticket:
+    at = _now(at)
+    ticket = _lock(ticket)
+    if ticket.status != TicketStatus.RESOLVED:
+        raise ValidationError("Only a resolved ticket can be closed.")
+    ticket.status = TicketStatus.CLOSED
+    ticket.closed_at = at
+    ticket.save(update_fields=["status", "closed_at", "updated_at"])
+    _event(ticket, EventKind.CLOSED, actor, at, old_value=TicketStatus.RESOLVED, new_value="closed")
+    return ticket
+
+
+@transaction.atomic
+def ticket_merge(
+    *, source: Ticket, target: Ticket, actor: User, at: datetime | None = None
+) -> Ticket:
+    """Merge a duplicate into another ticket of the same client: its conversation, time and
+    files move over, and the duplicate is closed with its clocks stopped."""
+    at = _now(at)
+    _require_staff(actor)
+    if source.pk == target.pk:
+        raise ValidationError({"target": "A ticket cannot be merged into itself."})
+    # Lock both in primary-key order so that two opposite merges cannot deadlock.
+    locked = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update()
+        .filter(pk__in=[source.pk, target.pk])
+        .order_by("pk")
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    if source.client_id != target.client_id:
+        raise ValidationError({"target": "Only tickets of the same client can be merged."})
+    _require_open(source, "be merged")
+    _require_open(target, "take a merge")
+    Comment.objects.filter(ticket=source).update(ticket=target)
+    TimeEntry.objects.filter(ticket=source).update(ticket=target)
+    Attachment.objects.filter(ticket=source).update(ticket=target)
+    _apply_clock_summary(source, sla_services.sla_clocks_stop_all(ticket=source, at=at))
+    old_status = source.status
+    source.status = TicketStatus.CLOSED
+    source.closed_at = at
+    source.merged_into = target
+    _save(source, "status", "closed_at", "merged_into")
+    _event(source, EventKind.MERGED, actor, at, old_value=old_status, new_value=target.number)
+    _event(
+        target,
+        EventKind.LINKED,
+        actor,
+        at,
+        new_value=source.number,
+        detail="Merged into this ticket.",
+    )
+    return target
+
+
+# Time and files ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def time_entry_log(
+    *,
+    ticket: Ticket,
+    user: User,
+    minutes: int,
+    billable: bool = True,
+    work_type: str = WorkType.REMOTE,
+    note: str = "",
+    spent_on: date | None = None,
+    at: datetime | None = None,
+) -> TimeEntry:
+    at = _now(at)
+    _require_staff(user)
+    ticket = _lock(ticket)
+    entry = TimeEntry(
+        ticket=ticket,
+        user=user,
+        minutes=minutes,
+        billable=billable,
+        work_type=work_type,
+        note=note.strip(),
+        spent_on=spent_on or timezone.localdate(at),
+    )
+    entry.full_clean()
+    entry.save()
+    detail = (
+        f"{minutes} min {WorkType(work_type).label.lower()}{'' if billable else ' (not billable)'}"
+    )
+    _event(ticket, EventKind.TIME_LOGGED, user, at, new_value=str(minutes), detail=detail)
+    return entry
+
+
+def _attachment_add(ticket, upload: UploadedFile, user, comment, at) -> Attachment:
+    name = (upload.name or "file").rsplit("/", 1)[-1][:255]
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if upload.size > settings.ATTACHMENT_MAX_BYTES:
+        raise ValidationError(
+            {"attachments": f"{name} is larger than {settings.ATTACHMENT_MAX_BYTES // 2**20} MB."}
+        )
+    if extension in settings.ATTACHMENT_BLOCKED_EXTENSIONS:
+        raise ValidationError({"attachments": f"{name}: .{extension} files are not accepted."})
+    attachment = Attachment(
+        ticket=ticket,
+        comment=comment,
+        filename=name,
+        content_type=getattr(upload, "content_type", "") or "application/octet-stream",
+        size=upload.size,
+        uploaded_by=user,
+        created_at=at,
+    )
+    attachment.file.save(name, upload, save=False)
+    attachment.save()
+    _event(ticket, EventKind.ATTACHMENT, user, at, new_value=name[:200])
+    return attachment
+
+
+@transaction.atomic
+def attachment_add(*, ticket: Ticket, upload: UploadedFile, user: User, at=None) -> Attachment:
+    at = _now(at)
+    ticket = _lock(ticket)
+    if user.client_id not in (None, ticket.client_id) or (
+        user.role == UserRole.CLIENT and user.client_id is None
+    ):
+        raise ValidationError("You may not add files to this ticket.")
+    return _attachment_add(ticket, upload, user, None, at)
