@@ -8,6 +8,8 @@ def navigation(request) -> dict:
         return {"nav_items": []}
     if user.is_msp_staff:
         items = [
+            ("Tickets", reverse("tickets:queue")),
+            ("New ticket", reverse("tickets:create")),
             ("Clients", reverse("workspace:client-list")),
             ("Calendars", reverse("sla:calendar-list")),
             ("SLA policies", reverse("sla:policy-list")),

@@ -15,7 +15,7 @@ from msp.models import Client
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_msp_staff:
-        return redirect("workspace:client-list")
+        return redirect("tickets:queue")
     return redirect("portal:home")
 
 

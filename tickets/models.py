@@ -178,6 +178,19 @@ class TimelineEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.ticket_id} at {self.at:%Y-%m-%d %H:%M}"
 
+    def _label(self, value: str) -> str:
+        if self.kind in (EventKind.STATUS, EventKind.REOPENED, EventKind.MERGED):
+            return TicketStatus(value).label if value in TicketStatus.values else value
+        return value
+
+    @property
+    def old_label(self) -> str:
+        return self._label(self.old_value)
+
+    @property
+    def new_label(self) -> str:
+        return self._label(self.new_value)
+
 
 class Comment(TimeStampedModel):
     """A public reply (seen by the client) or an internal note, in Markdown."""

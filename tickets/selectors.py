@@ -37,6 +37,7 @@ class Queue:
     UNASSIGNED = "unassigned"
     BREACHING = "breaching"
     ALL_OPEN = "open"
+    ALL = "all"
 
     LABELS = {
         MINE: "My tickets",
@@ -44,13 +45,17 @@ class Queue:
         UNASSIGNED: "Unassigned",
         BREACHING: "Breaching soon",
         ALL_OPEN: "All open",
+        ALL: "All tickets",
     }
 
 
 def ticket_queue(*, user: User, queue: str, now: datetime | None = None) -> QuerySet[Ticket]:
     """Open tickets of one queue, visible to the user, next SLA deadline first."""
     now = now or timezone.now()
-    tickets = Ticket.objects.for_user(user).open()
+    tickets = Ticket.objects.for_user(user)
+    if queue == Queue.ALL:
+        return tickets.with_list_related().order_by("-pk")
+    tickets = tickets.open()
     if queue == Queue.MINE:
         tickets = tickets.filter(assignee=user)
     elif queue == Queue.MY_TIER:

@@ -28,7 +28,7 @@ class TestLogin:
         response = client.post(
             reverse("login"), {"username": technician.email, "password": PASSWORD}, follow=True
         )
-        assert response.redirect_chain[-1][0] == reverse("workspace:client-list")
+        assert response.redirect_chain[-1][0] == reverse("tickets:queue")
 
     def test_client_user_login_lands_in_the_portal(self, client, client_user_a):
         response = client.post(

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from msp.demo import DEMO_PASSWORD, seed_directory
 from sla.services import default_policy_ensure
+from tickets.demo import seed_tickets
 
 
 class Command(BaseCommand):
@@ -10,6 +11,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         logins = seed_directory()
         policy = default_policy_ensure()
+        created = seed_tickets()
+        if created:
+            self.stdout.write(f"{created} demo tickets opened, in every state.")
         self.stdout.write(self.style.SUCCESS(f"Demo data ready (default SLA policy: {policy})."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for login in logins:

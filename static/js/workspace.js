@@ -1,0 +1,41 @@
+// Live SLA countdowns and keyboard shortcuts for the workspace. No build step.
+(function () {
+  "use strict";
+
+  function duration(ms) {
+    var minutes = Math.floor(Math.abs(ms) / 60000);
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    minutes = minutes % 60;
+    if (days) return days + " d " + hours + " h";
+    if (hours) return hours + " h " + minutes + " min";
+    return minutes + " min";
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll(".sla[data-due]").forEach(function (badge) {
+      var due = Date.parse(badge.dataset.due);
+      var warn = badge.dataset.warn ? Date.parse(badge.dataset.warn) : null;
+      var state = now > due ? "breached" : warn !== null && now >= warn ? "warning" : "ok";
+      badge.textContent = state === "breached" ? "overdue " + duration(now - due) : duration(due - now);
+      badge.className = "sla sla-" + state;
+    });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) return;
+    if (event.key === "/") {
+      var search = document.getElementById("id_q");
+      if (search) { event.preventDefault(); search.focus(); }
+    } else if (event.key === "n" && !event.ctrlKey && !event.metaKey) {
+      var link = document.querySelector("[accesskey=n]");
+      if (link) link.click();
+    }
+  });
+
+  tick();
+  setInterval(tick, 1000);
+  document.addEventListener("htmx:afterSwap", tick);
+})();

@@ -1,0 +1,119 @@
+from django import forms
+
+from msp.choices import UserRole
+from msp.models import Asset, Client, Contact, Site, User
+from sla.choices import Priority
+from tickets.choices import Impact, TicketSource, TicketStatus, TicketType, Urgency, WorkType
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None) -> list:
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data if item]
+        return [super().clean(data, initial)] if data else []
+
+
+def staff_choices():
+    return User.objects.filter(is_active=True).exclude(role=UserRole.CLIENT).order_by("full_name")
+
+
+class TicketCreateForm(forms.Form):
+    """Phone intake: the client first, then its contacts, sites and assets."""
+
+    client = forms.ModelChoiceField(queryset=Client.objects.order_by("name"))
+    contact = forms.ModelChoiceField(queryset=Contact.objects.none(), required=False)
+    site = forms.ModelChoiceField(queryset=Site.objects.none(), required=False)
+    asset = forms.ModelChoiceField(queryset=Asset.objects.none(), required=False)
+    subject = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
+    type = forms.ChoiceField(choices=TicketType.choices, initial=TicketType.INCIDENT)
+    source = forms.ChoiceField(choices=TicketSource.choices, initial=TicketSource.PHONE)
+    impact = forms.ChoiceField(choices=Impact.choices, initial=Impact.LOW)
+    urgency = forms.ChoiceField(choices=Urgency.choices, initial=Urgency.MEDIUM)
+    priority = forms.ChoiceField(
+        choices=[("", "From the matrix"), *Priority.choices],
+        required=False,
+        help_text="Leave to the impact x urgency matrix unless there is a reason.",
+    )
+    priority_override_reason = forms.CharField(max_length=300, required=False, label="Reason")
+    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = staff_choices()
+        client_id = self.data.get("client") or self.initial.get("client")
+        if client_id and str(client_id).isdigit():
+            self.fields["contact"].queryset = Contact.objects.filter(
+                client_id=client_id, is_active=True
+            )
+            self.fields["site"].queryset = Site.objects.filter(client_id=client_id)
+            self.fields["asset"].queryset = Asset.objects.filter(
+                client_id=client_id, is_active=True
+            )
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Message")
+    attachments = MultipleFileField(label="Files")
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Nobody"
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = staff_choices()
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[
+            (value, label)
+            for value, label in TicketStatus.choices
+            if value not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+        ]
+    )
+    note = forms.CharField(max_length=300, required=False)
+
+
+class PriorityForm(forms.Form):
+    impact = forms.ChoiceField(choices=Impact.choices)
+    urgency = forms.ChoiceField(choices=Urgency.choices)
+    priority = forms.ChoiceField(
+        choices=[("", "From the matrix"), *Priority.choices], required=False
+    )
+    reason = forms.CharField(max_length=300, required=False)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500)
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class MergeForm(forms.Form):
+    target = forms.IntegerField(min_value=1, label="Merge into ticket number")
+
+
+class TimeEntryForm(forms.Form):
+    minutes = forms.IntegerField(min_value=1, max_value=1440)
+    work_type = forms.ChoiceField(choices=WorkType.choices, initial=WorkType.REMOTE)
+    billable = forms.BooleanField(required=False, initial=True)
+    note = forms.CharField(max_length=500, required=False)
+
+
+class AttachmentForm(forms.Form):
+    attachments = MultipleFileField(label="Files", required=True)

@@ -1,0 +1,32 @@
+from django.urls import path
+
+from tickets import views
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("", views.QueueView.as_view(), name="queue"),
+    path("new/", views.TicketCreateView.as_view(), name="create"),
+    path("new/client-fields/", views.ClientFieldsView.as_view(), name="client-fields"),
+    path("<int:pk>/", views.TicketDetailView.as_view(), name="detail"),
+    path("<int:pk>/sla/", views.TicketSlaFragmentView.as_view(), name="sla"),
+    path("<int:pk>/reply/", views.ReplyView.as_view(), name="reply"),
+    path("<int:pk>/note/", views.NoteView.as_view(), name="note"),
+    path("<int:pk>/acknowledge/", views.AcknowledgeView.as_view(), name="acknowledge"),
+    path("<int:pk>/assign/", views.AssignView.as_view(), name="assign"),
+    path("<int:pk>/take/", views.TakeView.as_view(), name="take"),
+    path("<int:pk>/status/", views.StatusView.as_view(), name="status"),
+    path("<int:pk>/priority/", views.PriorityView.as_view(), name="priority"),
+    path("<int:pk>/escalate/", views.EscalateView.as_view(), name="escalate"),
+    path("<int:pk>/resolve/", views.ResolveView.as_view(), name="resolve"),
+    path("<int:pk>/reopen/", views.ReopenView.as_view(), name="reopen"),
+    path("<int:pk>/close/", views.CloseView.as_view(), name="close"),
+    path("<int:pk>/merge/", views.MergeView.as_view(), name="merge"),
+    path("<int:pk>/time/", views.TimeEntryView.as_view(), name="time"),
+    path("<int:pk>/attach/", views.AttachView.as_view(), name="attach"),
+    path(
+        "<int:pk>/attachments/<int:attachment_pk>/",
+        views.AttachmentDownloadView.as_view(),
+        name="attachment",
+    ),
+]

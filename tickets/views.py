@@ -1,0 +1,310 @@
+"""The technician workspace: queues, the ticket page and its actions, phone intake.
+
+Thin: each POST validates a form and calls one service; GET never changes anything.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from msp.mixins import StaffRequiredMixin
+from msp.paginators import page_of
+from sla.choices import ClockKind
+from tickets import forms, selectors, services
+from tickets.filtersets import TicketFilterSet
+from tickets.models import Attachment, Ticket
+from tickets.selectors import Queue
+
+QUEUE_PAGE_SIZE = 50
+
+
+class QueueView(StaffRequiredMixin, TemplateView):
+    template_name = "tickets/queue.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        queue = self.request.GET.get("queue", Queue.ALL_OPEN)
+        if queue not in Queue.LABELS:
+            queue = Queue.ALL_OPEN
+        tickets = selectors.ticket_queue(user=self.request.user, queue=queue)
+        filterset = TicketFilterSet(self.request.GET or None, queryset=tickets)
+        page = page_of(filterset.qs, self.request.GET.get("page"), QUEUE_PAGE_SIZE)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            queue=queue,
+            queues=Queue.LABELS,
+            filter=filterset,
+            page=page,
+            query=query.urlencode(),
+            now=timezone.now(),
+        )
+        return context
+
+    def get_template_names(self):
+        if self.request.htmx and self.request.htmx.target == "queue-results":
+            return ["tickets/_queue_results.html"]
+        return [self.template_name]
+
+
+class TicketCreateView(StaffRequiredMixin, View):
+    template_name = "tickets/ticket_create.html"
+
+    def get(self, request):
+        form = forms.TicketCreateForm(initial={"client": request.GET.get("client")})
+        return render(request, self.template_name, {"form": form})
+
+    def post(self, request):
+        form = forms.TicketCreateForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                ticket = services.ticket_open(
+                    created_by=request.user,
+                    priority=data.pop("priority") or None,
+                    **data,
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, f"Ticket {ticket.number} opened.")
+                return redirect("tickets:detail", pk=ticket.pk)
+        return render(request, self.template_name, {"form": form}, status=400)
+
+
+class ClientFieldsView(StaffRequiredMixin, View):
+    """htmx: the contact, site and asset choices of the chosen client."""
+
+    def get(self, request):
+        form = forms.TicketCreateForm(initial={"client": request.GET.get("client")})
+        return render(request, "tickets/_client_fields.html", {"form": form})
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages_)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _visible_ticket(request, pk: int) -> Ticket:
+    try:
+        return selectors.ticket_detail(user=request.user, pk=pk)
+    except Ticket.DoesNotExist:
+        raise Http404("No such ticket.") from None
+
+
+CLOCK_ORDER = {ClockKind.RESPONSE: 0, ClockKind.RESOLUTION: 1, ClockKind.NEXT_UPDATE: 2}
+
+
+def _ordered_clocks(ticket: Ticket) -> list:
+    return sorted(ticket.sla_clocks.all(), key=lambda c: (CLOCK_ORDER[c.kind], c.cycle))
+
+
+def _page_context(request, ticket: Ticket, **forms_given) -> dict:
+    context = {
+        "ticket": ticket,
+        "clocks": _ordered_clocks(ticket),
+        "now": timezone.now(),
+        "reply_form": forms.CommentForm(),
+        "assign_form": forms.AssignForm(initial={"assignee": ticket.assignee_id}),
+        "status_form": forms.StatusForm(initial={"status": ticket.status}),
+        "priority_form": forms.PriorityForm(
+            initial={"impact": ticket.impact, "urgency": ticket.urgency}
+        ),
+        "escalate_form": forms.ReasonForm(),
+        "resolve_form": forms.ResolveForm(),
+        "reopen_form": forms.ReasonForm(),
+        "merge_form": forms.MergeForm(),
+        "time_form": forms.TimeEntryForm(),
+        "attachment_form": forms.AttachmentForm(),
+    }
+    context.update(forms_given)
+    return context
+
+
+class TicketDetailView(StaffRequiredMixin, View):
+    def get(self, request, pk: int):
+        ticket = _visible_ticket(request, pk)
+        return render(request, "tickets/ticket_detail.html", _page_context(request, ticket))
+
+
+class TicketActionView(StaffRequiredMixin, View):
+    """POST one action to one ticket. Success: the refreshed ticket (htmx) or a redirect.
+    Invalid input: the same page or fragment with the form's errors, nothing saved."""
+
+    form_class: type = forms.ReasonForm
+    form_name = ""
+    success_message = ""
+
+    def perform(self, ticket: Ticket, data: dict):
+        raise NotImplementedError
+
+    def post(self, request, pk: int):
+        ticket = _visible_ticket(request, pk)
+        form = self.form_class(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                self.perform(ticket, form.cleaned_data)
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                if not request.htmx:
+                    messages.success(request, self.success_message)
+                    return redirect("tickets:detail", pk=pk)
+                ticket = _visible_ticket(request, pk)
+                context = _page_context(request, ticket, flash=self.success_message)
+                return render(request, "tickets/_ticket_main.html", context)
+        context = _page_context(request, ticket, open_panel=self.form_name, failed_form=form)
+        if self.form_name:
+            context[self.form_name] = form
+        if request.htmx:
+            return render(request, "tickets/_ticket_main.html", context)
+        return render(request, "tickets/ticket_detail.html", context, status=400)
+
+
+class ReplyView(TicketActionView):
+    form_class, form_name, success_message = forms.CommentForm, "reply_form", "Reply sent."
+
+    def perform(self, ticket, data):
+        services.ticket_reply(
+            ticket=ticket,
+            author=self.request.user,
+            body=data["body"],
+            attachments=data["attachments"],
+        )
+
+
+class NoteView(TicketActionView):
+    form_class, form_name, success_message = forms.CommentForm, "reply_form", "Note added."
+
+    def perform(self, ticket, data):
+        services.ticket_note(
+            ticket=ticket,
+            author=self.request.user,
+            body=data["body"],
+            attachments=data["attachments"],
+        )
+
+
+class AcknowledgeView(TicketActionView):
+    form_class, success_message = forms.forms.Form, "Acknowledged."
+
+    def perform(self, ticket, data):
+        services.ticket_acknowledge(ticket=ticket, actor=self.request.user)
+
+
+class AssignView(TicketActionView):
+    form_class, form_name, success_message = forms.AssignForm, "assign_form", "Assignment saved."
+
+    def perform(self, ticket, data):
+        services.ticket_assign(ticket=ticket, actor=self.request.user, assignee=data["assignee"])
+
+
+class TakeView(TicketActionView):
+    form_class, success_message = forms.forms.Form, "The ticket is yours."
+
+    def perform(self, ticket, data):
+        services.ticket_assign(ticket=ticket, actor=self.request.user, assignee=self.request.user)
+
+
+class StatusView(TicketActionView):
+    form_class, form_name, success_message = forms.StatusForm, "status_form", "Status changed."
+
+    def perform(self, ticket, data):
+        services.ticket_change_status(
+            ticket=ticket, actor=self.request.user, status=data["status"], note=data["note"]
+        )
+
+
+class PriorityView(TicketActionView):
+    form_class, form_name, success_message = forms.PriorityForm, "priority_form", "Priority saved."
+
+    def perform(self, ticket, data):
+        services.ticket_change_priority(
+            ticket=ticket,
+            actor=self.request.user,
+            impact=data["impact"],
+            urgency=data["urgency"],
+            priority=data["priority"] or None,
+            reason=data["reason"],
+        )
+
+
+class EscalateView(TicketActionView):
+    form_class, form_name, success_message = forms.ReasonForm, "escalate_form", "Escalated."
+
+    def perform(self, ticket, data):
+        services.ticket_escalate(ticket=ticket, actor=self.request.user, reason=data["reason"])
+
+
+class ResolveView(TicketActionView):
+    form_class, form_name, success_message = forms.ResolveForm, "resolve_form", "Resolved."
+
+    def perform(self, ticket, data):
+        services.ticket_resolve(
+            ticket=ticket, actor=self.request.user, resolution=data["resolution"]
+        )
+
+
+class ReopenView(TicketActionView):
+    form_class, form_name, success_message = forms.ReasonForm, "reopen_form", "Reopened."
+
+    def perform(self, ticket, data):
+        services.ticket_reopen(ticket=ticket, actor=self.request.user, reason=data["reason"])
+
+
+class CloseView(TicketActionView):
+    form_class, success_message = forms.forms.Form, "Closed."
+
+    def perform(self, ticket, data):
+        services.ticket_close(ticket=ticket, actor=self.request.user)
+
+
+class MergeView(TicketActionView):
+    form_class, form_name, success_message = forms.MergeForm, "merge_form", "Merged."
+
+    def perform(self, ticket, data):
+        target = Ticket.objects.for_user(self.request.user).filter(pk=data["target"]).first()
+        if target is None:
+            raise ValidationError({"target": f"There is no ticket #{data['target']}."})
+        services.ticket_merge(source=ticket, target=target, actor=self.request.user)
+
+
+class TimeEntryView(TicketActionView):
+    form_class, form_name, success_message = forms.TimeEntryForm, "time_form", "Time logged."
+
+    def perform(self, ticket, data):
+        services.time_entry_log(ticket=ticket, user=self.request.user, **data)
+
+
+class AttachView(TicketActionView):
+    form_class, form_name, success_message = forms.AttachmentForm, "attachment_form", "Files added."
+
+    def perform(self, ticket, data):
+        for upload in data["attachments"]:
+            services.attachment_add(ticket=ticket, upload=upload, user=self.request.user)
+
+
+class AttachmentDownloadView(StaffRequiredMixin, View):
+    def get(self, request, pk: int, attachment_pk: int):
+        attachment = get_object_or_404(
+            Attachment.objects.for_user(request.user), pk=attachment_pk, ticket_id=pk
+        )
+        return FileResponse(
+            attachment.file.open("rb"), as_attachment=True, filename=attachment.filename
+        )
+
+
+class TicketSlaFragmentView(StaffRequiredMixin, View):
+    """htmx polling: the clock panel, refreshed while the page is open."""
+
+    def get(self, request, pk: int):
+        ticket = _visible_ticket(request, pk)
+        context = {"ticket": ticket, "clocks": _ordered_clocks(ticket), "now": timezone.now()}
+        return render(request, "tickets/_clocks.html", context)
