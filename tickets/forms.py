@@ -22,6 +22,15 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)] if data else []
 
 
+class ActionForm(forms.Form):
+    """A form of the ticket page. Several share field names (note, reason), so each form
+    class prefixes its element ids to keep labels pointing at the right field."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", f"{type(self).__name__.lower()}_%s")
+        super().__init__(*args, **kwargs)
+
+
 def staff_choices():
     return User.objects.filter(is_active=True).exclude(role=UserRole.CLIENT).order_by("full_name")
 
@@ -61,12 +70,12 @@ class TicketCreateForm(forms.Form):
             )
 
 
-class CommentForm(forms.Form):
+class CommentForm(ActionForm):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Message")
     attachments = MultipleFileField(label="Files")
 
 
-class AssignForm(forms.Form):
+class AssignForm(ActionForm):
     assignee = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, empty_label="Nobody"
     )
@@ -76,7 +85,7 @@ class AssignForm(forms.Form):
         self.fields["assignee"].queryset = staff_choices()
 
 
-class StatusForm(forms.Form):
+class StatusForm(ActionForm):
     status = forms.ChoiceField(
         choices=[
             (value, label)
@@ -87,7 +96,7 @@ class StatusForm(forms.Form):
     note = forms.CharField(max_length=300, required=False)
 
 
-class PriorityForm(forms.Form):
+class PriorityForm(ActionForm):
     impact = forms.ChoiceField(choices=Impact.choices)
     urgency = forms.ChoiceField(choices=Urgency.choices)
     priority = forms.ChoiceField(
@@ -96,24 +105,24 @@ class PriorityForm(forms.Form):
     reason = forms.CharField(max_length=300, required=False)
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(ActionForm):
     reason = forms.CharField(max_length=500)
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(ActionForm):
     resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class MergeForm(forms.Form):
+class MergeForm(ActionForm):
     target = forms.IntegerField(min_value=1, label="Merge into ticket number")
 
 
-class TimeEntryForm(forms.Form):
+class TimeEntryForm(ActionForm):
     minutes = forms.IntegerField(min_value=1, max_value=1440)
     work_type = forms.ChoiceField(choices=WorkType.choices, initial=WorkType.REMOTE)
     billable = forms.BooleanField(required=False, initial=True)
     note = forms.CharField(max_length=500, required=False)
 
 
-class AttachmentForm(forms.Form):
+class AttachmentForm(ActionForm):
     attachments = MultipleFileField(label="Files", required=True)
