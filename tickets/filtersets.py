@@ -9,15 +9,25 @@ from tickets.forms import staff_choices
 from tickets.models import Ticket
 
 
+def client_choices() -> list[tuple[int, str]]:
+    return list(Client.objects.order_by("name").values_list("pk", "name"))
+
+
+def assignee_choices() -> list[tuple[int, str]]:
+    return list(staff_choices().values_list("pk", "full_name"))
+
+
 class TicketFilterSet(django_filters.FilterSet):
     """Ticket filters shared by the workspace queues and the API."""
 
     q = django_filters.CharFilter(method="filter_search", label="Search")
-    client = django_filters.ModelChoiceFilter(queryset=Client.objects.order_by("name"))
+    # Plain (id, name) choices: a queue renders every client in its filter, and model
+    # instances for hundreds of clients cost more than the page of tickets itself.
+    client = django_filters.ChoiceFilter(field_name="client_id", choices=client_choices)
     priority = django_filters.ChoiceFilter(choices=Priority.choices)
     status = django_filters.ChoiceFilter(choices=TicketStatus.choices)
     tier = django_filters.ChoiceFilter(choices=Tier.choices)
-    assignee = django_filters.ModelChoiceFilter(queryset=lambda request: staff_choices())
+    assignee = django_filters.ChoiceFilter(field_name="assignee_id", choices=assignee_choices)
 
     class Meta:
         model = Ticket

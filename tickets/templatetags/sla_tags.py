@@ -1,6 +1,8 @@
 from datetime import datetime, timedelta
 
 from django import template
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -26,9 +28,12 @@ def sla_state(due: datetime | None, warn: datetime | None, now: datetime, paused
     return "ok"
 
 
-@register.inclusion_tag("tickets/_sla_badge.html")
+@register.simple_tag
 def sla_badge(due, warn, now, paused=False):
-    """A countdown to an SLA deadline, coloured by state; workspace.js keeps it ticking."""
+    """A countdown to an SLA deadline, coloured by state; workspace.js keeps it ticking.
+
+    Built in Python rather than an included template: a queue renders fifty of them.
+    """
     state = sla_state(due, warn, now, paused)
     if state == "breached":
         text = f"overdue {_duration(now - due)}"
@@ -36,7 +41,34 @@ def sla_badge(due, warn, now, paused=False):
         text = _duration(due - now)
     else:
         text = "paused" if paused else "—"
-    return {"due": due, "warn": warn, "state": state, "text": text}
+    if due is None:
+        return format_html('<span class="sla sla-{}">{}</span>', state, text)
+    return format_html(
+        '<span class="sla sla-{}" data-due="{}"{} title="Due {}">{}</span>',
+        state,
+        due.isoformat(),
+        format_html(' data-warn="{}"', warn.isoformat()) if warn else "",
+        due.strftime("%Y-%m-%d %H:%M UTC"),
+        text,
+    )
+
+
+@register.simple_tag
+def select_field(bound_field):
+    """A <select> for a choice field, built directly: Django's widget templates render each
+    option through the template engine, which is slow for long lists (hundreds of clients)."""
+    current = bound_field.value()
+    current = "" if current is None else str(current)
+    options = []
+    for value, label in bound_field.field.choices:
+        value = str(value)
+        selected = " selected" if value == current else ""
+        options.append(f'<option value="{escape(value)}"{selected}>{escape(label)}</option>')
+    return mark_safe(  # noqa: S308 (every value and label above is escaped)
+        f'<select name="{escape(bound_field.html_name)}" id="{escape(bound_field.auto_id)}">'
+        + "".join(options)
+        + "</select>"
+    )
 
 
 @register.filter

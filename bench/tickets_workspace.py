@@ -1,0 +1,400 @@
+"""Benchmark: the technician workspace at 100,000 and 1,000,000 tickets.
+
+    .venv/bin/python bench/tickets_workspace.py --tickets 100000
+    .venv/bin/python bench/tickets_workspace.py --tickets 1000000 --requests 200
+
+Seeds a separate PostgreSQL database (msp_bench_<N>, kept for reuse; --reseed to rebuild) with
+500 clients and N tickets over the past year, 20 % of them open, with comments, timeline
+events and SLA clocks, using COPY. Then measures in-process server time (Django test client,
+no network) of the "all open" queue page, a filtered and a searched queue, and ticket pages:
+median and p95, and SQL queries per request.
+"""
+
+import argparse
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CLIENTS = 500
+WORDS = [
+    "printer", "outlook", "vpn", "password", "laptop", "server", "backup", "firewall",
+    "email", "teams", "sharepoint", "license", "monitor", "wifi", "slow", "crash",
+    "update", "disk", "certificate", "dns", "mailbox", "access",
+]  # fmt: skip
+OPEN_SHARE = 0.20
+BATCH = 50_000
+
+
+def configure(database: str) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "msp.settings.dev"
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
+    import django
+
+    django.setup()
+
+
+def ensure_database(database: str, reseed: bool) -> bool:
+    """Create the bench database if needed; True when it must be seeded."""
+    import psycopg2
+
+    admin = psycopg2.connect("postgres://postgres@127.0.0.1:5432/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
+        exists = cursor.fetchone() is not None
+        if exists and reseed:
+            cursor.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+            exists = False
+        if not exists:
+            cursor.execute(f'CREATE DATABASE "{database}"')
+    admin.close()
+    return not exists
+
+
+def _text_value(value) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        value = json.dumps(value)
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def copy_rows(model, rows: list[dict]) -> None:
+    from django.db import connection
+
+    fields = [f for f in model._meta.concrete_fields if f.column in rows[0]]
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_text_value(row[field.column]) for field in fields))
+        buffer.write("\n")
+    buffer.seek(0)
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    with connection.cursor() as cursor:
+        cursor.copy_expert(f"COPY {model._meta.db_table} ({columns}) FROM STDIN", buffer)
+
+
+def seed(tickets: int, rng: random.Random) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from msp.choices import Tier, UserRole
+    from msp.models import Asset, Client, Contact, Site, Team, User
+    from sla.models import SLAClock
+    from sla.services import default_policy_ensure
+    from tickets.models import Comment, Ticket, TimelineEvent
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    policy = default_policy_ensure()
+    staff = []
+    for tier, count in ((Tier.L1, 15), (Tier.L2, 10), (Tier.L3, 5)):
+        team = Team.objects.create(name=f"Bench {tier}", tier=tier)
+        for n in range(count):
+            user = User.objects.create_user(
+                f"tech-{tier}-{n}@bench.msp",
+                "bench-password-1",
+                full_name=f"Tech {tier} {n}",
+                role=UserRole.TECHNICIAN,
+                tier=tier,
+            )
+            team.members.add(user)
+            staff.append(user)
+    zones = ["America/New_York", "Europe/Berlin", "Europe/London", "America/Chicago"]
+    clients = Client.objects.bulk_create(
+        Client(name=f"Bench Client {n:03d}", slug=f"bench-{n:03d}", timezone=rng.choice(zones))
+        for n in range(CLIENTS)
+    )
+    sites = Site.objects.bulk_create(
+        Site(client=c, name=f"Site {k}") for c in clients for k in range(2)
+    )
+    contacts = Contact.objects.bulk_create(
+        Contact(client=c, full_name=f"Person {k} of {c.pk}", email=f"p{k}@c{c.pk}.example")
+        for c in clients
+        for k in range(5)
+    )
+    assets = Asset.objects.bulk_create(
+        Asset(client=c, name=f"DEV-{c.pk}-{k}", hostname=f"dev-{c.pk}-{k}", rmm_id=f"r-{c.pk}-{k}")
+        for c in clients
+        for k in range(10)
+    )
+    contacts_of = {}
+    for contact in contacts:
+        contacts_of.setdefault(contact.client_id, []).append(contact.pk)
+    assets_of = {}
+    for asset in assets:
+        assets_of.setdefault(asset.client_id, []).append(asset.pk)
+    teams = {team.tier: team.pk for team in Team.objects.all()}
+    del sites
+
+    now = datetime.now(UTC)
+    words = WORDS
+    open_statuses = [
+        "new",
+        "in_progress",
+        "in_progress",
+        "waiting_on_client",
+        "waiting_on_third_party",
+    ]
+    priorities = ["P1"] * 5 + ["P2"] * 20 + ["P3"] * 45 + ["P4"] * 30
+    history = {
+        "started_at": now.isoformat(),
+        "target": [600, policy.calendar_id],
+        "running": [[now.isoformat(), None, policy.calendar_id]],
+        "pauses": [],
+        "stopped_at": None,
+        "breached_at": None,
+        "warnings": [75, 90],
+    }
+    next_id = 1
+    for batch_start in range(0, tickets, BATCH):
+        size = min(BATCH, tickets - batch_start)
+        ticket_rows, event_rows, comment_rows, clock_rows = [], [], [], []
+        for _ in range(size):
+            pk = next_id
+            next_id += 1
+            client = clients[rng.randrange(CLIENTS)]
+            created = now - timedelta(minutes=rng.randrange(365 * 24 * 60))
+            is_open = rng.random() < OPEN_SHARE
+            status = (
+                rng.choice(open_statuses)
+                if is_open
+                else rng.choice(["resolved", "closed", "closed"])
+            )
+            tier = rng.choice(["L1"] * 6 + ["L2"] * 3 + ["L3"])
+            paused = status == "waiting_on_client"
+            due = (
+                None
+                if (not is_open or paused)
+                else now + timedelta(minutes=rng.randrange(-2880, 7200))
+            )
+            assignee = rng.choice(staff).pk if rng.random() < 0.85 else None
+            subject = " ".join(rng.sample(words, 4)).capitalize()
+            resolved = None if is_open else created + timedelta(minutes=rng.randrange(10, 5000))
+            ticket_rows.append(
+                {
+                    "id": pk,
+                    "created_at": created,
+                    "updated_at": resolved or created,
+                    "client_id": client.pk,
+                    "contact_id": rng.choice(contacts_of[client.pk]),
+                    "site_id": None,
+                    "asset_id": rng.choice(assets_of[client.pk]) if rng.random() < 0.5 else None,
+                    "subject": subject,
+                    "description": f"{subject}. " + " ".join(rng.sample(words, 12)),
+                    "type": "incident",
+                    "source": rng.choice(["email", "phone", "portal", "alert", "api"]),
+                    "impact": "medium",
+                    "urgency": "medium",
+                    "priority": rng.choice(priorities),
+                    "priority_override_reason": "",
+                    "status": status,
+                    "tier": tier,
+                    "team_id": teams[tier],
+                    "assignee_id": assignee,
+                    "created_by_id": None,
+                    "sla_policy_id": policy.pk,
+                    "parent_id": None,
+                    "merged_into_id": None,
+                    "first_response_at": created + timedelta(minutes=30),
+                    "resolved_at": resolved,
+                    "closed_at": resolved + timedelta(days=3) if status == "closed" else None,
+                    "sla_due_at": due,
+                    "sla_warn_at": due - timedelta(minutes=60) if due else None,
+                    "sla_breached": bool(due and due < now),
+                }
+            )
+            reply_at = created + timedelta(minutes=30)
+            comment_rows.append(
+                {
+                    "id": pk * 2,
+                    "created_at": reply_at,
+                    "updated_at": reply_at,
+                    "ticket_id": pk,
+                    "author_id": assignee,
+                    "is_public": True,
+                    "is_automatic": False,
+                    "body": "Looking into it now.",
+                    "body_html": "<p>Looking into it now.</p>",
+                }
+            )
+            comment_rows.append(
+                {
+                    "id": pk * 2 + 1,
+                    "created_at": reply_at,
+                    "updated_at": reply_at,
+                    "ticket_id": pk,
+                    "author_id": assignee,
+                    "is_public": False,
+                    "is_automatic": False,
+                    "body": "Checked the logs.",
+                    "body_html": "<p>Checked the logs.</p>",
+                }
+            )
+            for offset, kind, comment in (
+                (0, "created", None),
+                (30, "reply", pk * 2),
+                (31, "note", pk * 2 + 1),
+            ):
+                event_rows.append(
+                    {
+                        "ticket_id": pk,
+                        "kind": kind,
+                        "actor_id": assignee,
+                        "at": created + timedelta(minutes=offset),
+                        "old_value": "",
+                        "new_value": "",
+                        "detail": "",
+                        "comment_id": comment,
+                    }
+                )
+            if resolved:
+                event_rows.append(
+                    {
+                        "ticket_id": pk,
+                        "kind": "resolved",
+                        "actor_id": assignee,
+                        "at": resolved,
+                        "old_value": "",
+                        "new_value": "",
+                        "detail": "Fixed.",
+                        "comment_id": None,
+                    }
+                )
+            for kind in ("response", "resolution"):
+                running = kind == "resolution" and is_open and not paused
+                clock_rows.append(
+                    {
+                        "created_at": created,
+                        "updated_at": created,
+                        "ticket_id": pk,
+                        "kind": kind,
+                        "cycle": 1,
+                        "state": "running"
+                        if running
+                        else ("paused" if paused and kind == "resolution" else "met"),
+                        "target_minutes": 600,
+                        "started_at": created,
+                        "due_at": due if running else None,
+                        "warn_at": None,
+                        "breached_at": None,
+                        "stopped_at": None
+                        if (running or (paused and kind == "resolution"))
+                        else reply_at,
+                        "spent_seconds": 1800,
+                        "paused_seconds": 0,
+                        "next_check_at": due if running else None,
+                        "milestones_fired": [],
+                        "history": history,
+                    }
+                )
+        copy_rows(Ticket, ticket_rows)
+        copy_rows(Comment, comment_rows)
+        copy_rows(TimelineEvent, event_rows)
+        copy_rows(SLAClock, clock_rows)
+        print(
+            f"  seeded {batch_start + size:,} tickets ({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
+    with connection.cursor() as cursor:
+        for model in (Ticket, Comment):
+            table = model._meta.db_table
+            sequence = f"pg_get_serial_sequence('{table}', 'id')"
+            cursor.execute(f"SELECT setval({sequence}, (SELECT MAX(id) FROM {table}))")
+        cursor.execute("VACUUM ANALYZE") if connection.connection.autocommit else cursor.execute(
+            "ANALYZE"
+        )
+    print(f"seeded in {time.perf_counter() - started:.0f} s")
+
+
+def measure(label: str, http, url: str, requests: int) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    http.get(url)  # warm caches, as a running server has them
+    timings, queries = [], set()
+    for _ in range(requests):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = http.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+        queries.add(len(captured))
+    timings.sort()
+    p95 = timings[int(len(timings) * 0.95) - 1]
+    print(
+        f"  {label:34} p50 {statistics.median(timings):7.1f} ms   p95 {p95:7.1f} ms   "
+        f"queries {'/'.join(str(q) for q in sorted(queries))}"
+    )
+
+
+def explain(sql_label: str, queryset) -> None:
+    plan = queryset.explain()
+    scan = "index scan" if "Index" in plan else "NO INDEX"
+    print(f"  plan of {sql_label}: {scan} ({plan.splitlines()[0][:90]})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--reseed", action="store_true")
+    options = parser.parse_args()
+    database = f"msp_bench_{options.tickets}"
+    must_seed = ensure_database(database, options.reseed)
+    configure(database)
+    if must_seed:
+        seed(options.tickets, random.Random(42))
+
+    from django.test import Client as HttpClient
+
+    from msp.models import User
+    from tickets.models import Ticket
+    from tickets.selectors import Queue, ticket_queue
+
+    technician = User.objects.get(email="tech-l1-0@bench.msp")
+    http = HttpClient()
+    http.force_login(technician)
+    open_count = Ticket.objects.open().count()
+    print(f"{Ticket.objects.count():,} tickets, {open_count:,} open, in {database}")
+    explain("the all-open queue", ticket_queue(user=technician, queue=Queue.ALL_OPEN)[:50])
+    measure("queue: all open, page 1", http, "/workspace/tickets/?queue=open", options.requests)
+    measure(
+        "queue: all open, page 5", http, "/workspace/tickets/?queue=open&page=5", options.requests
+    )
+    measure("queue: my tier and teams", http, "/workspace/tickets/?queue=tier", options.requests)
+    measure(
+        "queue: one client", http, "/workspace/tickets/?queue=open&client=250", options.requests
+    )
+    measure(
+        "queue: search 'printer vpn'",
+        http,
+        "/workspace/tickets/?queue=open&q=printer+vpn",
+        options.requests,
+    )
+    sample = list(Ticket.objects.open().order_by("?").values_list("pk", flat=True)[:20])
+    timings_label = "ticket page (20 open tickets)"
+    for index, pk in enumerate(sample[:1]):
+        measure(timings_label, http, f"/workspace/tickets/{pk}/", options.requests)
+        del index
+
+
+if __name__ == "__main__":
+    main()
