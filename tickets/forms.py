@@ -117,6 +117,10 @@ class MergeForm(ActionForm):
     target = forms.IntegerField(min_value=1, label="Merge into ticket number")
 
 
+class ParentForm(ActionForm):
+    parent = forms.IntegerField(min_value=1, required=False, label="Parent ticket number")
+
+
 class TimeEntryForm(ActionForm):
     minutes = forms.IntegerField(min_value=1, max_value=1440)
     work_type = forms.ChoiceField(choices=WorkType.choices, initial=WorkType.REMOTE)

@@ -610,3 +610,35 @@ def attachment_add(*, ticket: Ticket, upload: UploadedFile, user: User, at=None)
     ):
         raise ValidationError("You may not add files to this ticket.")
     return _attachment_add(ticket, upload, user, None, at)
+
+
+@transaction.atomic
+def ticket_link_parent(
+    *, ticket: Ticket, parent: Ticket | None, actor: User, at: datetime | None = None
+) -> Ticket:
+    """Make `ticket` a child of `parent` (same client; no cycles), or unlink it with None."""
+    at = _now(at)
+    _require_staff(actor)
+    ticket = _lock(ticket)
+    if parent is not None:
+        if parent.client_id != ticket.client_id:
+            raise ValidationError({"parent": "The parent ticket belongs to another client."})
+        ancestor_id = parent.pk
+        while ancestor_id is not None:  # walk the stored chain, not in-memory instances
+            if ancestor_id == ticket.pk:
+                raise ValidationError({"parent": "A ticket cannot be its own ancestor."})
+            ancestor_id = Ticket.objects.filter(pk=ancestor_id).values_list("parent_id", flat=True)[
+                0
+            ]
+    old = ticket.parent.number if ticket.parent_id else ""
+    ticket.parent = parent
+    ticket.save(update_fields=["parent", "updated_at"])
+    _event(
+        ticket,
+        EventKind.LINKED,
+        actor,
+        at,
+        old_value=old,
+        new_value=parent.number if parent else "",
+    )
+    return ticket

@@ -22,6 +22,7 @@ urlpatterns = [
     path("<int:pk>/reopen/", views.ReopenView.as_view(), name="reopen"),
     path("<int:pk>/close/", views.CloseView.as_view(), name="close"),
     path("<int:pk>/merge/", views.MergeView.as_view(), name="merge"),
+    path("<int:pk>/parent/", views.ParentView.as_view(), name="parent"),
     path("<int:pk>/time/", views.TimeEntryView.as_view(), name="time"),
     path("<int:pk>/attach/", views.AttachView.as_view(), name="attach"),
     path(

@@ -121,6 +121,7 @@ def _page_context(request, ticket: Ticket, **forms_given) -> dict:
         "resolve_form": forms.ResolveForm(),
         "reopen_form": forms.ReasonForm(),
         "merge_form": forms.MergeForm(),
+        "parent_form": forms.ParentForm(initial={"parent": ticket.parent_id}),
         "time_form": forms.TimeEntryForm(),
         "attachment_form": forms.AttachmentForm(),
     }
@@ -274,6 +275,18 @@ class MergeView(TicketActionView):
         if target is None:
             raise ValidationError({"target": f"There is no ticket #{data['target']}."})
         services.ticket_merge(source=ticket, target=target, actor=self.request.user)
+
+
+class ParentView(TicketActionView):
+    form_class, form_name, success_message = forms.ParentForm, "parent_form", "Link saved."
+
+    def perform(self, ticket, data):
+        parent = None
+        if data["parent"]:
+            parent = Ticket.objects.for_user(self.request.user).filter(pk=data["parent"]).first()
+            if parent is None:
+                raise ValidationError({"parent": f"There is no ticket #{data['parent']}."})
+        services.ticket_link_parent(ticket=ticket, parent=parent, actor=self.request.user)
 
 
 class TimeEntryView(TicketActionView):

@@ -470,3 +470,16 @@ def test_timeline_records_the_whole_lifecycle_in_order(ticket, technician, clien
         ("in_progress", "resolved"),
     ]
     assert StaffFactory._meta.model.objects.filter(pk=technician.pk).exists()
+
+
+def test_parent_links_stay_within_a_client_and_never_loop(ticket, technician, policy, client_a):
+    child = services.ticket_open(client=client_a, subject="User 2 affected too", at=MONDAY_9)
+    services.ticket_link_parent(ticket=child, parent=ticket, actor=technician)
+    assert list(ticket.children.all()) == [child]
+    with pytest.raises(ValidationError, match="own ancestor"):
+        services.ticket_link_parent(ticket=ticket, parent=child, actor=technician)
+    other = services.ticket_open(client=ClientFactory(), subject="Elsewhere", at=MONDAY_9)
+    with pytest.raises(ValidationError, match="another client"):
+        services.ticket_link_parent(ticket=other, parent=ticket, actor=technician)
+    services.ticket_link_parent(ticket=child, parent=None, actor=technician)
+    assert not ticket.children.exists()

@@ -216,6 +216,8 @@ class TestTicketPage:
             {"impact": Impact.HIGH, "urgency": Urgency.LOW, "priority": "", "reason": ""},
         )
         post("time", {"minutes": "30", "work_type": "remote", "billable": "on", "note": "diag"})
+        parent = open_ticket(client_a, subject="Site-wide outage")
+        post("parent", {"parent": parent.pk})
         post("escalate", {"reason": "Needs L2"})
         post("assign", {"assignee": ""})
         post("resolve", {"resolution": "Replaced the PSU"})
@@ -223,6 +225,7 @@ class TestTicketPage:
         post("resolve", {"resolution": "Replaced the board"})
         post("close")
         ticket.refresh_from_db()
+        assert ticket.parent == parent
         assert (ticket.status, ticket.tier, ticket.priority, ticket.assignee) == (
             TicketStatus.CLOSED,
             Tier.L2,
