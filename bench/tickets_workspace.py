@@ -323,13 +323,15 @@ def seed(tickets: int, rng: random.Random) -> None:
     print(f"seeded in {time.perf_counter() - started:.0f} s")
 
 
-def measure(label: str, http, url: str, requests: int) -> None:
+def measure(label: str, http, urls: str | list[str], requests: int) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    http.get(url)  # warm caches, as a running server has them
+    urls = [urls] if isinstance(urls, str) else urls
+    http.get(urls[0])  # warm caches, as a running server has them
     timings, queries = [], set()
-    for _ in range(requests):
+    for index in range(requests):
+        url = urls[index % len(urls)]
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = http.get(url)
@@ -389,11 +391,9 @@ def main() -> None:
         "/workspace/tickets/?queue=open&q=printer+vpn",
         options.requests,
     )
-    sample = list(Ticket.objects.open().order_by("?").values_list("pk", flat=True)[:20])
-    timings_label = "ticket page (20 open tickets)"
-    for index, pk in enumerate(sample[:1]):
-        measure(timings_label, http, f"/workspace/tickets/{pk}/", options.requests)
-        del index
+    sample = Ticket.objects.open().order_by("?").values_list("pk", flat=True)[:20]
+    pages = [f"/workspace/tickets/{pk}/" for pk in sample]
+    measure("ticket page (20 open tickets)", http, pages, options.requests)
 
 
 if __name__ == "__main__":
