@@ -17,6 +17,19 @@ def _install_beat_schedule(sender: Celery, **kwargs) -> None:
     from django.conf import settings
 
     sender.conf.beat_schedule = {
+        # SLA warnings, breaches and escalations: due clocks come from an index; each run
+        # handles what is due and stops, so a frequent beat keeps them within seconds.
+        "sla-sweep": {
+            "task": "tickets.sla_sweep",
+            "schedule": float(settings.SLA_SWEEP_INTERVAL_SECONDS),
+            "options": {"expires": float(settings.SLA_SWEEP_INTERVAL_SECONDS)},
+        },
+        # Outbox messages whose delivery task was lost (Redis flushed, worker died) or failed.
+        "outbox-retry": {
+            "task": "msp.outbox_retry",
+            "schedule": 30.0,
+            "options": {"expires": 30.0},
+        },
         "heartbeat": {
             "task": "msp.heartbeat",
             "schedule": float(settings.HEARTBEAT_INTERVAL_SECONDS),

@@ -53,3 +53,14 @@ class AssetKind(models.TextChoices):
 
 # Roles that configure service settings (calendars, SLA policies, contracts).
 SERVICE_MANAGER_ROLES = (UserRole.ADMIN, UserRole.ACCOUNT_MANAGER)
+
+
+class OutboxChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    IN_APP = "in_app", "In-app notification"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"

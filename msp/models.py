@@ -5,7 +5,15 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from msp.choices import AssetKind, ClientStatus, ContactRole, Tier, UserRole
+from msp.choices import (
+    AssetKind,
+    ClientStatus,
+    ContactRole,
+    OutboxChannel,
+    OutboxStatus,
+    Tier,
+    UserRole,
+)
 from msp.querysets import ClientQuerySet, ClientScopedQuerySet, UserQuerySet
 from msp.validators import validate_timezone_name
 
@@ -298,3 +306,67 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_run_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Notification(TimeStampedModel):
+    """An in-app notification for a staff member (unread until opened)."""
+
+    recipient = models.ForeignKey(
+        "msp.User", on_delete=models.CASCADE, related_name="notifications"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["recipient"],
+                name="notification_unread_idx",
+                condition=Q(read_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class OutboxMessage(TimeStampedModel):
+    """A side effect written in the same transaction as the change that causes it, delivered
+    after commit by a task and retried with backoff; `key` makes each one unique."""
+
+    key = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(max_length=10, choices=OutboxChannel.choices)
+    recipient = models.ForeignKey(
+        "msp.User", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    email = models.EmailField(blank=True)
+    subject = models.CharField(max_length=250)
+    body = models.TextField()
+    url = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            _choices_check("channel", OutboxChannel, "outbox_channel_valid"),
+            _choices_check("status", OutboxStatus, "outbox_status_valid"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="outbox_pending_idx",
+                condition=Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.subject}"

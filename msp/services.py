@@ -1,10 +1,16 @@
 """Writes to the core directory."""
 
+import hashlib
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from msp.choices import UserRole
-from msp.models import Contact, Heartbeat, User
+from msp.choices import OutboxChannel, OutboxStatus, UserRole
+from msp.models import Contact, Heartbeat, Notification, OutboxMessage, User
 
 
 def heartbeat_record(*, name: str) -> Heartbeat:
@@ -32,3 +38,126 @@ def contact_portal_login_grant(*, contact: Contact, password: str | None = None)
     contact.user = user
     contact.save(update_fields=["user", "updated_at"])
     return user
+
+
+# Outbox -----------------------------------------------------------------------------------
+
+OUTBOX_MAX_ATTEMPTS = 5
+OUTBOX_DELIVER_TASK = "msp.outbox_deliver"
+
+
+def outbox_enqueue(
+    *,
+    key: str,
+    channel: str,
+    subject: str,
+    body: str,
+    recipient: User | None = None,
+    email: str = "",
+    url: str = "",
+) -> OutboxMessage | None:
+    """Write a side effect into the outbox, inside the caller's transaction; it is delivered
+    once that transaction commits. A key seen before is ignored (None is returned)."""
+    if channel == OutboxChannel.EMAIL and not (email or (recipient and recipient.email)):
+        return None
+    message, created = OutboxMessage.objects.get_or_create(
+        key=key[:200],
+        defaults={
+            "channel": channel,
+            "subject": subject[:250],
+            "body": body,
+            "recipient": recipient,
+            "email": email or (recipient.email if recipient else ""),
+            "url": url,
+        },
+    )
+    if not created:
+        return None
+    # By name, so that services never import tasks; after commit, so the row exists.
+    transaction.on_commit(lambda: current_app.send_task(OUTBOX_DELIVER_TASK, args=[message.pk]))
+    return message
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=min(2**attempts, 60))
+
+
+@transaction.atomic
+def outbox_deliver(*, message_id: int) -> str | None:
+    """Deliver one pending message, or record the failure and when to try again.
+
+    The row stays locked while delivering, so two workers never deliver the same message.
+    Email is at-least-once at worst (a worker dying between the SMTP hand-off and the commit):
+    each message carries a stable Message-ID built from its key, so mail systems can drop a
+    repeat.
+    """
+    message = (
+        OutboxMessage.objects.select_for_update(skip_locked=True)
+        .filter(pk=message_id, status=OutboxStatus.PENDING)
+        .first()
+    )
+    if message is None:
+        return None
+    now = timezone.now()
+    try:
+        _send(message)
+    except Exception as exc:  # any transport error is recorded and retried, never lost
+        message.attempts += 1
+        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if message.attempts >= OUTBOX_MAX_ATTEMPTS:
+            message.status = OutboxStatus.FAILED
+        else:
+            message.next_attempt_at = now + _backoff(message.attempts)
+    else:
+        message.status = OutboxStatus.SENT
+        message.sent_at = now
+        message.attempts += 1
+    message.save(
+        update_fields=[
+            "status",
+            "attempts",
+            "last_error",
+            "next_attempt_at",
+            "sent_at",
+            "updated_at",
+        ]
+    )
+    return message.status
+
+
+def _send(message: OutboxMessage) -> None:
+    if message.channel == OutboxChannel.IN_APP:
+        Notification.objects.create(
+            recipient=message.recipient, title=message.subject, body=message.body, url=message.url
+        )
+        return
+    digest = hashlib.sha256(message.key.encode()).hexdigest()[:32]
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "localhost"
+    EmailMessage(
+        subject=message.subject,
+        body=message.body,
+        to=[message.email],
+        headers={"Message-ID": f"<{digest}@{domain}>"},
+    ).send(fail_silently=False)
+
+
+def outbox_retry_due(*, limit: int = 200) -> int:
+    """Deliver pending messages whose next attempt is due (those a lost task left behind)."""
+    due = list(
+        OutboxMessage.objects.filter(
+            status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now()
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_id in due:
+        outbox_deliver(message_id=message_id)
+    return len(due)
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: User, notification_ids: list[int] | None = None) -> int:
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_ids is not None:
+        unread = unread.filter(pk__in=notification_ids)
+    return unread.update(read_at=timezone.now())

@@ -1,9 +1,19 @@
 from celery import shared_task
 
 from msp.selectors import BEAT_HEARTBEAT
-from msp.services import heartbeat_record
+from msp.services import heartbeat_record, outbox_deliver, outbox_retry_due
 
 
 @shared_task(name="msp.heartbeat")
 def heartbeat_task() -> None:
     heartbeat_record(name=BEAT_HEARTBEAT)
+
+
+@shared_task(name="msp.outbox_deliver")
+def outbox_deliver_task(message_id: int) -> None:
+    outbox_deliver(message_id=message_id)
+
+
+@shared_task(name="msp.outbox_retry")
+def outbox_retry_task() -> None:
+    outbox_retry_due()

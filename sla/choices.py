@@ -45,3 +45,10 @@ class ClockState(models.TextChoices):
     PAUSED = "paused", "Paused"
     MET = "met", "Met"
     BREACHED = "breached", "Breached"
+
+
+class EscalationTrigger(models.TextChoices):
+    FIRST_WARNING = "first_warning", "First warning threshold reached"
+    SECOND_WARNING = "second_warning", "Second warning threshold reached"
+    BREACH = "breach", "Target breached"
+    UNACKNOWLEDGED = "unacknowledged", "Not acknowledged for N minutes"

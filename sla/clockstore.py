@@ -80,6 +80,17 @@ def row_apply(row: SLAClock, clock: Clock, *, now: datetime) -> ClockStatus:
     row.paused_seconds = int(status.paused // ONE_SECOND)
     warnings = [m for m in status.milestones if m.kind == "warning"]
     row.warn_at = warnings[0].at if warnings else None
-    pending = [m.at for m in status.milestones if m.key not in row.milestones_fired]
-    row.next_check_at = min(pending) if pending else None
+    row.next_check_at = min((at for _, at in pending_checks(row, status)), default=None)
     return status
+
+
+def pending_checks(row: SLAClock, status: ClockStatus) -> list[tuple[str, datetime]]:
+    """Milestones and extra checks of the row not acted upon yet, as (key, instant)."""
+    pending = [(m.key, m.at) for m in status.milestones if m.key not in row.milestones_fired]
+    if status.stopped_at is None:
+        pending += [
+            (key, datetime.fromisoformat(at))
+            for key, at in row.extra_checks.items()
+            if key not in row.milestones_fired
+        ]
+    return sorted(pending, key=lambda item: item[1])

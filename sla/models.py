@@ -6,7 +6,15 @@ from django.db.models import Q
 
 from msp.models import TimeStampedModel
 from msp.validators import validate_timezone_name
-from sla.choices import ClockKind, ClockState, HolidaySource, PausableStatus, Priority, Weekday
+from sla.choices import (
+    ClockKind,
+    ClockState,
+    EscalationTrigger,
+    HolidaySource,
+    PausableStatus,
+    Priority,
+    Weekday,
+)
 from sla.querysets import BusinessCalendarQuerySet, SLAPolicyQuerySet
 
 
@@ -307,6 +315,11 @@ class SLAClock(TimeStampedModel):
         null=True, blank=True, help_text="Next warning or breach instant not yet acted upon."
     )
     milestones_fired = models.JSONField(default=list, blank=True)
+    extra_checks = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Further instants to act on, by key (e.g. {"unack-3": "<iso instant>"}).',
+    )
     history = models.JSONField()
 
     class Meta:
@@ -334,3 +347,102 @@ class SLAClock(TimeStampedModel):
     @property
     def is_running(self) -> bool:
         return self.stopped_at is None and self.state != ClockState.PAUSED
+
+
+class SLAEvent(models.Model):
+    """A milestone of a clock (a warning threshold or the breach) that has happened.
+
+    The unique constraint is what makes each one happen exactly once, whatever the number of
+    sweeps, beats or retries racing for it.
+    """
+
+    clock = models.ForeignKey("sla.SLAClock", on_delete=models.CASCADE, related_name="events")
+    key = models.CharField(max_length=40, help_text='"warning-75", "breach", "unack-<rule id>"')
+    due_at = models.DateTimeField(help_text="When the milestone was due.")
+    recorded_at = models.DateTimeField(help_text="When the sweep recorded it.")
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        verbose_name = "SLA event"
+        constraints = [
+            models.UniqueConstraint(fields=["clock", "key"], name="sla_event_once_per_clock"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} of clock {self.clock_id}"
+
+    @property
+    def lateness(self):
+        return self.recorded_at - self.due_at
+
+
+class EscalationRule(models.Model):
+    """What happens when a clock of a policy reaches a milestone: functional escalation (next
+    tier, reassignment) and hierarchical notifications."""
+
+    policy = models.ForeignKey(
+        "sla.SLAPolicy", on_delete=models.CASCADE, related_name="escalation_rules"
+    )
+    name = models.CharField(max_length=100)
+    trigger = models.CharField(max_length=20, choices=EscalationTrigger.choices)
+    clock_kind = models.CharField(
+        max_length=20, choices=ClockKind.choices, blank=True, help_text="Blank: every clock."
+    )
+    priorities = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Priorities it applies to, e.g. ["P1", "P2"]; empty: all.',
+    )
+    minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="For 'not acknowledged': minutes after the ticket opened."
+    )
+    raise_tier = models.BooleanField(
+        default=False, help_text="Move the ticket to the next tier (L1 -> L2 -> L3) and its team."
+    )
+    reassign_to = models.ForeignKey(
+        "msp.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to=~Q(role="client"),
+    )
+    notify_assignee = models.BooleanField(default=True)
+    notify_team_lead = models.BooleanField(default=False)
+    notify_account_manager = models.BooleanField(default=False)
+    notify_client_contact = models.BooleanField(default=False)
+    notify_email = models.EmailField(blank=True, help_text="On-call address or rota mailbox.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["policy", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(trigger__in=EscalationTrigger.values), name="rule_trigger_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(trigger=EscalationTrigger.UNACKNOWLEDGED) | Q(minutes__gt=0),
+                name="rule_unacknowledged_needs_minutes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.trigger == EscalationTrigger.UNACKNOWLEDGED and not self.minutes:
+            raise ValidationError(
+                {"minutes": "Say after how many minutes without acknowledgement."}
+            )
+        if self.priorities and any(p not in Priority.values for p in self.priorities):
+            raise ValidationError(
+                {"priorities": f"Use priorities from {', '.join(Priority.values)}."}
+            )
+
+    def applies_to(self, *, priority: str, clock_kind: str) -> bool:
+        return (
+            self.is_active
+            and (not self.priorities or priority in self.priorities)
+            and (not self.clock_kind or self.clock_kind == clock_kind)
+        )

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import holidays as holiday_presets
 from django.core.exceptions import ValidationError
@@ -11,9 +11,18 @@ from django.utils import timezone
 
 from sla import clockstore, selectors
 from sla.calendar import WEEKDAY_NAMES, check_intervals
-from sla.choices import ClockKind, HolidaySource, Priority
+from sla.choices import ClockKind, EscalationTrigger, HolidaySource, Priority
 from sla.clock import Clock
-from sla.models import BusinessCalendar, Holiday, SLAClock, SLAPolicy, SLATarget, WorkingInterval
+from sla.models import (
+    BusinessCalendar,
+    EscalationRule,
+    Holiday,
+    SLAClock,
+    SLAEvent,
+    SLAPolicy,
+    SLATarget,
+    WorkingInterval,
+)
 
 MAX_PRESET_YEARS = 30
 
@@ -206,6 +215,7 @@ def default_policy_ensure(
                 response_calendar=own_calendar,
                 resolution_calendar=own_calendar,
             )
+    escalation_rules_default_ensure(policy=policy)
     return policy
 
 
@@ -339,6 +349,18 @@ def _targets(ticket):
     return selectors.policy_targets(policy=policy, priority=ticket.priority)
 
 
+def _unacknowledged_checks(ticket, at: datetime) -> dict[str, str]:
+    """Instants of the policy's "not acknowledged for N minutes" rules for a new ticket."""
+    rules = EscalationRule.objects.filter(
+        policy_id=ticket.sla_policy_id, trigger=EscalationTrigger.UNACKNOWLEDGED, is_active=True
+    )
+    return {
+        f"unack-{rule.pk}": (at + timedelta(minutes=rule.minutes)).isoformat()
+        for rule in rules
+        if rule.applies_to(priority=ticket.priority, clock_kind=ClockKind.RESPONSE)
+    }
+
+
 def sla_clocks_start(*, ticket, at: datetime) -> ClockSummary:
     """Start the response and resolution clocks of a new ticket."""
     targets = _targets(ticket)
@@ -349,6 +371,8 @@ def sla_clocks_start(*, ticket, at: datetime) -> ClockSummary:
     ):
         clock = Clock.start(at=at, target=target, warning_percents=targets.warning_percents)
         row = SLAClock(ticket=ticket, kind=kind, cycle=1, history={})
+        if kind == ClockKind.RESPONSE:
+            row.extra_checks = _unacknowledged_checks(ticket, at)
         clockstore.row_apply(row, clock, now=at)
         rows.append(row)
     SLAClock.objects.bulk_create(rows)
@@ -458,3 +482,119 @@ def sla_clocks_stop_all(*, ticket, at: datetime) -> ClockSummary:
     engines = _engines_for(live)
     changes = {row: clockstore.clock_load(row, engines).stop(at=at) for row in live}
     return _save_rows(rows, engines, changes, now=at)
+
+
+# The timer sweep ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FiredMilestone:
+    """A milestone recorded by the sweep, for the ticket side to act upon."""
+
+    clock: SLAClock
+    key: str
+    due_at: datetime
+    trigger: str
+    percent: int | None
+
+
+def _trigger_of(key: str, warning_percents: tuple[int, ...]) -> tuple[str, int | None]:
+    if key == "breach":
+        return EscalationTrigger.BREACH, 100
+    if key.startswith("unack-"):
+        return EscalationTrigger.UNACKNOWLEDGED, None
+    percent = int(key.split("-", 1)[1])
+    first = percent == min(warning_percents)
+    return (EscalationTrigger.FIRST_WARNING if first else EscalationTrigger.SECOND_WARNING), percent
+
+
+def sla_milestones_fire(*, ticket, now: datetime) -> tuple[list[FiredMilestone], ClockSummary]:
+    """Record every milestone of the ticket's clocks that is due by `now` and not recorded.
+
+    The caller holds the ticket's row lock (the same lock order as every ticket service:
+    ticket, then its clocks), so a reply racing with the sweep either lands first, and the
+    stopped clock has nothing to fire, or after, when the warning has already happened. The
+    unique constraint on SLAEvent is the backstop: a second recording fails the transaction.
+    """
+    rows = _ticket_clock_rows(ticket)
+    due = [row for row in rows if row.next_check_at is not None and row.next_check_at <= now]
+    engines = _engines_for(due)
+    fired: list[FiredMilestone] = []
+    for row in due:
+        clock = clockstore.clock_load(row, engines)
+        status = clock.status(now)
+        for key, at in clockstore.pending_checks(row, status):
+            # A breach needs the due instant to have passed; at the instant itself a stop
+            # would still count as met.
+            if at > now or (key == "breach" and at == now):
+                break
+            SLAEvent.objects.create(clock=row, key=key, due_at=at, recorded_at=now)
+            row.milestones_fired = [*row.milestones_fired, key]
+            trigger, percent = _trigger_of(key, clock.warning_percents)
+            fired.append(FiredMilestone(row, key, at, trigger, percent))
+        clockstore.row_apply(row, clock, now=now)
+        row.save()
+    return fired, clock_summary(rows)
+
+
+def escalation_rules_for(*, policy_id: int, trigger: str, priority: str, clock_kind: str, key: str):
+    rules = EscalationRule.objects.filter(policy_id=policy_id, trigger=trigger, is_active=True)
+    return [
+        rule
+        for rule in rules.select_related("reassign_to")
+        if rule.applies_to(priority=priority, clock_kind=clock_kind)
+        and (trigger != EscalationTrigger.UNACKNOWLEDGED or key == f"unack-{rule.pk}")
+    ]
+
+
+def sla_due_ticket_ids(*, now: datetime, limit: int, exclude: set[int] = frozenset()) -> list[int]:
+    """Tickets with a clock due for a check, most overdue first (the partial index)."""
+    due = SLAClock.objects.filter(next_check_at__lte=now)
+    if exclude:
+        due = due.exclude(ticket_id__in=exclude)
+    ids = due.order_by("next_check_at").values_list("ticket_id", flat=True)[:limit]
+    return list(dict.fromkeys(ids))
+
+
+DEFAULT_ESCALATION_RULES = [
+    {
+        "name": "First warning: tell the assignee",
+        "trigger": EscalationTrigger.FIRST_WARNING,
+        "notify_assignee": True,
+    },
+    {
+        "name": "Second warning: tell the assignee and the team lead",
+        "trigger": EscalationTrigger.SECOND_WARNING,
+        "notify_assignee": True,
+        "notify_team_lead": True,
+    },
+    {
+        "name": "Breach: escalate to the next tier, tell the team lead and account manager",
+        "trigger": EscalationTrigger.BREACH,
+        "raise_tier": True,
+        "notify_assignee": True,
+        "notify_team_lead": True,
+        "notify_account_manager": True,
+    },
+    {
+        "name": "P1 not acknowledged after 10 minutes: tell the team lead",
+        "trigger": EscalationTrigger.UNACKNOWLEDGED,
+        "clock_kind": ClockKind.RESPONSE,
+        "priorities": [Priority.P1],
+        "minutes": 10,
+        "notify_assignee": False,
+        "notify_team_lead": True,
+    },
+]
+
+
+@transaction.atomic
+def escalation_rules_default_ensure(*, policy: SLAPolicy) -> int:
+    """Give a policy without escalation rules the default ladder; returns rules created."""
+    if policy.escalation_rules.exists():
+        return 0
+    for spec in DEFAULT_ESCALATION_RULES:
+        rule = EscalationRule(policy=policy, **spec)
+        rule.full_clean()
+        rule.save()
+    return len(DEFAULT_ESCALATION_RULES)

@@ -86,3 +86,5 @@ class EventKind(models.TextChoices):
     CLOSED = "closed", "Closed"
     MERGED = "merged", "Merged"
     LINKED = "linked", "Linked"
+    SLA_WARNING = "sla_warning", "SLA warning"
+    SLA_BREACH = "sla_breach", "SLA breached"

@@ -293,7 +293,8 @@ def ticket_assign(
     *, ticket: Ticket, actor: User, assignee: User | None, team: Team | None = None, at=None
 ) -> Ticket:
     at = _now(at)
-    _require_staff(actor)
+    if actor is not None:  # None: the system, acting on an escalation rule
+        _require_staff(actor)
     ticket = _lock(ticket)
     _require_open(ticket, "be assigned")
     if assignee is not None and (not assignee.is_msp_staff or not assignee.is_active):

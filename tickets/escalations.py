@@ -1,0 +1,215 @@
+"""Services of the SLA timer sweep: record due warnings and breaches, act on the policy's
+escalation rules, notify through the outbox. Called by a Celery beat task every few seconds.
+
+Cost is O(due clocks): due tickets come from the partial index on SLAClock.next_check_at, never
+from a scan of open tickets. Each ticket is handled in its own transaction, locked with
+skip_locked, so several workers (or two beats) share the work without waiting on each other,
+and a worker that dies mid-sweep loses only its open transaction: the rows stay due and the
+next sweep takes them.
+"""
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from msp.choices import OutboxChannel
+from msp.models import User
+from msp.services import outbox_enqueue
+from sla import services as sla_services
+from sla.choices import EscalationTrigger
+from sla.models import EscalationRule
+from tickets import services
+from tickets.choices import EventKind
+from tickets.models import Ticket, TimelineEvent
+
+SWEEP_BATCH = 100
+
+
+@dataclass
+class SweepResult:
+    tickets: int = 0
+    milestones: int = 0
+    busy: int = 0
+    lateness: list[timedelta] = field(default_factory=list)
+
+
+def sla_sweep(
+    *, now: datetime | None = None, batch_size: int = SWEEP_BATCH, budget_seconds: float = 20.0
+) -> SweepResult:
+    """Act on every clock milestone due by `now`, in batches, within a time budget."""
+    now = now or timezone.now()
+    result = SweepResult()
+    busy: set[int] = set()
+    started = time.monotonic()
+    while time.monotonic() - started < budget_seconds:
+        ticket_ids = sla_services.sla_due_ticket_ids(now=now, limit=batch_size, exclude=busy)
+        if not ticket_ids:
+            break
+        for ticket_id in ticket_ids:
+            fired = _sweep_ticket(ticket_id, now)
+            if fired is None:
+                busy.add(ticket_id)  # locked by a service or another sweep: next round
+                result.busy += 1
+                continue
+            result.tickets += 1
+            result.milestones += len(fired)
+            result.lateness += [now - milestone.due_at for milestone in fired]
+    return result
+
+
+def _sweep_ticket(ticket_id: int, now: datetime) -> list | None:
+    try:
+        with transaction.atomic():
+            ticket = (
+                Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("client__account_manager", "team__lead", "assignee", "contact")
+                .filter(pk=ticket_id)
+                .first()
+            )
+            if ticket is None:
+                return None
+            fired, summary = sla_services.sla_milestones_fire(ticket=ticket, now=now)
+            for milestone in fired:
+                _act_on(ticket, milestone, now)
+            ticket.refresh_from_db()
+            services._apply_clock_summary(ticket, summary)
+            services._save(ticket)
+            return fired
+    except IntegrityError:
+        # Another sweep recorded the same milestone first (the unique constraint): nothing
+        # of this attempt was kept, and nothing is left to do.
+        return []
+
+
+def _act_on(ticket: Ticket, milestone: sla_services.FiredMilestone, now: datetime) -> None:
+    clock = milestone.clock
+    label = clock.get_kind_display()
+    if milestone.trigger == EscalationTrigger.BREACH:
+        kind, detail = (
+            EventKind.SLA_BREACH,
+            f"{label} target breached (due {_local(ticket, milestone.due_at)}).",
+        )
+    elif milestone.trigger == EscalationTrigger.UNACKNOWLEDGED:
+        kind, detail = (
+            EventKind.SLA_WARNING,
+            f"Not acknowledged since {_local(ticket, ticket.created_at)}.",
+        )
+    else:
+        kind = EventKind.SLA_WARNING
+        due = _local(ticket, clock.due_at)
+        detail = f"{label}: {milestone.percent} % of the target used (due {due})."
+    TimelineEvent.objects.create(
+        ticket=ticket, kind=kind, actor=None, at=now, new_value=milestone.key, detail=detail
+    )
+    rules = sla_services.escalation_rules_for(
+        policy_id=ticket.sla_policy_id,
+        trigger=milestone.trigger,
+        priority=ticket.priority,
+        clock_kind=clock.kind,
+        key=milestone.key,
+    )
+    for rule in rules:
+        _apply_rule(ticket, rule, milestone, detail, now)
+
+
+def _apply_rule(ticket, rule: EscalationRule, milestone, detail: str, now: datetime) -> None:
+    # Whoever had the ticket before the rule acts hears about it, and so does the new team.
+    people = _people_to_notify(ticket, rule)
+    escalated = False
+    if rule.raise_tier and ticket.tier in services.NEXT_TIER:
+        services.ticket_escalate(
+            ticket=ticket, actor=None, reason=f"Automatic, by rule: {rule.name}. {detail}", at=now
+        )
+        ticket.refresh_from_db()
+        escalated = True
+        if ticket.team and ticket.team.lead:
+            people.append(ticket.team.lead)
+    if rule.reassign_to_id and rule.reassign_to.is_active:
+        services.ticket_assign(ticket=ticket, actor=None, assignee=rule.reassign_to, at=now)
+        ticket.refresh_from_db()
+        people.append(rule.reassign_to)
+    _notify(ticket, rule, milestone, detail, escalated, people)
+
+
+def _people_to_notify(ticket: Ticket, rule: EscalationRule) -> list[User]:
+    people = []
+    if rule.notify_assignee and ticket.assignee:
+        people.append(ticket.assignee)
+    if rule.notify_team_lead and ticket.team and ticket.team.lead:
+        people.append(ticket.team.lead)
+    if rule.notify_account_manager and ticket.client.account_manager:
+        people.append(ticket.client.account_manager)
+    return people
+
+
+def _notify(
+    ticket: Ticket,
+    rule: EscalationRule,
+    milestone,
+    detail: str,
+    escalated: bool,
+    people: list[User],
+) -> None:
+    context = {
+        "ticket": ticket,
+        "detail": detail,
+        "rule": rule,
+        "escalated": escalated,
+        "url": f"{settings.SITE_URL}{reverse('tickets:detail', args=[ticket.pk])}",
+        "milestone": milestone,
+    }
+    template = (
+        "email/sla_breach.txt"
+        if milestone.trigger == EscalationTrigger.BREACH
+        else "email/sla_warning.txt"
+    )
+    if escalated:
+        template = "email/escalation.txt"
+    subject = f"[{ticket.number}] {detail} {ticket.subject}"[:250]
+    body = render_to_string(template, context)
+    base_key = f"sla:{milestone.clock.pk}:{milestone.key}:rule{rule.pk}"
+    for person in dict.fromkeys(people):
+        for channel in (OutboxChannel.IN_APP, OutboxChannel.EMAIL):
+            outbox_enqueue(
+                key=f"{base_key}:user{person.pk}:{channel}",
+                channel=channel,
+                subject=subject,
+                body=body,
+                recipient=person,
+                url=context["url"],
+            )
+    if rule.notify_email:
+        outbox_enqueue(
+            key=f"{base_key}:{rule.notify_email}",
+            channel=OutboxChannel.EMAIL,
+            subject=subject,
+            body=body,
+            email=rule.notify_email,
+        )
+    if rule.notify_client_contact and ticket.contact and ticket.contact.email:
+        outbox_enqueue(
+            key=f"{base_key}:contact{ticket.contact.pk}",
+            channel=OutboxChannel.EMAIL,
+            subject=f"[{ticket.number}] Update on your request: {ticket.subject}"[:250],
+            body=render_to_string("email/client_update.txt", context),
+            email=ticket.contact.email,
+        )
+
+
+def _local(ticket: Ticket, instant: datetime | None) -> str:
+    if instant is None:
+        return "-"
+    return timezone.localtime(instant, timezone=_zone(ticket.client.timezone)).strftime(
+        "%a %d %b %H:%M %Z"
+    )
+
+
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
