@@ -1,7 +1,18 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from msp.models import Asset, Client, Contact, Heartbeat, Site, Team, User
+from msp.models import (
+    Asset,
+    Client,
+    Contact,
+    Heartbeat,
+    Notification,
+    OutboxMessage,
+    Site,
+    Team,
+    User,
+)
+from msp.services import outbox_replay
 
 
 @admin.register(User)
@@ -89,3 +100,34 @@ class AssetAdmin(admin.ModelAdmin):
 class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ["name", "last_run_at"]
     readonly_fields = ["name", "last_run_at"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = [
+        "subject",
+        "channel",
+        "email",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+    ]
+    list_filter = ["status", "channel"]
+    search_fields = ["subject", "email", "key"]
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+    actions = ["replay"]
+
+    @admin.action(description="Deliver again (failed or pending messages)")
+    def replay(self, request, queryset) -> None:
+        count = outbox_replay(message_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} messages queued for delivery.")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["title", "recipient", "created_at", "read_at"]
+    list_select_related = ["recipient"]

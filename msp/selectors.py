@@ -1,6 +1,7 @@
 """Reads of the core directory, and the health report."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,7 +10,17 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from msp.models import Asset, Client, Contact, Heartbeat, Site, User
+from msp.choices import OutboxStatus
+from msp.models import (
+    Asset,
+    Client,
+    Contact,
+    Heartbeat,
+    Notification,
+    OutboxMessage,
+    Site,
+    User,
+)
 
 BEAT_HEARTBEAT = "beat"
 
@@ -90,10 +101,46 @@ def _check_beat() -> HealthCheck:
     )
 
 
-def health_report() -> dict:
+# Alarms: every SLA milestone must be acted on within 60 s; a message waiting 10 minutes means
+# delivery is failing or no worker is running.
+SWEEP_LAG_LIMIT_SECONDS = 60
+OUTBOX_AGE_LIMIT_SECONDS = 600
+
+
+def health_report(*, sweep_lag: Callable[..., dict] | None = None) -> dict:
+    """Database, broker, beat; and, given the SLA side's figures, sweep lag and outbox."""
     checks = {"database": _check_database(), "broker": _check_broker()}
     checks["beat"] = _check_beat() if checks["database"].ok else HealthCheck(False, {})
+    if checks["database"].ok:
+        now = timezone.now()
+        if sweep_lag is not None:
+            lag = sweep_lag(now=now)
+            checks["sla_sweep"] = HealthCheck(lag["lag_seconds"] <= SWEEP_LAG_LIMIT_SECONDS, lag)
+        backlog = outbox_backlog(now=now)
+        checks["outbox"] = HealthCheck(
+            backlog["oldest_pending_seconds"] <= OUTBOX_AGE_LIMIT_SECONDS, backlog
+        )
     return {
         "status": "ok" if all(check.ok for check in checks.values()) else "fail",
         "checks": {name: {"ok": check.ok, **check.detail} for name, check in checks.items()},
     }
+
+
+def outbox_backlog(*, now) -> dict:
+    pending = OutboxMessage.objects.filter(status=OutboxStatus.PENDING)
+    oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()
+    return {
+        "pending": pending.count(),
+        "oldest_pending_seconds": int((now - oldest).total_seconds()) if oldest else 0,
+        "failed_last_day": OutboxMessage.objects.filter(
+            status=OutboxStatus.FAILED, updated_at__gte=now - timedelta(days=1)
+        ).count(),
+    }
+
+
+def notification_list(*, user: User):
+    return Notification.objects.filter(recipient=user).order_by("-created_at", "-pk")
+
+
+def notification_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

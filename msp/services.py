@@ -161,3 +161,18 @@ def notifications_mark_read(*, user: User, notification_ids: list[int] | None = 
     if notification_ids is not None:
         unread = unread.filter(pk__in=notification_ids)
     return unread.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def outbox_replay(*, message_ids: list[int]) -> int:
+    """Send failed (or stuck) messages again: back to pending, due now, attempts reset."""
+    messages = OutboxMessage.objects.filter(pk__in=message_ids).exclude(status=OutboxStatus.SENT)
+    ids = list(messages.values_list("pk", flat=True))
+    messages.update(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=timezone.now())
+    for message_id in ids:
+        transaction.on_commit(
+            lambda message_id=message_id: current_app.send_task(
+                OUTBOX_DELIVER_TASK, args=[message_id]
+            )
+        )
+    return len(ids)

@@ -10,6 +10,8 @@ from msp import views
 workspace_patterns = [
     path("clients/", views.ClientListView.as_view(), name="client-list"),
     path("clients/<slug:slug>/", views.ClientDetailView.as_view(), name="client-detail"),
+    path("notifications/", views.NotificationListView.as_view(), name="notification-list"),
+    path("notifications/badge/", views.NotificationBadgeView.as_view(), name="notification-badge"),
 ]
 
 portal_patterns = [

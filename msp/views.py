@@ -2,14 +2,16 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
-from msp import selectors
+from msp import selectors, services
 from msp.forms import EmailAuthenticationForm
 from msp.mixins import ClientUserRequiredMixin, ScopedQuerysetMixin, StaffRequiredMixin
 from msp.models import Client
+from sla import selectors as sla_selectors
 
 
 @login_required
@@ -42,7 +44,7 @@ def login_locked_out(request: HttpRequest, credentials: dict | None = None, *arg
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    report = selectors.health_report()
+    report = selectors.health_report(sweep_lag=sla_selectors.sweep_lag)
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
 
@@ -84,3 +86,23 @@ def _directory_context(client: Client, user) -> dict:
         "contacts": selectors.client_contacts(client=client, user=user),
         "assets": selectors.client_assets(client=client, user=user),
     }
+
+
+class NotificationListView(StaffRequiredMixin, View):
+    template_name = "msp/notification_list.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        notifications = selectors.notification_list(user=request.user)[:100]
+        return render(request, self.template_name, {"notifications": notifications})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        services.notifications_mark_read(user=request.user)
+        return redirect("workspace:notification-list")
+
+
+class NotificationBadgeView(StaffRequiredMixin, View):
+    """htmx: the unread count in the navigation, polled instead of queried on every page."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        unread = selectors.notification_unread_count(user=request.user)
+        return render(request, "msp/_notification_badge.html", {"unread": unread})

@@ -1,7 +1,16 @@
 from django.contrib import admin
 
 from sla.forms import SLATargetFormSetBase, WorkingIntervalFormSetBase
-from sla.models import BusinessCalendar, Holiday, SLAPolicy, SLATarget, WorkingInterval
+from sla.models import (
+    BusinessCalendar,
+    EscalationRule,
+    Holiday,
+    SLAClock,
+    SLAEvent,
+    SLAPolicy,
+    SLATarget,
+    WorkingInterval,
+)
 from sla.services import calendar_touch
 
 
@@ -36,6 +45,19 @@ class SLATargetInline(admin.TabularInline):
     max_num = 4
 
 
+class EscalationRuleInline(admin.StackedInline):
+    model = EscalationRule
+    extra = 0
+    fields = [
+        ("name", "is_active"),
+        ("trigger", "clock_kind", "priorities", "minutes"),
+        ("raise_tier", "reassign_to"),
+        ("notify_assignee", "notify_team_lead", "notify_account_manager", "notify_client_contact"),
+        "notify_email",
+    ]
+    raw_id_fields = ["reassign_to"]
+
+
 @admin.register(SLAPolicy)
 class SLAPolicyAdmin(admin.ModelAdmin):
     list_display = [
@@ -46,4 +68,31 @@ class SLAPolicyAdmin(admin.ModelAdmin):
         "is_default",
     ]
     list_select_related = ["calendar"]
-    inlines = [SLATargetInline]
+    inlines = [SLATargetInline, EscalationRuleInline]
+
+
+@admin.register(SLAClock)
+class SLAClockAdmin(admin.ModelAdmin):
+    """Read only: clocks change through ticket services and the sweep, never by hand."""
+
+    list_display = ["ticket", "kind", "cycle", "state", "due_at", "breached_at", "next_check_at"]
+    list_filter = ["kind", "state"]
+    raw_id_fields = ["ticket"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SLAEvent)
+class SLAEventAdmin(admin.ModelAdmin):
+    list_display = ["clock", "key", "due_at", "recorded_at"]
+    list_select_related = ["clock"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -91,3 +91,21 @@ def policy_list() -> QuerySet[SLAPolicy]:
 
 def default_policy() -> SLAPolicy | None:
     return SLAPolicy.objects.with_targets().filter(is_default=True).first()
+
+
+def sweep_lag(*, now) -> dict:
+    """How far behind the timer sweep is: the oldest clock check that is due and not done."""
+    from sla.models import SLAClock
+
+    oldest = (
+        SLAClock.objects.filter(next_check_at__lte=now)
+        .order_by("next_check_at")
+        .values_list("next_check_at", flat=True)
+        .first()
+    )
+    due = SLAClock.objects.filter(next_check_at__lte=now).count() if oldest else 0
+    return {
+        "lag_seconds": int((now - oldest).total_seconds()) if oldest else 0,
+        "due_clocks": due,
+        "oldest_due_at": oldest.isoformat() if oldest else None,
+    }

@@ -54,3 +54,49 @@ def test_unreachable_broker_fails(client, settings):
 
 def test_health_needs_no_login_and_only_answers_get(client):
     assert client.post(reverse("healthz")).status_code == 405
+
+
+def test_overdue_clock_checks_show_as_sweep_lag(client, policy_ticket_overdue):
+    heartbeat_task()
+    body = client.get(reverse("healthz")).json()
+    assert body["status"] == "fail"
+    assert body["checks"]["sla_sweep"]["ok"] is False
+    assert body["checks"]["sla_sweep"]["due_clocks"] >= 1
+    assert body["checks"]["sla_sweep"]["lag_seconds"] > 60
+
+
+def test_old_pending_outbox_message_fails_health(client):
+    from msp.choices import OutboxChannel
+    from msp.models import OutboxMessage
+
+    heartbeat_task()
+    message = OutboxMessage.objects.create(
+        key="k", channel=OutboxChannel.EMAIL, email="a@example.com", subject="s", body="b"
+    )
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    body = client.get(reverse("healthz")).json()
+    assert body["checks"]["outbox"] == {
+        "ok": False,
+        "pending": 1,
+        "oldest_pending_seconds": 3600,
+        "failed_last_day": 0,
+    }
+
+
+def test_sla_status_command(capsys):
+    from django.core.management import call_command
+
+    heartbeat_task()
+    call_command("sla_status")
+    assert '"sla_sweep"' in capsys.readouterr().out
+
+
+@pytest.fixture
+def policy_ticket_overdue(db, client_a):
+    from sla.services import default_policy_ensure
+    from tickets.services import ticket_open
+
+    default_policy_ensure()
+    return ticket_open(client=client_a, subject="Old", at=timezone.now() - timedelta(days=10))

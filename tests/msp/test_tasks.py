@@ -73,3 +73,81 @@ def test_beat_heartbeat_runs_on_a_real_worker_over_redis(postgres, redis_url, tm
     assert len(runs) == 2, f"beat's heartbeat never ran twice.\nworker:\n{worker_log[-3000:]}"
     assert "msp.heartbeat" in worker_log and "succeeded" in worker_log
     assert "Sending due task heartbeat" in (tmp_path / "beat.log").read_text()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sla_warning_breach_and_escalation_happen_once_on_a_real_worker(
+    postgres, redis_url, tmp_path
+):
+    """A P1 ticket with a one-minute response target, left alone: beat and a real worker warn,
+    breach and escalate it to L2, each once and within 60 s of its time."""
+    from msp.choices import OutboxStatus, Tier, UserRole
+    from msp.models import OutboxMessage
+    from sla.models import SLAEvent, SLATarget
+    from sla.services import default_policy_ensure
+    from tests.factories import ClientFactory, StaffFactory, TeamFactory
+    from tickets.choices import EventKind, Impact, Urgency
+    from tickets.models import Ticket
+    from tickets.services import ticket_open
+
+    redis.Redis.from_url(redis_url).flushdb()
+    policy = default_policy_ensure()
+    SLATarget.objects.filter(policy=policy, priority="P1").update(response_minutes=1)
+    for tier in (Tier.L1, Tier.L2):
+        lead = StaffFactory(role=UserRole.TECHNICIAN, tier=tier)
+        TeamFactory(name=f"Team {tier}", tier=tier, lead=lead).members.add(lead)
+    assignee = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "msp.settings.test",
+        "MSP_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
+        "CELERY_BROKER_URL": redis_url,
+        "SLA_SWEEP_INTERVAL_SECONDS": "2",
+        "MSP_VAR_DIR": str(tmp_path),
+    }
+    worker = _celery(
+        ["worker", "--pool=solo", "--loglevel=INFO", "--without-mingle", "--without-gossip"],
+        env,
+        tmp_path / "worker.log",
+    )
+    beat = _celery(
+        ["beat", "--loglevel=INFO", f"--schedule={tmp_path / 'beat-schedule'}"],
+        env,
+        tmp_path / "beat.log",
+    )
+    try:
+        ticket = ticket_open(
+            client=ClientFactory(),
+            subject="Firewall down",
+            impact=Impact.HIGH,
+            urgency=Urgency.HIGH,
+            assignee=assignee,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            ticket.refresh_from_db()
+            if (
+                ticket.tier == Tier.L2
+                and not OutboxMessage.objects.filter(status=OutboxStatus.PENDING).exists()
+            ):
+                break
+            time.sleep(0.5)
+    finally:
+        for process in (beat, worker):
+            process.terminate()
+        for process in (beat, worker):
+            process.wait(timeout=30)
+    log = (tmp_path / "worker.log").read_text()
+    assert ticket.tier == Tier.L2, f"not escalated in time.\n{log[-3000:]}"
+    events = {
+        e.key: e for e in SLAEvent.objects.filter(clock__ticket=ticket, clock__kind="response")
+    }
+    assert set(events) == {"warning-75", "warning-90", "breach"}
+    for event in events.values():
+        assert event.lateness.total_seconds() < 60, event
+    timeline = list(Ticket.objects.get(pk=ticket.pk).events.values_list("kind", flat=True))
+    assert timeline.count(EventKind.SLA_BREACH) == 1
+    assert timeline.count(EventKind.ESCALATED) == 1
+    assert timeline.count(EventKind.SLA_WARNING) == 2
+    assert OutboxMessage.objects.filter(status=OutboxStatus.SENT).count() >= 6
+    assert not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists()

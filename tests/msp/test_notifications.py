@@ -1,0 +1,59 @@
+import pytest
+from django.test import Client as HttpClient
+from django.urls import reverse
+
+from msp.choices import OutboxChannel, OutboxStatus
+from msp.models import Notification, OutboxMessage
+from msp.services import outbox_deliver, outbox_enqueue, outbox_replay
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user) -> HttpClient:
+    http = HttpClient()
+    http.force_login(user)
+    return http
+
+
+def test_list_badge_and_mark_read(technician, dispatcher):
+    Notification.objects.create(recipient=technician, title="Ticket #1 breached", url="/x")
+    Notification.objects.create(recipient=dispatcher, title="Not yours")
+    http = signed_in(technician)
+    badge = http.get(reverse("workspace:notification-badge")).content.decode()
+    assert 'data-testid="unread">1<' in badge
+    page = http.get(reverse("workspace:notification-list")).content.decode()
+    assert "Ticket #1 breached" in page and "Not yours" not in page
+    http.post(reverse("workspace:notification-list"))
+    assert (
+        'data-testid="unread"'
+        not in http.get(reverse("workspace:notification-badge")).content.decode()
+    )
+    assert Notification.objects.get(recipient=dispatcher).read_at is None
+
+
+def test_client_users_have_no_notification_pages(client_user_a):
+    http = signed_in(client_user_a)
+    assert http.get(reverse("workspace:notification-list")).status_code == 403
+    assert http.get(reverse("workspace:notification-badge")).status_code == 403
+
+
+def test_outbox_key_makes_each_message_unique(technician, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = outbox_enqueue(
+            key="k1", channel=OutboxChannel.IN_APP, subject="s", body="b", recipient=technician
+        )
+        again = outbox_enqueue(
+            key="k1", channel=OutboxChannel.IN_APP, subject="s", body="b", recipient=technician
+        )
+    assert first is not None and again is None
+    assert len(callbacks) == 1  # one delivery task, queued on commit
+
+
+def test_replay_of_a_failed_message(technician):
+    message = outbox_enqueue(
+        key="k2", channel=OutboxChannel.IN_APP, subject="s", body="b", recipient=technician
+    )
+    OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxStatus.FAILED, attempts=5)
+    assert outbox_replay(message_ids=[message.pk]) == 1
+    assert outbox_deliver(message_id=message.pk) == OutboxStatus.SENT
+    assert Notification.objects.filter(recipient=technician).count() == 1
