@@ -90,7 +90,7 @@ def copy_rows(model, rows: list[dict]) -> None:
         cursor.copy_expert(f"COPY {model._meta.db_table} ({columns}) FROM STDIN", buffer)
 
 
-def seed(tickets: int, rng: random.Random) -> None:
+def seed(tickets: int, rng: random.Random, open_share: float = OPEN_SHARE) -> None:
     from django.core.management import call_command
     from django.db import connection
 
@@ -171,7 +171,7 @@ def seed(tickets: int, rng: random.Random) -> None:
             next_id += 1
             client = clients[rng.randrange(CLIENTS)]
             created = now - timedelta(minutes=rng.randrange(365 * 24 * 60))
-            is_open = rng.random() < OPEN_SHARE
+            is_open = rng.random() < open_share
             status = (
                 rng.choice(open_statuses)
                 if is_open
@@ -300,6 +300,7 @@ def seed(tickets: int, rng: random.Random) -> None:
                         "spent_seconds": 1800,
                         "paused_seconds": 0,
                         "next_check_at": due if running else None,
+                        "extra_checks": {},
                         "milestones_fired": [],
                         "history": history,
                     }

@@ -4,12 +4,22 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
+from msp.choices import UserRole
+from msp.models import User
 from sla.choices import PausableStatus, Priority
-from sla.models import BusinessCalendar, Holiday, SLAPolicy, SLATarget, WorkingInterval
+from sla.models import (
+    BusinessCalendar,
+    EscalationRule,
+    Holiday,
+    SLAPolicy,
+    SLATarget,
+    WorkingInterval,
+)
 from sla.services import (
     CALENDAR_FIELDS,
     MAX_PRESET_YEARS,
     POLICY_FIELDS,
+    RULE_FIELDS,
     working_intervals_validate,
 )
 
@@ -137,4 +147,28 @@ SLATargetFormSet = inlineformset_factory(
     max_num=4,
     validate_max=True,
     can_delete=False,
+)
+
+
+class EscalationRuleForm(forms.ModelForm):
+    priorities = forms.MultipleChoiceField(
+        choices=Priority.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="None ticked: every priority.",
+    )
+
+    class Meta:
+        model = EscalationRule
+        fields = list(RULE_FIELDS)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reassign_to"].queryset = User.objects.filter(is_active=True).exclude(
+            role=UserRole.CLIENT
+        )
+
+
+EscalationRuleFormSet = inlineformset_factory(
+    SLAPolicy, EscalationRule, form=EscalationRuleForm, extra=1, can_delete=True
 )

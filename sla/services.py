@@ -598,3 +598,44 @@ def escalation_rules_default_ensure(*, policy: SLAPolicy) -> int:
         rule.full_clean()
         rule.save()
     return len(DEFAULT_ESCALATION_RULES)
+
+
+RULE_FIELDS = (
+    "name",
+    "is_active",
+    "trigger",
+    "clock_kind",
+    "priorities",
+    "minutes",
+    "raise_tier",
+    "reassign_to",
+    "notify_assignee",
+    "notify_team_lead",
+    "notify_account_manager",
+    "notify_client_contact",
+    "notify_email",
+)
+
+
+@transaction.atomic
+def escalation_rules_save(*, policy: SLAPolicy, rows: list[dict]) -> list[EscalationRule]:
+    """Create, change or delete a policy's escalation rules as one change.
+
+    Each row holds the RULE_FIELDS, and "id" for an existing rule; "delete": True removes it.
+    Rules keep their ids, so pending "not acknowledged" checks still find their rule.
+    """
+    existing = {rule.pk: rule for rule in policy.escalation_rules.all()}
+    saved = []
+    for row in rows:
+        rule = existing.get(row.get("id")) if row.get("id") else EscalationRule(policy=policy)
+        if rule is None:
+            raise ValidationError("That rule belongs to another policy.")
+        if row.get("delete"):
+            if rule.pk:
+                rule.delete()
+            continue
+        _assign(rule, {name: row[name] for name in RULE_FIELDS if name in row}, allowed=RULE_FIELDS)
+        rule.full_clean()
+        rule.save()
+        saved.append(rule)
+    return saved

@@ -23,4 +23,5 @@ urlpatterns = [
     path("policies/", views.PolicyListView.as_view(), name="policy-list"),
     path("policies/new/", views.PolicyEditView.as_view(), name="policy-create"),
     path("policies/<int:pk>/edit/", views.PolicyEditView.as_view(), name="policy-edit"),
+    path("policies/<int:pk>/rules/", views.EscalationRulesView.as_view(), name="escalation-rules"),
 ]

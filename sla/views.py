@@ -16,6 +16,7 @@ from sla.calendar import NoWorkingTimeError
 from sla.choices import Priority
 from sla.forms import (
     BusinessCalendarForm,
+    EscalationRuleFormSet,
     HolidayForm,
     HolidayImportForm,
     SLAPolicyForm,
@@ -231,3 +232,36 @@ class PolicyEditView(SLAManagerMixin, TemplateView):
                 messages.success(request, f"Policy {policy.name} saved.")
                 return redirect("sla:policy-list")
         return self.render_to_response({"form": form, "formset": formset, "policy": policy})
+
+
+class EscalationRulesView(SLAManagerMixin, TemplateView):
+    """A policy's escalation ladder: what happens at each warning, breach or silence."""
+
+    template_name = "sla/escalation_rules.html"
+
+    def get(self, request, pk: int):
+        policy = get_object_or_404(SLAPolicy, pk=pk)
+        formset = EscalationRuleFormSet(instance=policy)
+        return self.render_to_response({"policy": policy, "formset": formset})
+
+    def post(self, request, pk: int):
+        policy = get_object_or_404(SLAPolicy, pk=pk)
+        formset = EscalationRuleFormSet(request.POST, instance=policy)
+        if formset.is_valid():
+            rows = [
+                {
+                    **form.cleaned_data,
+                    "id": form.instance.pk,
+                    "delete": form.cleaned_data.get("DELETE"),
+                }
+                for form in formset.forms
+                if form.has_changed() or form.instance.pk
+            ]
+            try:
+                services.escalation_rules_save(policy=policy, rows=rows)
+            except ValidationError as exc:
+                formset._non_form_errors = formset.error_class(exc.messages)
+            else:
+                messages.success(request, f"Escalation rules of {policy.name} saved.")
+                return redirect("sla:escalation-rules", pk=pk)
+        return self.render_to_response({"policy": policy, "formset": formset})

@@ -225,3 +225,75 @@ def test_new_calendar_form_starts_with_an_office_week(account_manager):
         (day, "09:00:00") for day in range(5)
     ]
     assert len(formset.forms) == 7
+
+
+class TestEscalationRulesPage:
+    def _data(self, policy, rows):
+        data = {
+            "escalation_rules-TOTAL_FORMS": str(len(rows)),
+            "escalation_rules-INITIAL_FORMS": str(sum(1 for row in rows if row.get("id"))),
+        }
+        for index, row in enumerate(rows):
+            for key, value in row.items():
+                if value is not None:
+                    data[f"escalation_rules-{index}-{key}"] = value
+        return data
+
+    def test_manager_edits_the_ladder(self, account_manager):
+        policy = default_policy_ensure()
+        http = signed_in(account_manager)
+        page = http.get(reverse("sla:escalation-rules", args=[policy.pk]))
+        assert page.status_code == 200
+        rules = list(policy.escalation_rules.order_by("pk"))
+        rows = [
+            {
+                "id": str(rule.pk),
+                "policy": str(policy.pk),
+                "name": rule.name,
+                "trigger": rule.trigger,
+                "clock_kind": rule.clock_kind,
+                "minutes": str(rule.minutes or ""),
+                "is_active": "on",
+                "notify_assignee": "on" if rule.notify_assignee else None,
+                "priorities": rule.priorities[0] if rule.priorities else None,
+                "raise_tier": "on" if rule.raise_tier else None,
+            }
+            for rule in rules
+        ]
+        rows[0]["DELETE"] = "on"
+        rows.append(
+            {
+                "name": "P1 breach: page on-call",
+                "trigger": "breach",
+                "priorities": "P1",
+                "notify_email": "oncall@msp.example",
+                "is_active": "on",
+            }
+        )
+        response = http.post(
+            reverse("sla:escalation-rules", args=[policy.pk]), self._data(policy, rows)
+        )
+        assert response.status_code == 302, response.context["formset"].errors
+        names = set(policy.escalation_rules.values_list("name", flat=True))
+        assert rules[0].name not in names
+        new = policy.escalation_rules.get(name="P1 breach: page on-call")
+        assert (new.priorities, new.notify_email) == (["P1"], "oncall@msp.example")
+        assert policy.escalation_rules.filter(pk=rules[2].pk, raise_tier=True).exists()
+
+    def test_unacknowledged_rule_needs_minutes(self, account_manager):
+        policy = default_policy_ensure()
+        policy.escalation_rules.all().delete()
+        rows = [{"name": "Silent", "trigger": "unacknowledged", "is_active": "on"}]
+        response = signed_in(account_manager).post(
+            reverse("sla:escalation-rules", args=[policy.pk]), self._data(policy, rows)
+        )
+        assert response.status_code == 200
+        assert "Say after how many minutes" in response.content.decode()
+        assert not policy.escalation_rules.exists()
+
+    def test_technicians_may_not_edit_rules(self, technician):
+        policy = default_policy_ensure()
+        assert (
+            signed_in(technician).get(reverse("sla:escalation-rules", args=[policy.pk])).status_code
+            == 403
+        )

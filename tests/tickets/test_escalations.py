@@ -228,3 +228,54 @@ def test_two_sweeps_at_once_record_each_milestone_once(postgres, policy, client_
     assert SLAEvent.objects.filter(clock__ticket=ticket).count() == 4  # unack, 75, 90, breach
     assert ticket.events.filter(kind=EventKind.ESCALATED).count() == 1
     assert ticket.events.filter(kind=EventKind.SLA_BREACH).count() == 1
+
+
+def test_a_delivery_task_lost_with_redis_is_delivered_by_the_retry_task(p1):
+    # The sweep queued tasks that Redis lost (flushed, or down); the rows are in PostgreSQL.
+    sla_sweep(now=OPENED + timedelta(minutes=11, seconds=15))
+    pending = OutboxMessage.objects.filter(status=OutboxStatus.PENDING).count()
+    assert pending > 0
+    assert outbox_retry_due() == pending
+    assert not OutboxMessage.objects.filter(status=OutboxStatus.PENDING).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("reply_first", [True, False])
+def test_a_reply_racing_the_warning_never_contradicts_it(
+    postgres, policy, client_a, teams, reply_first
+):
+    """The reply and the sweep lock the ticket in the same order: whichever commits first
+    wins, and the outcome is consistent either way."""
+    technician = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1)
+    ticket = services.ticket_open(
+        client=client_a, subject="Race", impact=Impact.HIGH, urgency=Urgency.HIGH, at=OPENED
+    )
+    moment = OPENED + timedelta(minutes=11, seconds=15)  # the 75 % warning of the response
+    first_done = threading.Event()
+
+    def reply():
+        if not reply_first:
+            first_done.wait(10)
+        services.ticket_reply(ticket=ticket, author=technician, body="Here", at=moment)
+        if reply_first:
+            first_done.set()
+        connection.close()
+
+    def sweep():
+        if reply_first:
+            first_done.wait(10)
+        sla_sweep(now=moment)
+        if not reply_first:
+            first_done.set()
+        connection.close()
+
+    threads = [threading.Thread(target=reply), threading.Thread(target=sweep)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    response = SLAClock.objects.get(ticket=ticket, kind=ClockKind.RESPONSE)
+    warned = SLAEvent.objects.filter(clock=response, key="warning-75").exists()
+    assert response.state == ClockState.MET
+    assert warned is (not reply_first)
+    assert response.next_check_at is None
