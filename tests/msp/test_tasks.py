@@ -4,15 +4,23 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import redis
 from django.db import connection
 
-from msp.models import Heartbeat
+from msp.choices import OutboxStatus, Tier, UserRole
+from msp.models import Heartbeat, OutboxMessage
 from msp.selectors import BEAT_HEARTBEAT
 from msp.tasks import heartbeat_task
+from sla.models import SLAEvent, SLATarget
+from sla.services import default_policy_ensure
+from tests.factories import ClientFactory, StaffFactory, TeamFactory
+from tickets.choices import EventKind, Impact, Urgency
+from tickets.models import Ticket
+from tickets.services import ticket_open
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,16 +43,17 @@ def _celery(args: list[str], env: dict, log: Path) -> subprocess.Popen:
     )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_beat_heartbeat_runs_on_a_real_worker_over_redis(postgres, redis_url, tmp_path):
+@contextmanager
+def worker_and_beat(redis_url: str, tmp_path: Path, **settings: str):
+    """A Celery worker and beat in their own processes, on Redis and the test database."""
     redis.Redis.from_url(redis_url).flushdb()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "msp.settings.test",
         "MSP_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
         "CELERY_BROKER_URL": redis_url,
-        "HEARTBEAT_INTERVAL_SECONDS": "1",
         "MSP_VAR_DIR": str(tmp_path),
+        **settings,
     }
     worker = _celery(
         ["worker", "--pool=solo", "--loglevel=INFO", "--without-mingle", "--without-gossip"],
@@ -57,6 +66,17 @@ def test_beat_heartbeat_runs_on_a_real_worker_over_redis(postgres, redis_url, tm
         tmp_path / "beat.log",
     )
     try:
+        yield
+    finally:
+        for process in (beat, worker):
+            process.terminate()
+        for process in (beat, worker):
+            process.wait(timeout=30)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_heartbeat_runs_on_a_real_worker_over_redis(postgres, redis_url, tmp_path):
+    with worker_and_beat(redis_url, tmp_path, HEARTBEAT_INTERVAL_SECONDS="1"):
         deadline = time.monotonic() + 60
         runs = []
         while time.monotonic() < deadline and len(runs) < 2:
@@ -64,11 +84,6 @@ def test_beat_heartbeat_runs_on_a_real_worker_over_redis(postgres, redis_url, tm
             if heartbeat and (not runs or heartbeat.last_run_at > runs[-1]):
                 runs.append(heartbeat.last_run_at)
             time.sleep(0.2)
-    finally:
-        for process in (beat, worker):
-            process.terminate()
-        for process in (beat, worker):
-            process.wait(timeout=30)
     worker_log = (tmp_path / "worker.log").read_text()
     assert len(runs) == 2, f"beat's heartbeat never ran twice.\nworker:\n{worker_log[-3000:]}"
     assert "msp.heartbeat" in worker_log and "succeeded" in worker_log
@@ -81,41 +96,13 @@ def test_sla_warning_breach_and_escalation_happen_once_on_a_real_worker(
 ):
     """A P1 ticket with a one-minute response target, left alone: beat and a real worker warn,
     breach and escalate it to L2, each once and within 60 s of its time."""
-    from msp.choices import OutboxStatus, Tier, UserRole
-    from msp.models import OutboxMessage
-    from sla.models import SLAEvent, SLATarget
-    from sla.services import default_policy_ensure
-    from tests.factories import ClientFactory, StaffFactory, TeamFactory
-    from tickets.choices import EventKind, Impact, Urgency
-    from tickets.models import Ticket
-    from tickets.services import ticket_open
-
-    redis.Redis.from_url(redis_url).flushdb()
     policy = default_policy_ensure()
     SLATarget.objects.filter(policy=policy, priority="P1").update(response_minutes=1)
     for tier in (Tier.L1, Tier.L2):
         lead = StaffFactory(role=UserRole.TECHNICIAN, tier=tier)
         TeamFactory(name=f"Team {tier}", tier=tier, lead=lead).members.add(lead)
     assignee = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "msp.settings.test",
-        "MSP_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
-        "CELERY_BROKER_URL": redis_url,
-        "SLA_SWEEP_INTERVAL_SECONDS": "2",
-        "MSP_VAR_DIR": str(tmp_path),
-    }
-    worker = _celery(
-        ["worker", "--pool=solo", "--loglevel=INFO", "--without-mingle", "--without-gossip"],
-        env,
-        tmp_path / "worker.log",
-    )
-    beat = _celery(
-        ["beat", "--loglevel=INFO", f"--schedule={tmp_path / 'beat-schedule'}"],
-        env,
-        tmp_path / "beat.log",
-    )
-    try:
+    with worker_and_beat(redis_url, tmp_path, SLA_SWEEP_INTERVAL_SECONDS="2"):
         ticket = ticket_open(
             client=ClientFactory(),
             subject="Firewall down",
@@ -132,11 +119,6 @@ def test_sla_warning_breach_and_escalation_happen_once_on_a_real_worker(
             ):
                 break
             time.sleep(0.5)
-    finally:
-        for process in (beat, worker):
-            process.terminate()
-        for process in (beat, worker):
-            process.wait(timeout=30)
     log = (tmp_path / "worker.log").read_text()
     assert ticket.tier == Tier.L2, f"not escalated in time.\n{log[-3000:]}"
     events = {
