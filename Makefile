@@ -1,7 +1,7 @@
-.PHONY: help run test lint format bench
+.PHONY: help run test lint format bench bench-workspace bench-sweep
 
 help:  ## List the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 run:  ## Set up and run web + worker + beat on SQLite with demo data
 	bin/run
@@ -15,5 +15,12 @@ lint:  ## ruff check and format check only
 format:  ## Apply ruff's fixes and formatting
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
 
-bench:  ## Run the SLA calendar benchmark
+bench:  ## SLA calendar benchmark (no database needed)
 	.venv/bin/python bench/sla_calendar.py
+
+bench-workspace:  ## Workspace pages at 100k and 1M tickets (local PostgreSQL; seeds once)
+	.venv/bin/python bench/tickets_workspace.py --tickets 100000
+	.venv/bin/python bench/tickets_workspace.py --tickets 1000000
+
+bench-sweep:  ## SLA sweep with 1M open tickets and 1,000 clocks due (local PostgreSQL)
+	.venv/bin/python bench/sla_sweep.py
