@@ -31,6 +31,10 @@ def make_due(count: int) -> None:
     now = datetime.now(UTC)
     started = now - timedelta(days=3)
     with transaction.atomic():
+        # The seed's checks are not meant to be due: only the chosen clocks should be.
+        SLAClock.objects.filter(next_check_at__lte=now + timedelta(hours=1)).update(
+            next_check_at=now + timedelta(days=1)
+        )
         clocks = list(
             SLAClock.objects.filter(kind="resolution", state="running").order_by("pk")[:count]
         )
@@ -50,6 +54,11 @@ def make_due(count: int) -> None:
             clock.milestones_fired = []
             clock.next_check_at = now - timedelta(seconds=30)
         SLAClock.objects.bulk_update(clocks, ["history", "milestones_fired", "next_check_at"])
+    # The set-up rewrites many clocks; clean up after it as autovacuum would in steady state.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE sla_slaclock")
     print(f"{len(clocks):,} resolution clocks made overdue")
 
 

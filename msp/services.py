@@ -176,3 +176,38 @@ def outbox_replay(*, message_ids: list[int]) -> int:
             )
         )
     return len(ids)
+
+
+def outbox_enqueue_many(messages: list[dict]) -> int:
+    """outbox_enqueue for a batch, in two queries: one insert (keys seen before are skipped)
+    and one read of what is pending under those keys, whose delivery is queued on commit."""
+    rows = [
+        OutboxMessage(
+            key=message["key"][:200],
+            channel=message["channel"],
+            subject=message["subject"][:250],
+            body=message["body"],
+            recipient=message.get("recipient"),
+            email=message.get("email") or getattr(message.get("recipient"), "email", ""),
+            url=message.get("url", ""),
+        )
+        for message in messages
+        if message["channel"] != OutboxChannel.EMAIL
+        or message.get("email")
+        or getattr(message.get("recipient"), "email", "")
+    ]
+    if not rows:
+        return 0
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    pending = list(
+        OutboxMessage.objects.filter(
+            key__in=[row.key for row in rows], status=OutboxStatus.PENDING, attempts=0
+        ).values_list("pk", flat=True)
+    )
+
+    def queue_deliveries() -> None:
+        for message_id in pending:
+            current_app.send_task(OUTBOX_DELIVER_TASK, args=[message_id])
+
+    transaction.on_commit(queue_deliveries)
+    return len(pending)

@@ -537,12 +537,23 @@ def sla_milestones_fire(*, ticket, now: datetime) -> tuple[list[FiredMilestone],
     return fired, clock_summary(rows)
 
 
-def escalation_rules_for(*, policy_id: int, trigger: str, priority: str, clock_kind: str, key: str):
-    rules = EscalationRule.objects.filter(policy_id=policy_id, trigger=trigger, is_active=True)
+def escalation_rules_of(*, policy_id: int) -> list[EscalationRule]:
+    return list(
+        EscalationRule.objects.filter(policy_id=policy_id, is_active=True)
+        .select_related("reassign_to")
+        .order_by("pk")
+    )
+
+
+def escalation_rules_matching(
+    rules: list[EscalationRule], *, trigger: str, priority: str, clock_kind: str, key: str
+) -> list[EscalationRule]:
+    """The rules, among a policy's, that act on one milestone of one clock."""
     return [
         rule
-        for rule in rules.select_related("reassign_to")
-        if rule.applies_to(priority=priority, clock_kind=clock_kind)
+        for rule in rules
+        if rule.trigger == trigger
+        and rule.applies_to(priority=priority, clock_kind=clock_kind)
         and (trigger != EscalationTrigger.UNACKNOWLEDGED or key == f"unack-{rule.pk}")
     ]
 

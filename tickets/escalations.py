@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from msp.choices import OutboxChannel
 from msp.models import User
-from msp.services import outbox_enqueue
+from msp.services import outbox_enqueue_many
 from sla import services as sla_services
 from sla.choices import EscalationTrigger
 from sla.models import EscalationRule
@@ -47,13 +47,14 @@ def sla_sweep(
     now = now or timezone.now()
     result = SweepResult()
     busy: set[int] = set()
+    rules_by_policy: dict[int, list[EscalationRule]] = {}  # read once per sweep
     started = time.monotonic()
     while time.monotonic() - started < budget_seconds:
         ticket_ids = sla_services.sla_due_ticket_ids(now=now, limit=batch_size, exclude=busy)
         if not ticket_ids:
             break
         for ticket_id in ticket_ids:
-            fired = _sweep_ticket(ticket_id, now)
+            fired = _sweep_ticket(ticket_id, now, rules_by_policy)
             if fired is None:
                 busy.add(ticket_id)  # locked by a service or another sweep: next round
                 result.busy += 1
@@ -64,7 +65,7 @@ def sla_sweep(
     return result
 
 
-def _sweep_ticket(ticket_id: int, now: datetime) -> list | None:
+def _sweep_ticket(ticket_id: int, now: datetime, rules_by_policy: dict) -> list | None:
     try:
         with transaction.atomic():
             ticket = (
@@ -76,8 +77,14 @@ def _sweep_ticket(ticket_id: int, now: datetime) -> list | None:
             if ticket is None:
                 return None
             fired, summary = sla_services.sla_milestones_fire(ticket=ticket, now=now)
+            if fired and ticket.sla_policy_id not in rules_by_policy:
+                rules_by_policy[ticket.sla_policy_id] = sla_services.escalation_rules_of(
+                    policy_id=ticket.sla_policy_id
+                )
+            outbox: list[dict] = []
             for milestone in fired:
-                _act_on(ticket, milestone, now)
+                _act_on(ticket, milestone, now, rules_by_policy[ticket.sla_policy_id], outbox)
+            outbox_enqueue_many(outbox)
             ticket.refresh_from_db()
             services._apply_clock_summary(ticket, summary)
             services._save(ticket)
@@ -88,7 +95,13 @@ def _sweep_ticket(ticket_id: int, now: datetime) -> list | None:
         return []
 
 
-def _act_on(ticket: Ticket, milestone: sla_services.FiredMilestone, now: datetime) -> None:
+def _act_on(
+    ticket: Ticket,
+    milestone: sla_services.FiredMilestone,
+    now: datetime,
+    policy_rules: list[EscalationRule],
+    outbox: list[dict],
+) -> None:
     clock = milestone.clock
     label = clock.get_kind_display()
     if milestone.trigger == EscalationTrigger.BREACH:
@@ -108,18 +121,20 @@ def _act_on(ticket: Ticket, milestone: sla_services.FiredMilestone, now: datetim
     TimelineEvent.objects.create(
         ticket=ticket, kind=kind, actor=None, at=now, new_value=milestone.key, detail=detail
     )
-    rules = sla_services.escalation_rules_for(
-        policy_id=ticket.sla_policy_id,
+    rules = sla_services.escalation_rules_matching(
+        policy_rules,
         trigger=milestone.trigger,
         priority=ticket.priority,
         clock_kind=clock.kind,
         key=milestone.key,
     )
     for rule in rules:
-        _apply_rule(ticket, rule, milestone, detail, now)
+        _apply_rule(ticket, rule, milestone, detail, now, outbox)
 
 
-def _apply_rule(ticket, rule: EscalationRule, milestone, detail: str, now: datetime) -> None:
+def _apply_rule(
+    ticket, rule: EscalationRule, milestone, detail: str, now: datetime, outbox: list[dict]
+) -> None:
     # Whoever had the ticket before the rule acts hears about it, and so does the new team.
     people = _people_to_notify(ticket, rule)
     escalated = False
@@ -135,7 +150,7 @@ def _apply_rule(ticket, rule: EscalationRule, milestone, detail: str, now: datet
         services.ticket_assign(ticket=ticket, actor=None, assignee=rule.reassign_to, at=now)
         ticket.refresh_from_db()
         people.append(rule.reassign_to)
-    _notify(ticket, rule, milestone, detail, escalated, people)
+    outbox.extend(_notifications(ticket, rule, milestone, detail, escalated, people))
 
 
 def _people_to_notify(ticket: Ticket, rule: EscalationRule) -> list[User]:
@@ -149,14 +164,15 @@ def _people_to_notify(ticket: Ticket, rule: EscalationRule) -> list[User]:
     return people
 
 
-def _notify(
+def _notifications(
     ticket: Ticket,
     rule: EscalationRule,
     milestone,
     detail: str,
     escalated: bool,
     people: list[User],
-) -> None:
+) -> list[dict]:
+    """The outbox messages a rule sends for one milestone (written by the caller in bulk)."""
     context = {
         "ticket": ticket,
         "detail": detail,
@@ -175,32 +191,39 @@ def _notify(
     subject = f"[{ticket.number}] {detail} {ticket.subject}"[:250]
     body = render_to_string(template, context)
     base_key = f"sla:{milestone.clock.pk}:{milestone.key}:rule{rule.pk}"
-    for person in dict.fromkeys(people):
-        for channel in (OutboxChannel.IN_APP, OutboxChannel.EMAIL):
-            outbox_enqueue(
-                key=f"{base_key}:user{person.pk}:{channel}",
-                channel=channel,
-                subject=subject,
-                body=body,
-                recipient=person,
-                url=context["url"],
-            )
+    messages = [
+        {
+            "key": f"{base_key}:user{person.pk}:{channel}",
+            "channel": channel,
+            "subject": subject,
+            "body": body,
+            "recipient": person,
+            "url": context["url"],
+        }
+        for person in dict.fromkeys(people)
+        for channel in (OutboxChannel.IN_APP, OutboxChannel.EMAIL)
+    ]
     if rule.notify_email:
-        outbox_enqueue(
-            key=f"{base_key}:{rule.notify_email}",
-            channel=OutboxChannel.EMAIL,
-            subject=subject,
-            body=body,
-            email=rule.notify_email,
+        messages.append(
+            {
+                "key": f"{base_key}:{rule.notify_email}",
+                "channel": OutboxChannel.EMAIL,
+                "subject": subject,
+                "body": body,
+                "email": rule.notify_email,
+            }
         )
     if rule.notify_client_contact and ticket.contact and ticket.contact.email:
-        outbox_enqueue(
-            key=f"{base_key}:contact{ticket.contact.pk}",
-            channel=OutboxChannel.EMAIL,
-            subject=f"[{ticket.number}] Update on your request: {ticket.subject}"[:250],
-            body=render_to_string("email/client_update.txt", context),
-            email=ticket.contact.email,
+        messages.append(
+            {
+                "key": f"{base_key}:contact{ticket.contact.pk}",
+                "channel": OutboxChannel.EMAIL,
+                "subject": f"[{ticket.number}] Update on your request: {ticket.subject}"[:250],
+                "body": render_to_string("email/client_update.txt", context),
+                "email": ticket.contact.email,
+            }
         )
+    return messages
 
 
 def _local(ticket: Ticket, instant: datetime | None) -> str:
