@@ -82,46 +82,44 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2**attempts, 60))
 
 
-@transaction.atomic
+# A claimed message whose worker died is handed back after this long (then sent again).
+OUTBOX_CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
 def outbox_deliver(*, message_id: int) -> str | None:
     """Deliver one pending message, or record the failure and when to try again.
 
-    The row stays locked while delivering, so two workers never deliver the same message.
-    Email is at-least-once at worst (a worker dying between the SMTP hand-off and the commit):
-    each message carries a stable Message-ID built from its key, so mail systems can drop a
-    repeat.
+    A message is claimed by one conditional UPDATE (pending -> sending), so of two workers
+    racing for it exactly one delivers, on any database. Email is at-least-once at worst (a
+    worker dying between the SMTP hand-off and recording it: the claim expires and the message
+    goes again); each carries a stable Message-ID built from its key, so mail systems can drop
+    the repeat.
     """
-    message = (
-        OutboxMessage.objects.select_for_update(skip_locked=True)
-        .filter(pk=message_id, status=OutboxStatus.PENDING)
-        .first()
-    )
-    if message is None:
-        return None
     now = timezone.now()
+    claimed = OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.PENDING).update(
+        status=OutboxStatus.SENDING, next_attempt_at=now + OUTBOX_CLAIM_TIMEOUT, updated_at=now
+    )
+    if not claimed:
+        return None
+    message = OutboxMessage.objects.select_related("recipient").get(pk=message_id)
     try:
-        _send(message)
+        with transaction.atomic():
+            _send(message)  # an in-app notification commits together with "sent"
+            message.status = OutboxStatus.SENT
+            message.sent_at = timezone.now()
+            message.attempts += 1
+            message.save(update_fields=["status", "sent_at", "attempts", "updated_at"])
     except Exception as exc:  # any transport error is recorded and retried, never lost
         message.attempts += 1
         message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if message.attempts >= OUTBOX_MAX_ATTEMPTS:
             message.status = OutboxStatus.FAILED
         else:
+            message.status = OutboxStatus.PENDING
             message.next_attempt_at = now + _backoff(message.attempts)
-    else:
-        message.status = OutboxStatus.SENT
-        message.sent_at = now
-        message.attempts += 1
-    message.save(
-        update_fields=[
-            "status",
-            "attempts",
-            "last_error",
-            "next_attempt_at",
-            "sent_at",
-            "updated_at",
-        ]
-    )
+        message.save(
+            update_fields=["status", "attempts", "last_error", "next_attempt_at", "updated_at"]
+        )
     return message.status
 
 
@@ -142,7 +140,12 @@ def _send(message: OutboxMessage) -> None:
 
 
 def outbox_retry_due(*, limit: int = 200) -> int:
-    """Deliver pending messages whose next attempt is due (those a lost task left behind)."""
+    """Deliver pending messages whose next attempt is due (those a lost task left behind),
+    after handing back claims whose worker died."""
+    now = timezone.now()
+    OutboxMessage.objects.filter(status=OutboxStatus.SENDING, next_attempt_at__lte=now).update(
+        status=OutboxStatus.PENDING, updated_at=now
+    )
     due = list(
         OutboxMessage.objects.filter(
             status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now()

@@ -57,3 +57,50 @@ def test_replay_of_a_failed_message(technician):
     assert outbox_replay(message_ids=[message.pk]) == 1
     assert outbox_deliver(message_id=message.pk) == OutboxStatus.SENT
     assert Notification.objects.filter(recipient=technician).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_for_one_message_send_it_once(technician, settings):
+    import threading
+
+    from django.db import connection
+
+    from tests.tickets.failing_mail import SlowBackend
+
+    settings.EMAIL_BACKEND = "tests.tickets.failing_mail.SlowBackend"
+    SlowBackend.sent = []
+    message = OutboxMessage.objects.create(
+        key="race", channel=OutboxChannel.EMAIL, email="a@example.com", subject="s", body="b"
+    )
+    results = []
+
+    def deliver():
+        results.append(outbox_deliver(message_id=message.pk))
+        connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results, key=str) == [None, OutboxStatus.SENT]
+    assert len(SlowBackend.sent) == 1
+
+
+def test_a_claim_whose_worker_died_is_delivered_again(technician):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from msp.services import outbox_retry_due
+
+    message = outbox_enqueue(
+        key="k3", channel=OutboxChannel.IN_APP, subject="s", body="b", recipient=technician
+    )
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=OutboxStatus.SENDING, next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert outbox_retry_due() == 1
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.SENT
+    assert Notification.objects.filter(recipient=technician).count() == 1
