@@ -4,23 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('msp', '0002_notification_outboxmessage'),
+        ("msp", "0002_notification_outboxmessage"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='outboxmessage',
-            name='outbox_status_valid',
+            model_name="outboxmessage",
+            name="outbox_status_valid",
         ),
         migrations.AlterField(
-            model_name='outboxmessage',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=10),
+            model_name="outboxmessage",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("sending", "Sending"),
+                    ("sent", "Sent"),
+                    ("failed", "Failed"),
+                ],
+                default="pending",
+                max_length=10,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outboxmessage',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'sending', 'sent', 'failed'])), name='outbox_status_valid'),
+            model_name="outboxmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["pending", "sending", "sent", "failed"])),
+                name="outbox_status_valid",
+            ),
         ),
     ]
