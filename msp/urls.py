@@ -1,6 +1,5 @@
 """Root URLs: authentication, health, the staff workspace and the client portal."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -49,8 +48,5 @@ urlpatterns = [
     path("portal/", include((portal_patterns, "portal"))),
     path("admin/", admin.site.urls),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_ROOT is never served as such, not even in development: ticket files go only through
+# views that check the user's scope (tickets:attachment).

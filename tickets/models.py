@@ -181,6 +181,8 @@ class TimelineEvent(models.Model):
     def _label(self, value: str) -> str:
         if self.kind in (EventKind.STATUS, EventKind.REOPENED, EventKind.MERGED):
             return TicketStatus(value).label if value in TicketStatus.values else value
+        if self.kind in (EventKind.SLA_WARNING, EventKind.SLA_BREACH):
+            return _milestone_label(value)
         return value
 
     @property
@@ -190,6 +192,15 @@ class TimelineEvent(models.Model):
     @property
     def new_label(self) -> str:
         return self._label(self.new_value)
+
+
+def _milestone_label(key: str) -> str:
+    """ "warning-75" -> "75 % warning", "unack-4" -> "not acknowledged", "breach" -> "breach"."""
+    if key.startswith("warning-"):
+        return f"{key.split('-', 1)[1]} % warning"
+    if key.startswith("unack-"):
+        return "not acknowledged"
+    return key
 
 
 class Comment(TimeStampedModel):

@@ -279,3 +279,13 @@ def test_a_reply_racing_the_warning_never_contradicts_it(
     assert response.state == ClockState.MET
     assert warned is (not reply_first)
     assert response.next_check_at is None
+
+
+def test_timeline_labels_of_sla_events(p1):
+    sla_sweep(now=OPENED + timedelta(minutes=16))
+    labels = [
+        event.new_label
+        for event in p1.events.filter(kind=EventKind.SLA_WARNING).order_by("at", "pk")
+    ]
+    assert labels == ["not acknowledged", "75 % warning", "90 % warning"]
+    assert p1.events.get(kind=EventKind.SLA_BREACH).new_label == "breach"

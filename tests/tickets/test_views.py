@@ -336,3 +336,15 @@ def test_role_matrix_for_workspace_staff(now, policy, client_a):
     ):
         http = signed_in(StaffFactory(role=role, tier=""))
         assert http.get(reverse("tickets:detail", args=[ticket.pk])).status_code == 200
+
+
+def test_uploaded_files_are_not_reachable_under_media(now, policy, client_a, technician, settings):
+    settings.DEBUG = True
+    ticket = open_ticket(client_a, now=now)
+    services.attachment_add(
+        ticket=ticket, upload=SimpleUploadedFile("secret.txt", b"x"), user=technician
+    )
+    path = ticket.attachments.get().file.url
+    assert path.startswith("/media/")
+    assert HttpClient().get(path).status_code == 404
+    assert signed_in(technician).get(path).status_code == 404
