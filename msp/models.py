@@ -237,6 +237,9 @@ class Contact(TimeStampedModel):
         help_text="Portal login of this contact, if any.",
     )
     is_active = models.BooleanField(default=True)
+    is_seat = models.BooleanField(
+        default=True, help_text="A supported user, counted as a seat by per-seat pricing."
+    )
 
     objects = ClientScopedQuerySet.as_manager()
 

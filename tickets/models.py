@@ -85,6 +85,14 @@ class Ticket(TimeStampedModel):
         blank=True,
         related_name="+",
     )
+    contract = models.ForeignKey(
+        "contracts.Contract",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        help_text="The client's active contract when the ticket opened.",
+    )
     sla_policy = models.ForeignKey(
         "sla.SLAPolicy", on_delete=models.PROTECT, related_name="tickets"
     )

@@ -72,7 +72,15 @@ def ticket_detail(*, user: User, pk: int) -> Ticket:
     return (
         Ticket.objects.for_user(user)
         .select_related(
-            "client", "contact", "site", "asset", "assignee", "team", "sla_policy", "merged_into"
+            "client",
+            "contact",
+            "site",
+            "asset",
+            "assignee",
+            "team",
+            "sla_policy",
+            "contract",
+            "merged_into",
         )
         .prefetch_related(
             Prefetch("sla_clocks", queryset=SLAClock.objects.order_by("kind", "cycle")),

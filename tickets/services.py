@@ -3,6 +3,7 @@ timeline event and its SLA clock effects commit together or not at all."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from contracts.selectors import contract_active_for
 from msp.choices import Tier, UserRole
 from msp.models import Asset, Client, Contact, Site, Team, User
 from sla import services as sla_services
@@ -126,7 +128,12 @@ def ticket_open(
         errors["priority_override_reason"] = (
             f"The matrix gives {matrix_priority}; say why this ticket is {priority}."
         )
-    policy = sla_policy or default_policy()
+    # The SLA is the engagement: the client's active contract decides the policy, and both are
+    # fixed at creation; without a contract the default policy applies.
+    contract = contract_active_for(
+        client_id=client.pk, on=timezone.localtime(at, ZoneInfo(client.timezone)).date()
+    )
+    policy = sla_policy or (contract.sla_policy if contract else None) or default_policy()
     if policy is None:
         errors["sla_policy"] = "No SLA policy applies: create a default SLA policy first."
     if assignee is not None and not assignee.is_msp_staff:
@@ -153,6 +160,7 @@ def ticket_open(
         assignee=assignee,
         created_by=created_by,
         sla_policy=policy,
+        contract=contract,
         parent=parent,
         created_at=at,
     )

@@ -1,0 +1,55 @@
+from django.db import models
+
+
+class ContractType(models.TextChoices):
+    FULLY_MANAGED = "fully_managed", "Fully managed"
+    CO_MANAGED = "co_managed", "Co-managed"
+    MONITORING_ONLY = "monitoring_only", "Monitoring only"
+    BLOCK_HOURS = "block_hours", "Block hours"
+    TIME_AND_MATERIALS = "time_and_materials", "Time and materials"
+    PROJECT = "project", "Project"
+
+
+class ContractStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    TERMINATED = "terminated", "Terminated"
+
+
+CONTRACT_TRANSITIONS: dict[str, frozenset[str]] = {
+    ContractStatus.DRAFT: frozenset({ContractStatus.ACTIVE, ContractStatus.TERMINATED}),
+    ContractStatus.ACTIVE: frozenset({ContractStatus.EXPIRED, ContractStatus.TERMINATED}),
+    ContractStatus.EXPIRED: frozenset(),
+    ContractStatus.TERMINATED: frozenset(),
+}
+
+
+class BillingCycle(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+    ANNUALLY = "annually", "Annually"
+
+
+class Service(models.TextChoices):
+    INFRASTRUCTURE = "infrastructure", "Managed infrastructure"
+    SECURITY = "security", "Security"
+    CLOUD = "cloud", "Cloud"
+    SERVICE_DESK = "service_desk", "Service desk"
+    BACKUP = "backup", "Backup"
+    NETWORK = "network", "Network"
+    DATABASE = "database", "Database"
+
+
+class PricingModel(models.TextChoices):
+    PER_DEVICE = "per_device", "Per device"
+    PER_SEAT = "per_seat", "Per seat"
+    FIXED_RETAINER = "fixed_retainer", "Fixed retainer"
+    BLOCK_OF_HOURS = "block_of_hours", "Block of hours"
+    HOURLY = "hourly", "Hourly (time and materials)"
+    PERCENT_OF_SPEND = "percent_of_spend", "Percentage of managed spend"
+
+
+class ComplianceMetric(models.TextChoices):
+    RESPONSE = "response", "Response within target"
+    RESOLUTION = "resolution", "Resolution within target"

@@ -1,0 +1,205 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from contracts.choices import (
+    BillingCycle,
+    ComplianceMetric,
+    ContractStatus,
+    ContractType,
+    PricingModel,
+    Service,
+)
+from msp.models import TimeStampedModel
+from msp.querysets import ClientScopedQuerySet
+from sla.choices import Priority
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+NOT_NEGATIVE = [MinValueValidator(Decimal("0"))]
+
+
+def _in(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class Contract(TimeStampedModel):
+    """An agreement with a client: term, fee, the SLA it promises and what it covers."""
+
+    client = models.ForeignKey("msp.Client", on_delete=models.PROTECT, related_name="contracts")
+    number = models.CharField(max_length=30, unique=True)
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=20, choices=ContractType.choices)
+    status = models.CharField(
+        max_length=12, choices=ContractStatus.choices, default=ContractStatus.DRAFT
+    )
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True, help_text="Blank: open-ended.")
+    auto_renew = models.BooleanField(default=False)
+    renewal_months = models.PositiveSmallIntegerField(default=12)
+    notice_days = models.PositiveSmallIntegerField(default=60)
+    billing_cycle = models.CharField(
+        max_length=10, choices=BillingCycle.choices, default=BillingCycle.MONTHLY
+    )
+    monthly_fee = models.DecimalField(**MONEY, default=Decimal("0.00"), validators=NOT_NEGATIVE)
+    currency = models.CharField(max_length=3, default="USD")
+    sla_policy = models.ForeignKey(
+        "sla.SLAPolicy", on_delete=models.PROTECT, related_name="contracts"
+    )
+    coverage_calendar = models.ForeignKey(
+        "sla.BusinessCalendar",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contracts",
+        help_text="Hours the contract covers; blank: the SLA policy's calendar.",
+    )
+
+    objects = ClientScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["client", "-start_date"]
+        constraints = [
+            _in("type", ContractType, "contract_type_valid"),
+            _in("status", ContractStatus, "contract_status_valid"),
+            _in("billing_cycle", BillingCycle, "contract_billing_cycle_valid"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="contract_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_fee__gte=0), name="contract_fee_not_negative"
+            ),
+            # One active contract per client: tickets take their SLA policy from it.
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=Q(status="active"),
+                name="contract_one_active_per_client",
+                violation_error_message="This client has an active contract already.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The contract cannot end before it starts."})
+        if self.currency and (len(self.currency) != 3 or not self.currency.isalpha()):
+            raise ValidationError({"currency": "Use a three-letter currency code (USD, EUR)."})
+        self.currency = self.currency.upper()
+
+
+class ComplianceTarget(models.Model):
+    """The share of clocks a contract promises to meet, e.g. 95 % of P1 responses."""
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="compliance_targets"
+    )
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+    metric = models.CharField(max_length=12, choices=ComplianceMetric.choices)
+    percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+    )
+
+    class Meta:
+        ordering = ["priority", "metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "priority", "metric"], name="compliance_target_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__gt=0, percent__lte=100), name="compliance_percent_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.percent} % of {self.priority} {self.metric}"
+
+
+class ServiceLine(models.Model):
+    """A catalogue service in a contract, its pricing model and its availability target."""
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="service_lines"
+    )
+    service = models.CharField(max_length=20, choices=Service.choices)
+    pricing_model = models.CharField(max_length=20, choices=PricingModel.choices)
+    unit_price = models.DecimalField(
+        **MONEY,
+        default=Decimal("0.00"),
+        validators=NOT_NEGATIVE,
+        help_text="Per device or seat a month; the retainer a month; the price of the block.",
+    )
+    asset_kinds = models.JSONField(
+        default=list, blank=True, help_text="Per device: the asset kinds counted."
+    )
+    block_hours = models.DecimalField(
+        max_digits=8, decimal_places=2, null=True, blank=True, validators=NOT_NEGATIVE
+    )
+    overage_rate = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=NOT_NEGATIVE,
+        help_text="Block of hours: price per hour beyond the block.",
+    )
+    hourly_rates = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Hourly: price per hour by work type, {"remote": "95.00"}.',
+    )
+    spend_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, validators=NOT_NEGATIVE
+    )
+    managed_spend = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=NOT_NEGATIVE,
+        help_text="Percentage of spend: the monthly spend managed for the client.",
+    )
+    availability_target = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        default=Decimal("99.900"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+
+    class Meta:
+        ordering = ["contract", "service"]
+        constraints = [
+            _in("service", Service, "service_line_service_valid"),
+            _in("pricing_model", PricingModel, "service_line_pricing_valid"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="service_line_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_service_display()} ({self.get_pricing_model_display()})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.pricing_model == PricingModel.BLOCK_OF_HOURS and not self.block_hours:
+            raise ValidationError({"block_hours": "Give the number of hours in the block."})
+        if self.pricing_model == PricingModel.PERCENT_OF_SPEND and (
+            self.spend_percent is None or self.managed_spend is None
+        ):
+            raise ValidationError(
+                {"spend_percent": "Give the percentage and the managed spend it applies to."}
+            )
+        if self.pricing_model == PricingModel.HOURLY:
+            try:
+                rates = {key: Decimal(str(value)) for key, value in self.hourly_rates.items()}
+            except (ArithmeticError, ValueError, AttributeError):
+                raise ValidationError({"hourly_rates": "Rates must be numbers."}) from None
+            if not rates or any(rate < 0 for rate in rates.values()):
+                raise ValidationError(
+                    {"hourly_rates": "Give a price per hour (zero or more) for each work type."}
+                )

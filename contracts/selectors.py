@@ -1,0 +1,102 @@
+"""Reads of contracts, and the monthly charges preview."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Q
+
+from contracts.choices import ContractStatus, PricingModel
+from contracts.models import Contract, ServiceLine
+from msp.models import Asset, Contact
+
+CENT = Decimal("0.01")
+MINUTES_PER_HOUR = Decimal(60)
+
+
+def contract_active_for(*, client_id: int, on: date) -> Contract | None:
+    """The client's active contract on a date (there is at most one)."""
+    return (
+        Contract.objects.filter(
+            client_id=client_id, status=ContractStatus.ACTIVE, start_date__lte=on
+        )
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
+        .select_related("sla_policy")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Billable time of the month, in minutes by work type (from the ticket side)."""
+
+    billable_minutes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_minutes(self) -> int:
+        return sum(self.billable_minutes.values())
+
+
+@dataclass(frozen=True)
+class ChargeLine:
+    line: ServiceLine
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ChargesPreview:
+    lines: tuple[ChargeLine, ...]
+    base_fee: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.base_fee + sum((line.amount for line in self.lines), Decimal("0.00"))
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def contract_charges_preview(*, contract: Contract, usage: Usage) -> ChargesPreview:
+    """What the contract charges for a month: its base fee plus each service line."""
+    devices = Asset.objects.filter(client_id=contract.client_id, is_active=True)
+    seats = Contact.objects.filter(
+        client_id=contract.client_id, is_active=True, is_seat=True
+    ).count()
+    lines = []
+    for line in contract.service_lines.all():
+        lines.append(_charge(line, devices, seats, usage))
+    return ChargesPreview(lines=tuple(lines), base_fee=_money(contract.monthly_fee))
+
+
+def _charge(line: ServiceLine, devices, seats: int, usage: Usage) -> ChargeLine:
+    price = line.unit_price
+    if line.pricing_model == PricingModel.PER_DEVICE:
+        counted = devices.filter(kind__in=line.asset_kinds) if line.asset_kinds else devices
+        quantity = Decimal(counted.count())
+        return ChargeLine(line, quantity, price, _money(quantity * price), "devices")
+    if line.pricing_model == PricingModel.PER_SEAT:
+        quantity = Decimal(seats)
+        return ChargeLine(line, quantity, price, _money(quantity * price), "seats")
+    if line.pricing_model == PricingModel.FIXED_RETAINER:
+        return ChargeLine(line, Decimal(1), price, _money(price), "retainer")
+    if line.pricing_model == PricingModel.BLOCK_OF_HOURS:
+        used = Decimal(usage.total_minutes) / MINUTES_PER_HOUR
+        over = max(used - line.block_hours, Decimal(0))
+        amount = price + over * (line.overage_rate or Decimal(0))
+        note = f"{_money(used)} of {line.block_hours} h used, {_money(over)} h over"
+        return ChargeLine(line, _money(used), price, _money(amount), note)
+    if line.pricing_model == PricingModel.HOURLY:
+        amount = Decimal(0)
+        hours = Decimal(0)
+        for work_type, minutes in usage.billable_minutes.items():
+            rate = Decimal(str(line.hourly_rates.get(work_type, 0)))
+            hours += Decimal(minutes) / MINUTES_PER_HOUR
+            amount += Decimal(minutes) / MINUTES_PER_HOUR * rate
+        return ChargeLine(line, _money(hours), Decimal(0), _money(amount), "hours by work type")
+    # Percentage of managed spend.
+    amount = line.managed_spend * line.spend_percent / Decimal(100)
+    return ChargeLine(line, Decimal(1), line.spend_percent, _money(amount), "of managed spend")
