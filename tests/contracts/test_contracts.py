@@ -102,7 +102,6 @@ class TestTickets:
         Contract.objects.filter(pk=contract.pk).update(sla_policy=gold)
         contract_change_status(contract=contract, status=ContractStatus.ACTIVE)
 
-
         with time_machine.travel(datetime(2026, 3, 2, 15, tzinfo=UTC), tick=False):
             covered = ticket_open(client=client_a, subject="Covered")
             uncovered = ticket_open(client=client_b, subject="No contract")
