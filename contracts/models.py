@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from contracts.availability import RecurrenceError, parse_recurrence
 from contracts.choices import (
     BillingCycle,
     ComplianceMetric,
@@ -203,3 +204,90 @@ class ServiceLine(models.Model):
                 raise ValidationError(
                     {"hourly_rates": "Give a price per hour (zero or more) for each work type."}
                 )
+
+
+class MaintenanceWindow(models.Model):
+    """Agreed maintenance, once or recurring (RFC 5545 RRULE): excluded from availability,
+    and optionally pausing SLA clocks of tickets about the affected assets."""
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="maintenance_windows"
+    )
+    name = models.CharField(max_length=150)
+    asset = models.ForeignKey(
+        "msp.Asset",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Blank: every service of the contract.",
+    )
+    start = models.DateTimeField()
+    duration_minutes = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    recurrence = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text='Blank: once. Otherwise an RRULE, e.g. "FREQ=WEEKLY;BYDAY=SU" (every Sunday).',
+    )
+    pauses_sla = models.BooleanField(
+        default=False, help_text="Tickets about affected assets pause while the window is open."
+    )
+
+    class Meta:
+        ordering = ["contract", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gt=0), name="maintenance_duration_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.recurrence and self.start:
+            try:
+                parse_recurrence(self.recurrence, start=self.start)
+            except RecurrenceError as exc:
+                errors["recurrence"] = str(exc)
+        if self.asset_id and self.contract_id and self.asset.client_id != self.contract.client_id:
+            errors["asset"] = "The asset belongs to another client."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Outage(models.Model):
+    """A service of a contract being down; unplanned ones count against availability."""
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="outages"
+    )
+    service = models.CharField(max_length=20, choices=Service.choices)
+    start = models.DateTimeField()
+    end = models.DateTimeField(null=True, blank=True, help_text="Blank: still down.")
+    planned = models.BooleanField(default=False)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="outages"
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["contract", "start"]
+        constraints = [
+            _in("service", Service, "outage_service_valid"),
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gt=models.F("start")),
+                name="outage_end_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["contract", "service", "start"], name="outage_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_service_display()} outage from {self.start:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.end and self.start and self.end <= self.start:
+            raise ValidationError({"end": "An outage ends after it starts."})

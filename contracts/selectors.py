@@ -1,11 +1,13 @@
 """Reads of contracts, and the monthly charges preview."""
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
+from contracts.availability import availability_percent, window_occurrences
 from contracts.choices import ContractStatus, PricingModel
 from contracts.models import Contract, ServiceLine
 from msp.models import Asset, Contact
@@ -100,3 +102,33 @@ def _charge(line: ServiceLine, devices, seats: int, usage: Usage) -> ChargeLine:
     # Percentage of managed spend.
     amount = line.managed_spend * line.spend_percent / Decimal(100)
     return ChargeLine(line, Decimal(1), line.spend_percent, _money(amount), "of managed spend")
+
+
+def month_period(*, year: int, month: int, timezone_name: str) -> tuple[datetime, datetime]:
+    """The calendar month in a time zone, as UTC instants (so its length is real time)."""
+    zone = ZoneInfo(timezone_name)
+    start = datetime(year, month, 1, tzinfo=zone)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def service_availability(*, contract: Contract, service: str, year: int, month: int) -> Decimal:
+    """Availability of one service of a contract over a month in the client's time zone."""
+    period = month_period(year=year, month=month, timezone_name=contract.client.timezone)
+    outages = [
+        (outage.start, outage.end or period[1])
+        for outage in contract.outages.filter(
+            service=service, planned=False, start__lt=period[1]
+        ).filter(Q(end__isnull=True) | Q(end__gt=period[0]))
+    ]
+    maintenance = [
+        occurrence
+        for window in contract.maintenance_windows.filter(asset__isnull=True)
+        for occurrence in window_occurrences(
+            start=window.start,
+            duration=timedelta(minutes=window.duration_minutes),
+            recurrence=window.recurrence,
+            period=period,
+        )
+    ]
+    return availability_percent(outages=outages, maintenance=maintenance, period=period)

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import holidays as holiday_presets
 from django.core.exceptions import ValidationError
@@ -355,7 +355,8 @@ def _unacknowledged_checks(ticket, at: datetime) -> dict[str, str]:
         policy_id=ticket.sla_policy_id, trigger=EscalationTrigger.UNACKNOWLEDGED, is_active=True
     )
     return {
-        f"unack-{rule.pk}": (at + timedelta(minutes=rule.minutes)).isoformat()
+        # In UTC: a local `at` plus minutes would be wall-clock arithmetic across DST.
+        f"unack-{rule.pk}": (at.astimezone(UTC) + timedelta(minutes=rule.minutes)).isoformat()
         for rule in rules
         if rule.applies_to(priority=ticket.priority, clock_kind=ClockKind.RESPONSE)
     }

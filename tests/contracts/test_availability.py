@@ -1,0 +1,178 @@
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from contracts.availability import (
+    RecurrenceError,
+    availability_percent,
+    downtime,
+    parse_recurrence,
+    window_occurrences,
+)
+from contracts.choices import Service
+from contracts.models import MaintenanceWindow, Outage
+from contracts.selectors import month_period, service_availability
+from contracts.services import contract_create
+from sla.services import default_policy_ensure
+
+BERLIN = ZoneInfo("Europe/Berlin")
+H = timedelta(hours=1)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+JUNE = (utc(2026, 6, 1), utc(2026, 7, 1))  # 30 days = 43,200 minutes
+
+
+class TestArithmetic:
+    def test_no_outage_is_100_percent(self):
+        assert availability_percent(outages=[], maintenance=[], period=JUNE) == Decimal("100.000")
+
+    def test_one_hour_down_in_june(self):
+        outage = [(utc(2026, 6, 10, 8), utc(2026, 6, 10, 9))]
+        # 1 - 60 / 43,200 = 99.8611 %
+        assert availability_percent(outages=outage, maintenance=[], period=JUNE) == Decimal(
+            "99.861"
+        )
+
+    def test_maintenance_overlap_does_not_count(self):
+        outage = [(utc(2026, 6, 7, 1), utc(2026, 6, 7, 4))]  # 3 h down
+        window = [(utc(2026, 6, 7, 2), utc(2026, 6, 7, 3))]  # 1 h of it in maintenance
+        assert downtime(outages=outage, maintenance=window, period=JUNE) == 2 * H
+
+    def test_overlapping_outages_count_once(self):
+        outages = [
+            (utc(2026, 6, 2, 10), utc(2026, 6, 2, 12)),
+            (utc(2026, 6, 2, 11), utc(2026, 6, 2, 13)),
+        ]
+        assert downtime(outages=outages, maintenance=[], period=JUNE) == 3 * H
+
+    def test_outage_spanning_the_month_boundary_is_split(self):
+        outage = [(utc(2026, 5, 31, 22), utc(2026, 6, 1, 2))]
+        may = (utc(2026, 5, 1), utc(2026, 6, 1))
+        assert downtime(outages=outage, maintenance=[], period=may) == 2 * H
+        assert downtime(outages=outage, maintenance=[], period=JUNE) == 2 * H
+
+    def test_months_are_local_and_dst_correct(self):
+        march = month_period(year=2026, month=3, timezone_name="Europe/Berlin")
+        october = month_period(year=2026, month=10, timezone_name="Europe/Berlin")
+        assert march[1] - march[0] == timedelta(days=31) - H
+        assert october[1] - october[0] == timedelta(days=31) + H
+        assert march[0] == utc(2026, 2, 28, 23)
+
+
+class TestRecurrence:
+    def test_weekly_window_occurrences(self):
+        start = datetime(2026, 6, 7, 2, 0, tzinfo=BERLIN)  # a Sunday
+        found = window_occurrences(
+            start=start, duration=2 * H, recurrence="FREQ=WEEKLY;BYDAY=SU", period=JUNE
+        )
+        assert [b.day for b, _ in found] == [7, 14, 21, 28]
+        assert all(e - b == 2 * H for b, e in found)
+
+    def test_a_window_running_into_the_period_counts(self):
+        start = datetime(2026, 5, 31, 23, 0, tzinfo=UTC)
+        found = window_occurrences(start=start, duration=2 * H, recurrence="", period=JUNE)
+        assert found == [(start, start + 2 * H)]
+
+    def test_bad_syntax(self):
+        with pytest.raises(RecurrenceError, match="Not a valid recurrence rule"):
+            parse_recurrence("FREQ=SOMETIMES", start=utc(2026, 1, 1))
+
+    def test_a_rule_that_never_occurs_is_refused(self):
+        began = time.perf_counter()
+        with pytest.raises(RecurrenceError, match="never occurs"):
+            parse_recurrence("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", start=utc(2026, 1, 1))
+        with pytest.raises(RecurrenceError, match="never occurs"):
+            parse_recurrence("FREQ=WEEKLY;UNTIL=20250101T000000Z", start=utc(2026, 1, 1))
+        assert time.perf_counter() - began < 2
+
+    def test_sub_daily_rules_are_refused(self):
+        with pytest.raises(RecurrenceError, match="daily, weekly, monthly or yearly"):
+            parse_recurrence("FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30", start=utc(2026, 1, 1))
+
+    def test_a_window_across_spring_forward_lasts_its_real_duration(self):
+        start = datetime(2026, 3, 29, 1, 0, tzinfo=BERLIN)  # the clocks jump 02:00 -> 03:00
+        [(begin, end)] = window_occurrences(
+            start=start, duration=2 * H, recurrence="", period=(utc(2026, 3, 1), utc(2026, 4, 1))
+        )
+        assert end - begin == 2 * H
+        assert end.astimezone(BERLIN).hour == 4
+
+
+@pytest.mark.django_db
+class TestStored:
+    @pytest.fixture
+    def contract(self, client_a):
+        client_a.timezone = "Europe/Berlin"
+        client_a.save()
+        return contract_create(
+            client=client_a,
+            number="C-7",
+            name="Managed",
+            start_date=date(2026, 1, 1),
+            sla_policy=default_policy_ensure(),
+        )
+
+    def test_service_availability_for_a_month(self, contract):
+        Outage.objects.create(
+            contract=contract,
+            service=Service.NETWORK,
+            start=utc(2026, 6, 10, 8),
+            end=utc(2026, 6, 10, 9),
+        )
+        Outage.objects.create(
+            contract=contract,
+            service=Service.NETWORK,
+            start=utc(2026, 6, 11, 8),
+            end=utc(2026, 6, 11, 9),
+            planned=True,
+        )
+        Outage.objects.create(
+            contract=contract,
+            service=Service.BACKUP,
+            start=utc(2026, 6, 12, 8),
+            end=utc(2026, 6, 12, 20),
+        )
+        MaintenanceWindow.objects.create(
+            contract=contract,
+            name="Patch night",
+            start=datetime(2026, 6, 10, 9, 30, tzinfo=BERLIN),
+            duration_minutes=60,
+            recurrence="FREQ=WEEKLY",
+        )
+        # Network: 1 h unplanned, of which 08:00-08:30 UTC (09:30-10:30 Berlin) is in the window.
+        assert service_availability(
+            contract=contract, service=Service.NETWORK, year=2026, month=6
+        ) == Decimal("99.931")
+        assert service_availability(
+            contract=contract, service=Service.DATABASE, year=2026, month=6
+        ) == Decimal("100.000")
+
+    def test_window_validation(self, contract, client_b):
+        from tests.factories import AssetFactory
+
+        window = MaintenanceWindow(
+            contract=contract,
+            name="Never",
+            start=utc(2026, 1, 1),
+            duration_minutes=60,
+            recurrence="FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31",
+            asset=AssetFactory(client=client_b),
+        )
+        with pytest.raises(ValidationError) as error:
+            window.full_clean()
+        assert set(error.value.message_dict) == {"recurrence", "asset"}
+
+    def test_outage_must_end_after_it_starts(self, contract):
+        with pytest.raises(ValidationError) as error:
+            Outage(
+                contract=contract, service=Service.CLOUD, start=utc(2026, 6, 2), end=utc(2026, 6, 1)
+            ).full_clean()
+        assert "end" in error.value.message_dict
