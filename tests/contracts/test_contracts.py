@@ -196,3 +196,14 @@ class TestCharges:
 
 def test_target_table_untouched_by_contracts(policy):
     assert SLATarget.objects.filter(policy=policy).count() == 4
+
+
+@pytest.mark.parametrize(
+    "name", ["contract", "maintenancewindow", "outage"], ids=["contracts", "windows", "outages"]
+)
+def test_admin_pages_load(admin_user, client, contract, name):
+    from django.urls import reverse
+
+    client.force_login(admin_user)
+    assert client.get(reverse(f"admin:contracts_{name}_changelist")).status_code == 200
+    assert client.get(reverse(f"admin:contracts_{name}_add")).status_code == 200
