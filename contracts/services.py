@@ -1,6 +1,8 @@
 """Writes to contracts: creation and the status lifecycle."""
 
-from datetime import date
+from calendar import monthrange
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -8,7 +10,9 @@ from django.db import transaction
 
 from contracts.choices import CONTRACT_TRANSITIONS, ContractStatus, ContractType
 from contracts.models import Contract
+from msp.choices import OutboxChannel
 from msp.models import Client
+from msp.services import outbox_enqueue
 from sla.models import SLAPolicy
 
 
@@ -64,3 +68,62 @@ def contract_change_status(*, contract: Contract, status: str) -> Contract:
     contract.status = status
     contract.save(update_fields=["status", "updated_at"])
     return contract
+
+
+@dataclass(frozen=True)
+class RenewalRun:
+    renewed: list[str]
+    expired: list[str]
+    warned: list[str]
+
+
+def _add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, monthrange(year, month)[1]))
+
+
+@transaction.atomic
+def contract_renewals_run(*, today: date) -> RenewalRun:
+    """Daily: renew or expire active contracts past their end date, and tell each account
+    manager once when a contract enters its notice period (the last day to give notice)."""
+    renewed, expired, warned = [], [], []
+    ending = Contract.objects.select_for_update(of=("self",)).filter(
+        status=ContractStatus.ACTIVE, end_date__isnull=False
+    )
+    for contract in ending.filter(end_date__lt=today).order_by("pk"):
+        if contract.auto_renew:
+            # Count whole terms from the original end date, so that 31 January renews to the
+            # last day of each month rather than drifting to the 28th.
+            original, terms = contract.end_date, 0
+            while contract.end_date < today:
+                terms += 1
+                contract.end_date = _add_months(original, terms * contract.renewal_months)
+            contract.save(update_fields=["end_date", "updated_at"])
+            renewed.append(contract.number)
+        else:
+            contract.status = ContractStatus.EXPIRED
+            contract.save(update_fields=["status", "updated_at"])
+            expired.append(contract.number)
+    notice_due = ending.filter(end_date__gte=today).select_related("client__account_manager")
+    for contract in notice_due.order_by("pk"):
+        notice_from = contract.end_date - timedelta(days=contract.notice_days)
+        manager = contract.client.account_manager
+        if today < notice_from or manager is None:
+            continue
+        action = "renews automatically" if contract.auto_renew else "expires"
+        message = outbox_enqueue(
+            key=f"contract:{contract.pk}:notice:{contract.end_date.isoformat()}",
+            channel=OutboxChannel.EMAIL,
+            subject=f"Contract {contract.number} ({contract.client}) {action} "
+            f"on {contract.end_date}",
+            body=(
+                f"{contract.name} for {contract.client} {action} on {contract.end_date:%d %b %Y}.\n"
+                f"Its notice period of {contract.notice_days} days started on "
+                f"{notice_from:%d %b %Y}: renew, renegotiate or give notice now.\n"
+            ),
+            recipient=manager,
+        )
+        if message is not None:
+            warned.append(contract.number)
+    return RenewalRun(renewed, expired, warned)

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msp.settings.dev")
 
@@ -30,6 +31,8 @@ def _install_beat_schedule(sender: Celery, **kwargs) -> None:
             "schedule": 30.0,
             "options": {"expires": 30.0},
         },
+        # Contract renewals and expiries, and notice-period warnings: once a day, at 06:00 UTC.
+        "contract-renewals": {"task": "contracts.renewals", "schedule": crontab(minute=0, hour=6)},
         "heartbeat": {
             "task": "msp.heartbeat",
             "schedule": float(settings.HEARTBEAT_INTERVAL_SECONDS),

@@ -207,3 +207,49 @@ def test_admin_pages_load(admin_user, client, contract, name):
     client.force_login(admin_user)
     assert client.get(reverse(f"admin:contracts_{name}_changelist")).status_code == 200
     assert client.get(reverse(f"admin:contracts_{name}_add")).status_code == 200
+
+
+class TestRenewals:
+    def _active(self, policy, client, number, end, **fields):
+        contract = contract_create(
+            client=client,
+            number=number,
+            name=f"Contract {number}",
+            start_date=date(2025, 1, 1),
+            end_date=end,
+            sla_policy=policy,
+            **fields,
+        )
+        return contract_change_status(contract=contract, status=ContractStatus.ACTIVE)
+
+    def test_renew_expire_and_warn_once(self, policy, client_a, client_b, account_manager):
+        from contracts.services import contract_renewals_run
+        from msp.models import OutboxMessage
+
+        client_a.account_manager = account_manager
+        client_a.save()
+        renewing = self._active(
+            policy, client_a, "R-1", date(2026, 1, 31), auto_renew=True, renewal_months=1
+        )
+        ending = self._active(policy, client_b, "E-1", date(2026, 2, 28))
+        run = contract_renewals_run(today=date(2026, 3, 1))
+        renewing.refresh_from_db()
+        ending.refresh_from_db()
+        assert run.renewed == ["R-1"] and run.expired == ["E-1"]
+        assert renewing.end_date == date(2026, 3, 31)  # 31 Jan + 1 month = 28 Feb, + 1 = 31 Mar
+        assert ending.status == ContractStatus.EXPIRED
+        # The renewed contract is inside its 60-day notice period: its manager hears once.
+        assert run.warned == ["R-1"]
+        assert contract_renewals_run(today=date(2026, 3, 2)).warned == []
+        message = OutboxMessage.objects.get()
+        assert message.recipient == account_manager
+        assert message.subject == "Contract R-1 (Client A) renews automatically on 2026-03-31"
+
+    def test_no_warning_before_the_notice_period(self, policy, client_a, account_manager):
+        from contracts.services import contract_renewals_run
+
+        client_a.account_manager = account_manager
+        client_a.save()
+        self._active(policy, client_a, "L-1", date(2026, 12, 31), notice_days=30)
+        assert contract_renewals_run(today=date(2026, 11, 30)).warned == []
+        assert contract_renewals_run(today=date(2026, 12, 1)).warned == ["L-1"]
