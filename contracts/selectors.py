@@ -132,3 +132,29 @@ def service_availability(*, contract: Contract, service: str, year: int, month: 
         )
     ]
     return availability_percent(outages=outages, maintenance=maintenance, period=period)
+
+
+def client_zone(contract: Contract) -> ZoneInfo:
+    return ZoneInfo(contract.client.timezone)
+
+
+def compliance_rows(*, contract: Contract, measured: list[dict]) -> list[dict]:
+    """Each compliance target with this period's measured share of met clocks."""
+    by_key = {(row["ticket__priority"], row["kind"]): row for row in measured}
+    rows = []
+    for target in contract.compliance_targets.all():
+        row = by_key.get((target.priority, target.metric), {"met": 0, "breached": 0})
+        concluded = row["met"] + row["breached"]
+        share = (
+            (Decimal(row["met"]) * 100 / concluded).quantize(Decimal("0.1")) if concluded else None
+        )
+        rows.append(
+            {
+                "target": target,
+                "met": row["met"],
+                "breached": row["breached"],
+                "share": share,
+                "ok": share is None or share >= target.percent,
+            }
+        )
+    return rows

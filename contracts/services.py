@@ -54,7 +54,9 @@ def contract_change_status(*, contract: Contract, status: str) -> Contract:
     if status not in CONTRACT_TRANSITIONS[contract.status]:
         wanted = ContractStatus(status).label if status in ContractStatus.values else status
         current = contract.get_status_display().lower()
-        raise ValidationError({"status": f"A {current} contract cannot become {wanted.lower()}."})
+        raise ValidationError(
+            {"status": f"A contract that is {current} cannot become {wanted.lower()}."}
+        )
     if status == ContractStatus.ACTIVE:
         other = (
             Contract.objects.filter(client_id=contract.client_id, status=ContractStatus.ACTIVE)
@@ -127,3 +129,7 @@ def contract_renewals_run(*, today: date) -> RenewalRun:
         if message is not None:
             warned.append(contract.number)
     return RenewalRun(renewed, expired, warned)
+
+
+def next_statuses(contract: Contract) -> list[str]:
+    return sorted(CONTRACT_TRANSITIONS[contract.status])

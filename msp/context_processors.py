@@ -11,6 +11,7 @@ def navigation(request) -> dict:
             ("Tickets", reverse("tickets:queue")),
             ("New ticket", reverse("tickets:create")),
             ("Clients", reverse("workspace:client-list")),
+            ("Contracts", reverse("contracts:list")),
             ("Calendars", reverse("sla:calendar-list")),
             ("SLA policies", reverse("sla:policy-list")),
         ]

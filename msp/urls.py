@@ -45,6 +45,7 @@ urlpatterns = [
     path("workspace/", include((workspace_patterns, "workspace"))),
     path("workspace/sla/", include("sla.urls")),
     path("workspace/tickets/", include("tickets.urls")),
+    path("workspace/contracts/", include("contracts.urls")),
     path("portal/", include((portal_patterns, "portal"))),
     path("admin/", admin.site.urls),
 ]

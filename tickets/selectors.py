@@ -103,3 +103,43 @@ def ticket_detail(*, user: User, pk: int) -> Ticket:
 
 def ticket_public_comments(*, ticket: Ticket) -> QuerySet[Comment]:
     return ticket.comments.filter(is_public=True).select_related("author")
+
+
+def contract_usage(*, contract_id: int, period: tuple[datetime, datetime]) -> dict[str, int]:
+    """Billable minutes by work type logged on a contract's tickets within a period."""
+    from django.db.models import Sum
+
+    from tickets.models import TimeEntry
+
+    rows = (
+        TimeEntry.objects.filter(
+            ticket__contract_id=contract_id,
+            billable=True,
+            spent_on__gte=period[0].date(),
+            spent_on__lt=period[1].date(),
+        )
+        .values("work_type")
+        .annotate(minutes=Sum("minutes"))
+    )
+    return {row["work_type"]: row["minutes"] for row in rows}
+
+
+def contract_compliance(*, contract_id: int, period: tuple[datetime, datetime]) -> list[dict]:
+    """Clocks of a contract's tickets concluded in the period, met and breached, by priority and
+    metric: one grouped query. A clock concludes when it is met (stopped in time) or breached."""
+    from django.db.models import Count, Q
+
+    start, end = period
+    concluded = Q(state="met", stopped_at__gte=start, stopped_at__lt=end) | Q(
+        breached_at__gte=start, breached_at__lt=end
+    )
+    return list(
+        SLAClock.objects.filter(concluded, ticket__contract_id=contract_id)
+        .exclude(kind="next_update")
+        .values("ticket__priority", "kind")
+        .annotate(
+            met=Count("pk", filter=Q(state="met")),
+            breached=Count("pk", filter=Q(breached_at__isnull=False)),
+        )
+        .order_by("ticket__priority", "kind")
+    )

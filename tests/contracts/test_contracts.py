@@ -43,7 +43,9 @@ class TestLifecycle:
         contract = contract_change_status(contract=contract, status=ContractStatus.ACTIVE)
         contract = contract_change_status(contract=contract, status=ContractStatus.TERMINATED)
         assert contract.status == ContractStatus.TERMINATED
-        with pytest.raises(ValidationError, match="terminated contract cannot become active"):
+        with pytest.raises(
+            ValidationError, match="A contract that is terminated cannot become active"
+        ):
             contract_change_status(contract=contract, status=ContractStatus.ACTIVE)
 
     def test_one_active_contract_per_client(self, contract, policy, client_a):
