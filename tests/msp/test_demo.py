@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 
@@ -41,3 +43,17 @@ def test_demo_has_every_role_and_tier_and_portal_users():
         assert client.users.filter(role=UserRole.CLIENT).exists()
     assert User.objects.get(email="l2@demo.msp").check_password(DEMO_PASSWORD)
     assert SLAPolicy.objects.filter(is_default=True).count() == 1
+
+
+def test_demo_contracts_give_real_figures_and_tickets_take_them():
+    from contracts.models import Contract
+    from contracts.selectors import Usage, contract_charges_preview
+    from tickets.models import Ticket
+
+    call_command("seed_demo")
+    contracts = Contract.objects.filter(status="active")
+    assert {c.type for c in contracts} == {"fully_managed", "block_hours", "time_and_materials"}
+    acme = contracts.get(number="ACME-2026-01")
+    # 2,500 + 3 servers/firewall x 45 + 3 contacts as seats x 35 + 300 backup retainer.
+    assert contract_charges_preview(contract=acme, usage=Usage()).total == Decimal("3040.00")
+    assert Ticket.objects.filter(client__slug="acme").exclude(contract=acme).count() == 0

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from contracts.demo import seed_contracts
 from msp.demo import DEMO_PASSWORD, seed_directory
 from sla.services import default_policy_ensure
 from tickets.demo import seed_tickets
@@ -11,6 +12,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         logins = seed_directory()
         policy = default_policy_ensure()
+        # Contracts before tickets, so demo tickets take their contract and its SLA policy.
+        contracts = seed_contracts()
+        if contracts:
+            self.stdout.write(f"{contracts} demo contracts activated.")
         created = seed_tickets()
         if created:
             self.stdout.write(f"{created} demo tickets opened, in every state.")

@@ -1,0 +1,123 @@
+"""Demo contracts of several types, active, with lines, targets, a window and an outage.
+Idempotent: contracts are found by number."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from contracts.choices import (
+    ComplianceMetric,
+    ContractStatus,
+    ContractType,
+    PricingModel,
+    Service,
+)
+from contracts.models import ComplianceTarget, Contract, MaintenanceWindow, Outage, ServiceLine
+from contracts.services import contract_change_status, contract_create
+from msp.choices import AssetKind
+from msp.models import Client
+from sla.models import SLAPolicy
+
+DEMO = [
+    {
+        "client": "acme",
+        "number": "ACME-2026-01",
+        "name": "Fully managed IT",
+        "type": ContractType.FULLY_MANAGED,
+        "fee": "2500.00",
+        "lines": [
+            {"service": Service.INFRASTRUCTURE, "pricing_model": PricingModel.PER_DEVICE,
+             "unit_price": "45.00", "asset_kinds": [AssetKind.SERVER, AssetKind.FIREWALL]},
+            {"service": Service.SERVICE_DESK, "pricing_model": PricingModel.PER_SEAT,
+             "unit_price": "35.00"},
+            {"service": Service.BACKUP, "pricing_model": PricingModel.FIXED_RETAINER,
+             "unit_price": "300.00", "availability_target": "99.500"},
+        ],
+    },
+    {
+        "client": "globex",
+        "number": "GLX-2026-01",
+        "name": "Co-managed with a block of hours",
+        "type": ContractType.BLOCK_HOURS,
+        "fee": "500.00",
+        "currency": "EUR",
+        "lines": [
+            {"service": Service.SERVICE_DESK, "pricing_model": PricingModel.BLOCK_OF_HOURS,
+             "unit_price": "1200.00", "block_hours": "15", "overage_rate": "95.00"},
+            {"service": Service.CLOUD, "pricing_model": PricingModel.PERCENT_OF_SPEND,
+             "spend_percent": "12.00", "managed_spend": "8400.00"},
+        ],
+    },
+    {
+        "client": "initech",
+        "number": "INI-2026-01",
+        "name": "Time and materials",
+        "type": ContractType.TIME_AND_MATERIALS,
+        "fee": "0.00",
+        "lines": [
+            {"service": Service.SERVICE_DESK, "pricing_model": PricingModel.HOURLY,
+             "hourly_rates": {"remote": "110.00", "onsite": "150.00", "travel": "60.00"}},
+        ],
+    },
+]  # fmt: skip
+
+
+@transaction.atomic
+def seed_contracts() -> int:
+    policy = SLAPolicy.objects.get(is_default=True)
+    today = timezone.localdate()
+    created = 0
+    for spec in DEMO:
+        if Contract.objects.filter(number=spec["number"]).exists():
+            continue
+        client = Client.objects.get(slug=spec["client"])
+        contract = contract_create(
+            client=client,
+            number=spec["number"],
+            name=spec["name"],
+            type=spec["type"],
+            start_date=today.replace(month=1, day=1),
+            end_date=today.replace(month=12, day=31),
+            auto_renew=True,
+            sla_policy=policy,
+            monthly_fee=Decimal(spec["fee"]),
+            currency=spec.get("currency", "USD"),
+        )
+        for line in spec["lines"]:
+            values = {
+                key: Decimal(value)
+                if isinstance(value, str) and key != "service" and key != "pricing_model"
+                else value
+                for key, value in line.items()
+            }
+            row = ServiceLine(contract=contract, **values)
+            row.full_clean()
+            row.save()
+        for priority, percent in (("P1", "95"), ("P2", "95"), ("P3", "90"), ("P4", "90")):
+            for metric in ComplianceMetric.values:
+                ComplianceTarget.objects.create(
+                    contract=contract, priority=priority, metric=metric, percent=Decimal(percent)
+                )
+        contract_change_status(contract=contract, status=ContractStatus.ACTIVE)
+        created += 1
+    acme = Contract.objects.get(number="ACME-2026-01")
+    if not acme.maintenance_windows.exists():
+        MaintenanceWindow.objects.create(
+            contract=acme,
+            name="Sunday patching",
+            duration_minutes=120,
+            start=timezone.now().replace(hour=6, minute=0, second=0, microsecond=0)
+            - timedelta(days=30),
+            recurrence="FREQ=WEEKLY;BYDAY=SU",
+        )
+        start = timezone.now() - timedelta(days=2, hours=3)
+        Outage.objects.create(
+            contract=acme,
+            service=Service.INFRASTRUCTURE,
+            start=start,
+            end=start + timedelta(minutes=95),
+            description="File server crashed (demo).",
+        )
+    return created
