@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from contracts.availability import availability_percent, window_occurrences
 from contracts.choices import ContractStatus, PricingModel
@@ -64,21 +64,26 @@ def _money(value: Decimal) -> Decimal:
 
 def contract_charges_preview(*, contract: Contract, usage: Usage) -> ChargesPreview:
     """What the contract charges for a month: its base fee plus each service line."""
-    devices = Asset.objects.filter(client_id=contract.client_id, is_active=True)
+    # Device counts by kind in one grouped query, whatever the number of per-device lines.
+    devices_by_kind = dict(
+        Asset.objects.filter(client_id=contract.client_id, is_active=True)
+        .values_list("kind")
+        .annotate(count=Count("pk"))
+    )
     seats = Contact.objects.filter(
         client_id=contract.client_id, is_active=True, is_seat=True
     ).count()
-    lines = []
-    for line in contract.service_lines.all():
-        lines.append(_charge(line, devices, seats, usage))
+    lines = [_charge(line, devices_by_kind, seats, usage) for line in contract.service_lines.all()]
     return ChargesPreview(lines=tuple(lines), base_fee=_money(contract.monthly_fee))
 
 
-def _charge(line: ServiceLine, devices, seats: int, usage: Usage) -> ChargeLine:
+def _charge(
+    line: ServiceLine, devices_by_kind: dict[str, int], seats: int, usage: Usage
+) -> ChargeLine:
     price = line.unit_price
     if line.pricing_model == PricingModel.PER_DEVICE:
-        counted = devices.filter(kind__in=line.asset_kinds) if line.asset_kinds else devices
-        quantity = Decimal(counted.count())
+        kinds = line.asset_kinds or devices_by_kind.keys()
+        quantity = Decimal(sum(devices_by_kind.get(kind, 0) for kind in kinds))
         return ChargeLine(line, quantity, price, _money(quantity * price), "devices")
     if line.pricing_model == PricingModel.PER_SEAT:
         quantity = Decimal(seats)
@@ -112,15 +117,20 @@ def month_period(*, year: int, month: int, timezone_name: str) -> tuple[datetime
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def service_availability(*, contract: Contract, service: str, year: int, month: int) -> Decimal:
-    """Availability of one service of a contract over a month in the client's time zone."""
+def contract_availability(
+    *, contract: Contract, year: int, month: int, services: list[str] | None = None
+) -> dict[str, Decimal]:
+    """Availability of services (default: those with a line in the contract) over a month in
+    the client's time zone: two queries (outages, windows) whatever the number of services."""
     period = month_period(year=year, month=month, timezone_name=contract.client.timezone)
-    outages = [
-        (outage.start, outage.end or period[1])
-        for outage in contract.outages.filter(
-            service=service, planned=False, start__lt=period[1]
-        ).filter(Q(end__isnull=True) | Q(end__gt=period[0]))
-    ]
+    outages_by_service: dict[str, list] = {}
+    overlapping = contract.outages.filter(planned=False, start__lt=period[1]).filter(
+        Q(end__isnull=True) | Q(end__gt=period[0])
+    )
+    for outage in overlapping:
+        outages_by_service.setdefault(outage.service, []).append(
+            (outage.start, outage.end or period[1])
+        )
     maintenance = [
         occurrence
         for window in contract.maintenance_windows.filter(asset__isnull=True)
@@ -131,7 +141,20 @@ def service_availability(*, contract: Contract, service: str, year: int, month: 
             period=period,
         )
     ]
-    return availability_percent(outages=outages, maintenance=maintenance, period=period)
+    if services is None:
+        services = [line.service for line in contract.service_lines.all()]
+    return {
+        service: availability_percent(
+            outages=outages_by_service.get(service, []), maintenance=maintenance, period=period
+        )
+        for service in services
+    }
+
+
+def service_availability(*, contract: Contract, service: str, year: int, month: int) -> Decimal:
+    """Availability of one service of a contract over a month in the client's time zone."""
+    figures = contract_availability(contract=contract, year=year, month=month, services=[service])
+    return figures[service]
 
 
 def client_zone(contract: Contract) -> ZoneInfo:

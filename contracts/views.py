@@ -1,6 +1,8 @@
 """Account managers' contract pages: the list, and a contract with its charges, block hours,
 availability and compliance this month. Thin: figures come from selectors."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -49,13 +51,20 @@ class ContractDetailView(StaffRequiredMixin, TemplateView):
         if contract is None:
             raise Http404("No such contract.")
         today = timezone.localtime(timezone.now(), selectors.client_zone(contract)).date()
+        first_day = today.replace(day=1)
+        next_first_day = (first_day + timedelta(days=32)).replace(day=1)
         period = selectors.month_period(
             year=today.year, month=today.month, timezone_name=contract.client.timezone
         )
         usage = selectors.Usage(
-            ticket_selectors.contract_usage(contract_id=contract.pk, period=period)
+            ticket_selectors.contract_usage(
+                contract_id=contract.pk, first_day=first_day, next_first_day=next_first_day
+            )
         )
         preview = selectors.contract_charges_preview(contract=contract, usage=usage)
+        measured = selectors.contract_availability(
+            contract=contract, year=today.year, month=today.month
+        )
         context.update(
             contract=contract,
             month=today.strftime("%B %Y"),
@@ -65,15 +74,7 @@ class ContractDetailView(StaffRequiredMixin, TemplateView):
                 for line in preview.lines
                 if line.line.pricing_model == PricingModel.BLOCK_OF_HOURS
             ],
-            availability=[
-                (
-                    line,
-                    selectors.service_availability(
-                        contract=contract, service=line.service, year=today.year, month=today.month
-                    ),
-                )
-                for line in contract.service_lines.all()
-            ],
+            availability=[(line, measured[line.service]) for line in contract.service_lines.all()],
             compliance=selectors.compliance_rows(
                 contract=contract,
                 measured=ticket_selectors.contract_compliance(

@@ -1,8 +1,8 @@
 """Reads of tickets: queues, the ticket page, the priority matrix."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from msp.models import User
@@ -105,18 +105,14 @@ def ticket_public_comments(*, ticket: Ticket) -> QuerySet[Comment]:
     return ticket.comments.filter(is_public=True).select_related("author")
 
 
-def contract_usage(*, contract_id: int, period: tuple[datetime, datetime]) -> dict[str, int]:
-    """Billable minutes by work type logged on a contract's tickets within a period."""
-    from django.db.models import Sum
-
-    from tickets.models import TimeEntry
-
+def contract_usage(*, contract_id: int, first_day: date, next_first_day: date) -> dict[str, int]:
+    """Billable minutes by work type logged on a contract's tickets between two local dates."""
     rows = (
         TimeEntry.objects.filter(
             ticket__contract_id=contract_id,
             billable=True,
-            spent_on__gte=period[0].date(),
-            spent_on__lt=period[1].date(),
+            spent_on__gte=first_day,
+            spent_on__lt=next_first_day,
         )
         .values("work_type")
         .annotate(minutes=Sum("minutes"))
@@ -127,8 +123,6 @@ def contract_usage(*, contract_id: int, period: tuple[datetime, datetime]) -> di
 def contract_compliance(*, contract_id: int, period: tuple[datetime, datetime]) -> list[dict]:
     """Clocks of a contract's tickets concluded in the period, met and breached, by priority and
     metric: one grouped query. A clock concludes when it is met (stopped in time) or breached."""
-    from django.db.models import Count, Q
-
     start, end = period
     concluded = Q(state="met", stopped_at__gte=start, stopped_at__lt=end) | Q(
         breached_at__gte=start, breached_at__lt=end

@@ -144,3 +144,42 @@ def test_account_manager_pages_in_a_browser(page, contract, account_manager):
     assert page.get_by_test_id("total").inner_text().endswith("USD")
     page.get_by_role("button", name="Make terminated").click()
     assert "Terminated" in page.get_by_test_id("contract-title").inner_text()
+
+
+def test_usage_counts_the_clients_local_month_only(contract, client_a, technician):
+    from tickets.selectors import contract_usage
+
+    client_a.timezone = "Europe/Berlin"
+    client_a.save()
+    ticket = ticket_services.ticket_open(
+        client=client_a, subject="Hours", at=datetime(2026, 5, 20, 9, tzinfo=UTC)
+    )
+    ticket_services.time_entry_log(
+        ticket=ticket, user=technician, minutes=30, spent_on=date(2026, 5, 31)
+    )
+    ticket_services.time_entry_log(
+        ticket=ticket, user=technician, minutes=45, spent_on=date(2026, 6, 1)
+    )
+    usage = contract_usage(
+        contract_id=contract.pk, first_day=date(2026, 6, 1), next_first_day=date(2026, 7, 1)
+    )
+    assert usage == {"remote": 45}
+
+
+@pytest.mark.parametrize("extra_lines", [0, 6])
+def test_detail_query_count_does_not_grow_with_lines(
+    contract, account_manager, django_assert_num_queries, extra_lines
+):
+    for _ in range(extra_lines):
+        ServiceLine.objects.create(
+            contract=contract,
+            service=Service.NETWORK,
+            pricing_model=PricingModel.PER_DEVICE,
+            unit_price=Decimal("5.00"),
+            asset_kinds=["server"],
+        )
+    http = signed_in(account_manager)
+    # session, user, contract with lines and targets (3), usage, devices by kind, seats,
+    # outages, windows, compliance: the same with 2 lines or 8.
+    with time_machine.travel(NOW, tick=False), django_assert_num_queries(11):
+        http.get(reverse("contracts:detail", args=[contract.pk]))
