@@ -3,6 +3,7 @@ Idempotent: contracts are found by number."""
 
 from datetime import timedelta
 from decimal import Decimal
+from decimal import Decimal as D
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,11 +30,11 @@ DEMO = [
         "fee": "2500.00",
         "lines": [
             {"service": Service.INFRASTRUCTURE, "pricing_model": PricingModel.PER_DEVICE,
-             "unit_price": "45.00", "asset_kinds": [AssetKind.SERVER, AssetKind.FIREWALL]},
+             "unit_price": D("45.00"), "asset_kinds": [AssetKind.SERVER, AssetKind.FIREWALL]},
             {"service": Service.SERVICE_DESK, "pricing_model": PricingModel.PER_SEAT,
-             "unit_price": "35.00"},
+             "unit_price": D("35.00")},
             {"service": Service.BACKUP, "pricing_model": PricingModel.FIXED_RETAINER,
-             "unit_price": "300.00", "availability_target": "99.500"},
+             "unit_price": D("300.00"), "availability_target": D("99.500")},
         ],
     },
     {
@@ -45,9 +46,9 @@ DEMO = [
         "currency": "EUR",
         "lines": [
             {"service": Service.SERVICE_DESK, "pricing_model": PricingModel.BLOCK_OF_HOURS,
-             "unit_price": "1200.00", "block_hours": "15", "overage_rate": "95.00"},
+             "unit_price": D("1200.00"), "block_hours": D("15"), "overage_rate": D("95.00")},
             {"service": Service.CLOUD, "pricing_model": PricingModel.PERCENT_OF_SPEND,
-             "spend_percent": "12.00", "managed_spend": "8400.00"},
+             "spend_percent": D("12.00"), "managed_spend": D("8400.00")},
         ],
     },
     {
@@ -86,13 +87,7 @@ def seed_contracts() -> int:
             currency=spec.get("currency", "USD"),
         )
         for line in spec["lines"]:
-            values = {
-                key: Decimal(value)
-                if isinstance(value, str) and key != "service" and key != "pricing_model"
-                else value
-                for key, value in line.items()
-            }
-            row = ServiceLine(contract=contract, **values)
+            row = ServiceLine(contract=contract, **line)
             row.full_clean()
             row.save()
         for priority, percent in (("P1", "95"), ("P2", "95"), ("P3", "90"), ("P4", "90")):

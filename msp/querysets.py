@@ -24,9 +24,6 @@ class ClientScopedQuerySet(models.QuerySet):
 class ClientQuerySet(ClientScopedQuerySet):
     client_lookup = "pk"
 
-    def active(self) -> "ClientQuerySet":
-        return self.filter(status="active")
-
 
 class UserQuerySet(ClientScopedQuerySet):
     def staff(self) -> "UserQuerySet":

@@ -46,7 +46,7 @@ OUTBOX_MAX_ATTEMPTS = 5
 OUTBOX_DELIVER_TASK = "msp.outbox_deliver"
 
 
-def outbox_enqueue(
+def _outbox_fields(
     *,
     key: str,
     channel: str,
@@ -55,27 +55,45 @@ def outbox_enqueue(
     recipient: User | None = None,
     email: str = "",
     url: str = "",
-) -> OutboxMessage | None:
-    """Write a side effect into the outbox, inside the caller's transaction; it is delivered
-    once that transaction commits. A key seen before is ignored (None is returned)."""
-    if channel == OutboxChannel.EMAIL and not (email or (recipient and recipient.email)):
+) -> dict | None:
+    """The columns of one outbox message; None for an email with nowhere to go."""
+    email = email or (recipient.email if recipient else "")
+    if channel == OutboxChannel.EMAIL and not email:
         return None
-    message, created = OutboxMessage.objects.get_or_create(
-        key=key[:200],
-        defaults={
-            "channel": channel,
-            "subject": subject[:250],
-            "body": body,
-            "recipient": recipient,
-            "email": email or (recipient.email if recipient else ""),
-            "url": url,
-        },
+    return {
+        "key": key[:200],
+        "channel": channel,
+        "subject": subject[:250],
+        "body": body,
+        "recipient": recipient,
+        "email": email,
+        "url": url,
+    }
+
+
+def _deliver_after_commit(message_ids: list[int]) -> None:
+    # By name, so that services never import tasks; after commit, so the rows exist.
+    def queue() -> None:
+        for message_id in message_ids:
+            current_app.send_task(OUTBOX_DELIVER_TASK, args=[message_id])
+
+    transaction.on_commit(queue)
+
+
+def outbox_enqueue(**message) -> OutboxMessage | None:
+    """Write a side effect into the outbox, inside the caller's transaction; it is delivered
+    once that transaction commits. A key seen before is ignored (None is returned).
+    Takes key, channel, subject, body, and recipient, email, url as needed."""
+    fields = _outbox_fields(**message)
+    if fields is None:
+        return None
+    outbox_message, created = OutboxMessage.objects.get_or_create(
+        key=fields.pop("key"), defaults=fields
     )
     if not created:
         return None
-    # By name, so that services never import tasks; after commit, so the row exists.
-    transaction.on_commit(lambda: current_app.send_task(OUTBOX_DELIVER_TASK, args=[message.pk]))
-    return message
+    _deliver_after_commit([outbox_message.pk])
+    return outbox_message
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -172,33 +190,14 @@ def outbox_replay(*, message_ids: list[int]) -> int:
     messages = OutboxMessage.objects.filter(pk__in=message_ids).exclude(status=OutboxStatus.SENT)
     ids = list(messages.values_list("pk", flat=True))
     messages.update(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=timezone.now())
-    for message_id in ids:
-        transaction.on_commit(
-            lambda message_id=message_id: current_app.send_task(
-                OUTBOX_DELIVER_TASK, args=[message_id]
-            )
-        )
+    _deliver_after_commit(ids)
     return len(ids)
 
 
 def outbox_enqueue_many(messages: list[dict]) -> int:
     """outbox_enqueue for a batch, in two queries: one insert (keys seen before are skipped)
     and one read of what is pending under those keys, whose delivery is queued on commit."""
-    rows = [
-        OutboxMessage(
-            key=message["key"][:200],
-            channel=message["channel"],
-            subject=message["subject"][:250],
-            body=message["body"],
-            recipient=message.get("recipient"),
-            email=message.get("email") or getattr(message.get("recipient"), "email", ""),
-            url=message.get("url", ""),
-        )
-        for message in messages
-        if message["channel"] != OutboxChannel.EMAIL
-        or message.get("email")
-        or getattr(message.get("recipient"), "email", "")
-    ]
+    rows = [OutboxMessage(**fields) for m in messages if (fields := _outbox_fields(**m))]
     if not rows:
         return 0
     OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
@@ -207,10 +206,5 @@ def outbox_enqueue_many(messages: list[dict]) -> int:
             key__in=[row.key for row in rows], status=OutboxStatus.PENDING, attempts=0
         ).values_list("pk", flat=True)
     )
-
-    def queue_deliveries() -> None:
-        for message_id in pending:
-            current_app.send_task(OUTBOX_DELIVER_TASK, args=[message_id])
-
-    transaction.on_commit(queue_deliveries)
+    _deliver_after_commit(pending)
     return len(pending)

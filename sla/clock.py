@@ -107,10 +107,6 @@ class ClockStatus:
         """How late a breached clock is, in business time (keeps growing until stopped)."""
         return max(self.spent - self.target, ZERO)
 
-    @property
-    def percent_used(self) -> float:
-        return 100 * (self.spent / self.target)
-
     def next_milestone(self, after: datetime) -> Milestone | None:
         """The first milestone strictly after `after`, if the clock is running."""
         for milestone in self.milestones:

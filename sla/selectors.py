@@ -6,7 +6,7 @@ from django.db.models import Count, QuerySet
 
 from sla import calendar as engine
 from sla.clock import Target
-from sla.models import BusinessCalendar, SLAPolicy, SLATarget
+from sla.models import BusinessCalendar, SLAClock, SLAPolicy, SLATarget
 
 # Built engines by (calendar id, last change): a calendar's engine caches its per-year tables,
 # so reusing it across requests and sweeps avoids rebuilding them. Edits bump updated_at.
@@ -95,8 +95,6 @@ def default_policy() -> SLAPolicy | None:
 
 def sweep_lag(*, now) -> dict:
     """How far behind the timer sweep is: the oldest clock check that is due and not done."""
-    from sla.models import SLAClock
-
     oldest = (
         SLAClock.objects.filter(next_check_at__lte=now)
         .order_by("next_check_at")

@@ -85,9 +85,7 @@ def _sweep_ticket(ticket_id: int, now: datetime, rules_by_policy: dict) -> list 
             for milestone in fired:
                 _act_on(ticket, milestone, now, rules_by_policy[ticket.sla_policy_id], outbox)
             outbox_enqueue_many(outbox)
-            ticket.refresh_from_db()
-            services._apply_clock_summary(ticket, summary)
-            services._save(ticket)
+            services.ticket_sla_summary_save(ticket=ticket, summary=summary)
             return fired
     except IntegrityError:
         # Another sweep recorded the same milestone first (the unique constraint): nothing
@@ -229,10 +227,6 @@ def _notifications(
 def _local(ticket: Ticket, instant: datetime | None) -> str:
     if instant is None:
         return "-"
-    return timezone.localtime(instant, timezone=_zone(ticket.client.timezone)).strftime(
+    return timezone.localtime(instant, timezone=ZoneInfo(ticket.client.timezone)).strftime(
         "%a %d %b %H:%M %Z"
     )
-
-
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)

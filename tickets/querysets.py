@@ -1,4 +1,5 @@
-from django.db import models
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connections, models
 from django.db.models import Q
 
 from msp.querysets import ClientScopedQuerySet
@@ -23,9 +24,7 @@ class TicketQuerySet(ClientScopedQuerySet):
         number = text.lstrip("#")
         if number.isdigit():
             return self.filter(pk=int(number))
-        if self.db == "default" and self._is_postgres():
-            from django.contrib.postgres.search import SearchQuery, SearchVector
-
+        if connections[self.db].vendor == "postgresql":
             # Same expression as the GIN index of migration 0002, so PostgreSQL uses it.
             vector = SearchVector("subject", config="english") + SearchVector(
                 "description", config="english"
@@ -34,11 +33,6 @@ class TicketQuerySet(ClientScopedQuerySet):
                 search=SearchQuery(text, config="english", search_type="websearch")
             )
         return self.filter(Q(subject__icontains=text) | Q(description__icontains=text))
-
-    def _is_postgres(self) -> bool:
-        from django.db import connections
-
-        return connections[self.db].vendor == "postgresql"
 
 
 class TicketChildQuerySet(ClientScopedQuerySet):

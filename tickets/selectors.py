@@ -9,7 +9,7 @@ from msp.models import User
 from sla.choices import Priority
 from sla.models import SLAClock
 from tickets.choices import Impact, Urgency
-from tickets.models import Comment, PriorityMatrixCell, Ticket, TimeEntry, TimelineEvent
+from tickets.models import PriorityMatrixCell, Ticket, TimeEntry, TimelineEvent
 
 # ITIL's usual matrix, used when a cell has not been configured.
 DEFAULT_MATRIX = {
@@ -99,10 +99,6 @@ def ticket_detail(*, user: User, pk: int) -> Ticket:
         )
         .get(pk=pk)
     )
-
-
-def ticket_public_comments(*, ticket: Ticket) -> QuerySet[Comment]:
-    return ticket.comments.filter(is_public=True).select_related("author")
 
 
 def contract_usage(*, contract_id: int, first_day: date, next_first_day: date) -> dict[str, int]:

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contracts.selectors import contract_active_for
-from msp.choices import Tier, UserRole
+from msp.choices import Tier
 from msp.models import Asset, Client, Contact, Site, Team, User
 from sla import services as sla_services
 from sla.choices import Priority
@@ -65,6 +65,13 @@ def _apply_clock_summary(ticket: Ticket, summary: sla_services.ClockSummary) -> 
 
 def _save(ticket: Ticket, *fields: str) -> None:
     ticket.save(update_fields=[*fields, "sla_due_at", "sla_warn_at", "sla_breached", "updated_at"])
+
+
+def ticket_sla_summary_save(*, ticket: Ticket, summary: sla_services.ClockSummary) -> None:
+    """Store the nearest SLA deadline after the sweep changed clocks (ticket row locked)."""
+    ticket.refresh_from_db()
+    _apply_clock_summary(ticket, summary)
+    _save(ticket)
 
 
 def _require_staff(user: User | None) -> None:
@@ -614,9 +621,7 @@ def _attachment_add(ticket, upload: UploadedFile, user, comment, at) -> Attachme
 def attachment_add(*, ticket: Ticket, upload: UploadedFile, user: User, at=None) -> Attachment:
     at = _now(at)
     ticket = _lock(ticket)
-    if user.client_id not in (None, ticket.client_id) or (
-        user.role == UserRole.CLIENT and user.client_id is None
-    ):
+    if not user.is_msp_staff and user.client_id != ticket.client_id:
         raise ValidationError("You may not add files to this ticket.")
     return _attachment_add(ticket, upload, user, None, at)
 
