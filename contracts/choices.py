@@ -53,3 +53,24 @@ class PricingModel(models.TextChoices):
 class ComplianceMetric(models.TextChoices):
     RESPONSE = "response", "Response within target"
     RESOLUTION = "resolution", "Resolution within target"
+
+
+class LadderStep(models.TextChoices):
+    """The governance ladder, in order: each consecutive missed month climbs one rung."""
+
+    OK = "ok", "On target"
+    WARNING = "warning", "Warning"
+    REMEDIATION = "remediation", "Remediation plan required"
+    CREDIT = "credit", "Service credit"
+    TERMINATION = "termination", "Termination right"
+
+
+class TargetKind(models.TextChoices):
+    COMPLIANCE = "compliance", "SLA compliance"
+    AVAILABILITY = "availability", "Availability"
+
+
+class ExemptionCause(models.TextChoices):
+    CLIENT = "client", "Caused by the client"
+    EXCLUSION = "exclusion", "Agreed exclusion"
+    MAINTENANCE = "maintenance", "Maintenance window"

@@ -11,8 +11,11 @@ from contracts.choices import (
     ComplianceMetric,
     ContractStatus,
     ContractType,
+    ExemptionCause,
+    LadderStep,
     PricingModel,
     Service,
+    TargetKind,
 )
 from msp.models import TimeStampedModel
 from msp.querysets import ClientScopedQuerySet
@@ -20,6 +23,7 @@ from sla.choices import Priority
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 NOT_NEGATIVE = [MinValueValidator(Decimal("0"))]
+PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
 def _in(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
@@ -57,6 +61,49 @@ class Contract(TimeStampedModel):
         related_name="contracts",
         help_text="Hours the contract covers; blank: the SLA policy's calendar.",
     )
+    # Service credits and the governance ladder: a month that misses any target climbs one
+    # rung per consecutive missed month (warning, remediation plan, credit, termination right).
+    credit_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("5.00"),
+        validators=PERCENT,
+        help_text="Credit, % of the monthly fee, per missed target in a month.",
+    )
+    escalated_credit_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("10.00"),
+        validators=PERCENT,
+        help_text="Credit per missed target once misses have run for the months below.",
+    )
+    escalate_after_months = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text="Consecutive missed months from which the higher credit applies.",
+    )
+    credit_cap_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("20.00"),
+        validators=PERCENT,
+        help_text="Most a month's credits can add up to, % of the monthly fee.",
+    )
+    remediation_after_months = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text="Consecutive missed months from which a remediation plan is required.",
+    )
+    credit_after_months = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text="Consecutive missed months from which credits are owed (1: from the first).",
+    )
+    termination_after_months = models.PositiveSmallIntegerField(
+        default=6,
+        validators=[MinValueValidator(1)],
+        help_text="Consecutive missed months that give the client a right to terminate.",
+    )
 
     objects = ClientScopedQuerySet.as_manager()
 
@@ -72,6 +119,11 @@ class Contract(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=Q(monthly_fee__gte=0), name="contract_fee_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_cap_percent__gte=models.F("credit_percent"))
+                & Q(escalated_credit_percent__gte=models.F("credit_percent")),
+                name="contract_credit_terms_ordered",
             ),
             # One active contract per client: tickets take their SLA policy from it.
             models.UniqueConstraint(
@@ -92,6 +144,35 @@ class Contract(TimeStampedModel):
         if self.currency and (len(self.currency) != 3 or not self.currency.isalpha()):
             raise ValidationError({"currency": "Use a three-letter currency code (USD, EUR)."})
         self.currency = self.currency.upper()
+        self._clean_credit_terms()
+
+    def _clean_credit_terms(self) -> None:
+        errors = {}
+        percents = (self.credit_percent, self.escalated_credit_percent, self.credit_cap_percent)
+        if None in percents:
+            return
+        if self.escalated_credit_percent < self.credit_percent:
+            errors["escalated_credit_percent"] = "The higher credit cannot be below the credit."
+        if self.credit_cap_percent < self.credit_percent:
+            errors["credit_cap_percent"] = "The cap cannot be below a single credit."
+        steps = (
+            self.remediation_after_months,
+            self.credit_after_months,
+            self.termination_after_months,
+        )
+        if None not in steps and not steps[0] <= steps[1] <= steps[2]:
+            errors["credit_after_months"] = (
+                "The ladder climbs in order: remediation plan, then credits, then termination "
+                "right (each after at least as many months as the one before)."
+            )
+        if (
+            self.escalate_after_months is not None
+            and self.credit_after_months is not None
+            and self.escalate_after_months < self.credit_after_months
+        ):
+            errors["escalate_after_months"] = "The higher credit cannot start before credits do."
+        if errors:
+            raise ValidationError(errors)
 
 
 class ComplianceTarget(models.Model):
@@ -291,3 +372,116 @@ class Outage(models.Model):
         super().clean()
         if self.end and self.start and self.end <= self.start:
             raise ValidationError({"end": "An outage ends after it starts."})
+
+
+class MonthlyEvaluation(TimeStampedModel):
+    """A contract's month measured against its targets: the ladder step and the credit owed.
+    Re-evaluating a month updates this row (plans attached to it stay)."""
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="evaluations"
+    )
+    month = models.DateField(help_text="First day of the month, in the client's time zone.")
+    missed_targets = models.PositiveSmallIntegerField(default=0)
+    consecutive_missed_months = models.PositiveSmallIntegerField(default=0)
+    ladder_step = models.CharField(max_length=20, choices=LadderStep.choices)
+    credit_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    credit_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    currency = models.CharField(max_length=3)
+    exempted_clocks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["contract", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "month"], name="evaluation_one_per_month"),
+            _in("ladder_step", LadderStep, "evaluation_ladder_step_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract.number} {self.month:%B %Y}: {self.get_ladder_step_display()}"
+
+
+class TargetResult(models.Model):
+    """One target of a monthly evaluation: what was promised, what was measured."""
+
+    evaluation = models.ForeignKey(
+        "contracts.MonthlyEvaluation", on_delete=models.CASCADE, related_name="results"
+    )
+    kind = models.CharField(max_length=12, choices=TargetKind.choices)
+    priority = models.CharField(max_length=2, choices=Priority.choices, blank=True)
+    metric = models.CharField(max_length=12, choices=ComplianceMetric.choices, blank=True)
+    service = models.CharField(max_length=20, choices=Service.choices, blank=True)
+    target_percent = models.DecimalField(max_digits=6, decimal_places=3)
+    measured_percent = models.DecimalField(
+        max_digits=6, decimal_places=3, null=True, help_text="Blank: nothing to measure."
+    )
+    met_count = models.PositiveIntegerField(default=0)
+    breached_count = models.PositiveIntegerField(default=0)
+    met = models.BooleanField()
+
+    class Meta:
+        ordering = ["evaluation", "kind", "priority", "metric", "service"]
+        constraints = [_in("kind", TargetKind, "target_result_kind_valid")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        if self.kind == TargetKind.AVAILABILITY:
+            return f"{self.get_service_display()} availability"
+        return f"{self.priority} {self.metric}"
+
+
+class RemediationPlan(TimeStampedModel):
+    """The account manager's plan to bring a missed month back on target."""
+
+    evaluation = models.ForeignKey(
+        "contracts.MonthlyEvaluation", on_delete=models.CASCADE, related_name="plans"
+    )
+    author = models.ForeignKey("msp.User", on_delete=models.PROTECT, related_name="+")
+    summary = models.TextField()
+    actions = models.TextField(help_text="What will be done, by whom, by when.")
+    due_date = models.DateField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Remediation plan for {self.evaluation}"
+
+
+class BreachExemption(models.Model):
+    """A breached clock taken out of compliance and credits, with the reason; kept (and listed)
+    after a revoke, which is recorded alongside, so the row is its own audit trail."""
+
+    clock = models.ForeignKey("sla.SLAClock", on_delete=models.CASCADE, related_name="exemptions")
+    cause = models.CharField(max_length=20, choices=ExemptionCause.choices)
+    reason = models.TextField()
+    granted_by = models.ForeignKey("msp.User", on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField()
+    revoked_by = models.ForeignKey(
+        "msp.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        constraints = [
+            _in("cause", ExemptionCause, "exemption_cause_valid"),
+            models.UniqueConstraint(
+                fields=["clock"],
+                condition=Q(revoked_at__isnull=True),
+                name="exemption_one_in_force_per_clock",
+                violation_error_message="This breach is exempted already.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Exemption of clock {self.clock_id}: {self.get_cause_display()}"
+
+    @property
+    def in_force(self) -> bool:
+        return self.revoked_at is None

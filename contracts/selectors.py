@@ -2,17 +2,20 @@
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from contracts.availability import availability_percent, window_occurrences
 from contracts.choices import ContractStatus, PricingModel
-from contracts.models import Contract, ServiceLine
+from contracts.models import BreachExemption, Contract, ServiceLine
 from msp.models import Asset, Contact
+from sla.choices import ClockKind
+from sla.models import SLAClock
 
 CENT = Decimal("0.01")
+PERCENT = Decimal("0.01")
 MINUTES_PER_HOUR = Decimal(60)
 
 
@@ -161,23 +164,83 @@ def client_zone(contract: Contract) -> ZoneInfo:
     return ZoneInfo(contract.client.timezone)
 
 
-def compliance_rows(*, contract: Contract, measured: list[dict]) -> list[dict]:
-    """Each compliance target with this period's measured share of met clocks."""
+def _exemption_in_force():
+    return Exists(BreachExemption.objects.filter(clock=OuterRef("pk"), revoked_at__isnull=True))
+
+
+def contract_compliance(*, contract_id: int, period: tuple[datetime, datetime]) -> list[dict]:
+    """Clocks of a contract's tickets concluded in the period, met and breached, by priority and
+    metric: one grouped query. A clock concludes when it is met (stopped in time) or breached;
+    breaches exempted (and not revoked) count as neither."""
+    start, end = period
+    concluded = Q(state="met", stopped_at__gte=start, stopped_at__lt=end) | Q(
+        breached_at__gte=start, breached_at__lt=end
+    )
+    return list(
+        SLAClock.objects.filter(concluded, ticket__contract_id=contract_id)
+        .filter(kind__in=[ClockKind.RESPONSE, ClockKind.RESOLUTION])
+        .filter(~_exemption_in_force())
+        .values("ticket__priority", "kind")
+        .annotate(
+            met=Count("pk", filter=Q(state="met")),
+            breached=Count("pk", filter=Q(breached_at__isnull=False)),
+        )
+        .order_by("ticket__priority", "kind")
+    )
+
+
+def contract_exemptions(*, contract_id: int, period: tuple[datetime, datetime]):
+    """Exemptions (in force or revoked) of breaches in the period, with their tickets."""
+    return (
+        BreachExemption.objects.filter(
+            clock__ticket__contract_id=contract_id,
+            clock__breached_at__gte=period[0],
+            clock__breached_at__lt=period[1],
+        )
+        .select_related("clock__ticket", "granted_by", "revoked_by")
+        .order_by("-granted_at")
+    )
+
+
+@dataclass(frozen=True)
+class ComplianceRow:
+    target: object
+    met: int
+    breached: int
+    share: Decimal | None
+
+    @property
+    def ok(self) -> bool:
+        return self.share is None or self.share >= self.target.percent
+
+
+def compliance_rows(*, contract: Contract, measured: list[dict]) -> list[ComplianceRow]:
+    """Each compliance target with the period's measured share of met clocks (None: no clock
+    concluded, which counts as met)."""
     by_key = {(row["ticket__priority"], row["kind"]): row for row in measured}
     rows = []
     for target in contract.compliance_targets.all():
         row = by_key.get((target.priority, target.metric), {"met": 0, "breached": 0})
         concluded = row["met"] + row["breached"]
+        # Rounded down, so that 94.996 % never passes a 95 % target.
         share = (
-            (Decimal(row["met"]) * 100 / concluded).quantize(Decimal("0.1")) if concluded else None
+            (Decimal(row["met"]) * 100 / concluded).quantize(PERCENT, rounding=ROUND_DOWN)
+            if concluded
+            else None
         )
-        rows.append(
-            {
-                "target": target,
-                "met": row["met"],
-                "breached": row["breached"],
-                "share": share,
-                "ok": share is None or share >= target.percent,
-            }
-        )
+        rows.append(ComplianceRow(target, row["met"], row["breached"], share))
     return rows
+
+
+def contract_month_compliance(*, contract: Contract, year: int, month: int) -> list[ComplianceRow]:
+    period = month_period(year=year, month=month, timezone_name=contract.client.timezone)
+    return compliance_rows(
+        contract=contract, measured=contract_compliance(contract_id=contract.pk, period=period)
+    )
+
+
+def contract_evaluations(*, contract: Contract, limit: int = 12):
+    """The latest monthly evaluations with their results and plans: three queries."""
+    return contract.evaluations.prefetch_related("results", "plans__author").order_by("-month")[
+        :limit
+    ]

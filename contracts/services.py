@@ -1,19 +1,35 @@
-"""Writes to contracts: creation and the status lifecycle."""
+"""Writes to contracts: the lifecycle, renewals, the monthly evaluation (targets, governance
+ladder, service credits), remediation plans and breach exemptions."""
 
 from calendar import monthrange
 from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 
-from contracts.choices import CONTRACT_TRANSITIONS, ContractStatus, ContractType
-from contracts.models import Contract
+from contracts import selectors
+from contracts.choices import (
+    CONTRACT_TRANSITIONS,
+    ContractStatus,
+    ContractType,
+    LadderStep,
+    TargetKind,
+)
+from contracts.models import (
+    BreachExemption,
+    Contract,
+    MonthlyEvaluation,
+    RemediationPlan,
+    TargetResult,
+)
+from contracts.selectors import CENT
 from msp.choices import OutboxChannel
 from msp.models import Client
 from msp.services import outbox_enqueue
-from sla.models import SLAPolicy
+from sla.models import SLAClock, SLAPolicy
 
 
 @transaction.atomic
@@ -133,3 +149,225 @@ def contract_renewals_run(*, today: date) -> RenewalRun:
 
 def next_statuses(contract: Contract) -> list[str]:
     return sorted(CONTRACT_TRANSITIONS[contract.status])
+
+
+def _month_after(month: date) -> date:
+    return _add_months(month, 1)
+
+
+def ladder_step_for(*, contract: Contract, consecutive_missed_months: int) -> str:
+    """The rung reached after this many consecutive missed months."""
+    months = consecutive_missed_months
+    if months == 0:
+        return LadderStep.OK
+    if months >= contract.termination_after_months:
+        return LadderStep.TERMINATION
+    if months >= contract.credit_after_months:
+        return LadderStep.CREDIT
+    if months >= contract.remediation_after_months:
+        return LadderStep.REMEDIATION
+    return LadderStep.WARNING
+
+
+def credit_for(*, contract: Contract, missed_targets: int, consecutive_missed_months: int):
+    """(% of the monthly fee, amount) owed for a month: a credit per missed target, the higher
+    one once misses have run long enough, capped; nothing below the ladder's credit rung."""
+    if consecutive_missed_months < contract.credit_after_months or not missed_targets:
+        return Decimal("0.00"), Decimal("0.00")
+    each = (
+        contract.escalated_credit_percent
+        if consecutive_missed_months >= contract.escalate_after_months
+        else contract.credit_percent
+    )
+    percent = min(each * missed_targets, contract.credit_cap_percent)
+    amount = (contract.monthly_fee * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    return percent, amount
+
+
+def _month_results(contract: Contract, month: date) -> list[TargetResult]:
+    compliance = selectors.contract_month_compliance(
+        contract=contract, year=month.year, month=month.month
+    )
+    results = [
+        TargetResult(
+            kind=TargetKind.COMPLIANCE,
+            priority=row.target.priority,
+            metric=row.target.metric,
+            target_percent=row.target.percent,
+            measured_percent=row.share,
+            met_count=row.met,
+            breached_count=row.breached,
+            met=row.ok,
+        )
+        for row in compliance
+    ]
+    # A service sold on several lines is held to the strictest of their targets.
+    targets: dict[str, Decimal] = {}
+    for line in contract.service_lines.all():
+        targets[line.service] = max(targets.get(line.service, Decimal(0)), line.availability_target)
+    measured = selectors.contract_availability(
+        contract=contract, year=month.year, month=month.month, services=sorted(targets)
+    )
+    results += [
+        TargetResult(
+            kind=TargetKind.AVAILABILITY,
+            service=service,
+            target_percent=target,
+            measured_percent=measured[service],
+            met=measured[service] >= target,
+        )
+        for service, target in targets.items()
+    ]
+    return results
+
+
+def _evaluate_one(contract: Contract, month: date) -> MonthlyEvaluation:
+    results = _month_results(contract, month)
+    missed = sum(not result.met for result in results)
+    previous = contract.evaluations.filter(month=_add_months(month, -1)).first()
+    consecutive = (previous.consecutive_missed_months if previous else 0) + 1 if missed else 0
+    percent, amount = credit_for(
+        contract=contract, missed_targets=missed, consecutive_missed_months=consecutive
+    )
+    period = selectors.month_period(
+        year=month.year, month=month.month, timezone_name=contract.client.timezone
+    )
+    evaluation, _ = MonthlyEvaluation.objects.update_or_create(
+        contract=contract,
+        month=month,
+        defaults={
+            "missed_targets": missed,
+            "consecutive_missed_months": consecutive,
+            "ladder_step": ladder_step_for(
+                contract=contract, consecutive_missed_months=consecutive
+            ),
+            "credit_percent": percent,
+            "credit_amount": amount,
+            "currency": contract.currency,
+            "exempted_clocks": selectors.contract_exemptions(contract_id=contract.pk, period=period)
+            .filter(revoked_at__isnull=True)
+            .count(),
+        },
+    )
+    evaluation.results.all().delete()
+    for result in results:
+        result.evaluation = evaluation
+    TargetResult.objects.bulk_create(results)
+    return evaluation
+
+
+def _month_has_ended(contract: Contract, month: date, now: datetime) -> bool:
+    period = selectors.month_period(
+        year=month.year, month=month.month, timezone_name=contract.client.timezone
+    )
+    return period[1] <= now
+
+
+@transaction.atomic
+def contract_month_evaluate(*, contract: Contract, month: date, now: datetime) -> MonthlyEvaluation:
+    """Measure a finished month against the contract's targets and record the ladder step and
+    the credit; later months already evaluated are measured again, since their count of
+    consecutive missed months depends on this one."""
+    contract = Contract.objects.select_for_update().select_related("client").get(pk=contract.pk)
+    month = month.replace(day=1)
+    if month < contract.start_date.replace(day=1):
+        raise ValidationError({"month": "The contract had not started in that month."})
+    if not _month_has_ended(contract, month, now):
+        raise ValidationError({"month": "Only a month that has ended can be evaluated."})
+    evaluation = _evaluate_one(contract, month)
+    later = contract.evaluations.filter(month__gt=month).order_by("month")
+    for following in later.values_list("month", flat=True):
+        _evaluate_one(contract, following)
+    if evaluation.ladder_step != LadderStep.OK:
+        _tell_account_manager(contract, evaluation)
+    return evaluation
+
+
+def _tell_account_manager(contract: Contract, evaluation: MonthlyEvaluation) -> None:
+    manager = contract.client.account_manager
+    if manager is None:
+        return
+    credit = (
+        f" A credit of {evaluation.credit_amount} {evaluation.currency} "
+        f"({evaluation.credit_percent} % of the fee) is owed."
+        if evaluation.credit_amount
+        else ""
+    )
+    outbox_enqueue(
+        key=f"evaluation:{evaluation.pk}:{evaluation.ladder_step}",
+        channel=OutboxChannel.EMAIL,
+        subject=f"Contract {contract.number} ({contract.client}) missed "
+        f"{evaluation.missed_targets} target(s) in {evaluation.month:%B %Y}",
+        body=(
+            f"{contract.name} missed {evaluation.missed_targets} target(s) in "
+            f"{evaluation.month:%B %Y}, {evaluation.consecutive_missed_months} month(s) in a "
+            f"row. Governance step: {evaluation.get_ladder_step_display()}.{credit}\n"
+        ),
+        recipient=manager,
+        url=reverse("contracts:detail", args=[contract.pk]),
+    )
+
+
+@dataclass(frozen=True)
+class EvaluationRun:
+    evaluated: list[str]
+
+
+def contract_evaluations_run(*, now: datetime) -> EvaluationRun:
+    """Scheduled: evaluate each active contract's last finished month (in its client's time
+    zone) if that month has no evaluation yet. Safe to run as often as wanted."""
+    evaluated = []
+    contracts = Contract.objects.filter(status=ContractStatus.ACTIVE).select_related("client")
+    for contract in contracts.order_by("pk"):
+        local_today = now.astimezone(selectors.client_zone(contract)).date()
+        last_month = _add_months(local_today.replace(day=1), -1)
+        if last_month < contract.start_date.replace(day=1):
+            continue
+        if contract.evaluations.filter(month=last_month).exists():
+            continue
+        contract_month_evaluate(contract=contract, month=last_month, now=now)
+        evaluated.append(f"{contract.number} {last_month:%Y-%m}")
+    return EvaluationRun(evaluated)
+
+
+@transaction.atomic
+def remediation_plan_add(
+    *, evaluation: MonthlyEvaluation, author, summary: str, actions: str, due_date: date
+) -> RemediationPlan:
+    plan = RemediationPlan(
+        evaluation=evaluation, author=author, summary=summary, actions=actions, due_date=due_date
+    )
+    plan.full_clean()
+    plan.save()
+    return plan
+
+
+@transaction.atomic
+def breach_exemption_grant(*, clock: SLAClock, user, cause: str, reason: str, at: datetime):
+    """Take a breached clock out of compliance and credits, with a written reason."""
+    clock = SLAClock.objects.select_for_update().get(pk=clock.pk)
+    if clock.breached_at is None:
+        raise ValidationError({"clock": "Only a breached clock can be exempted."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Write why this breach is exempted."})
+    if BreachExemption.objects.filter(clock=clock, revoked_at__isnull=True).exists():
+        raise ValidationError({"clock": "This breach is exempted already."})
+    exemption = BreachExemption(
+        clock=clock, cause=cause, reason=reason.strip(), granted_by=user, granted_at=at
+    )
+    exemption.full_clean(exclude=["clock"])
+    exemption.save()
+    return exemption
+
+
+@transaction.atomic
+def breach_exemption_revoke(*, exemption: BreachExemption, user, reason: str, at: datetime):
+    exemption = BreachExemption.objects.select_for_update().get(pk=exemption.pk)
+    if exemption.revoked_at is not None:
+        raise ValidationError({"exemption": "This exemption was revoked already."})
+    if not reason.strip():
+        raise ValidationError({"revoke_reason": "Write why the exemption is revoked."})
+    exemption.revoked_by, exemption.revoked_at = user, at
+    exemption.revoke_reason = reason.strip()
+    exemption.save(update_fields=["revoked_by", "revoked_at", "revoke_reason"])
+    return exemption

@@ -33,6 +33,13 @@ def _install_beat_schedule(sender: Celery, **kwargs) -> None:
         },
         # Contract renewals and expiries, and notice-period warnings: once a day, at 06:00 UTC.
         "contract-renewals": {"task": "contracts.renewals", "schedule": crontab(minute=0, hour=6)},
+        # Last month's targets, ladder step and credits per contract. Hourly, because months end
+        # at a different UTC hour in each client's time zone; months already evaluated are
+        # skipped.
+        "contract-evaluations": {
+            "task": "contracts.monthly_evaluations",
+            "schedule": crontab(minute=20),
+        },
         "heartbeat": {
             "task": "msp.heartbeat",
             "schedule": float(settings.HEARTBEAT_INTERVAL_SECONDS),

@@ -87,7 +87,7 @@ def test_detail_shows_charges_block_hours_availability_and_compliance(
     assert "3210.00 USD" in content
     assert "11.00 of 10.00 h used, 1.00 h over" in content
     assert "99.722 %" in content  # 2 h down in June's 720 h
-    assert "100.0 %" in content  # the P1 response was met
+    assert "100.00 %" in content  # the P1 response was met
     assert "Make terminated" in content
 
 
