@@ -31,6 +31,13 @@ def _install_beat_schedule(sender: Celery, **kwargs) -> None:
             "schedule": 30.0,
             "options": {"expires": 30.0},
         },
+        # Maintenance windows that pause SLA clocks: pauses and resumes take the window's own
+        # instants, so a minute's lag costs no accuracy.
+        "maintenance-pauses": {
+            "task": "tickets.maintenance_pauses",
+            "schedule": 60.0,
+            "options": {"expires": 60.0},
+        },
         # Contract renewals and expiries, and notice-period warnings: once a day, at 06:00 UTC.
         "contract-renewals": {"task": "contracts.renewals", "schedule": crontab(minute=0, hour=6)},
         # Last month's targets, ladder step and credits per contract. Hourly, because months end

@@ -380,7 +380,9 @@ def sla_clocks_start(*, ticket, at: datetime) -> ClockSummary:
     return clock_summary(rows)
 
 
-def _transition(ticket, kind: str, action, *, at: datetime) -> ClockSummary:
+def _transition(
+    ticket, kind: str, action, *, at: datetime, now: datetime | None = None
+) -> ClockSummary:
     rows = _ticket_clock_rows(ticket)
     row = _current(rows, kind)
     if row is None:
@@ -390,7 +392,7 @@ def _transition(ticket, kind: str, action, *, at: datetime) -> ClockSummary:
     changed = action(clock)
     if changed is clock:
         return clock_summary(rows)
-    return _save_rows(rows, engines, {row: changed}, now=at)
+    return _save_rows(rows, engines, {row: changed}, now=now or at)
 
 
 def sla_response_stop(*, ticket, at: datetime) -> ClockSummary:
@@ -403,6 +405,17 @@ def sla_response_stop(*, ticket, at: datetime) -> ClockSummary:
 def sla_resolution_pause(*, ticket, at: datetime) -> ClockSummary:
     return _transition(
         ticket, ClockKind.RESOLUTION, lambda c: c.pause(at=at) if c.is_running else c, at=at
+    )
+
+
+def sla_resolution_pause_since(*, ticket, since: datetime, now: datetime) -> ClockSummary:
+    """Pause from an instant that may be past (a maintenance window that opened before the
+    sweep saw it), but never before the clock last started running."""
+    return _transition(
+        ticket,
+        ClockKind.RESOLUTION,
+        lambda c: c.pause(at=max(since, c.running[-1].start)) if c.is_running else c,
+        at=now,
     )
 
 

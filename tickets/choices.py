@@ -88,3 +88,5 @@ class EventKind(models.TextChoices):
     LINKED = "linked", "Linked"
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACH = "sla_breach", "SLA breached"
+    MAINTENANCE_PAUSE = "maintenance_pause", "Paused for maintenance"
+    MAINTENANCE_RESUME = "maintenance_end", "Maintenance ended"

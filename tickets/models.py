@@ -294,3 +294,36 @@ class TimeEntry(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.minutes} min on {self.ticket_id}"
+
+
+class MaintenancePause(models.Model):
+    """A ticket's resolution clock paused by one occurrence of a maintenance window, so that
+    the window's end resumes only what the window paused."""
+
+    window = models.ForeignKey(
+        "contracts.MaintenanceWindow", on_delete=models.CASCADE, related_name="ticket_pauses"
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="maintenance_pauses"
+    )
+    occurrence_start = models.DateTimeField()
+    occurrence_end = models.DateTimeField()
+    resumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["occurrence_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["window", "ticket", "occurrence_start"], name="maintenance_pause_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["occurrence_end"],
+                condition=models.Q(resumed_at__isnull=True),
+                name="maintenance_pause_open_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} paused by {self.window_id} at {self.occurrence_start}"

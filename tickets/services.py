@@ -74,6 +74,11 @@ def ticket_sla_summary_save(*, ticket: Ticket, summary: sla_services.ClockSummar
     _save(ticket)
 
 
+def ticket_system_event(*, ticket: Ticket, kind: str, at: datetime, detail: str = ""):
+    """A timeline entry made by the system (no actor), e.g. a maintenance pause."""
+    return _event(ticket, kind, None, at, detail=detail)
+
+
 def _require_staff(user: User | None) -> None:
     if user is None or not user.is_msp_staff:
         raise ValidationError("Only MSP staff may do this.")

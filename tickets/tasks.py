@@ -1,8 +1,15 @@
 from celery import shared_task
+from django.utils import timezone
 
 from tickets.escalations import sla_sweep
+from tickets.maintenance import maintenance_pauses_apply
 
 
 @shared_task(name="tickets.sla_sweep")
 def sla_sweep_task() -> None:
     sla_sweep()
+
+
+@shared_task(name="tickets.maintenance_pauses")
+def maintenance_pauses_task() -> None:
+    maintenance_pauses_apply(now=timezone.now())
