@@ -5,11 +5,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 
 from contracts.availability import availability_percent, window_occurrences
 from contracts.choices import ContractStatus, PricingModel
-from contracts.models import BreachExemption, Contract, ServiceLine
+from contracts.models import BreachExemption, Contract, RemediationPlan, ServiceLine
 from msp.models import Asset, Contact
 from sla.choices import ClockKind
 from sla.models import SLAClock
@@ -241,6 +241,5 @@ def contract_month_compliance(*, contract: Contract, year: int, month: int) -> l
 
 def contract_evaluations(*, contract: Contract, limit: int = 12):
     """The latest monthly evaluations with their results and plans: three queries."""
-    return contract.evaluations.prefetch_related("results", "plans__author").order_by("-month")[
-        :limit
-    ]
+    plans = Prefetch("plans", queryset=RemediationPlan.objects.select_related("author"))
+    return contract.evaluations.prefetch_related("results", plans).order_by("-month")[:limit]

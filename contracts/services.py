@@ -64,6 +64,35 @@ def contract_create(
 
 
 @transaction.atomic
+def contract_update(*, contract: Contract, **fields) -> Contract:
+    """Change a contract's terms (not its client or status, which have their own rules)."""
+    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    for name, value in fields.items():
+        if name in ("client", "client_id", "status"):
+            raise ValidationError({name: "This cannot be changed here."})
+        setattr(contract, name, value)
+    contract.full_clean()
+    contract.save()
+    return contract
+
+
+@transaction.atomic
+def contract_part_save(*, part):
+    """Save a service line, compliance target, maintenance window or outage of a contract,
+    checked as a whole (the contract row locked, so two editors do not interleave)."""
+    Contract.objects.select_for_update().filter(pk=part.contract_id).first()
+    part.full_clean()
+    part.save()
+    return part
+
+
+@transaction.atomic
+def contract_part_delete(*, part) -> None:
+    Contract.objects.select_for_update().filter(pk=part.contract_id).first()
+    part.delete()
+
+
+@transaction.atomic
 def contract_change_status(*, contract: Contract, status: str) -> Contract:
     """Move a contract along draft -> active -> expired/terminated (draft may be dropped)."""
     contract = Contract.objects.select_for_update().get(pk=contract.pk)

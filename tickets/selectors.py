@@ -2,7 +2,7 @@
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from msp.models import User
@@ -114,22 +114,3 @@ def contract_usage(*, contract_id: int, first_day: date, next_first_day: date) -
         .annotate(minutes=Sum("minutes"))
     )
     return {row["work_type"]: row["minutes"] for row in rows}
-
-
-def contract_compliance(*, contract_id: int, period: tuple[datetime, datetime]) -> list[dict]:
-    """Clocks of a contract's tickets concluded in the period, met and breached, by priority and
-    metric: one grouped query. A clock concludes when it is met (stopped in time) or breached."""
-    start, end = period
-    concluded = Q(state="met", stopped_at__gte=start, stopped_at__lt=end) | Q(
-        breached_at__gte=start, breached_at__lt=end
-    )
-    return list(
-        SLAClock.objects.filter(concluded, ticket__contract_id=contract_id)
-        .exclude(kind="next_update")
-        .values("ticket__priority", "kind")
-        .annotate(
-            met=Count("pk", filter=Q(state="met")),
-            breached=Count("pk", filter=Q(breached_at__isnull=False)),
-        )
-        .order_by("ticket__priority", "kind")
-    )

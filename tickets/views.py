@@ -5,12 +5,16 @@ Thin: each POST validates a form and calls one service; GET never changes anythi
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from contracts.choices import ExemptionCause
+from contracts.models import BreachExemption
+from msp.choices import SERVICE_MANAGER_ROLES
 from msp.mixins import StaffRequiredMixin
 from msp.paginators import page_of
 from sla.choices import ClockKind
@@ -103,14 +107,33 @@ CLOCK_ORDER = {ClockKind.RESPONSE: 0, ClockKind.RESOLUTION: 1, ClockKind.NEXT_UP
 
 
 def _ordered_clocks(ticket: Ticket) -> list:
-    return sorted(ticket.sla_clocks.all(), key=lambda c: (CLOCK_ORDER[c.kind], c.cycle))
+    clocks = sorted(ticket.sla_clocks.all(), key=lambda c: (CLOCK_ORDER[c.kind], c.cycle))
+    # Breach exemptions (with their audit trail) in one more query, for every clock at once.
+    prefetch_related_objects(
+        clocks,
+        Prefetch(
+            "exemptions",
+            queryset=BreachExemption.objects.select_related("granted_by", "revoked_by"),
+        ),
+    )
+    for clock in clocks:
+        clock.exemption_in_force = any(e.in_force for e in clock.exemptions.all())
+    return clocks
+
+
+def _clock_context(request, ticket: Ticket) -> dict:
+    return {
+        "ticket": ticket,
+        "clocks": _ordered_clocks(ticket),
+        "now": timezone.now(),
+        "can_exempt": request.user.role in SERVICE_MANAGER_ROLES,
+        "exemption_causes": ExemptionCause.choices,
+    }
 
 
 def _page_context(request, ticket: Ticket, **forms_given) -> dict:
     context = {
-        "ticket": ticket,
-        "clocks": _ordered_clocks(ticket),
-        "now": timezone.now(),
+        **_clock_context(request, ticket),
         "reply_form": forms.CommentForm(),
         "assign_form": forms.AssignForm(initial={"assignee": ticket.assignee_id}),
         "status_form": forms.StatusForm(initial={"status": ticket.status}),
@@ -319,5 +342,4 @@ class TicketSlaFragmentView(StaffRequiredMixin, View):
 
     def get(self, request, pk: int):
         ticket = _visible_ticket(request, pk)
-        context = {"ticket": ticket, "clocks": _ordered_clocks(ticket), "now": timezone.now()}
-        return render(request, "tickets/_clocks.html", context)
+        return render(request, "tickets/_clocks.html", _clock_context(request, ticket))

@@ -35,6 +35,14 @@
     }
   });
 
+  // Buttons that remove something ask first (data-confirm="question").
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+
   tick();
   setInterval(tick, 1000);
   document.addEventListener("htmx:afterSwap", tick);

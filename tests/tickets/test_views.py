@@ -131,8 +131,9 @@ class TestTicketPage:
             services.time_entry_log(ticket=ticket, user=technician, minutes=5)
         http = signed_in(technician)
         # session, user, ticket with its joins, clocks, events (with actor and comment),
-        # time entries (with user), attachments, children, the assignee choices.
-        with django_assert_num_queries(9):
+        # time entries (with user), attachments, children, the clocks' breach exemptions,
+        # the assignee choices.
+        with django_assert_num_queries(10):
             http.get(reverse("tickets:detail", args=[ticket.pk]))
 
     def test_unknown_ticket_is_404(self, technician):

@@ -1,0 +1,164 @@
+"""Account managers' contract forms. Validation lives in the models' clean(); these forms add
+only the widgets and the parsing of text inputs (hourly rates, ticket numbers)."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+
+from contracts.models import ComplianceTarget, Contract, MaintenanceWindow, Outage, ServiceLine
+from msp.choices import AssetKind
+from msp.models import Asset
+from tickets.models import Ticket
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class ContractForm(forms.ModelForm):
+    class Meta:
+        model = Contract
+        fields = [
+            "client",
+            "number",
+            "name",
+            "type",
+            "start_date",
+            "end_date",
+            "auto_renew",
+            "renewal_months",
+            "notice_days",
+            "billing_cycle",
+            "monthly_fee",
+            "currency",
+            "sla_policy",
+            "coverage_calendar",
+            "credit_percent",
+            "escalated_credit_percent",
+            "escalate_after_months",
+            "credit_cap_percent",
+            "remediation_after_months",
+            "credit_after_months",
+            "termination_after_months",
+        ]
+        widgets = {"start_date": DATE, "end_date": DATE}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # A contract stays with its client: its tickets and evaluations belong to it.
+            del self.fields["client"]
+
+
+class ServiceLineForm(forms.ModelForm):
+    asset_kinds = forms.MultipleChoiceField(
+        choices=AssetKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Per device: the kinds of asset counted (none ticked: all).",
+    )
+    hourly_rates = forms.CharField(
+        required=False,
+        help_text="Hourly: price per hour by work type, e.g. remote=95.00, onsite=140.00.",
+    )
+
+    class Meta:
+        model = ServiceLine
+        fields = [
+            "service",
+            "pricing_model",
+            "unit_price",
+            "asset_kinds",
+            "block_hours",
+            "overage_rate",
+            "hourly_rates",
+            "spend_percent",
+            "managed_spend",
+            "availability_target",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rates = self.instance.hourly_rates or {}
+        self.initial["hourly_rates"] = ", ".join(f"{key}={value}" for key, value in rates.items())
+
+    def clean_hourly_rates(self) -> dict[str, str]:
+        text = self.cleaned_data["hourly_rates"].strip()
+        rates = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            work_type, _, rate = item.partition("=")
+            try:
+                amount = Decimal(rate.strip())
+            except InvalidOperation:
+                raise forms.ValidationError(f"“{item}” is not work_type=price.") from None
+            if not work_type.strip() or not amount.is_finite():
+                raise forms.ValidationError(f"“{item}” is not work_type=price.")
+            rates[work_type.strip()] = str(amount)
+        return rates
+
+
+class ComplianceTargetForm(forms.ModelForm):
+    class Meta:
+        model = ComplianceTarget
+        fields = ["priority", "metric", "percent"]
+
+
+class MaintenanceWindowForm(forms.ModelForm):
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["name", "asset", "start", "duration_minutes", "recurrence", "pauses_sla"]
+        widgets = {"start": DATETIME}
+
+    def __init__(self, *args, client_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["asset"].queryset = Asset.objects.filter(client_id=client_id).order_by(
+            "hostname"
+        )
+
+
+class OutageForm(forms.ModelForm):
+    ticket_number = forms.CharField(
+        required=False, max_length=20, help_text="The ticket that tracked it, e.g. #123."
+    )
+
+    class Meta:
+        model = Outage
+        fields = ["service", "start", "end", "planned", "description"]
+        widgets = {"start": DATETIME, "end": DATETIME}
+
+    def __init__(self, *args, client_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.client_id = client_id
+        if self.instance.ticket_id:
+            self.initial["ticket_number"] = self.instance.ticket.number
+
+    def clean_ticket_number(self) -> str:
+        number = self.cleaned_data["ticket_number"].strip().removeprefix("#")
+        self.instance.ticket = None
+        if number:
+            ticket = (
+                Ticket.objects.filter(client_id=self.client_id, pk=int(number)).first()
+                if number.isdigit() and len(number) < 16
+                else None
+            )
+            if ticket is None:
+                raise forms.ValidationError("No ticket of this client has that number.")
+            self.instance.ticket = ticket
+        return number
+
+
+class EvaluateMonthForm(forms.Form):
+    month = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "month"}), input_formats=["%Y-%m"]
+    )
+
+
+class RemediationPlanForm(forms.Form):
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What went wrong")
+    actions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="What will be done, by whom, by when."
+    )
+    due_date = forms.DateField(widget=DATE)
+
+
+class ExemptionRevokeForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
