@@ -4,6 +4,7 @@ Idempotent: contracts are found by number."""
 from datetime import timedelta
 from decimal import Decimal
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +17,7 @@ from contracts.choices import (
     Service,
 )
 from contracts.models import ComplianceTarget, Contract, MaintenanceWindow, Outage, ServiceLine
-from contracts.services import contract_change_status, contract_create
+from contracts.services import contract_change_status, contract_create, contract_month_evaluate
 from msp.choices import AssetKind
 from msp.models import Client
 from sla.models import SLAPolicy
@@ -68,7 +69,9 @@ DEMO = [
 @transaction.atomic
 def seed_contracts() -> int:
     policy = SLAPolicy.objects.get(is_default=True)
-    today = timezone.localdate()
+    # Started half a year ago, for a year: months of history to evaluate and report on.
+    start = (timezone.localdate() - timedelta(days=183)).replace(day=1)
+    end = start.replace(year=start.year + 1) - timedelta(days=1)
     created = 0
     for spec in DEMO:
         if Contract.objects.filter(number=spec["number"]).exists():
@@ -79,8 +82,8 @@ def seed_contracts() -> int:
             number=spec["number"],
             name=spec["name"],
             type=spec["type"],
-            start_date=today.replace(month=1, day=1),
-            end_date=today.replace(month=12, day=31),
+            start_date=start,
+            end_date=end,
             auto_renew=True,
             sla_policy=policy,
             monthly_fee=Decimal(spec["fee"]),
@@ -115,4 +118,31 @@ def seed_contracts() -> int:
             end=start + timedelta(minutes=95),
             description="File server crashed (demo).",
         )
+        # Last month, backup was down for 4 hours: below its 99.5 % target.
+        last_month = (timezone.now().replace(day=1) - timedelta(days=1)).replace(
+            day=12, hour=14, minute=0, second=0, microsecond=0
+        )
+        Outage.objects.create(
+            contract=acme,
+            service=Service.BACKUP,
+            start=last_month,
+            end=last_month + timedelta(hours=4),
+            description="Backup appliance firmware crash (demo).",
+        )
     return created
+
+
+def seed_evaluations() -> int:
+    """Evaluate each demo contract's finished months that have no evaluation yet, oldest
+    first, so that the ladder climbs as it would have month by month."""
+    now = timezone.now()
+    evaluated = 0
+    for contract in Contract.objects.filter(number__in=[spec["number"] for spec in DEMO]):
+        month = contract.start_date.replace(day=1)
+        this_month = timezone.localtime(now, ZoneInfo(contract.client.timezone)).date()
+        while month < this_month.replace(day=1):
+            if not contract.evaluations.filter(month=month).exists():
+                contract_month_evaluate(contract=contract, month=month, now=now)
+                evaluated += 1
+            month = (month + timedelta(days=32)).replace(day=1)
+    return evaluated

@@ -78,7 +78,7 @@ class Contract(TimeStampedModel):
         help_text="Credit per missed target once misses have run for the months below.",
     )
     escalate_after_months = models.PositiveSmallIntegerField(
-        default=3,
+        default=4,
         validators=[MinValueValidator(1)],
         help_text="Consecutive missed months from which the higher credit applies.",
     )

@@ -1,7 +1,9 @@
 """Demo tickets in every state, with live SLA clocks (opened relative to now). Idempotent:
 skipped when the demo tickets exist already."""
 
-from datetime import timedelta
+import random
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -144,3 +146,102 @@ def seed_tickets() -> int:
             at=at(10),
         )
     return Ticket.objects.filter(description__startswith=MARKER).count()
+
+
+HISTORY_MARKER = "[demo history]"
+HISTORY_MONTHS = 3
+# Per month and client: (subject, impact, urgency, source, type).
+HISTORY_TICKETS = [
+    ("Server unreachable", Impact.HIGH, Urgency.HIGH, TicketSource.ALERT, TicketType.INCIDENT),
+    ("VPN drops every hour", Impact.MEDIUM, Urgency.HIGH, TicketSource.EMAIL, TicketType.INCIDENT),
+    ("Outlook keeps asking for a password", Impact.LOW, Urgency.HIGH, TicketSource.PHONE,
+     TicketType.INCIDENT),
+    ("New starter laptop", Impact.LOW, Urgency.MEDIUM, TicketSource.PORTAL,
+     TicketType.SERVICE_REQUEST),
+    ("Printer jams on tray 2", Impact.LOW, Urgency.MEDIUM, TicketSource.EMAIL, TicketType.INCIDENT),
+    ("Shared drive quota", Impact.MEDIUM, Urgency.LOW, TicketSource.PORTAL,
+     TicketType.SERVICE_REQUEST),
+    ("Backup job failed", Impact.MEDIUM, Urgency.MEDIUM, TicketSource.ALERT, TicketType.INCIDENT),
+    ("Disk space low on file server", Impact.MEDIUM, Urgency.MEDIUM, TicketSource.ALERT,
+     TicketType.INCIDENT),
+    ("Install Visio", Impact.LOW, Urgency.LOW, TicketSource.PORTAL, TicketType.SERVICE_REQUEST),
+    ("Wi-Fi slow in the meeting room", Impact.MEDIUM, Urgency.LOW, TicketSource.PHONE,
+     TicketType.INCIDENT),
+]  # fmt: skip
+
+
+@transaction.atomic
+def seed_history(*, now=None) -> int:
+    """Three finished months of worked tickets per demo client, so that contract evaluations
+    and reports have real figures. Deterministic. Acme answers one P1 late every month (its
+    ladder climbs); Initech resolves one P2 late in the last month; Globex meets everything."""
+    if Ticket.objects.filter(description__startswith=HISTORY_MARKER).exists():
+        return 0
+    now = now or timezone.now()
+    l1, l2 = _staff("l1@demo.msp"), _staff("l2@demo.msp")
+    created = 0
+    for slug in ("acme", "globex", "initech"):
+        client = Client.objects.get(slug=slug)
+        zone = ZoneInfo(client.timezone)
+        contact = Contact.objects.filter(client=client).order_by("pk").first()
+        assets = list(Asset.objects.filter(client=client).order_by("pk"))
+        this_month = now.astimezone(zone).date().replace(day=1)
+        for back in range(HISTORY_MONTHS, 0, -1):
+            month = (this_month - timedelta(days=back * 28)).replace(day=1)
+            rng = random.Random(f"{slug}-{month}")  # noqa: S311 - demo data, not security
+            last_month = back == 1
+            for index, (subject, impact, urgency, source, kind) in enumerate(HISTORY_TICKETS):
+                day = month.replace(day=3 + index * 2)
+                # Weekday mornings, local time: business calendars are open.
+                while day.weekday() >= 5:
+                    day += timedelta(days=1)
+                opened = datetime.combine(day, time(9 + rng.randrange(4), rng.randrange(60)), zone)
+                ticket = services.ticket_open(
+                    client=client,
+                    contact=contact,
+                    asset=assets[index % len(assets)] if assets and index % 3 == 0 else None,
+                    subject=subject,
+                    description=f"{HISTORY_MARKER} {subject}.",
+                    impact=impact,
+                    urgency=urgency,
+                    source=source,
+                    type=kind,
+                    created_by=l1,
+                    at=opened,
+                )
+                late_response = slug == "acme" and index == 0
+                answer = opened + timedelta(minutes=40 if late_response else 5 + rng.randrange(8))
+                services.ticket_reply(
+                    ticket=ticket, author=l1, body="We are looking into it.", at=answer
+                )
+                services.time_entry_log(
+                    ticket=ticket,
+                    user=l1,
+                    minutes=15 * (1 + rng.randrange(6)),
+                    spent_on=day,
+                    at=answer,
+                )
+                late_resolution = slug == "initech" and last_month and index == 1
+                worked = timedelta(days=2) if late_resolution else timedelta(hours=1 + index % 3)
+                resolved = answer + worked
+                if index == 4:  # escalated to L2 before the fix
+                    services.ticket_escalate(
+                        ticket=ticket, actor=l1, reason="Needs hardware", at=answer
+                    )
+                services.ticket_resolve(
+                    ticket=ticket, actor=l2 if index == 4 else l1, resolution="Fixed.", at=resolved
+                )
+                if index == 2:  # came back the next day
+                    services.ticket_reopen(
+                        ticket=ticket,
+                        actor=l1,
+                        reason="Client says it happens again.",
+                        at=resolved + timedelta(days=1),
+                    )
+                    resolved += timedelta(days=1, hours=2)
+                    services.ticket_resolve(
+                        ticket=ticket, actor=l1, resolution="Profile rebuilt.", at=resolved
+                    )
+                services.ticket_close(ticket=ticket, actor=None, at=resolved + timedelta(days=3))
+                created += 1
+    return created

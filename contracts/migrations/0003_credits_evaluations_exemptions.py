@@ -237,7 +237,7 @@ class Migration(migrations.Migration):
             model_name="contract",
             name="escalate_after_months",
             field=models.PositiveSmallIntegerField(
-                default=3,
+                default=4,
                 help_text="Consecutive missed months from which the higher credit applies.",
                 validators=[django.core.validators.MinValueValidator(1)],
             ),

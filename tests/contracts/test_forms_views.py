@@ -379,3 +379,51 @@ class TestExemptionPages:
             reverse("contracts:exempt", args=[breached.pk]), {"cause": "client", "reason": "x"}
         )
         assert response.status_code == 403
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_account_manager_sets_up_a_contract_in_a_browser(page, account_manager, client_a, policy):
+    from tests.factories.msp import PASSWORD
+
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(account_manager.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/workspace/tickets/")
+    page.goto("/workspace/contracts/")
+    page.get_by_role("link", name="New contract").click()
+    form = page.get_by_test_id("contract-form")
+    form.get_by_label("Client").select_option(label="Client A")
+    form.get_by_label("Number").fill("C-300")
+    form.get_by_label("Name").fill("Managed security")
+    form.get_by_label("Type").select_option("fully_managed")
+    form.get_by_label("Start date").fill("2026-01-01")
+    form.get_by_label("Monthly fee").fill("1800")
+    form.get_by_label("Sla policy").select_option(str(policy.pk))
+    form.get_by_label("Credit cap percent").fill("1")  # below a single 5 % credit
+    page.get_by_role("button", name="Save contract").click()
+    assert page.get_by_text("The cap cannot be below a single credit.").is_visible()
+    form.get_by_label("Credit cap percent").fill("15")
+    page.get_by_role("button", name="Save contract").click()
+    assert "C-300 Managed security" in page.get_by_test_id("contract-title").inner_text()
+
+    page.get_by_role("link", name="Add service line").click()
+    line = page.get_by_test_id("part-form")
+    line.get_by_label("Service", exact=True).select_option("security")
+    line.get_by_label("Pricing model").select_option("fixed_retainer")
+    line.get_by_label("Unit price").fill("400")
+    page.get_by_role("button", name="Save service line").click()
+    assert page.get_by_test_id("total").inner_text() == "2200.00 USD"
+
+    page.get_by_role("button", name="Make active").click()
+    assert "Active" in page.get_by_test_id("contract-title").inner_text()
+    page.get_by_label("Evaluate month").fill("2026-03")
+    page.get_by_role("button", name="Evaluate", exact=True).click()
+    assert page.get_by_text("March 2026 evaluated: On target.").is_visible()
+    assert page.get_by_test_id("evaluation").first.inner_text().startswith("March 2026")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="remove").first.click()
+    page.wait_for_url("**/workspace/contracts/*/")
+    assert page.get_by_text("The service line is removed.").is_visible()

@@ -57,3 +57,16 @@ def test_demo_contracts_give_real_figures_and_tickets_take_them():
     # 2,500 + 3 servers/firewall x 45 + 3 contacts as seats x 35 + 300 backup retainer.
     assert contract_charges_preview(contract=acme, usage=Usage()).total == Decimal("3040.00")
     assert Ticket.objects.filter(client__slug="acme").exclude(contract=acme).count() == 0
+
+
+def test_demo_history_climbs_the_ladder_and_owes_a_credit():
+    from contracts.models import MonthlyEvaluation
+
+    call_command("seed_demo")
+    acme = MonthlyEvaluation.objects.filter(contract__number="ACME-2026-01").order_by("-month")
+    # One late P1 answer every month for three months, and a backup outage in the last one.
+    assert [e.ladder_step for e in acme[:3]] == ["credit", "remediation", "warning"]
+    last = acme[0]
+    assert (last.missed_targets, last.credit_amount) == (2, Decimal("250.00"))  # 2 x 5 %
+    globex = MonthlyEvaluation.objects.filter(contract__number="GLX-2026-01")
+    assert {e.ladder_step for e in globex} == {"ok"}

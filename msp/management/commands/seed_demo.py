@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand
 
-from contracts.demo import seed_contracts
+from contracts.demo import seed_contracts, seed_evaluations
 from msp.demo import DEMO_PASSWORD, seed_directory
 from sla.services import default_policy_ensure
-from tickets.demo import seed_tickets
+from tickets.demo import seed_history, seed_tickets
 
 
 class Command(BaseCommand):
@@ -19,6 +19,12 @@ class Command(BaseCommand):
         created = seed_tickets()
         if created:
             self.stdout.write(f"{created} demo tickets opened, in every state.")
+        history = seed_history()
+        if history:
+            self.stdout.write(f"{history} worked tickets over the last three months.")
+        evaluated = seed_evaluations()
+        if evaluated:
+            self.stdout.write(f"{evaluated} contract months evaluated.")
         self.stdout.write(self.style.SUCCESS(f"Demo data ready (default SLA policy: {policy})."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for login in logins:
