@@ -65,3 +65,11 @@ class OutboxStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+
+
+class TokenScope(models.TextChoices):
+    """What an API token may do: read, read and write, or only post monitoring alerts."""
+
+    READ = "read", "Read"
+    WRITE = "write", "Read and write"
+    ALERTS = "alerts", "Alerts only"

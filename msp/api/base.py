@@ -1,0 +1,36 @@
+"""Base classes every API view and serializer builds on."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers, viewsets
+
+from msp.api.pagination import PagePagination
+
+
+class CleanModelSerializer(serializers.ModelSerializer):
+    """Runs the model's own full_clean(), so that the API refuses exactly what the forms and
+    the admin refuse, with the same messages, as 400 with field details."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        instance = self.instance or self.Meta.model()
+        for name, value in attrs.items():
+            setattr(instance, name, value)
+        try:
+            instance.full_clean(exclude=self.clean_exclude())
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        return attrs
+
+    def clean_exclude(self) -> list[str]:
+        return []
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    """A viewset whose queryset is narrowed to what the user may see, for every action."""
+
+    pagination_class = PagePagination
+    write_roles: tuple[str, ...] | None = None
+    client_users_allowed = False
+
+    def get_queryset(self):
+        return super().get_queryset().for_user(self.request.user)

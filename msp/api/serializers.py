@@ -1,0 +1,102 @@
+from rest_framework import serializers
+
+from msp.api.base import CleanModelSerializer
+from msp.models import ApiToken, Asset, Client, Contact, Site, Team, User
+
+
+class ClientSerializer(CleanModelSerializer):
+    class Meta:
+        model = Client
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "timezone",
+            "status",
+            "account_manager",
+            "email_domains",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class ClientOwnedSerializer(CleanModelSerializer):
+    """For rows that belong to a client: related rows must belong to the same client."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        client = attrs.get("client") or getattr(self.instance, "client", None)
+        for name in ("site", "asset", "contact"):
+            related = attrs.get(name)
+            if related is not None and client is not None and related.client_id != client.pk:
+                raise serializers.ValidationError({name: "It belongs to another client."})
+        return attrs
+
+
+class SiteSerializer(ClientOwnedSerializer):
+    class Meta:
+        model = Site
+        fields = ["id", "client", "name", "address", "timezone", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class ContactSerializer(ClientOwnedSerializer):
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "client",
+            "site",
+            "full_name",
+            "email",
+            "phone",
+            "job_title",
+            "role",
+            "is_active",
+            "is_seat",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class AssetSerializer(ClientOwnedSerializer):
+    class Meta:
+        model = Asset
+        fields = [
+            "id",
+            "client",
+            "site",
+            "kind",
+            "name",
+            "hostname",
+            "serial_number",
+            "rmm_id",
+            "is_active",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "role", "tier", "client", "is_active"]
+        read_only_fields = fields
+
+
+class TeamSerializer(CleanModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name", "tier", "lead", "members", "email"]
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "scope", "prefix", "created_at", "expires_at", "last_used_at"]
+        read_only_fields = fields

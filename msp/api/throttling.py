@@ -1,0 +1,31 @@
+from rest_framework.throttling import SimpleRateThrottle
+
+from msp.models import ApiToken
+
+
+class PerTokenRateThrottle(SimpleRateThrottle):
+    """A budget per token (or per signed-in user, for the browser); alerts have their own."""
+
+    def get_rate(self):
+        from django.conf import settings
+
+        return settings.API_THROTTLE_RATES[self.scope_name]
+
+    def __init__(self):
+        self.scope_name = "default"
+        super().__init__()
+
+    def allow_request(self, request, view):
+        self.scope_name = "alerts" if getattr(view, "alerts_endpoint", False) else "default"
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view):
+        if isinstance(request.auth, ApiToken):
+            ident = f"token-{request.auth.pk}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user-{request.user.pk}"
+        else:
+            ident = f"ip-{self.get_ident(request)}"
+        return f"throttle-{self.scope_name}-{ident}"

@@ -1,0 +1,422 @@
+"""Tickets over the API: list (cursor-paginated, filtered, one query per page), detail with
+SLA clocks, creation, and every action of the workspace as its own endpoint, calling the same
+services. Client users see and open their own client's tickets and reply as the client."""
+
+from django.db.models import Prefetch
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from msp.api.base import ScopedViewSet
+from msp.api.pagination import PagePagination, TicketCursorPagination
+from msp.choices import STAFF_ROLES, Tier
+from msp.models import Asset, Client, Contact, Site, Team, User
+from sla.choices import Priority
+from sla.models import SLAClock
+from tickets import services
+from tickets.choices import Impact, TicketSource, TicketStatus, TicketType, Urgency, WorkType
+from tickets.filtersets import TicketFilterSet
+from tickets.models import Comment, Ticket, TimeEntry, TimelineEvent
+
+TICKET_FIELDS = [
+    "id",
+    "number",
+    "client",
+    "contact",
+    "site",
+    "asset",
+    "subject",
+    "type",
+    "source",
+    "impact",
+    "urgency",
+    "priority",
+    "status",
+    "tier",
+    "team",
+    "assignee",
+    "contract",
+    "sla_policy",
+    "parent",
+    "merged_into",
+    "sla_due_at",
+    "sla_warn_at",
+    "sla_breached",
+    "first_response_at",
+    "resolved_at",
+    "closed_at",
+    "created_at",
+    "updated_at",
+]
+
+
+class ClockSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SLAClock
+        fields = [
+            "kind",
+            "cycle",
+            "state",
+            "target_minutes",
+            "started_at",
+            "due_at",
+            "warn_at",
+            "breached_at",
+            "stopped_at",
+            "spent_seconds",
+            "paused_seconds",
+        ]
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Ticket
+        fields = TICKET_FIELDS
+        read_only_fields = TICKET_FIELDS
+
+
+class TicketDetailSerializer(TicketSerializer):
+    clocks = ClockSerializer(source="sla_clocks", many=True, read_only=True)
+
+    class Meta(TicketSerializer.Meta):
+        fields = [*TICKET_FIELDS, "description", "priority_override_reason", "clocks"]
+        read_only_fields = fields
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    client = serializers.PrimaryKeyRelatedField(
+        queryset=Client.objects.all(), required=False, help_text="Staff: required."
+    )
+    subject = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False)
+    site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), required=False)
+    asset = serializers.PrimaryKeyRelatedField(queryset=Asset.objects.all(), required=False)
+    type = serializers.ChoiceField(choices=TicketType.choices, default=TicketType.INCIDENT)
+    impact = serializers.ChoiceField(choices=Impact.choices, default=Impact.LOW)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.MEDIUM)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    priority_override_reason = serializers.CharField(required=False, default="", allow_blank=True)
+    assignee = serializers.PrimaryKeyRelatedField(queryset=User.objects.staff(), required=False)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False)
+    tier = serializers.ChoiceField(choices=Tier.choices, default=Tier.L1)
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        if user.is_msp_staff:
+            if "client" not in attrs:
+                raise serializers.ValidationError({"client": "This field is required."})
+        else:
+            # A client user opens tickets for their own client, without staff-only fields.
+            for name in ("assignee", "team", "priority"):
+                if name in attrs:
+                    raise serializers.ValidationError({name: "Only MSP staff may set this."})
+            attrs["client"] = user.client
+        return attrs
+
+
+class BodySerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=50_000)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.PrimaryKeyRelatedField(queryset=User.objects.staff(), allow_null=True)
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TicketStatus.choices)
+    note = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class PrioritySerializer(serializers.Serializer):
+    impact = serializers.ChoiceField(choices=Impact.choices, required=False)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    reason = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class ResolveSerializer(serializers.Serializer):
+    resolution = serializers.CharField(max_length=50_000)
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.IntegerField(help_text="The ticket this one is a duplicate of.")
+
+
+class TimeEntrySerializer(serializers.ModelSerializer):
+    work_type = serializers.ChoiceField(choices=WorkType.choices, default=WorkType.REMOTE)
+
+    class Meta:
+        model = TimeEntry
+        fields = ["id", "user", "minutes", "billable", "work_type", "note", "spent_on", "created_at"]
+        read_only_fields = ["id", "user", "created_at"]
+        extra_kwargs = {"spent_on": {"required": False}}
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Comment
+        fields = ["id", "author", "is_public", "is_automatic", "body", "body_html", "created_at"]
+        read_only_fields = fields
+
+
+class TimelineEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TimelineEvent
+        fields = ["id", "kind", "actor", "at", "old_value", "new_value", "detail", "comment"]
+        read_only_fields = fields
+
+
+class TicketApiFilterSet(TicketFilterSet):
+    """The workspace filters, with plain ids (no choice lists to load) and polling helpers."""
+
+    client = filters.NumberFilter(field_name="client_id")
+    assignee = filters.NumberFilter(field_name="assignee_id")
+    contract = filters.NumberFilter(field_name="contract_id")
+    breached = filters.BooleanFilter(field_name="sla_breached")
+    updated_since = filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", label="Changed at or after (ISO 8601)"
+    )
+    created_since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta(TicketFilterSet.Meta):
+        fields = [
+            "q",
+            "client",
+            "priority",
+            "status",
+            "tier",
+            "assignee",
+            "contract",
+            "breached",
+            "updated_since",
+            "created_since",
+        ]
+
+
+def _staff_only(request) -> None:
+    if not request.user.is_msp_staff:
+        raise PermissionDenied("This action is for MSP staff.")
+
+
+class TicketViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet
+):
+    queryset = Ticket.objects.all()
+    pagination_class = TicketCursorPagination
+    filterset_class = TicketApiFilterSet
+    client_users_allowed = True
+    write_roles = (*STAFF_ROLES, "client")
+
+    def get_queryset(self):
+        tickets = super().get_queryset()
+        if self.action == "retrieve":
+            clocks = SLAClock.objects.order_by("kind", "cycle")
+            return tickets.prefetch_related(Prefetch("sla_clocks", queryset=clocks))
+        return tickets
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return TicketDetailSerializer
+        if self.action == "create":
+            return TicketCreateSerializer
+        return TicketSerializer
+
+    @extend_schema(request=TicketCreateSerializer, responses={201: TicketDetailSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = TicketCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        ticket = services.ticket_open(
+            **data,
+            source=TicketSource.API if request.user.is_msp_staff else TicketSource.PORTAL,
+            created_by=request.user,
+        )
+        return self._ticket_response(ticket, status.HTTP_201_CREATED)
+
+    def _ticket_response(self, ticket, code=status.HTTP_200_OK):
+        ticket = self.get_queryset().model.objects.prefetch_related("sla_clocks").get(pk=ticket.pk)
+        return Response(TicketDetailSerializer(ticket).data, status=code)
+
+    def _act(self, request, serializer_class, perform, code=status.HTTP_200_OK):
+        ticket = self.get_object()
+        data = {}
+        if serializer_class is not None:
+            serializer = serializer_class(data=request.data, context={"request": request})
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        result = perform(ticket, data)
+        if isinstance(result, Ticket):
+            return self._ticket_response(result, code)
+        return Response(result, status=code)
+
+    @extend_schema(request=BodySerializer, responses={201: CommentSerializer})
+    @action(detail=True, methods=["post"])
+    def reply(self, request, pk=None):
+        """A public reply (staff), or a message from the client (client users)."""
+
+        def perform(ticket, data):
+            if request.user.is_msp_staff:
+                services.ticket_reply(ticket=ticket, author=request.user, body=data["body"])
+            else:
+                services.ticket_client_message(
+                    ticket=ticket, author=request.user, body=data["body"]
+                )
+            comment = ticket.comments.order_by("-pk").first()
+            return CommentSerializer(comment).data
+
+        return self._act(request, BodySerializer, perform, status.HTTP_201_CREATED)
+
+    @extend_schema(request=BodySerializer, responses={201: CommentSerializer})
+    @action(detail=True, methods=["post"])
+    def note(self, request, pk=None):
+        """An internal note (staff only; never shown to the client)."""
+        _staff_only(request)
+
+        def perform(ticket, data):
+            services.ticket_note(ticket=ticket, author=request.user, body=data["body"])
+            return CommentSerializer(ticket.comments.order_by("-pk").first()).data
+
+        return self._act(request, BodySerializer, perform, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=TicketDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        _staff_only(request)
+        return self._act(
+            request,
+            None,
+            lambda ticket, data: services.ticket_acknowledge(ticket=ticket, actor=request.user),
+        )
+
+    @extend_schema(request=AssignSerializer, responses=TicketDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        _staff_only(request)
+        return self._act(
+            request,
+            AssignSerializer,
+            lambda ticket, data: services.ticket_assign(ticket=ticket, actor=request.user, **data),
+        )
+
+    @extend_schema(request=StatusSerializer, responses=TicketDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def status(self, request, pk=None):
+        _staff_only(request)
+        return self._act(
+            request,
+            StatusSerializer,
+            lambda ticket, data: services.ticket_change_status(
+                ticket=ticket, actor=request.user, **data
+            ),
+        )
+
+    @extend_schema(request=PrioritySerializer, responses=TicketDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def priority(self, request, pk=None):
+        _staff_only(request)
+        return self._act(
+            request,
+            PrioritySerializer,
+            lambda ticket, data: services.ticket_change_priority(
+                ticket=ticket, actor=request.user, **data
+            ),
+        )
+
+    @extend_schema(request=ReasonSerializer, responses=TicketDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def escalate(self, request, pk=None):
+        _staff_only(request)
+        return self._act(
+            request,
+            ReasonSerializer,
+            lambda ticket, data: services.ticket_escalate(
+                ticket=ticket, actor=request.user, reason=data["reason"]
+            ),
+        )
+
+    @extend_schema(request=ResolveSerializer, responses=TicketDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        _staff_only(request)
+        return self._act(
+            request,
+            ResolveSerializer,
+            lambda ticket, data: services.ticket_resolve(
+                ticket=ticket, actor=request.user, resolution=data["resolution"]
+            ),
+        )
+
+    @extend_schema(request=ReasonSerializer, responses=TicketDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        """Reopen a resolved ticket (staff, or the client within the reopen period)."""
+        return self._act(
+            request,
+            ReasonSerializer,
+            lambda ticket, data: services.ticket_reopen(
+                ticket=ticket, actor=request.user, reason=data["reason"]
+            ),
+        )
+
+    @extend_schema(request=MergeSerializer, responses=TicketDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        """Merge this ticket into another of the same client (this one is closed)."""
+        _staff_only(request)
+
+        def perform(ticket, data):
+            target = self.get_queryset().filter(pk=data["into"]).first()
+            if target is None:
+                raise serializers.ValidationError({"into": "No such ticket."})
+            return services.ticket_merge(source=ticket, target=target, actor=request.user)
+
+        return self._act(request, MergeSerializer, perform)
+
+    @extend_schema(request=TimeEntrySerializer, responses={201: TimeEntrySerializer})
+    @action(detail=True, methods=["post"], url_path="log-time")
+    def log_time(self, request, pk=None):
+        _staff_only(request)
+
+        def perform(ticket, data):
+            entry = services.time_entry_log(ticket=ticket, user=request.user, **data)
+            return TimeEntrySerializer(entry).data
+
+        return self._act(request, TimeEntrySerializer, perform, status.HTTP_201_CREATED)
+
+    @extend_schema(responses=CommentSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def comments(self, request, pk=None):
+        """The conversation; client users see public comments only."""
+        comments = self.get_object().comments.order_by("created_at", "pk")
+        if not request.user.is_msp_staff:
+            comments = comments.filter(is_public=True)
+        return self._paged(comments, CommentSerializer)
+
+    @extend_schema(responses=TimeEntrySerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="time-entries")
+    def time_entries(self, request, pk=None):
+        _staff_only(request)
+        return self._paged(self.get_object().time_entries.order_by("spent_on", "pk"), TimeEntrySerializer)
+
+    @extend_schema(responses=TimelineEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        """The timeline (staff)."""
+        _staff_only(request)
+        return self._paged(self.get_object().events.order_by("at", "pk"), TimelineEventSerializer)
+
+    def _paged(self, queryset, serializer_class):
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)
