@@ -52,7 +52,11 @@ class ContractSerializer(CleanModelSerializer):
         read_only_fields = ["status", "created_at", "updated_at"]
 
     def validate(self, attrs):
-        if self.instance is not None and "client" in attrs and attrs["client"] != self.instance.client:
+        if (
+            self.instance is not None
+            and "client" in attrs
+            and attrs["client"] != self.instance.client
+        ):
             raise serializers.ValidationError({"client": "A contract stays with its client."})
         return super().validate(attrs)
 
@@ -68,7 +72,10 @@ class ContractPartSerializer(CleanModelSerializer):
     def validate(self, attrs):
         contract = attrs.get("contract") or getattr(self.instance, "contract", None)
         user = self.context["request"].user
-        if contract is not None and not Contract.objects.for_user(user).filter(pk=contract.pk).exists():
+        if (
+            contract is not None
+            and not Contract.objects.for_user(user).filter(pk=contract.pk).exists()
+        ):
             raise serializers.ValidationError({"contract": "No such contract."})
         return super().validate(attrs)
 

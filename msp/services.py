@@ -1,6 +1,7 @@
 """Writes to the core directory."""
 
 import hashlib
+import secrets
 from datetime import timedelta
 
 from celery import current_app
@@ -10,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from msp.choices import OutboxChannel, OutboxStatus, UserRole
-from msp.models import Contact, Heartbeat, Notification, OutboxMessage, User
+from msp.models import ApiToken, Contact, Heartbeat, Notification, OutboxMessage, User
 
 
 def heartbeat_record(*, name: str) -> Heartbeat:
@@ -208,3 +209,36 @@ def outbox_enqueue_many(messages: list[dict]) -> int:
     )
     _deliver_after_commit(pending)
     return len(pending)
+
+
+API_TOKEN_PREFIX = "psa_"  # noqa: S105 - a marker for secret scanners, not a secret
+
+
+def token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str, scope: str, expires_at=None):
+    """A new token for `user`: returns the row and the secret, which is not stored (only its
+    hash) and so can be shown this once."""
+    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user,
+        name=name.strip(),
+        scope=scope,
+        prefix=secret[:12],
+        key_hash=token_hash(secret),
+        expires_at=expires_at,
+    )
+    token.full_clean()
+    token.save()
+    return token, secret
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, at=None) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = at or timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

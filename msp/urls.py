@@ -1,4 +1,4 @@
-"""Root URLs: authentication, health, the staff workspace and the client portal."""
+"""Root URLs: authentication, health, the staff workspace, the client portal and the API."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -22,6 +22,12 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/api-tokens/", views.ApiTokenView.as_view(), name="api-tokens"),
+    path(
+        "accounts/api-tokens/<int:pk>/revoke/",
+        views.ApiTokenRevokeView.as_view(),
+        name="api-token-revoke",
+    ),
     path(
         "accounts/password-reset/",
         auth_views.PasswordResetView.as_view(),
@@ -47,6 +53,7 @@ urlpatterns = [
     path("workspace/tickets/", include("tickets.urls")),
     path("workspace/contracts/", include("contracts.urls")),
     path("portal/", include((portal_patterns, "portal"))),
+    path("api/v1/", include(("msp.api.urls", "api"))),
     path("admin/", admin.site.urls),
 ]
 # MEDIA_ROOT is never served as such, not even in development: ticket files go only through

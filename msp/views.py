@@ -1,14 +1,19 @@
+from datetime import datetime, time
+
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
 from msp import selectors, services
-from msp.forms import EmailAuthenticationForm
+from msp.forms import ApiTokenForm, EmailAuthenticationForm
 from msp.mixins import ClientUserRequiredMixin, ScopedQuerysetMixin, StaffRequiredMixin
 from msp.models import Client
 from sla import selectors as sla_selectors
@@ -106,3 +111,42 @@ class NotificationBadgeView(StaffRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         unread = selectors.notification_unread_count(user=request.user)
         return render(request, "msp/_notification_badge.html", {"unread": unread})
+
+
+class ApiTokenView(LoginRequiredMixin, View):
+    """Each user manages their own API tokens: make one (its secret shown once), revoke."""
+
+    template_name = "msp/api_tokens.html"
+
+    def get(self, request):
+        return self._render(ApiTokenForm())
+
+    def post(self, request):
+        form = ApiTokenForm(request.POST)
+        if not form.is_valid():
+            return self._render(form, status=400)
+        expires_on = form.cleaned_data["expires_on"]
+        token, secret = services.api_token_create(
+            user=request.user,
+            name=form.cleaned_data["name"],
+            scope=form.cleaned_data["scope"],
+            expires_at=timezone.make_aware(datetime.combine(expires_on, time.min))
+            if expires_on
+            else None,
+        )
+        return self._render(ApiTokenForm(), new_secret=secret, new_token=token)
+
+    def _render(self, form, status=200, **extra):
+        tokens = self.request.user.api_tokens.order_by("-created_at")
+        context = {"form": form, "tokens": tokens, "now": timezone.now(), **extra}
+        response = render(self.request, self.template_name, context, status=status)
+        response["Cache-Control"] = "no-store"  # the page may hold a secret shown once
+        return response
+
+
+class ApiTokenRevokeView(LoginRequiredMixin, View):
+    def post(self, request, pk: int):
+        token = get_object_or_404(request.user.api_tokens, pk=pk)
+        services.api_token_revoke(token=token)
+        messages.success(request, f"Token “{token.name}” revoked.")
+        return redirect("api-tokens")

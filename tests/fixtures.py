@@ -44,3 +44,19 @@ def client_user_a(client_a):
 @pytest.fixture
 def client_user_b(client_b):
     return ClientUserFactory(client=client_b)
+
+
+@pytest.fixture
+def api_as(db):
+    """An API client authenticated with a real token of `user` and `scope`."""
+    from rest_framework.test import APIClient
+
+    from msp.services import api_token_create
+
+    def make(user, scope: str = "write") -> APIClient:
+        _, secret = api_token_create(user=user, name="test", scope=scope)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return client
+
+    return make

@@ -158,7 +158,16 @@ class TimeEntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TimeEntry
-        fields = ["id", "user", "minutes", "billable", "work_type", "note", "spent_on", "created_at"]
+        fields = [
+            "id",
+            "user",
+            "minutes",
+            "billable",
+            "work_type",
+            "note",
+            "spent_on",
+            "created_at",
+        ]
         read_only_fields = ["id", "user", "created_at"]
         extra_kwargs = {"spent_on": {"required": False}}
 
@@ -407,7 +416,9 @@ class TicketViewSet(
     @action(detail=True, methods=["get"], url_path="time-entries")
     def time_entries(self, request, pk=None):
         _staff_only(request)
-        return self._paged(self.get_object().time_entries.order_by("spent_on", "pk"), TimeEntrySerializer)
+        return self._paged(
+            self.get_object().time_entries.order_by("spent_on", "pk"), TimeEntrySerializer
+        )
 
     @extend_schema(responses=TimelineEventSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -1,4 +1,3 @@
-import hashlib
 from datetime import timedelta
 
 from django.utils import timezone
@@ -6,13 +5,10 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from msp.models import ApiToken
+from msp.services import token_hash
 
 # last_used_at is written at most this often per token: not one UPDATE per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def token_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class TokenAuthentication(authentication.BaseAuthentication):

@@ -77,7 +77,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     filterset_fields = ["role", "tier", "is_active"]
 
 
-class TeamViewSet(SavingMixin, DirectoryViewSet):
+class TeamViewSet(DirectoryViewSet):
     queryset = Team.objects.prefetch_related("members").order_by("id")
     serializer_class = TeamSerializer
     client_users_allowed = False

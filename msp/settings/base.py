@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
     "msp.apps.MspConfig",
@@ -39,6 +40,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # ETag / If-None-Match on GET: API pollers get 304 Not Modified for unchanged pages.
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -151,16 +154,52 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "msp.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PERMISSION_CLASSES": ["msp.api.permissions.ScopedAccess"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "msp.api.pagination.PagePagination",
+    "DEFAULT_THROTTLE_CLASSES": ["msp.api.throttling.PerTokenRateThrottle"],
+    "EXCEPTION_HANDLER": "msp.api.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Requests per token (or signed-in user) per period; monitoring alerts have their own budget.
+API_THROTTLE_RATES = {
+    "default": env_str("API_THROTTLE_RATE", "1200/min"),
+    "alerts": env_str("API_ALERT_THROTTLE_RATE", "6000/min"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MSP PSA API",
-    "DESCRIPTION": "Tickets, SLA clocks, contracts and reports for managed service providers.",
+    "DESCRIPTION": (
+        "Tickets, SLA clocks, contracts and the directory of a managed service provider, and "
+        "intake of monitoring alerts. Authenticate with a personal token "
+        "(`Authorization: Bearer <token>`), scoped read, write or alerts-only. Errors are "
+        '`{"message": "...", "errors": {"field": ["..."]}}`.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.choices.TicketStatus",
+        "TicketTypeEnum": "tickets.choices.TicketType",
+        "TicketSourceEnum": "tickets.choices.TicketSource",
+        "ContractStatusEnum": "contracts.choices.ContractStatus",
+        "ContractTypeEnum": "contracts.choices.ContractType",
+        "ClientStatusEnum": "msp.choices.ClientStatus",
+        "HolidaySourceEnum": "sla.choices.HolidaySource",
+    },
 }
 
 LOGGING = {
