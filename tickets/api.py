@@ -388,7 +388,8 @@ class TicketViewSet(
             target = self.get_queryset().filter(pk=data["into"]).first()
             if target is None:
                 raise serializers.ValidationError({"into": "No such ticket."})
-            return services.ticket_merge(source=ticket, target=target, actor=request.user)
+            services.ticket_merge(source=ticket, target=target, actor=request.user)
+            return ticket  # the duplicate, now closed and pointing at its target
 
         return self._act(request, MergeSerializer, perform)
 
