@@ -195,4 +195,4 @@ def test_duplicate_contract_number_is_a_field_error(world, account_manager, api_
         format="json",
     )
     assert response.status_code == 400
-    assert response.json()["errors"]["number"] == ["Contract with this number already exists."]
+    assert response.json()["errors"]["number"] == ["contract with this number already exists."]
