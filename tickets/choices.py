@@ -90,3 +90,9 @@ class EventKind(models.TextChoices):
     SLA_BREACH = "sla_breach", "SLA breached"
     MAINTENANCE_PAUSE = "maintenance_pause", "Paused for maintenance"
     MAINTENANCE_RESUME = "maintenance_end", "Maintenance ended"
+    ALERT = "alert", "Monitoring alert"
+
+
+class AlertStatus(models.TextChoices):
+    FIRING = "firing", "Firing"
+    RESOLVED = "resolved", "Resolved"

@@ -5,6 +5,7 @@ from django.db.models import Q
 
 from msp.choices import Tier
 from msp.models import TimeStampedModel
+from msp.querysets import ClientScopedQuerySet
 from sla.choices import Priority
 from tickets.choices import (
     OPEN_STATUSES,
@@ -327,3 +328,41 @@ class MaintenancePause(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} paused by {self.window_id} at {self.occurrence_start}"
+
+
+class Alert(models.Model):
+    """One episode of a monitoring alert, from first firing to resolution. While it is open
+    (not resolved), its source and fingerprint are unique, so that repeats, even concurrent
+    ones, find it instead of opening another ticket."""
+
+    source = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=200)
+    client = models.ForeignKey("msp.Client", on_delete=models.PROTECT, related_name="alerts")
+    asset = models.ForeignKey(
+        "msp.Asset", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
+    severity = models.CharField(max_length=30)
+    summary = models.CharField(max_length=200)
+    details = models.JSONField(default=dict, blank=True)
+    occurrences = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClientScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-first_seen_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "fingerprint"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="alert_one_open_per_fingerprint",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.fingerprint}"

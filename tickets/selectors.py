@@ -8,7 +8,7 @@ from django.utils import timezone
 from msp.models import User
 from sla.choices import Priority
 from sla.models import SLAClock
-from tickets.choices import Impact, Urgency
+from tickets.choices import EventKind, Impact, Urgency
 from tickets.models import PriorityMatrixCell, Ticket, TimeEntry, TimelineEvent
 
 # ITIL's usual matrix, used when a cell has not been configured.
@@ -114,3 +114,19 @@ def contract_usage(*, contract_id: int, first_day: date, next_first_day: date) -
         .annotate(minutes=Sum("minutes"))
     )
     return {row["work_type"]: row["minutes"] for row in rows}
+
+
+def ticket_touched_by_a_person(*, ticket_id: int) -> bool:
+    """Whether staff worked the ticket: a reply, logged time or a status change by a person
+    (assignment alone does not count)."""
+    return TimelineEvent.objects.filter(
+        ticket_id=ticket_id,
+        actor__isnull=False,
+        kind__in=[
+            EventKind.REPLY,
+            EventKind.TIME_LOGGED,
+            EventKind.STATUS,
+            EventKind.RESOLVED,
+            EventKind.REOPENED,
+        ],
+    ).exists()

@@ -475,6 +475,33 @@ def ticket_resolve(
     return ticket
 
 
+@transaction.atomic
+def ticket_resolve_automatically(*, ticket: Ticket, resolution: str, at: datetime | None = None):
+    """Resolved by the system (a monitoring alert that cleared): an automatic public comment,
+    which counts as no one's response, and every clock stops."""
+    at = _now(at)
+    ticket = _lock(ticket)
+    _require_open(ticket, "be resolved")
+    comment = _comment(ticket, None, resolution, public=True, automatic=True, at=at)
+    _event(ticket, EventKind.REPLY, None, at, comment=comment)
+    _set_status(ticket, None, TicketStatus.RESOLVED, at)
+    ticket.resolved_at = at
+    _apply_clock_summary(ticket, sla_services.sla_clocks_stop_all(ticket=ticket, at=at))
+    _save(ticket, "status", "resolved_at")
+    _event(ticket, EventKind.RESOLVED, None, at, detail=resolution.strip()[:500])
+    return ticket
+
+
+@transaction.atomic
+def ticket_system_note(*, ticket: Ticket, body: str, at: datetime | None = None) -> Comment:
+    """An internal note written by the system (no author)."""
+    at = _now(at)
+    ticket = _lock(ticket)
+    comment = _comment(ticket, None, body, public=False, automatic=True, at=at)
+    _event(ticket, EventKind.NOTE, None, at, comment=comment)
+    return comment
+
+
 def _reopen(ticket: Ticket, actor: User | None, at: datetime, reason: str) -> None:
     ticket.status = TicketStatus.IN_PROGRESS
     ticket.resolved_at = None

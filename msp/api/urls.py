@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from contracts import api as contract_api
 from msp.api import views as directory_api
 from sla import api as sla_api
+from tickets import alert_api
 from tickets import api as ticket_api
 
 router = DefaultRouter()
@@ -25,6 +26,12 @@ router.register("outages", contract_api.OutageViewSet)
 router.register("tickets", ticket_api.TicketViewSet)
 
 urlpatterns = [
+    path("alerts/", alert_api.AlertIntakeView.as_view(), name="alerts"),
+    path(
+        "alerts/alertmanager/",
+        alert_api.AlertmanagerIntakeView.as_view(),
+        name="alerts-alertmanager",
+    ),
     path("", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

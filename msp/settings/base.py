@@ -177,6 +177,21 @@ API_THROTTLE_RATES = {
     "default": env_str("API_THROTTLE_RATE", "1200/min"),
     "alerts": env_str("API_ALERT_THROTTLE_RATE", "6000/min"),
 }
+# Monitoring alerts: severity -> (impact, urgency), which the priority matrix turns into a
+# priority (default matrix: critical P1, error P2, warning P3, info P4); the asset fields
+# matched, in order, against the alert's asset or host.
+ALERT_SEVERITY_LEVELS = {
+    "critical": ("high", "high"),
+    "error": ("high", "medium"),
+    "major": ("high", "medium"),
+    "warning": ("medium", "medium"),
+    "minor": ("medium", "medium"),
+    "info": ("low", "medium"),
+}
+ALERT_DEFAULT_SEVERITY = "warning"  # Alertmanager alerts without a known severity label
+ALERT_ASSET_MATCH = ("rmm_id", "hostname", "name")
+ALERT_MAX_BYTES = env_int("ALERT_MAX_BYTES", 256 * 1024)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "MSP PSA API",
     "DESCRIPTION": (

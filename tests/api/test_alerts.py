@@ -1,0 +1,219 @@
+"""Monitoring alerts into tickets: the generic endpoint, Alertmanager's webhook, dedup (also
+under 20 concurrent senders), resolution, and bad payloads."""
+
+import threading
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from msp.services import api_token_create
+from sla.services import default_policy_ensure
+from tests.factories import AssetFactory
+from tickets.models import Alert, Ticket
+from tickets.services import time_entry_log
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def policy(db):
+    return default_policy_ensure()
+
+
+@pytest.fixture
+def server(client_a):
+    return AssetFactory(client=client_a, hostname="db-01.acme.local", rmm_id="RMM-77")
+
+
+@pytest.fixture
+def rmm(technician, api_as):
+    return api_as(technician, "alerts")
+
+
+def alert(**changes) -> dict:
+    return {
+        "source": "zabbix",
+        "fingerprint": "disk-db01",
+        "status": "firing",
+        "severity": "critical",
+        "summary": "Disk full on db-01",
+        "details": {"free": "0 B"},
+        "asset": "RMM-77",
+        **changes,
+    }
+
+
+def alertmanager(status="firing", fingerprint="a1b2c3", **labels) -> dict:
+    return {
+        "version": "4",
+        "groupKey": '{}:{alertname="HostDown"}',
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "psa",
+        "groupLabels": {"alertname": "HostDown"},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": [
+            {
+                "status": status,
+                "labels": {
+                    "alertname": "HostDown",
+                    "instance": "db-01.acme.local:9100",
+                    "severity": "critical",
+                    **labels,
+                },
+                "annotations": {"summary": "db-01 is down"},
+                "startsAt": "2026-11-22T10:00:00Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus:9090/graph",
+                "fingerprint": fingerprint,
+            }
+        ],
+    }
+
+
+def post(client, body, path="/api/v1/alerts/"):
+    return client.post(path, body, format="json")
+
+
+def test_firing_opens_a_p1_ticket_on_the_asset(rmm, server):
+    response = post(rmm, alert())
+    assert response.status_code == 202
+    (result,) = response.json()["results"]
+    assert result["action"] == "opened"
+    ticket = Ticket.objects.get(pk=result["ticket"])
+    assert (ticket.priority, ticket.source, ticket.asset, ticket.client) == (
+        "P1",
+        "alert",
+        server,
+        server.client,
+    )
+    assert "free: 0 B" in ticket.description
+
+
+def test_repeats_add_occurrences_not_tickets(rmm, server):
+    for _ in range(3):
+        post(rmm, alert())
+    assert Ticket.objects.count() == 1
+    row = Alert.objects.get()
+    assert row.occurrences == 3
+    assert row.ticket.events.filter(kind="alert").count() == 2
+
+
+def test_resolved_alert_resolves_an_untouched_ticket(rmm, server):
+    ticket_id = post(rmm, alert()).json()["results"][0]["ticket"]
+    response = post(rmm, alert(status="resolved"))
+    assert response.json()["results"][0]["action"] == "resolved"
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.status == "resolved"
+    assert not ticket.sla_clocks.filter(stopped_at__isnull=True).exists()
+    # The next firing is a new episode with a new ticket.
+    assert post(rmm, alert()).json()["results"][0]["action"] == "opened"
+    assert Ticket.objects.count() == 2
+
+
+def test_resolved_alert_only_notes_a_ticket_someone_worked(rmm, server, technician):
+    ticket_id = post(rmm, alert()).json()["results"][0]["ticket"]
+    time_entry_log(ticket=Ticket.objects.get(pk=ticket_id), user=technician, minutes=10)
+    assert post(rmm, alert(status="resolved")).json()["results"][0]["action"] == "noted"
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.status != "resolved"
+    assert ticket.comments.get(is_public=False).body.startswith("Monitoring reports")
+
+
+def test_unknown_resolution_is_accepted_and_ignored(rmm, server):
+    response = post(rmm, alert(status="resolved", fingerprint="never-fired"))
+    assert response.status_code == 202
+    assert response.json()["results"][0]["action"] == "ignored"
+
+
+def test_host_name_and_client_slug_match(rmm, server, client_b):
+    response = post(rmm, alert(asset="", host="DB-01.acme.local", fingerprint="f2"))
+    assert Ticket.objects.get(pk=response.json()["results"][0]["ticket"]).asset == server
+    response = post(rmm, alert(asset="", client=client_b.slug, fingerprint="f3"))
+    assert Ticket.objects.get(pk=response.json()["results"][0]["ticket"]).client == client_b
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (alert(severity="apocalyptic"), "severity"),
+        (alert(asset="nowhere"), "asset"),
+        (alert(asset=""), "client"),
+        (alert(colour="red"), "colour"),
+        ({k: v for k, v in alert().items() if k != "fingerprint"}, "fingerprint"),
+        (alert(details="not an object"), "details"),
+    ],
+)
+def test_bad_payloads_are_400_and_create_nothing(rmm, server, body, field):
+    response = post(rmm, body)
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    assert not Ticket.objects.exists() and not Alert.objects.exists()
+
+
+def test_not_json_too_large_and_wrong_type(rmm, server):
+    assert rmm.post("/api/v1/alerts/", "{", content_type="application/json").status_code == 400
+    assert rmm.post("/api/v1/alerts/", "x", content_type="text/plain").status_code == 415
+    huge = alert(details={"blob": "x" * 300_000})
+    assert post(rmm, huge).status_code == 413
+    assert post(rmm, [alert()]).status_code == 400
+
+
+def test_alertmanager_payload_as_sent(rmm, server):
+    response = post(rmm, alertmanager(), "/api/v1/alerts/alertmanager/")
+    assert response.status_code == 202
+    ticket = Ticket.objects.get()
+    assert (ticket.subject, ticket.asset, ticket.priority) == ("db-01 is down", server, "P1")
+    post(rmm, alertmanager(), "/api/v1/alerts/alertmanager/")
+    assert Alert.objects.get().occurrences == 2
+    response = post(rmm, alertmanager(status="resolved"), "/api/v1/alerts/alertmanager/")
+    assert response.json()["results"][0]["action"] == "resolved"
+
+
+def test_alertmanager_bad_version_and_missing_alertname(rmm, server):
+    body = alertmanager()
+    body["version"] = "3"
+    assert post(rmm, body, "/api/v1/alerts/alertmanager/").status_code == 400
+    body = alertmanager()
+    del body["alerts"][0]["labels"]["alertname"]
+    response = post(rmm, body, "/api/v1/alerts/alertmanager/")
+    assert response.status_code == 400
+    assert not Ticket.objects.exists()
+
+
+def test_read_tokens_cannot_post_alerts(technician, api_as, server):
+    assert post(api_as(technician, "read"), alert()).status_code == 403
+
+
+def test_client_users_alert_only_about_their_own_assets(client_user_b, api_as, server):
+    response = post(api_as(client_user_b, "alerts"), alert())
+    assert response.status_code == 400  # the asset is another client's: unknown to them
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_senders_make_one_ticket(postgres, technician, server):
+    default_policy_ensure()
+    _, secret = api_token_create(user=technician, name="rmm", scope="alerts")
+    barrier = threading.Barrier(20)
+    codes = []
+
+    def send():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        barrier.wait()
+        try:
+            codes.append(client.post("/api/v1/alerts/", alert(), format="json").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [202] * 20
+    assert Ticket.objects.count() == 1
+    assert Alert.objects.get().occurrences == 20
