@@ -56,5 +56,8 @@ urlpatterns = [
     path("api/v1/", include(("msp.api.urls", "api"))),
     path("admin/", admin.site.urls),
 ]
+handler404 = "msp.views.not_found"
+handler500 = "msp.views.server_error"
+
 # MEDIA_ROOT is never served as such, not even in development: ticket files go only through
 # views that check the user's scope (tickets:attachment).

@@ -150,3 +150,22 @@ class ApiTokenRevokeView(LoginRequiredMixin, View):
         services.api_token_revoke(token=token)
         messages.success(request, f"Token “{token.name}” revoked.")
         return redirect("api-tokens")
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """404: JSON in the error shape under /api/, the HTML page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"message": "Not found.", "errors": {}}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(
+            {"message": "Server error; it has been logged.", "errors": {}}, status=500
+        )
+    return render(request, "500.html", status=500)

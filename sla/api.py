@@ -2,13 +2,22 @@
 workspace, where a change is reviewed against the tickets it moves)."""
 
 from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers
 
 from msp.api.base import ScopedViewSet
 from sla.models import BusinessCalendar, Holiday, SLAPolicy, SLATarget, WorkingInterval
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]$"})
+class WallClockTimeField(serializers.TimeField):
+    """A local time of day, "08:00:00" (no offset: it is read in the calendar's zone)."""
+
+
 class WorkingIntervalSerializer(serializers.ModelSerializer):
+    start_time = WallClockTimeField()
+    end_time = WallClockTimeField(help_text="00:00:00 means midnight at the end of the day.")
+
     class Meta:
         model = WorkingInterval
         fields = ["weekday", "start_time", "end_time"]

@@ -2,10 +2,14 @@
 SLA clocks, creation, and every action of the workspace as its own endpoint, calling the same
 services. Client users see and open their own client's tickets and reply as the client."""
 
+from datetime import UTC
+
+from django import forms
 from django.db.models import Prefetch
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status
+from rest_framework import ISO_8601, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -186,6 +190,28 @@ class TimelineEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class UtcDateTimeField(forms.DateTimeField):
+    """An ISO 8601 instant, turned into UTC here: the database would refuse offsets beyond
+    its range (e.g. -20:44) with an error instead of a clear 400."""
+
+    input_formats = [ISO_8601]
+
+    def to_python(self, value):
+        instant = super().to_python(value)
+        if instant is None:
+            return None
+        if timezone.is_naive(instant):
+            raise forms.ValidationError("Give a time zone offset, e.g. 2026-11-01T00:00:00Z.")
+        try:
+            return instant.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("This instant is out of range.") from None
+
+
+class UtcDateTimeFilter(filters.Filter):
+    field_class = UtcDateTimeField
+
+
 class TicketApiFilterSet(TicketFilterSet):
     """The workspace filters, with plain ids (no choice lists to load) and polling helpers."""
 
@@ -193,10 +219,10 @@ class TicketApiFilterSet(TicketFilterSet):
     assignee = filters.NumberFilter(field_name="assignee_id")
     contract = filters.NumberFilter(field_name="contract_id")
     breached = filters.BooleanFilter(field_name="sla_breached")
-    updated_since = filters.IsoDateTimeFilter(
+    updated_since = UtcDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", label="Changed at or after (ISO 8601)"
     )
-    created_since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta(TicketFilterSet.Meta):
         fields = [

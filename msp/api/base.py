@@ -13,8 +13,10 @@ class CleanModelSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         instance = self.instance or self.Meta.model()
+        many_to_many = {field.name for field in instance._meta.many_to_many}
         for name, value in attrs.items():
-            setattr(instance, name, value)
+            if name not in many_to_many:  # set by save(), after the row exists
+                setattr(instance, name, value)
         try:
             instance.full_clean(exclude=self.clean_exclude())
         except DjangoValidationError as exc:

@@ -206,8 +206,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "msp.api.schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.choices.TicketStatus",
+        "AlertStatusEnum": "tickets.choices.AlertStatus",
         "TicketTypeEnum": "tickets.choices.TicketType",
         "TicketSourceEnum": "tickets.choices.TicketSource",
         "ContractStatusEnum": "contracts.choices.ContractStatus",
