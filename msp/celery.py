@@ -38,6 +38,12 @@ def _install_beat_schedule(sender: Celery, **kwargs) -> None:
             "schedule": 60.0,
             "options": {"expires": 60.0},
         },
+        # Inbound mailboxes (IMAP): new mail becomes tickets or replies.
+        "poll-mailboxes": {
+            "task": "tickets.poll_mailboxes",
+            "schedule": float(settings.MAILBOX_POLL_SECONDS),
+            "options": {"expires": float(settings.MAILBOX_POLL_SECONDS)},
+        },
         # Contract renewals and expiries, and notice-period warnings: once a day, at 06:00 UTC.
         "contract-renewals": {"task": "contracts.renewals", "schedule": crontab(minute=0, hour=6)},
         # Last month's targets, ladder step and credits per contract. Hourly, because months end

@@ -350,6 +350,9 @@ class OutboxMessage(TimeStampedModel):
     subject = models.CharField(max_length=250)
     body = models.TextField()
     url = models.CharField(max_length=300, blank=True)
+    headers = models.JSONField(
+        default=dict, blank=True, help_text="Extra email headers (threading, Auto-Submitted)."
+    )
     status = models.CharField(
         max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )

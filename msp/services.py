@@ -56,6 +56,7 @@ def _outbox_fields(
     recipient: User | None = None,
     email: str = "",
     url: str = "",
+    headers: dict | None = None,
 ) -> dict | None:
     """The columns of one outbox message; None for an email with nowhere to go."""
     email = email or (recipient.email if recipient else "")
@@ -69,6 +70,7 @@ def _outbox_fields(
         "recipient": recipient,
         "email": email,
         "url": url,
+        "headers": headers or {},
     }
 
 
@@ -148,14 +150,20 @@ def _send(message: OutboxMessage) -> None:
             recipient=message.recipient, title=message.subject, body=message.body, url=message.url
         )
         return
-    digest = hashlib.sha256(message.key.encode()).hexdigest()[:32]
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "localhost"
     EmailMessage(
         subject=message.subject,
         body=message.body,
         to=[message.email],
-        headers={"Message-ID": f"<{digest}@{domain}>"},
+        headers={**message.headers, "Message-ID": outbox_message_id(message.key)},
     ).send(fail_silently=False)
+
+
+def outbox_message_id(key: str) -> str:
+    """The Message-ID an outbox email is sent with: stable per key, so a repeat delivery can
+    be dropped by mail systems and replies can be threaded back (In-Reply-To)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "localhost"
+    return f"<{digest}@{domain}>"
 
 
 def outbox_retry_due(*, limit: int = 200) -> int:

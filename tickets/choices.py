@@ -96,3 +96,9 @@ class EventKind(models.TextChoices):
 class AlertStatus(models.TextChoices):
     FIRING = "firing", "Firing"
     RESOLVED = "resolved", "Resolved"
+
+
+class InboundStatus(models.TextChoices):
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored (automatic message)"
+    QUARANTINED = "quarantined", "Quarantined"

@@ -11,6 +11,7 @@ from tickets.choices import (
     OPEN_STATUSES,
     EventKind,
     Impact,
+    InboundStatus,
     TicketSource,
     TicketStatus,
     TicketType,
@@ -366,3 +367,70 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.fingerprint}"
+
+
+class Mailbox(models.Model):
+    """An inbound mailbox polled over IMAP. Mail from unknown senders goes to the default
+    client when one is set; otherwise the sender's contact or email domain decides."""
+
+    name = models.CharField(max_length=100, unique=True)
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(default=993)
+    use_ssl = models.BooleanField(default=True)
+    username = models.CharField(max_length=255)
+    password = models.CharField(max_length=255)
+    folder = models.CharField(max_length=255, default="INBOX")
+    default_client = models.ForeignKey(
+        "msp.Client", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    is_active = models.BooleanField(default=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "mailboxes"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.username}@{self.host})"
+
+
+class InboundEmail(models.Model):
+    """Every message received, kept raw, processed once (by Message-ID). Those that could
+    not be processed stay quarantined with the reason and can be retried."""
+
+    mailbox = models.ForeignKey(
+        "tickets.Mailbox", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    message_id = models.CharField(max_length=998, unique=True)
+    sender = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    raw = models.BinaryField()
+    received_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=InboundStatus.choices)
+    reason = models.TextField(blank=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="emails"
+    )
+    attempts = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [_in_choices("status", InboundStatus, "inbound_status_valid")]
+        indexes = [models.Index(fields=["status", "received_at"], name="inbound_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.subject}"
+
+
+class EmailThreadMessage(models.Model):
+    """A Message-ID we sent or received for a ticket: replies find their ticket through
+    In-Reply-To and References."""
+
+    message_id = models.CharField(max_length=998, unique=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="email_thread"
+    )
+    outbound = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.message_id

@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from contracts.selectors import contract_active_for
-from msp.choices import Tier
+from msp.choices import OutboxChannel, Tier
 from msp.models import Asset, Client, Contact, Site, Team, User
+from msp.services import outbox_enqueue, outbox_message_id
 from sla import services as sla_services
 from sla.choices import Priority
 from sla.models import SLAPolicy
@@ -30,7 +31,14 @@ from tickets.choices import (
     Urgency,
     WorkType,
 )
-from tickets.models import Attachment, Comment, Ticket, TimeEntry, TimelineEvent
+from tickets.models import (
+    Attachment,
+    Comment,
+    EmailThreadMessage,
+    Ticket,
+    TimeEntry,
+    TimelineEvent,
+)
 from tickets.rendering import markdown_to_safe_html
 
 NEXT_TIER = {Tier.L1: Tier.L2, Tier.L2: Tier.L3}
@@ -221,6 +229,7 @@ def ticket_reply(
     _require_open(ticket, "take replies; reopen it or open a new ticket")
     comment = _comment(ticket, author, body, public=True, automatic=automatic, at=at)
     _event(ticket, EventKind.REPLY, author, at, comment=comment)
+    _email_contact(ticket, comment)
     fields = []
     if not automatic:
         if ticket.first_response_at is None:
@@ -232,6 +241,44 @@ def ticket_reply(
     for upload in attachments:
         _attachment_add(ticket, upload, author, comment, at)
     return comment
+
+
+def ticket_email_subject(ticket: Ticket) -> str:
+    """Every email about a ticket carries its number, so that replies find it."""
+    return f"[{ticket.number}] {ticket.subject}"
+
+
+def _email_contact(ticket: Ticket, comment: Comment) -> None:
+    """A public reply goes to the ticket's contact by email (through the outbox, after the
+    commit), threaded under the conversation so far."""
+    contact = ticket.contact
+    if contact is None or not contact.email:
+        return
+    key = f"ticket-reply:{comment.pk}"
+    thread = list(
+        EmailThreadMessage.objects.filter(ticket=ticket)
+        .order_by("pk")
+        .values_list("message_id", flat=True)
+    )
+    headers = {"X-PSA-Ticket": str(ticket.pk)}
+    if thread:
+        headers["In-Reply-To"] = thread[-1]
+        headers["References"] = " ".join([thread[0], *thread[-9:]][-10:])
+    if comment.is_automatic:
+        headers["Auto-Submitted"] = "auto-generated"
+    author = comment.author.full_name if comment.author else "Service desk"
+    outbox_enqueue(
+        key=key,
+        channel=OutboxChannel.EMAIL,
+        email=contact.email,
+        subject=ticket_email_subject(ticket),
+        body=f"{comment.body}\n\n{author}\n-- \nReply to this email to add to ticket "
+        f"{ticket.number}; keep [{ticket.number}] in the subject.\n",
+        headers=headers,
+    )
+    EmailThreadMessage.objects.get_or_create(
+        message_id=outbox_message_id(key), defaults={"ticket": ticket, "outbound": True}
+    )
 
 
 @transaction.atomic
@@ -650,10 +697,13 @@ def _attachment_add(ticket, upload: UploadedFile, user, comment, at) -> Attachme
 
 
 @transaction.atomic
-def attachment_add(*, ticket: Ticket, upload: UploadedFile, user: User, at=None) -> Attachment:
+def attachment_add(
+    *, ticket: Ticket, upload: UploadedFile, user: User | None, at=None
+) -> Attachment:
+    """A file on a ticket, from a user or (user None) from an email."""
     at = _now(at)
     ticket = _lock(ticket)
-    if not user.is_msp_staff and user.client_id != ticket.client_id:
+    if user is not None and not user.is_msp_staff and user.client_id != ticket.client_id:
         raise ValidationError("You may not add files to this ticket.")
     return _attachment_add(ticket, upload, user, None, at)
 

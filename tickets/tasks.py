@@ -2,6 +2,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from tickets.escalations import sla_sweep
+from tickets.mailboxes import mailboxes_poll
 from tickets.maintenance import maintenance_pauses_apply
 
 
@@ -13,3 +14,8 @@ def sla_sweep_task() -> None:
 @shared_task(name="tickets.maintenance_pauses")
 def maintenance_pauses_task() -> None:
     maintenance_pauses_apply(now=timezone.now())
+
+
+@shared_task(name="tickets.poll_mailboxes")
+def mailboxes_poll_task() -> None:
+    mailboxes_poll()

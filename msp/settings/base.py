@@ -191,6 +191,7 @@ ALERT_SEVERITY_LEVELS = {
 ALERT_DEFAULT_SEVERITY = "warning"  # Alertmanager alerts without a known severity label
 ALERT_ASSET_MATCH = ("rmm_id", "hostname", "name")
 ALERT_MAX_BYTES = env_int("ALERT_MAX_BYTES", 256 * 1024)
+MAILBOX_POLL_SECONDS = env_int("MAILBOX_POLL_SECONDS", 60)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "MSP PSA API",

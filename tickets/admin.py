@@ -1,0 +1,62 @@
+from django import forms
+from django.contrib import admin, messages
+
+from tickets.choices import InboundStatus
+from tickets.email_intake import email_retry
+from tickets.models import Alert, InboundEmail, Mailbox
+
+
+class MailboxForm(forms.ModelForm):
+    password = forms.CharField(widget=forms.PasswordInput(render_value=True))
+
+    class Meta:
+        model = Mailbox
+        fields = [
+            "name",
+            "host",
+            "port",
+            "use_ssl",
+            "username",
+            "password",
+            "folder",
+            "default_client",
+            "is_active",
+        ]
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    form = MailboxForm
+    list_display = ["name", "username", "host", "folder", "default_client", "is_active"]
+    list_display += ["last_polled_at", "last_error"]
+    readonly_fields = ["last_polled_at", "last_error"]
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "sender", "subject", "status", "reason", "ticket", "attempts"]
+    list_filter = ["status", "mailbox"]
+    search_fields = ["sender", "subject", "message_id"]
+    readonly_fields = [field.name for field in InboundEmail._meta.fields if field.name != "raw"]
+    exclude = ["raw"]
+    actions = ["retry"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Process the selected quarantined messages again")
+    def retry(self, request, queryset):
+        done = 0
+        for inbound in queryset.filter(status=InboundStatus.QUARANTINED):
+            if email_retry(inbound=inbound).status != InboundStatus.QUARANTINED:
+                done += 1
+        messages.info(request, f"{done} message(s) processed; the others stay quarantined.")
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["source", "fingerprint", "client", "severity", "occurrences", "ticket"]
+    list_display += ["first_seen_at", "resolved_at"]
+    list_filter = ["source", "severity"]
+    search_fields = ["fingerprint", "summary"]
+    raw_id_fields = ["ticket", "asset"]
