@@ -1,0 +1,153 @@
+"""Email into tickets: new tickets, threading both ways, loops avoided, quarantine and retry,
+each message once, and outbound replies that thread back."""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from msp.models import OutboxMessage
+from sla.services import default_policy_ensure
+from tests.factories import ContactFactory
+from tickets.choices import InboundStatus
+from tickets.email_intake import email_ingest, email_retry
+from tickets.models import EmailThreadMessage, InboundEmail, Mailbox, Ticket
+from tickets.services import ticket_open, ticket_reply
+
+pytestmark = pytest.mark.django_db
+EMAILS = Path(__file__).parent / "emails"
+
+
+@pytest.fixture(autouse=True)
+def setup(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    default_policy_ensure()
+
+
+@pytest.fixture
+def paula(client_a):
+    client_a.email_domains = "acme.example"
+    client_a.save()
+    return ContactFactory(client=client_a, email="paula@acme.example", full_name="Paula Smith")
+
+
+def raw(name: str) -> bytes:
+    return (EMAILS / name).read_bytes()
+
+
+def test_a_contacts_message_opens_an_email_ticket(paula):
+    row = email_ingest(raw=raw("plain.eml"))
+    assert row.status == InboundStatus.PROCESSED
+    ticket = row.ticket
+    assert (ticket.client, ticket.contact, ticket.source) == (paula.client, paula, "email")
+    assert ticket.subject == "Printer on floor 2 is jammed"
+    assert 'shows "paper jam" again.' in ticket.description
+
+
+def test_each_message_once(paula):
+    first = email_ingest(raw=raw("plain.eml"))
+    again = email_ingest(raw=raw("plain.eml"))
+    assert again.pk == first.pk
+    assert Ticket.objects.count() == 1 and InboundEmail.objects.count() == 1
+
+
+def test_attachments_land_on_the_ticket(paula):
+    ticket = email_ingest(raw=raw("multipart_attachment.eml")).ticket
+    names = sorted(ticket.attachments.values_list("filename", flat=True))
+    assert "log.txt" in names and len(names) == 2
+
+
+def test_the_domain_decides_the_client_for_an_unknown_sender(paula):
+    message = raw("plain.eml").replace(b"Paula@Acme.example", b"new.person@acme.example")
+    ticket = email_ingest(raw=message).ticket
+    assert ticket.client == paula.client and ticket.contact is None
+
+
+def test_unknown_sender_is_quarantined_then_retried(client_a):
+    row = email_ingest(raw=raw("plain.eml"))
+    assert row.status == InboundStatus.QUARANTINED
+    assert row.reason.startswith("Unknown sender paula@acme.example")
+    assert not Ticket.objects.exists()
+    ContactFactory(client=client_a, email="paula@acme.example")
+    row = email_retry(inbound=row)
+    assert row.status == InboundStatus.PROCESSED and row.ticket.client == client_a
+    assert row.attempts == 2
+
+
+def test_mailbox_default_client(client_b):
+    box = Mailbox.objects.create(
+        name="b", host="h", username="u", password="p", default_client=client_b
+    )
+    assert email_ingest(raw=raw("plain.eml"), mailbox=box).ticket.client == client_b
+
+
+def test_our_reply_goes_out_threaded_and_their_answer_comes_back(paula, technician):
+    ticket = email_ingest(raw=raw("plain.eml")).ticket
+    ticket_reply(ticket=ticket, author=technician, body="We replaced the roller.")
+    outgoing = OutboxMessage.objects.get(key__startswith="ticket-reply:")
+    assert outgoing.subject == f"[#{ticket.pk}] Printer on floor 2 is jammed"
+    assert outgoing.email == "paula@acme.example"
+    assert outgoing.headers["In-Reply-To"] == "<plain-1@acme.example>"
+    sent_id = EmailThreadMessage.objects.get(outbound=True).message_id
+    answer = raw("reply_quoted.eml").replace(b"<REPLACED-BY-TEST>", sent_id.encode())
+    row = email_ingest(raw=answer)
+    assert row.ticket == ticket
+    comment = ticket.comments.order_by("-pk").first()
+    assert comment.body == "It works again, thanks!"  # the quoted history trimmed
+    assert ticket.events.filter(kind="client_message").count() == 1
+
+
+def test_the_subject_tag_threads_too(paula, technician):
+    ticket = email_ingest(raw=raw("plain.eml")).ticket
+    message = (
+        f"Message-ID: <tag-1@acme.example>\nFrom: paula@acme.example\n"
+        f"Subject: Re: [#{ticket.pk}] Printer\n\nStill jammed.\n"
+    ).encode()
+    assert email_ingest(raw=message).ticket == ticket
+    assert Ticket.objects.count() == 1
+
+
+def test_staff_reply_by_email_is_a_public_reply(paula, technician):
+    ticket = email_ingest(raw=raw("plain.eml")).ticket
+    message = (
+        f"Message-ID: <staff-1@demo.msp>\nFrom: {technician.email}\n"
+        f"Subject: Re: [#{ticket.pk}] Printer\n\nOn my way.\n"
+    ).encode()
+    email_ingest(raw=message)
+    ticket.refresh_from_db()
+    assert ticket.first_response_at is not None
+    assert ticket.comments.get(author=technician).body == "On my way."
+
+
+def test_reply_to_another_clients_ticket_is_quarantined(paula, client_b):
+    foreign = ticket_open(client=client_b, subject="Theirs")
+    message = (
+        f"Message-ID: <x-1@acme.example>\nFrom: paula@acme.example\n"
+        f"Subject: Re: [#{foreign.pk}] Theirs\n\nhello\n"
+    ).encode()
+    row = email_ingest(raw=message)
+    assert row.status == InboundStatus.QUARANTINED
+    assert "a ticket of another client" in row.reason
+    assert foreign.comments.count() == 0
+
+
+@pytest.mark.parametrize("name", ["out_of_office.eml", "bounce.eml"])
+def test_auto_replies_and_bounces_never_open_tickets_or_answer(paula, name):
+    row = email_ingest(raw=raw(name))
+    assert row.status == InboundStatus.IGNORED and row.reason
+    assert not Ticket.objects.exists()
+    assert not OutboxMessage.objects.exists()
+
+
+def test_unreadable_message_is_kept_in_quarantine(paula):
+    row = email_ingest(raw=raw("no_sender.eml"))
+    assert row.status == InboundStatus.QUARANTINED
+    assert "no sender address" in row.reason
+    assert bytes(row.raw) == raw("no_sender.eml")
+
+
+def test_management_command(paula, capsys):
+    call_command("ingest_email", str(EMAILS / "plain.eml"), str(EMAILS / "bounce.eml"))
+    output = capsys.readouterr().out
+    assert "plain.eml: Processed -> ticket #" in output
+    assert "bounce.eml: Ignored (automatic message) (Delivery status report (bounce))" in output
