@@ -79,3 +79,95 @@ def page(browser, live_server):
     opened = context.new_page()
     yield opened
     context.close()
+
+
+DOVECOT = "/usr/sbin/dovecot"
+DOVECOT_CONFIG = """
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{root}/mail/%u
+first_valid_uid = {uid}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0666
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+"""
+
+
+@pytest.fixture
+def imap_server():
+    """A real IMAP server (Debian's dovecot) on a free loopback port, with one mailbox user
+    support@demo.msp / secret and an empty INBOX, stopped after the test."""
+    import grp
+    import imaplib
+    import pwd
+    import socket
+    import subprocess
+    import tempfile
+    import time
+    from pathlib import Path
+
+    if not shutil.which(DOVECOT) or os.geteuid() != 0:
+        _missing_service("dovecot is not installed, or not root (apt-get install dovecot-imapd)")
+    # Not under pytest's private (0700) temp dir: dovecot's own users must reach these files.
+    root = Path(tempfile.mkdtemp(prefix="msp-dovecot-"))
+    os.chmod(root, 0o755)  # noqa: S103
+    for name in ("run", "state", "mail", "home"):
+        (root / name).mkdir()
+    user, group = pwd.getpwnam("dovecot"), grp.getgrnam("dovecot")
+    for name in ("mail", "home"):
+        os.chown(root / name, user.pw_uid, group.gr_gid)
+    (root / "passwd").write_text("support@demo.msp:{PLAIN}secret\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = root / "dovecot.conf"
+    config.write_text(
+        DOVECOT_CONFIG.format(root=root, uid=user.pw_uid, gid=group.gr_gid, port=port)
+    )
+    process = subprocess.Popen(
+        [DOVECOT, "-F", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with imaplib.IMAP4("127.0.0.1", port, timeout=2) as probe:
+                probe.login("support@demo.msp", "secret")
+            break
+        except (OSError, imaplib.IMAP4.error):
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
+                pytest.fail(f"dovecot did not start: {log[-2000:]}")
+            time.sleep(0.1)
+    yield {"host": "127.0.0.1", "port": port, "username": "support@demo.msp", "password": "secret"}
+    process.terminate()
+    process.wait(timeout=10)
+    shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,84 @@
+"""Polling a real IMAP server (dovecot on loopback, started by the test suite)."""
+
+import imaplib
+from pathlib import Path
+
+import pytest
+
+from msp.celery import app
+from sla.services import default_policy_ensure
+from tests.factories import ContactFactory
+from tickets.choices import InboundStatus
+from tickets.mailboxes import mailbox_poll, mailboxes_poll
+from tickets.models import InboundEmail, Mailbox, Ticket
+
+pytestmark = pytest.mark.django_db
+EMAILS = Path(__file__).parent / "emails"
+
+
+@pytest.fixture
+def mailbox(imap_server, client_a, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    default_policy_ensure()
+    ContactFactory(client=client_a, email="paula@acme.example")
+    return Mailbox.objects.create(
+        name="support",
+        host=imap_server["host"],
+        port=imap_server["port"],
+        use_ssl=False,
+        username=imap_server["username"],
+        password=imap_server["password"],
+    )
+
+
+def deliver(server, *messages: bytes) -> None:
+    with imaplib.IMAP4(server["host"], server["port"]) as imap:
+        imap.login(server["username"], server["password"])
+        for message in messages:
+            imap.append("INBOX", None, None, message.replace(b"\n", b"\r\n"))
+
+
+def unseen(server) -> int:
+    with imaplib.IMAP4(server["host"], server["port"]) as imap:
+        imap.login(server["username"], server["password"])
+        imap.select("INBOX")
+        return len(imap.uid("SEARCH", None, "UNSEEN")[1][0].split())
+
+
+def test_poll_opens_tickets_threads_replies_and_ignores_bounces(imap_server, mailbox):
+    deliver(
+        imap_server,
+        (EMAILS / "plain.eml").read_bytes(),
+        (EMAILS / "bounce.eml").read_bytes(),
+        (EMAILS / "multipart_attachment.eml").read_bytes(),
+    )
+    result = mailbox_poll(mailbox=mailbox)
+    assert (result.fetched, result.error) == (3, "")
+    assert Ticket.objects.count() == 2
+    assert InboundEmail.objects.filter(status=InboundStatus.IGNORED).count() == 1
+    assert unseen(imap_server) == 0
+    ticket = Ticket.objects.get(subject="Printer on floor 2 is jammed")
+    deliver(
+        imap_server,
+        f"Message-ID: <r-9@acme.example>\nFrom: paula@acme.example\n"
+        f"Subject: Re: [#{ticket.pk}] Printer\n\nStill jammed.\n".encode(),
+    )
+    assert mailbox_poll(mailbox=mailbox).fetched == 1
+    assert ticket.comments.get().body == "Still jammed."
+    assert mailbox_poll(mailbox=mailbox).fetched == 0  # nothing new
+    mailbox.refresh_from_db()
+    assert mailbox.last_polled_at is not None and mailbox.last_error == ""
+
+
+def test_wrong_password_is_recorded_not_raised(imap_server, mailbox):
+    mailbox.password = "wrong"
+    mailbox.save()
+    (result,) = mailboxes_poll()
+    assert result.error.startswith("error:")
+    mailbox.refresh_from_db()
+    assert "error" in mailbox.last_error
+
+
+def test_beat_polls_mailboxes():
+    app.loader.import_default_modules()
+    assert app.conf.beat_schedule["poll-mailboxes"]["task"] == "tickets.poll_mailboxes"
