@@ -1,4 +1,4 @@
-.PHONY: help run test lint format bench bench-workspace bench-sweep
+.PHONY: help run test lint format bench bench-workspace bench-sweep bench-api
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -24,3 +24,7 @@ bench-workspace:  ## Workspace pages at 100k and 1M tickets (local PostgreSQL; s
 
 bench-sweep:  ## SLA sweep with 1M open tickets and 1,000 clocks due (local PostgreSQL)
 	.venv/bin/python bench/sla_sweep.py
+
+bench-api:  ## API list, creates, alerts and email parsing at 100k and 1M tickets (gunicorn)
+	.venv/bin/python bench/api.py --tickets 100000
+	.venv/bin/python bench/api.py --tickets 1000000

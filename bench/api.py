@@ -1,0 +1,261 @@
+"""Benchmark: the REST API and intake at 100,000 and 1,000,000 tickets.
+
+    .venv/bin/python bench/api.py --tickets 100000
+    .venv/bin/python bench/api.py --tickets 1000000
+
+Uses the workspace benchmark's database (msp_bench_<N>, seeded on first use with COPY; see
+bench/tickets_workspace.py), starts gunicorn on loopback (2 sync workers, the machine has 2
+cores) and measures, over real HTTP with a read/write token:
+- the ticket list (p50/p95 of full requests) and its SQL queries per request at page sizes
+  10, 50 and 200 (counted in-process);
+- ticket creation through the API with two concurrent clients (clocks and timeline included);
+- alert intake with deduplication (two concurrent senders, 200 fingerprints, most deliveries
+  repeats);
+- emails parsed per second (pure parsing of the test suite's messages, one core).
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import tickets_workspace as workspace  # noqa: E402 - after the path is set
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(database: str, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "msp.settings.dev",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "API_THROTTLE_RATE": "100000000/min",
+        "API_ALERT_THROTTLE_RATE": "100000000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(  # noqa: S603 - our own server
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "msp.wsgi",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def request(port: int, method: str, path: str, token: str, body=None) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}"}
+    payload = None
+    if body is not None:
+        payload = json.dumps(body)
+        headers["Content-Type"] = "application/json"
+    connection.request(method, path, body=payload, headers=headers)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, data
+
+
+def path_of(paths: list[str], index: int) -> str:
+    return paths[index % len(paths)]
+
+
+def latency(label: str, port: int, token: str, paths: list[str], requests: int) -> None:
+    for path in paths[:3]:
+        request(port, "GET", path, token)  # warm both workers
+    timings = []
+    for index in range(requests):
+        started = time.perf_counter()
+        code, _ = request(port, "GET", paths[index % len(paths)], token)
+        timings.append((time.perf_counter() - started) * 1000)
+        if code != 200:
+            raise SystemExit(f"{path_of(paths, index)} answered {code}")
+    timings.sort()
+    p50 = statistics.median(timings)
+    p95 = timings[int(len(timings) * 0.95) - 1]
+    print(f"  {label:<44} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
+
+
+def queries_per_list(token: str) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    client.get("/api/v1/tickets/")
+    for size in (10, 50, 200):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/api/v1/tickets/?page_size={size}&status=new")
+        rows = len(response.json()["results"])
+        print(f"  ticket list, page size {size:>3}: {len(captured)} SQL queries ({rows} rows)")
+
+
+def concurrently(workers: int, seconds: float, work) -> int:
+    """Run work(worker_index, n) in threads for `seconds`; return how many calls succeeded."""
+    done = [0] * workers
+    stop = time.monotonic() + seconds
+
+    def loop(index: int) -> None:
+        n = 0
+        while time.monotonic() < stop:
+            if work(index, n):
+                done[index] += 1
+            n += 1
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done)
+
+
+def emails_per_second() -> None:
+    from tickets.email_parse import parse_email
+
+    messages = [
+        path.read_bytes()
+        for path in sorted((ROOT / "tests/tickets/emails").glob("*.eml"))
+        if path.name != "no_sender.eml"
+    ]
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < 5:
+        for raw in messages:
+            parse_email(raw)
+            count += 1
+    rate = count / (time.perf_counter() - started)
+    print(f"  emails parsed: {rate:,.0f}/s (one core, {len(messages)} kinds of message)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=20)
+    options = parser.parse_args()
+    database = f"msp_bench_{options.tickets}"
+    must_seed = workspace.ensure_database(database, reseed=False)
+    workspace.configure(database)
+    from django.core.management import call_command
+
+    if must_seed:
+        workspace.seed(options.tickets, random.Random(42))
+    call_command("migrate", verbosity=0)
+
+    from msp.models import Asset, Client, User
+    from msp.services import api_token_create
+    from tickets.models import Ticket
+
+    technician = User.objects.get(email="tech-l1-0@bench.msp")
+    _, token = api_token_create(user=technician, name="bench", scope="write")
+    print(f"{Ticket.objects.count():,} tickets in {database}")
+    queries_per_list(token)
+
+    port = free_port()
+    server = start_gunicorn(database, port)
+    try:
+        client_ids = list(Client.objects.order_by("pk").values_list("pk", flat=True)[:50])
+        print("Ticket list over HTTP (gunicorn, 2 workers, loopback, one client at a time):")
+        latency("newest 50", port, token, ["/api/v1/tickets/"], options.requests)
+        latency(
+            "open, status=new, 50",
+            port,
+            token,
+            ["/api/v1/tickets/?status=new"],
+            options.requests,
+        )
+        latency(
+            "one client's tickets, 50 (50 clients)",
+            port,
+            token,
+            [f"/api/v1/tickets/?client={pk}" for pk in client_ids],
+            options.requests,
+        )
+        latency(
+            "changed in the last hour (polling)",
+            port,
+            token,
+            ["/api/v1/tickets/?updated_since=2026-11-22T00:00:00Z"],
+            options.requests,
+        )
+
+        def create(worker: int, n: int) -> bool:
+            body = {
+                "client": client_ids[(worker * 7 + n) % len(client_ids)],
+                "subject": f"Bench ticket {worker}-{n}",
+                "impact": "medium",
+                "urgency": "high",
+            }
+            return request(port, "POST", "/api/v1/tickets/", token, body)[0] == 201
+
+        created = concurrently(2, options.seconds, create)
+        print(f"  ticket creation, 2 clients: {created / options.seconds:,.0f}/s")
+
+        assets = list(
+            Asset.objects.filter(client_id__in=client_ids)
+            .exclude(hostname="")
+            .values_list("hostname", flat=True)[:200]
+        )
+        _, alert_token = api_token_create(user=technician, name="bench rmm", scope="alerts")
+        fingerprints = [f"bench-{index}" for index in range(200)]
+
+        def alert(worker: int, n: int) -> bool:
+            index = (worker * 101 + n) % len(fingerprints)
+            body = {
+                "source": "bench",
+                "fingerprint": fingerprints[index],
+                "severity": "warning",
+                "summary": f"Disk space low on {assets[index % len(assets)]}",
+                "host": assets[index % len(assets)],
+            }
+            return request(port, "POST", "/api/v1/alerts/", alert_token, body)[0] == 202
+
+        received = concurrently(2, options.seconds, alert)
+        print(
+            f"  alert intake, 2 senders, 200 fingerprints: {received / options.seconds:,.0f}/s "
+            f"({Ticket.objects.filter(source='alert', subject__startswith='Disk space').count()}"
+            " tickets in all)"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    emails_per_second()
+
+
+if __name__ == "__main__":
+    main()
