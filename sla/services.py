@@ -345,7 +345,12 @@ def clock_summary(rows: list[SLAClock]) -> ClockSummary:
 
 
 def _targets(ticket):
-    policy = SLAPolicy.objects.with_targets().get(pk=ticket.sla_policy_id)
+    # A ticket being opened carries its policy with the targets already loaded.
+    cached = ticket.sla_policy if type(ticket).sla_policy.is_cached(ticket) else None
+    if cached is not None and "targets" in getattr(cached, "_prefetched_objects_cache", {}):
+        policy = cached
+    else:
+        policy = SLAPolicy.objects.with_targets().get(pk=ticket.sla_policy_id)
     return selectors.policy_targets(policy=policy, priority=ticket.priority)
 
 

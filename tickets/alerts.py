@@ -8,13 +8,15 @@ A resolved alert resolves its ticket when no person has worked it; otherwise it 
 """
 
 import logging
+import operator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import reduce
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from msp.models import Asset, Client, User
@@ -51,15 +53,27 @@ def severity_levels() -> dict[str, tuple[str, str]]:
 
 
 def _find_asset(reference: str, user: User) -> Asset | None:
+    """The asset an alert names, by the fields of ALERT_ASSET_MATCH in order of preference:
+    one query for all of them."""
     if not reference:
         return None
-    assets = Asset.objects.for_user(user).filter(is_active=True).select_related("client")
-    for field in settings.ALERT_ASSET_MATCH:
-        lookup = {"rmm_id": reference} if field == "rmm_id" else {f"{field}__iexact": reference}
-        match = assets.filter(**lookup).order_by("pk").first()
-        if match is not None:
-            return match
-    return None
+    fields = settings.ALERT_ASSET_MATCH
+    lookups = [
+        Q(rmm_id=reference) if field == "rmm_id" else Q(**{f"{field}__iexact": reference})
+        for field in fields
+    ]
+    rank = Case(
+        *(When(lookup, then=Value(index)) for index, lookup in enumerate(lookups)),
+        default=Value(len(lookups)),
+    )
+    return (
+        Asset.objects.for_user(user)
+        .filter(reduce(operator.or_, lookups), is_active=True)
+        .select_related("client")
+        .annotate(match_rank=rank)
+        .order_by("match_rank", "pk")
+        .first()
+    )
 
 
 def _find_client(reference: str, user: User) -> Client | None:

@@ -217,3 +217,11 @@ def test_twenty_concurrent_senders_make_one_ticket(postgres, technician, server)
     assert codes == [202] * 20
     assert Ticket.objects.count() == 1
     assert Alert.objects.get().occurrences == 20
+
+
+def test_rmm_id_wins_over_a_host_name_match(rmm, client_a, server):
+    by_host = AssetFactory(client=client_a, hostname="node-7", rmm_id="R-1")
+    by_rmm = AssetFactory(client=client_a, hostname="other", rmm_id="node-7")
+    response = post(rmm, alert(asset="node-7", fingerprint="f9"))
+    ticket = Ticket.objects.get(pk=response.json()["results"][0]["ticket"])
+    assert ticket.asset == by_rmm != by_host
