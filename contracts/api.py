@@ -4,7 +4,14 @@ managers and administrators write, through the same services as the contract pag
 from rest_framework import mixins, serializers
 
 from contracts import services
-from contracts.models import ComplianceTarget, Contract, MaintenanceWindow, Outage, ServiceLine
+from contracts.models import (
+    CONTRACT_TERMS,
+    ComplianceTarget,
+    Contract,
+    MaintenanceWindow,
+    Outage,
+    ServiceLine,
+)
 from msp.api.base import CleanModelSerializer, ScopedViewSet
 from msp.choices import SERVICE_MANAGER_ROLES
 
@@ -20,34 +27,7 @@ class ContractSerializer(CleanModelSerializer):
 
     class Meta:
         model = Contract
-        fields = [
-            "id",
-            "client",
-            "number",
-            "name",
-            "type",
-            "status",
-            "start_date",
-            "end_date",
-            "auto_renew",
-            "renewal_months",
-            "notice_days",
-            "billing_cycle",
-            "monthly_fee",
-            "currency",
-            "sla_policy",
-            "coverage_calendar",
-            "credit_percent",
-            "escalated_credit_percent",
-            "escalate_after_months",
-            "credit_cap_percent",
-            "remediation_after_months",
-            "credit_after_months",
-            "termination_after_months",
-            "compliance_targets",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *CONTRACT_TERMS, "status", "compliance_targets", "created_at", "updated_at"]
         # Status moves through its own rules (draft -> active -> ...), not a field write.
         read_only_fields = ["status", "created_at", "updated_at"]
 

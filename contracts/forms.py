@@ -5,7 +5,14 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from contracts.models import ComplianceTarget, Contract, MaintenanceWindow, Outage, ServiceLine
+from contracts.models import (
+    CONTRACT_TERMS,
+    ComplianceTarget,
+    Contract,
+    MaintenanceWindow,
+    Outage,
+    ServiceLine,
+)
 from msp.choices import AssetKind
 from msp.models import Asset
 from tickets.models import Ticket
@@ -17,29 +24,7 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%
 class ContractForm(forms.ModelForm):
     class Meta:
         model = Contract
-        fields = [
-            "client",
-            "number",
-            "name",
-            "type",
-            "start_date",
-            "end_date",
-            "auto_renew",
-            "renewal_months",
-            "notice_days",
-            "billing_cycle",
-            "monthly_fee",
-            "currency",
-            "sla_policy",
-            "coverage_calendar",
-            "credit_percent",
-            "escalated_credit_percent",
-            "escalate_after_months",
-            "credit_cap_percent",
-            "remediation_after_months",
-            "credit_after_months",
-            "termination_after_months",
-        ]
+        fields = CONTRACT_TERMS
         widgets = {"start_date": DATE, "end_date": DATE}
 
     def __init__(self, *args, **kwargs):

@@ -30,6 +30,32 @@ def _in(field: str, choices: type[models.TextChoices], name: str) -> models.Chec
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
+# What an account manager sets on a contract (status moves through its own rules).
+CONTRACT_TERMS = [
+    "client",
+    "number",
+    "name",
+    "type",
+    "start_date",
+    "end_date",
+    "auto_renew",
+    "renewal_months",
+    "notice_days",
+    "billing_cycle",
+    "monthly_fee",
+    "currency",
+    "sla_policy",
+    "coverage_calendar",
+    "credit_percent",
+    "escalated_credit_percent",
+    "escalate_after_months",
+    "credit_cap_percent",
+    "remediation_after_months",
+    "credit_after_months",
+    "termination_after_months",
+]
+
+
 class Contract(TimeStampedModel):
     """An agreement with a client: term, fee, the SLA it promises and what it covers."""
 

@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client as HttpClient
 from django.urls import reverse
 
 from contracts.choices import ContractStatus, LadderStep
@@ -22,16 +21,11 @@ from contracts.services import contract_create
 from sla.choices import ClockKind
 from sla.services import default_policy_ensure
 from tests.factories import AssetFactory
+from tests.helpers import signed_in
 from tickets.choices import Impact, Urgency
 from tickets.services import ticket_open, ticket_reply
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.test import Client as HttpClient
 from django.urls import reverse
 
 from contracts.choices import ComplianceMetric, ContractStatus, PricingModel, Service
@@ -12,17 +11,12 @@ from contracts.services import contract_change_status, contract_create
 from sla.services import default_policy_ensure
 from tests.factories import AssetFactory
 from tests.factories.msp import PASSWORD
+from tests.helpers import signed_in
 from tickets import services as ticket_services
 from tickets.choices import Impact, Urgency
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 6, 15, 14, 0, tzinfo=UTC)
-
-
-def signed_in(user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 @pytest.fixture

@@ -1,18 +1,12 @@
 import pytest
-from django.test import Client as HttpClient
 from django.urls import reverse
 
 from msp.choices import OutboxChannel, OutboxStatus
 from msp.models import Notification, OutboxMessage
 from msp.services import outbox_deliver, outbox_enqueue, outbox_replay
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 def test_list_badge_and_mark_read(technician, dispatcher):

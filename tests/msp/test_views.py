@@ -2,20 +2,14 @@ import re
 
 import pytest
 from django.core import mail
-from django.test import Client as HttpClient
 from django.urls import reverse
 
 from msp.choices import UserRole
 from tests.factories import AssetFactory, ClientFactory, ContactFactory, SiteFactory, StaffFactory
 from tests.factories.msp import PASSWORD
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 class TestLogin:

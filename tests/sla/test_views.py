@@ -1,18 +1,12 @@
 import pytest
-from django.test import Client as HttpClient
 from django.urls import reverse
 
 from sla.models import BusinessCalendar, Holiday, SLAPolicy
 from sla.services import default_policy_ensure
 from tests.factories import HolidayFactory, business_hours_calendar
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 def interval_rows(rows, initial=0) -> dict:

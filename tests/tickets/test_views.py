@@ -10,17 +10,12 @@ from django.utils import timezone
 from msp.choices import Tier, UserRole
 from sla.choices import ClockKind, ClockState
 from tests.factories import AssetFactory, ClientFactory, ContactFactory, SiteFactory, StaffFactory
+from tests.helpers import signed_in
 from tickets import services
 from tickets.choices import Impact, TicketStatus, Urgency
 from tickets.models import Comment, Ticket
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 def queue_numbers(response) -> list[int]:
