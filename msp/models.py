@@ -3,6 +3,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from msp.choices import (
@@ -292,7 +293,13 @@ class Asset(TimeStampedModel):
                 name="asset_unique_rmm_id_per_client",
             ),
         ]
-        indexes = [models.Index(fields=["hostname"], name="asset_hostname_idx")]
+        indexes = [
+            models.Index(fields=["hostname"], name="asset_hostname_idx"),
+            # Alert intake matches assets by RMM id, then host name or name, ignoring case.
+            models.Index(fields=["rmm_id"], name="asset_rmm_id_idx"),
+            models.Index(Upper("hostname"), name="asset_hostname_upper_idx"),
+            models.Index(Upper("name"), name="asset_name_upper_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
