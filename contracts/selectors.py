@@ -154,6 +154,15 @@ def contract_availability(
     }
 
 
+def service_targets(contract: Contract) -> dict[str, Decimal]:
+    """Availability target per service; a service sold on several lines is held to the
+    strictest of their targets."""
+    targets: dict[str, Decimal] = {}
+    for line in contract.service_lines.all():
+        targets[line.service] = max(targets.get(line.service, Decimal(0)), line.availability_target)
+    return targets
+
+
 def service_availability(*, contract: Contract, service: str, year: int, month: int) -> Decimal:
     """Availability of one service of a contract over a month in the client's time zone."""
     figures = contract_availability(contract=contract, year=year, month=month, services=[service])

@@ -230,10 +230,7 @@ def _month_results(contract: Contract, month: date) -> list[TargetResult]:
         )
         for row in compliance
     ]
-    # A service sold on several lines is held to the strictest of their targets.
-    targets: dict[str, Decimal] = {}
-    for line in contract.service_lines.all():
-        targets[line.service] = max(targets.get(line.service, Decimal(0)), line.availability_target)
+    targets = selectors.service_targets(contract)
     measured = selectors.contract_availability(
         contract=contract, year=month.year, month=month.month, services=sorted(targets)
     )
