@@ -211,9 +211,12 @@ def seed_history(*, now=None) -> int:
                 )
                 late_response = slug == "acme" and index == 0
                 answer = opened + timedelta(minutes=40 if late_response else 5 + rng.randrange(8))
-                services.ticket_reply(
-                    ticket=ticket, author=l1, body="We are looking into it.", at=answer
-                )
+                if index in (3, 5, 8):  # simple requests: acknowledged, then fixed in one reply
+                    services.ticket_acknowledge(ticket=ticket, actor=l1, at=answer)
+                else:
+                    services.ticket_reply(
+                        ticket=ticket, author=l1, body="We are looking into it.", at=answer
+                    )
                 services.time_entry_log(
                     ticket=ticket,
                     user=l1,
