@@ -148,6 +148,8 @@ class Ticket(TimeStampedModel):
             ),
             models.Index(fields=["client", "status"], name="ticket_client_status_idx"),
             models.Index(fields=["created_at"], name="ticket_created_idx"),
+            # A client's tickets newest first: the API list of a client, and every client token.
+            models.Index(fields=["client", "-created_at"], name="ticket_client_created_idx"),
         ]
 
     def __str__(self) -> str:
