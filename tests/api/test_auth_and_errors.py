@@ -161,3 +161,41 @@ class TestTokenPage:
         token, _ = api_token_create(user=dispatcher, name="x", scope="read")
         client.force_login(technician)
         assert client.post(reverse("api-token-revoke", args=[token.pk])).status_code == 404
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_make_use_and_revoke_a_token_in_a_browser(page, live_server, dispatcher):
+    import urllib.error
+    import urllib.request
+
+    from tests.factories.msp import PASSWORD
+
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(dispatcher.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/workspace/tickets/")
+    page.get_by_role("link", name="API tokens").click()
+    page.get_by_label("Name").fill("Accounting export")
+    page.get_by_label("Scope").select_option("read")
+    page.get_by_role("button", name="Make token").click()
+    secret = page.get_by_test_id("secret").inner_text().strip()
+    assert "Accounting export" in page.get_by_test_id("tokens").inner_text()
+
+    def call() -> int:
+        request = urllib.request.Request(  # noqa: S310 - the test server's http URL
+            f"{live_server.url}/api/v1/teams/", headers={"Authorization": f"Bearer {secret}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert call() == 200
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke").click()
+    page.wait_for_url("**/accounts/api-tokens/")
+    assert "revoked" in page.get_by_test_id("tokens").inner_text()
+    assert call() == 401

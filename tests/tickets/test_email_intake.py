@@ -151,3 +151,19 @@ def test_management_command(paula, capsys):
     output = capsys.readouterr().out
     assert "plain.eml: Processed -> ticket #" in output
     assert "bounce.eml: Ignored (automatic message) (Delivery status report (bounce))" in output
+
+
+def test_admin_retries_quarantined_messages(client_a, admin_user, client):
+    row = email_ingest(raw=raw("plain.eml"))
+    assert row.status == InboundStatus.QUARANTINED
+    ContactFactory(client=client_a, email="paula@acme.example")
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/tickets/inboundemail/",
+        {"action": "retry", "_selected_action": [row.pk]},
+        follow=True,
+    )
+    assert "1 message(s) processed" in response.content.decode()
+    row.refresh_from_db()
+    assert row.status == InboundStatus.PROCESSED
+    assert client.get(f"/admin/tickets/inboundemail/{row.pk}/change/").status_code == 200
