@@ -18,5 +18,9 @@ def navigation(request) -> dict:
         if user.is_staff:
             items.append(("Admin", reverse("admin:index")))
     else:
-        items = [("My organisation", reverse("portal:home"))]
+        items = [
+            ("Tickets", reverse("portal:ticket-list")),
+            ("New ticket", reverse("portal:ticket-new")),
+            ("My organisation", reverse("portal:home")),
+        ]
     return {"nav_items": items}

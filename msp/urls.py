@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from msp import views
+from tickets import portal_views
 
 workspace_patterns = [
     path("clients/", views.ClientListView.as_view(), name="client-list"),
@@ -15,6 +16,14 @@ workspace_patterns = [
 
 portal_patterns = [
     path("", views.PortalHomeView.as_view(), name="home"),
+    path("tickets/", portal_views.PortalTicketListView.as_view(), name="ticket-list"),
+    path("tickets/new/", portal_views.PortalTicketCreateView.as_view(), name="ticket-new"),
+    path("tickets/<int:pk>/", portal_views.PortalTicketDetailView.as_view(), name="ticket-detail"),
+    path(
+        "tickets/<int:pk>/files/<int:attachment_pk>/",
+        portal_views.PortalAttachmentView.as_view(),
+        name="attachment",
+    ),
 ]
 
 urlpatterns = [

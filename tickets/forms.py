@@ -130,3 +130,30 @@ class TimeEntryForm(ActionForm):
 
 class AttachmentForm(ActionForm):
     attachments = MultipleFileField(label="Files", required=True)
+
+
+class PortalTicketForm(forms.Form):
+    """A client user reports a problem or asks for something."""
+
+    subject = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label="Details")
+    type = forms.ChoiceField(
+        choices=[
+            (TicketType.INCIDENT, "Something is broken"),
+            (TicketType.SERVICE_REQUEST, "A request"),
+        ]
+    )
+    impact = forms.ChoiceField(choices=Impact.choices, initial=Impact.LOW, label="Who is affected")
+    urgency = forms.ChoiceField(
+        choices=Urgency.choices, initial=Urgency.MEDIUM, label="How urgent is it"
+    )
+    site = forms.ModelChoiceField(queryset=Site.objects.none(), required=False)
+    asset = forms.ModelChoiceField(queryset=Asset.objects.none(), required=False, label="Device")
+    attachments = MultipleFileField(label="Files")
+
+    def __init__(self, *args, client_id: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = Site.objects.filter(client_id=client_id).order_by("name")
+        self.fields["asset"].queryset = Asset.objects.filter(
+            client_id=client_id, is_active=True
+        ).order_by("name")
