@@ -19,6 +19,7 @@ def navigation(request) -> dict:
             items.append(("Admin", reverse("admin:index")))
     else:
         items = [
+            ("SLA dashboard", reverse("portal:sla-dashboard")),
             ("Tickets", reverse("portal:ticket-list")),
             ("New ticket", reverse("portal:ticket-new")),
             ("My organisation", reverse("portal:home")),

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from msp import views
+from reporting import views as reporting_views
 from tickets import portal_views
 
 workspace_patterns = [
@@ -16,6 +17,7 @@ workspace_patterns = [
 
 portal_patterns = [
     path("", views.PortalHomeView.as_view(), name="home"),
+    path("sla/", reporting_views.ClientSlaDashboardView.as_view(), name="sla-dashboard"),
     path("tickets/", portal_views.PortalTicketListView.as_view(), name="ticket-list"),
     path("tickets/new/", portal_views.PortalTicketCreateView.as_view(), name="ticket-new"),
     path("tickets/<int:pk>/", portal_views.PortalTicketDetailView.as_view(), name="ticket-detail"),

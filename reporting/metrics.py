@@ -258,12 +258,9 @@ def _targets(client: Client, first_day: date) -> dict:
     return {(t.priority, t.metric): t.percent for t in contract.compliance_targets.all()}
 
 
-@transaction.atomic
-def client_month_metrics_compute(
-    *, client: Client, year: int, month: int, now: datetime | None = None
-):
-    """Compute and store a client's month (in the client's time zone); safe to run again."""
-    now = now or timezone.now()
+def client_month_metrics(*, client: Client, year: int, month: int) -> list[Metric]:
+    """A client's month (in the client's time zone), computed now and not stored: the live
+    dashboard shows the same figures the report will."""
     first_day = date(year, month, 1)
     period = month_period(year=year, month=month, timezone_name=client.timezone)
     rows = [
@@ -273,16 +270,22 @@ def client_month_metrics_compute(
         *_volume(client, period),
         *_contract_rows(client, year, month, first_day, period),
     ]
-    metrics = [
-        Metric(
-            client=client,
-            period_kind=PeriodKind.MONTH,
-            period_start=first_day,
-            computed_at=now,
-            **row,
-        )
+    return [
+        Metric(client=client, period_kind=PeriodKind.MONTH, period_start=first_day, **row)
         for row in rows
     ]
+
+
+@transaction.atomic
+def client_month_metrics_compute(
+    *, client: Client, year: int, month: int, now: datetime | None = None
+):
+    """Compute and store a client's month; safe to run again (the month is replaced)."""
+    now = now or timezone.now()
+    first_day = date(year, month, 1)
+    metrics = client_month_metrics(client=client, year=year, month=month)
+    for metric in metrics:
+        metric.computed_at = now
     stored = Metric.objects.filter(
         client=client, period_kind=PeriodKind.MONTH, period_start=first_day
     )

@@ -144,3 +144,36 @@ def test_a_month_without_tickets_is_valid(client_b):
     got = {(m.key, m.dimension): m for m in Metric.objects.filter(client=client_b)}
     assert got[("volume", "all")].count == 0
     assert got[("mttr", "")].value is None and got[("fcr", "")].value is None
+
+
+def test_live_dashboard_shows_this_month_for_the_clients_own_tickets(
+    month, client_user_a, client_b, django_assert_max_num_queries
+):
+    import time_machine
+    from django.urls import reverse
+
+    from tests.helpers import signed_in
+    from tickets.services import ticket_open
+
+    client_user_a.client = month
+    client_user_a.save()
+    ticket_open(client=client_b, subject="Another client's outage", at=ny(2026, 11, 10, 9))
+    http = signed_in(client_user_a)
+    with (
+        time_machine.travel(ny(2026, 11, 30, 12), tick=False),
+        django_assert_max_num_queries(45),
+    ):
+        page = http.get(reverse("portal:sla-dashboard")).content.decode()
+    assert "Service levels, November 2026 so far" in page
+    assert "P1/resolution" in page and "66.7 %" in page  # the same figure as the report
+    assert "Another client's outage" not in page
+    assert "Exempted: Client asked us to call after 10:15." in page
+    assert "Monitor" in page  # the open P4, with its countdown
+
+
+def test_staff_cannot_open_the_client_dashboard(technician):
+    from django.urls import reverse
+
+    from tests.helpers import signed_in
+
+    assert signed_in(technician).get(reverse("portal:sla-dashboard")).status_code == 403
