@@ -162,3 +162,30 @@ def test_list_query_count_is_fixed(client_user_a, django_assert_num_queries):
     http = signed_in(client_user_a)
     with django_assert_num_queries(4):  # session, user, the user's client (time zone), the page
         http.get(reverse("portal:ticket-list"))
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_client_user_opens_follows_and_answers_a_ticket_in_a_browser(page, client_user_a):
+    from tests.factories.msp import PASSWORD
+
+    default_policy_ensure()
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(client_user_a.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="SLA dashboard").click()
+    assert "so far" in page.get_by_role("heading", level=1).inner_text()
+    page.get_by_role("link", name="New ticket").first.click()
+    form = page.get_by_test_id("portal-ticket-form")
+    form.get_by_label("Subject").fill("Wi-Fi drops in the meeting room")
+    form.get_by_label("Details").fill("Every ten minutes since Monday.")
+    form.get_by_label("How urgent is it").select_option("high")
+    page.get_by_role("button", name="Open ticket").click()
+    assert "Wi-Fi drops" in page.get_by_test_id("ticket-title").inner_text()
+    assert "Response" in page.get_by_test_id("portal-clocks").inner_text()
+    page.get_by_label("Message").fill("It just dropped again at 10:02.")
+    page.get_by_role("button", name="Send").click()
+    assert "It just dropped again at 10:02." in page.get_by_test_id("conversation").inner_text()
+    page.get_by_role("list", name="Main").get_by_role("link", name="Tickets").click()
+    assert "Wi-Fi drops" in page.get_by_test_id("portal-tickets").inner_text()
