@@ -10,6 +10,7 @@ def navigation(request) -> dict:
         items = [
             ("Tickets", reverse("tickets:queue")),
             ("New ticket", reverse("tickets:create")),
+            ("SLA risk", reverse("workspace:sla-risk")),
             ("Clients", reverse("workspace:client-list")),
             ("Contracts", reverse("contracts:list")),
             ("Calendars", reverse("sla:calendar-list")),

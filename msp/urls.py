@@ -9,6 +9,7 @@ from reporting import views as reporting_views
 from tickets import portal_views
 
 workspace_patterns = [
+    path("sla-risk/", reporting_views.StaffSlaRiskView.as_view(), name="sla-risk"),
     path("clients/", views.ClientListView.as_view(), name="client-list"),
     path("clients/<slug:slug>/", views.ClientDetailView.as_view(), name="client-detail"),
     path("notifications/", views.NotificationListView.as_view(), name="notification-list"),

@@ -8,7 +8,8 @@ from django.utils import timezone
 from django.views import View
 
 from contracts.selectors import month_period
-from msp.mixins import ClientUserRequiredMixin
+from msp.mixins import ClientUserRequiredMixin, StaffRequiredMixin
+from reporting import selectors
 from reporting.metrics import client_month_metrics
 from sla.models import SLAClock
 from tickets.choices import OPEN_STATUSES
@@ -58,3 +59,22 @@ class ClientSlaDashboardView(ClientUserRequiredMixin, View):
 
 def _seconds(metric) -> int | None:
     return int(metric.value) if metric is not None and metric.value is not None else None
+
+
+class StaffSlaRiskView(StaffRequiredMixin, View):
+    """Team leads' and account managers' view: what breaches soon, what breached today, and
+    compliance by client this month (UTC month), worst first. ?mine=1: my clients only."""
+
+    def get(self, request):
+        now = timezone.now()
+        local = timezone.localtime(now)
+        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        mine = request.GET.get("mine") == "1"
+        risk = selectors.sla_risk(
+            clients=selectors.clients_of(request.user, mine),
+            now=now,
+            day_start=day_start,
+            month_start=day_start.replace(day=1),
+        )
+        context = {**risk, "now": now, "mine": mine, "month": local.strftime("%B %Y")}
+        return render(request, "reporting/sla_risk.html", context)
