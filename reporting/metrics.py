@@ -208,9 +208,8 @@ def _volume(client: Client, period) -> list[dict]:
     return rows
 
 
-def _contract_rows(client: Client, year: int, month: int, first_day: date, period) -> list[dict]:
+def _contract_rows(client: Client, contract, year: int, month: int, first_day: date) -> list[dict]:
     next_month = (first_day + timedelta(days=32)).replace(day=1)
-    contract = contract_active_for(client_id=client.pk, on=next_month - timedelta(days=1))
     minutes = (
         TimeEntry.objects.filter(
             ticket__client=client,
@@ -250,9 +249,13 @@ def _contract_rows(client: Client, year: int, month: int, first_day: date, perio
     return rows
 
 
-def _targets(client: Client, first_day: date) -> dict:
+def _contract_of(client: Client, first_day: date):
+    """The contract that was active at the end of the month (its targets apply)."""
     next_month = (first_day + timedelta(days=32)).replace(day=1)
-    contract = contract_active_for(client_id=client.pk, on=next_month - timedelta(days=1))
+    return contract_active_for(client_id=client.pk, on=next_month - timedelta(days=1))
+
+
+def _targets(contract) -> dict:
     if contract is None:
         return {}
     return {(t.priority, t.metric): t.percent for t in contract.compliance_targets.all()}
@@ -263,12 +266,13 @@ def client_month_metrics(*, client: Client, year: int, month: int) -> list[Metri
     dashboard shows the same figures the report will."""
     first_day = date(year, month, 1)
     period = month_period(year=year, month=month, timezone_name=client.timezone)
+    contract = _contract_of(client, first_day)
     rows = [
-        *_compliance(client, period, _targets(client, first_day)),
+        *_compliance(client, period, _targets(contract)),
         *_times(client, period),
         *_resolutions(client, period),
         *_volume(client, period),
-        *_contract_rows(client, year, month, first_day, period),
+        *_contract_rows(client, contract, year, month, first_day),
     ]
     return [
         Metric(client=client, period_kind=PeriodKind.MONTH, period_start=first_day, **row)
