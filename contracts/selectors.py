@@ -177,25 +177,36 @@ def _exemption_in_force():
     return Exists(BreachExemption.objects.filter(clock=OuterRef("pk"), revoked_at__isnull=True))
 
 
-def contract_compliance(*, contract_id: int, period: tuple[datetime, datetime]) -> list[dict]:
-    """Clocks of a contract's tickets concluded in the period, met and breached, by priority and
-    metric: one grouped query. A clock concludes when it is met (stopped in time) or breached;
-    breaches exempted (and not revoked) count as neither."""
+def concluded_clocks(*, period: tuple[datetime, datetime], exempted: bool = False, **scope):
+    """Response and resolution clocks concluded in the period: met (stopped in time) or
+    breached. Breaches exempted (and not revoked) count as neither; `exempted=True` gives just
+    those instead. `scope` narrows the clocks, e.g. ticket__client=client."""
     start, end = period
     concluded = Q(state="met", stopped_at__gte=start, stopped_at__lt=end) | Q(
         breached_at__gte=start, breached_at__lt=end
     )
-    return list(
-        SLAClock.objects.filter(concluded, ticket__contract_id=contract_id)
-        .filter(kind__in=[ClockKind.RESPONSE, ClockKind.RESOLUTION])
-        .filter(~_exemption_in_force())
-        .values("ticket__priority", "kind")
+    clocks = SLAClock.objects.filter(
+        concluded, kind__in=[ClockKind.RESPONSE, ClockKind.RESOLUTION], **scope
+    )
+    return clocks.filter(_exemption_in_force() if exempted else ~_exemption_in_force())
+
+
+def met_and_breached(clocks, *group_by: str):
+    """Met and breached clocks per group, in one grouped query."""
+    return (
+        clocks.values(*group_by)
         .annotate(
             met=Count("pk", filter=Q(state="met")),
             breached=Count("pk", filter=Q(breached_at__isnull=False)),
         )
-        .order_by("ticket__priority", "kind")
+        .order_by(*group_by)
     )
+
+
+def contract_compliance(*, contract_id: int, period: tuple[datetime, datetime]) -> list[dict]:
+    """Concluded clocks of a contract's tickets, met and breached, by priority and metric."""
+    clocks = concluded_clocks(period=period, ticket__contract_id=contract_id)
+    return list(met_and_breached(clocks, "ticket__priority", "kind"))
 
 
 def contract_exemptions(*, contract_id: int, period: tuple[datetime, datetime]):

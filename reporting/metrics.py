@@ -38,10 +38,12 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from contracts.choices import PricingModel
-from contracts.models import BreachExemption, MonthlyEvaluation
+from contracts.models import MonthlyEvaluation
 from contracts.selectors import (
+    concluded_clocks,
     contract_active_for,
     contract_availability,
+    met_and_breached,
     month_period,
     service_targets,
 )
@@ -64,25 +66,9 @@ def _row(key: str, dimension: str = "", value=None, count: int = 0, target=None)
 
 
 def _compliance(client: Client, period, targets: dict) -> list[dict]:
-    start, end = period
-    concluded = Q(state="met", stopped_at__gte=start, stopped_at__lt=end) | Q(
-        breached_at__gte=start, breached_at__lt=end
-    )
-    exempt_ids = BreachExemption.objects.filter(revoked_at__isnull=True).values("clock_id")
-    clocks = SLAClock.objects.filter(
-        concluded,
-        ticket__client=client,
-        kind__in=[ClockKind.RESPONSE, ClockKind.RESOLUTION],
-    )
+    clocks = concluded_clocks(period=period, ticket__client=client)
+    grouped = met_and_breached(clocks, "ticket__priority", "kind")
     rows = []
-    grouped = (
-        clocks.exclude(pk__in=exempt_ids)
-        .values("ticket__priority", "kind")
-        .annotate(
-            met=Count("pk", filter=Q(state="met")),
-            breached=Count("pk", filter=Q(breached_at__isnull=False)),
-        )
-    )
     seen = set()
     for group in grouped:
         key = (group["ticket__priority"], group["kind"])
@@ -100,7 +86,8 @@ def _compliance(client: Client, period, targets: dict) -> list[dict]:
     for key, target in targets.items():  # a target with nothing concluded is met, shown empty
         if key not in seen:
             rows.append(_row("compliance", f"{key[0]}/{key[1]}", None, 0, target))
-    rows.append(_row("exempted_breaches", "", None, clocks.filter(pk__in=exempt_ids).count()))
+    exempted = concluded_clocks(period=period, exempted=True, ticket__client=client)
+    rows.append(_row("exempted_breaches", "", None, exempted.count()))
     return rows
 
 

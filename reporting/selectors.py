@@ -3,11 +3,8 @@ number of clients or tickets."""
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
-
-from contracts.models import BreachExemption
+from contracts.selectors import concluded_clocks, met_and_breached
 from msp.models import Client
-from sla.choices import ClockKind
 from sla.models import SLAClock
 from tickets.models import Ticket
 
@@ -33,22 +30,8 @@ def sla_risk(*, clients, now: datetime, day_start: datetime, month_start: dateti
         .select_related("ticket__client", "ticket__assignee")
         .order_by("-breached_at")
     )
-    exempt = BreachExemption.objects.filter(revoked_at__isnull=True).values("clock_id")
-    concluded = Q(state="met", stopped_at__gte=month_start) | Q(breached_at__gte=month_start)
-    by_client = (
-        SLAClock.objects.filter(
-            concluded,
-            ticket__client__in=clients,
-            kind__in=[ClockKind.RESPONSE, ClockKind.RESOLUTION],
-        )
-        .exclude(pk__in=exempt)
-        .values("ticket__client__slug", "ticket__client__name")
-        .annotate(
-            met=Count("pk", filter=Q(state="met")),
-            breached=Count("pk", filter=Q(breached_at__isnull=False)),
-        )
-        .order_by("ticket__client__name")
-    )
+    clocks = concluded_clocks(period=(month_start, now), ticket__client__in=clients)
+    by_client = met_and_breached(clocks, "ticket__client__slug", "ticket__client__name")
     compliance = [
         {
             "slug": row["ticket__client__slug"],
