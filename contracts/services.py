@@ -342,14 +342,21 @@ class EvaluationRun:
 def contract_evaluations_run(*, now: datetime) -> EvaluationRun:
     """Scheduled: evaluate each active contract's last finished month (in its client's time
     zone) if that month has no evaluation yet. Safe to run as often as wanted."""
-    evaluated = []
+    due = {}
     contracts = Contract.objects.filter(status=ContractStatus.ACTIVE).select_related("client")
     for contract in contracts.order_by("pk"):
         local_today = now.astimezone(selectors.client_zone(contract)).date()
         last_month = _add_months(local_today.replace(day=1), -1)
-        if last_month < contract.start_date.replace(day=1):
-            continue
-        if contract.evaluations.filter(month=last_month).exists():
+        if last_month >= contract.start_date.replace(day=1):
+            due[contract] = last_month
+    done = set(  # one query for the months already evaluated
+        MonthlyEvaluation.objects.filter(
+            contract__in=list(due), month__in=set(due.values())
+        ).values_list("contract_id", "month")
+    )
+    evaluated = []
+    for contract, last_month in due.items():
+        if (contract.pk, last_month) in done:
             continue
         contract_month_evaluate(contract=contract, month=last_month, now=now)
         evaluated.append(f"{contract.number} {last_month:%Y-%m}")

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from msp.api.base import ScopedViewSet
 from msp.api.pagination import PagePagination, TicketCursorPagination
-from msp.choices import STAFF_ROLES, Tier
+from msp.choices import STAFF_ROLES, Tier, UserRole
 from msp.models import Asset, Client, Contact, Site, Team, User
 from sla.choices import Priority
 from sla.models import SLAClock
@@ -251,7 +251,7 @@ class TicketViewSet(
     pagination_class = TicketCursorPagination
     filterset_class = TicketApiFilterSet
     client_users_allowed = True
-    write_roles = (*STAFF_ROLES, "client")
+    write_roles = (*STAFF_ROLES, UserRole.CLIENT)
 
     def get_queryset(self):
         tickets = super().get_queryset()
@@ -280,7 +280,7 @@ class TicketViewSet(
         return self._ticket_response(ticket, status.HTTP_201_CREATED)
 
     def _ticket_response(self, ticket, code=status.HTTP_200_OK):
-        ticket = self.get_queryset().model.objects.prefetch_related("sla_clocks").get(pk=ticket.pk)
+        ticket = Ticket.objects.prefetch_related("sla_clocks").get(pk=ticket.pk)
         return Response(TicketDetailSerializer(ticket).data, status=code)
 
     def _act(self, request, serializer_class, perform, code=status.HTTP_200_OK):

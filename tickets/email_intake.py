@@ -142,7 +142,8 @@ def _sender(parsed: ParsedEmail, mailbox: Mailbox | None) -> Sender | None:
     if contact is not None:
         return Sender(client=contact.client, contact=contact)
     domain = parsed.sender.rsplit("@", 1)[-1]
-    for client in Client.objects.exclude(email_domains=""):
+    # The database narrows to clients whose list mentions the domain; the exact match is here.
+    for client in Client.objects.filter(email_domains__icontains=domain).order_by("pk"):
         domains = {d.strip().lower() for d in client.email_domains.replace(";", ",").split(",")}
         if domain in domains:
             return Sender(client=client)

@@ -96,10 +96,10 @@ def parse_email(raw: bytes) -> ParsedEmail:
 
 def _header(message: EmailMessage, name: str) -> str:
     try:
-        value = message.get(name)
-    except (ValueError, IndexError, TypeError):  # a malformed header: read it raw
-        value = message.get_all(name, failobj=[""])[0] if hasattr(message, "get_all") else ""
-    return str(value or "")
+        return str(message.get(name) or "")
+    except (ValueError, IndexError, TypeError):  # a header too malformed to decode: take it raw
+        wanted = name.lower()
+        return next((str(raw) for key, raw in message.raw_items() if key.lower() == wanted), "")
 
 
 def _ids(value: str) -> tuple[str, ...]:
