@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from msp.models import ApiToken
@@ -7,17 +8,11 @@ class PerTokenRateThrottle(SimpleRateThrottle):
     """A budget per token (or per signed-in user, for the browser); alerts have their own."""
 
     def get_rate(self):
-        from django.conf import settings
-
-        return settings.API_THROTTLE_RATES[self.scope_name]
-
-    def __init__(self):
-        self.scope_name = "default"
-        super().__init__()
+        return None  # chosen per request, from the view
 
     def allow_request(self, request, view):
-        self.scope_name = "alerts" if getattr(view, "alerts_endpoint", False) else "default"
-        self.rate = self.get_rate()
+        self.scope = "alerts" if getattr(view, "alerts_endpoint", False) else "default"
+        self.rate = settings.API_THROTTLE_RATES[self.scope]
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
 
@@ -28,4 +23,4 @@ class PerTokenRateThrottle(SimpleRateThrottle):
             ident = f"user-{request.user.pk}"
         else:
             ident = f"ip-{self.get_ident(request)}"
-        return f"throttle-{self.scope_name}-{ident}"
+        return f"throttle-{self.scope}-{ident}"
