@@ -112,20 +112,32 @@ def _charge(
     return ChargeLine(line, Decimal(1), line.spend_percent, _money(amount), "of managed spend")
 
 
-def month_period(*, year: int, month: int, timezone_name: str) -> tuple[datetime, datetime]:
-    """The calendar month in a time zone, as UTC instants (so its length is real time)."""
+def month_period(
+    *, year: int, month: int, timezone_name: str, months: int = 1
+) -> tuple[datetime, datetime]:
+    """A calendar month (or `months` of them, a quarter say) in a time zone, as UTC instants,
+    so that its length is real time."""
     zone = ZoneInfo(timezone_name)
     start = datetime(year, month, 1, tzinfo=zone)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
+    after = (year * 12 + month - 1) + months
+    end = datetime(after // 12, after % 12 + 1, 1, tzinfo=zone)
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def contract_availability(
-    *, contract: Contract, year: int, month: int, services: list[str] | None = None
+    *,
+    contract: Contract,
+    year: int,
+    month: int,
+    services: list[str] | None = None,
+    months: int = 1,
 ) -> dict[str, Decimal]:
-    """Availability of services (default: those with a line in the contract) over a month in
-    the client's time zone: two queries (outages, windows) whatever the number of services."""
-    period = month_period(year=year, month=month, timezone_name=contract.client.timezone)
+    """Availability of services (default: those with a line in the contract) over a month (or
+    `months` from it) in the client's time zone: two queries (outages, windows) whatever the
+    number of services."""
+    period = month_period(
+        year=year, month=month, timezone_name=contract.client.timezone, months=months
+    )
     outages_by_service: dict[str, list] = {}
     overlapping = contract.outages.filter(planned=False, start__lt=period[1]).filter(
         Q(end__isnull=True) | Q(end__gt=period[0])

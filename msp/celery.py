@@ -53,6 +53,12 @@ def _install_beat_schedule(sender: Celery, **kwargs) -> None:
             "task": "contracts.monthly_evaluations",
             "schedule": crontab(minute=20),
         },
+        # Monthly reports on the 1st and QBRs after each quarter, per client's time zone (hence
+        # hourly), after the evaluations above; each period is generated and emailed once.
+        "scheduled-reports": {
+            "task": "reporting.scheduled_reports",
+            "schedule": crontab(minute=40),
+        },
         "heartbeat": {
             "task": "msp.heartbeat",
             "schedule": float(settings.HEARTBEAT_INTERVAL_SECONDS),

@@ -13,6 +13,7 @@ def navigation(request) -> dict:
             ("SLA risk", reverse("workspace:sla-risk")),
             ("Clients", reverse("workspace:client-list")),
             ("Contracts", reverse("contracts:list")),
+            ("Reports", reverse("reporting:list")),
             ("Calendars", reverse("sla:calendar-list")),
             ("SLA policies", reverse("sla:policy-list")),
         ]
@@ -21,6 +22,7 @@ def navigation(request) -> dict:
     else:
         items = [
             ("SLA dashboard", reverse("portal:sla-dashboard")),
+            ("Reports", reverse("portal:report-list")),
             ("Tickets", reverse("portal:ticket-list")),
             ("New ticket", reverse("portal:ticket-new")),
             ("My organisation", reverse("portal:home")),

@@ -93,6 +93,10 @@ CLIENTS = [
 
 
 @transaction.atomic
+def _has_executive(spec: dict) -> bool:
+    return any(role == ContactRole.EXECUTIVE for _, _, role, _ in spec["contacts"])
+
+
 def seed_directory() -> list[DemoLogin]:
     logins = []
     users = {}
@@ -129,7 +133,14 @@ def seed_directory() -> list[DemoLogin]:
             contact, _ = Contact.objects.update_or_create(
                 client=client,
                 email=email,
-                defaults={"full_name": full_name, "role": role, "site": sites[0]},
+                defaults={
+                    "full_name": full_name,
+                    "role": role,
+                    "site": sites[0],
+                    # Executives get the reports, or the primary contact where there is none.
+                    "receives_reports": role == ContactRole.EXECUTIVE
+                    or (role == ContactRole.PRIMARY and not _has_executive(spec)),
+                },
             )
             if portal:
                 user = contact_portal_login_grant(contact=contact, password=DEMO_PASSWORD)

@@ -242,6 +242,9 @@ class Contact(TimeStampedModel):
     is_seat = models.BooleanField(
         default=True, help_text="A supported user, counted as a seat by per-seat pricing."
     )
+    receives_reports = models.BooleanField(
+        default=False, help_text="Monthly reports and QBRs are emailed to this contact."
+    )
 
     objects = ClientScopedQuerySet.as_manager()
 
@@ -359,6 +362,11 @@ class OutboxMessage(TimeStampedModel):
     url = models.CharField(max_length=300, blank=True)
     headers = models.JSONField(
         default=dict, blank=True, help_text="Extra email headers (threading, Auto-Submitted)."
+    )
+    attachment = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text='"kind:id" of a file rendered at sending (OUTBOX_ATTACHMENTS), e.g. "report:7".',
     )
     status = models.CharField(
         max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from msp.choices import OutboxChannel, OutboxStatus, UserRole
 from msp.models import ApiToken, Contact, Heartbeat, Notification, OutboxMessage, User
@@ -57,6 +58,7 @@ def _outbox_fields(
     email: str = "",
     url: str = "",
     headers: dict | None = None,
+    attachment: str = "",
 ) -> dict | None:
     """The columns of one outbox message; None for an email with nowhere to go."""
     email = email or (recipient.email if recipient else "")
@@ -71,6 +73,7 @@ def _outbox_fields(
         "email": email,
         "url": url,
         "headers": headers or {},
+        "attachment": attachment,
     }
 
 
@@ -150,12 +153,23 @@ def _send(message: OutboxMessage) -> None:
             recipient=message.recipient, title=message.subject, body=message.body, url=message.url
         )
         return
-    EmailMessage(
+    email = EmailMessage(
         subject=message.subject,
         body=message.body,
         to=[message.email],
         headers={**message.headers, "Message-ID": outbox_message_id(message.key)},
-    ).send(fail_silently=False)
+    )
+    if message.attachment:
+        email.attach(*_attachment(message.attachment))
+    email.send(fail_silently=False)
+
+
+def _attachment(reference: str) -> tuple[str, bytes, str]:
+    """Render an attachment when sending, from its "kind:id" reference: the apps that own the
+    files register a renderer per kind in settings (msp cannot import them)."""
+    kind, _, identifier = reference.partition(":")
+    render = import_string(settings.OUTBOX_ATTACHMENTS[kind])
+    return render(identifier)
 
 
 def outbox_message_id(key: str) -> str:

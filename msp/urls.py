@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from msp import views
 from reporting import views as reporting_views
-from tickets import portal_views
+from tickets import csat_views, portal_views
 
 workspace_patterns = [
     path("sla-risk/", reporting_views.StaffSlaRiskView.as_view(), name="sla-risk"),
@@ -19,6 +19,15 @@ workspace_patterns = [
 portal_patterns = [
     path("", views.PortalHomeView.as_view(), name="home"),
     path("sla/", reporting_views.ClientSlaDashboardView.as_view(), name="sla-dashboard"),
+    path("reports/", reporting_views.PortalReportListView.as_view(), name="report-list"),
+    path(
+        "reports/<int:pk>/", reporting_views.PortalReportDetailView.as_view(), name="report-detail"
+    ),
+    path(
+        "reports/<int:pk>/<file_format:file_format>/",
+        reporting_views.ReportDownloadView.as_view(),
+        name="report-download",
+    ),
     path("tickets/", portal_views.PortalTicketListView.as_view(), name="ticket-list"),
     path("tickets/new/", portal_views.PortalTicketCreateView.as_view(), name="ticket-new"),
     path("tickets/<int:pk>/", portal_views.PortalTicketDetailView.as_view(), name="ticket-detail"),
@@ -32,6 +41,8 @@ portal_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("csat/<str:token>/<int:rating>/", csat_views.SurveyRateView.as_view(), name="csat-rate"),
+    path("csat/<str:token>/comment/", csat_views.SurveyCommentView.as_view(), name="csat-comment"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/api-tokens/", views.ApiTokenView.as_view(), name="api-tokens"),
@@ -64,6 +75,7 @@ urlpatterns = [
     path("workspace/sla/", include("sla.urls")),
     path("workspace/tickets/", include("tickets.urls")),
     path("workspace/contracts/", include("contracts.urls")),
+    path("workspace/reports/", include("reporting.urls")),
     path("portal/", include((portal_patterns, "portal"))),
     path("api/v1/", include(("msp.api.urls", "api"))),
     path("admin/", admin.site.urls),

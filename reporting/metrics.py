@@ -1,5 +1,6 @@
-"""A client's figures for a period, computed in SQL (grouped queries and window functions; no
-Python loop over tickets) and stored as Metric rows, replacing what the period had.
+"""A client's figures for a month or a quarter, computed in SQL (grouped queries and window
+functions; no Python loop over tickets) and stored as Metric rows, replacing what the period
+had. Periods are calendar months and quarters in the client's time zone.
 
 Definitions (the README repeats them for readers of the reports):
 - compliance: response and resolution clocks concluded in the period (met when stopped in time,
@@ -10,15 +11,20 @@ Definitions (the README repeats them for readers of the reports):
 - mttr: mean wall-clock seconds from opening to resolution of tickets resolved in the period.
 - fcr: share of tickets resolved in the period that had exactly one public reply by staff
   (automatic messages do not count), no escalation and no reopening.
+- csat: mean rating (1-5) of the satisfaction answers given in the period; csat_response: the
+  share of the surveys sent in the period that have been answered.
 - volume: tickets opened in the period, by priority, type, source and site.
 - backlog: tickets opened before the period's end and not resolved, closed or cancelled by then.
 - availability: per service of the contract, against the service line's target.
-- hours_used: billable time logged in the period (hours); block_hours: hours in block lines.
-- top_asset: the five assets with most tickets opened in the period.
-- credit / ladder: the contract's monthly evaluation of that month, when there is one.
+- maintenance: occurrences (count) and hours (value) of each maintenance window in the period.
+- hours_used: billable time logged in the period (hours); block_hours: the block lines' monthly
+  hours times the months of the period.
+- top_asset, top_category: the five assets and categories with most tickets opened.
+- credit / ladder: the contract's monthly evaluations of the period's months: credits summed,
+  the ladder step of the last one.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -37,6 +43,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from contracts.availability import window_occurrences
 from contracts.choices import PricingModel
 from contracts.models import MonthlyEvaluation
 from contracts.selectors import (
@@ -44,18 +51,18 @@ from contracts.selectors import (
     contract_active_for,
     contract_availability,
     met_and_breached,
-    month_period,
     service_targets,
 )
 from msp.models import Client
-from reporting.choices import PeriodKind
 from reporting.models import Metric
+from reporting.periods import Period
 from sla.choices import ClockKind
 from sla.models import SLAClock
 from tickets.choices import EventKind, TicketStatus
-from tickets.models import Ticket, TimeEntry
+from tickets.models import SatisfactionSurvey, Ticket, TimeEntry
 
 PERCENTILES = (50, 90)
+TOP = 5  # recurring assets and categories listed
 THREE_PLACES = Decimal("0.001")
 
 
@@ -65,8 +72,8 @@ def _row(key: str, dimension: str = "", value=None, count: int = 0, target=None)
     return {"key": key, "dimension": dimension, "value": value, "count": count, "target": target}
 
 
-def _compliance(client: Client, period, targets: dict) -> list[dict]:
-    clocks = concluded_clocks(period=period, ticket__client=client)
+def _compliance(client: Client, bounds, targets: dict) -> list[dict]:
+    clocks = concluded_clocks(period=bounds, ticket__client=client)
     grouped = met_and_breached(clocks, "ticket__priority", "kind")
     rows = []
     seen = set()
@@ -86,7 +93,10 @@ def _compliance(client: Client, period, targets: dict) -> list[dict]:
     for key, target in targets.items():  # a target with nothing concluded is met, shown empty
         if key not in seen:
             rows.append(_row("compliance", f"{key[0]}/{key[1]}", None, 0, target))
-    exempted = concluded_clocks(period=period, exempted=True, ticket__client=client)
+    met = sum(group["met"] for group in grouped)
+    total = met + sum(group["breached"] for group in grouped)
+    rows.append(_row("compliance", "all", Decimal(met) * 100 / total if total else None, total))
+    exempted = concluded_clocks(period=bounds, exempted=True, ticket__client=client)
     rows.append(_row("exempted_breaches", "", None, exempted.count()))
     return rows
 
@@ -124,8 +134,8 @@ def _percentiles(clocks, key: str) -> list[dict]:
     return rows
 
 
-def _times(client: Client, period) -> list[dict]:
-    start, end = period
+def _times(client: Client, bounds) -> list[dict]:
+    start, end = bounds
     rows = []
     for kind in (ClockKind.RESPONSE, ClockKind.RESOLUTION):
         clocks = SLAClock.objects.filter(
@@ -135,8 +145,8 @@ def _times(client: Client, period) -> list[dict]:
     return rows
 
 
-def _resolutions(client: Client, period) -> list[dict]:
-    start, end = period
+def _resolutions(client: Client, bounds) -> list[dict]:
+    start, end = bounds
     resolved = Ticket.objects.filter(client=client, resolved_at__gte=start, resolved_at__lt=end)
     mttr = resolved.aggregate(
         duration=Avg(
@@ -169,21 +179,23 @@ def _resolutions(client: Client, period) -> list[dict]:
     ]
 
 
-def _volume(client: Client, period) -> list[dict]:
-    start, end = period
+def _volume(client: Client, bounds) -> list[dict]:
+    start, end = bounds
     opened = Ticket.objects.filter(client=client, created_at__gte=start, created_at__lt=end)
     rows = [_row("volume", "all", None, opened.count())]
     for field in ("priority", "type", "source", "site__name"):
         for group in opened.values(field).annotate(n=Count("pk")).order_by(field):
             label = field.removesuffix("__name")
             rows.append(_row("volume", f"{label}:{group[field] or '-'}", None, group["n"]))
-    for group in (
-        opened.filter(asset__isnull=False)
-        .values("asset__name")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "asset__name")[:5]
-    ):
-        rows.append(_row("top_asset", group["asset__name"], None, group["n"]))
+    for field, key in (("asset__name", "top_asset"), ("category", "top_category")):
+        recurring = (
+            opened.exclude(**{f"{field}__isnull": True})
+            .exclude(**{field: ""})
+            .values(field)
+            .annotate(n=Count("pk"))
+            .order_by("-n", field)[:TOP]
+        )
+        rows += [_row(key, group[field], None, group["n"]) for group in recurring]
     backlog = (
         Ticket.objects.filter(client=client, created_at__lt=end)
         .exclude(resolved_at__lt=end)
@@ -195,14 +207,30 @@ def _volume(client: Client, period) -> list[dict]:
     return rows
 
 
-def _contract_rows(client: Client, contract, year: int, month: int, first_day: date) -> list[dict]:
-    next_month = (first_day + timedelta(days=32)).replace(day=1)
+def _satisfaction(client: Client, bounds) -> list[dict]:
+    start, end = bounds
+    sent = Q(sent_at__gte=start, sent_at__lt=end)
+    answered = Q(answered_at__gte=start, answered_at__lt=end)
+    figures = SatisfactionSurvey.objects.filter(sent | answered, ticket__client=client).aggregate(
+        average=Avg("rating", filter=answered),
+        answers=Count("pk", filter=answered),
+        sent=Count("pk", filter=sent),
+        sent_answered=Count("pk", filter=sent & Q(answered_at__isnull=False)),
+    )
+    rate = Decimal(figures["sent_answered"]) * 100 / figures["sent"] if figures["sent"] else None
+    return [
+        _row("csat", "", figures["average"], figures["answers"]),
+        _row("csat_response", "", rate, figures["sent"]),
+    ]
+
+
+def _contract_rows(client: Client, contract, period: Period) -> list[dict]:
     minutes = (
         TimeEntry.objects.filter(
             ticket__client=client,
             billable=True,
-            spent_on__gte=first_day,
-            spent_on__lt=next_month,
+            spent_on__gte=period.first_day,
+            spent_on__lt=period.end_day,
         ).aggregate(total=Sum("minutes"))["total"]
         or 0
     )
@@ -218,28 +246,53 @@ def _contract_rows(client: Client, contract, year: int, month: int, first_day: d
         ),
         Decimal(0),
     )
-    if block:
-        rows.append(_row("block_hours", "", block, 0))
+    if block:  # blocks are monthly allowances
+        rows.append(_row("block_hours", "", block * period.months, 0))
+    first_day = period.first_day
     targets = service_targets(contract)
     measured = contract_availability(
-        contract=contract, year=year, month=month, services=sorted(targets)
+        contract=contract,
+        year=first_day.year,
+        month=first_day.month,
+        services=sorted(targets),
+        months=period.months,
     )
     rows += [_row("availability", s, measured[s], 0, targets[s]) for s in sorted(targets)]
-    evaluation = MonthlyEvaluation.objects.filter(contract=contract, month=first_day).first()
-    if evaluation is not None:
-        rows.append(
-            _row("credit", evaluation.currency, evaluation.credit_amount, evaluation.missed_targets)
-        )
-        rows.append(
-            _row("ladder", evaluation.ladder_step, None, evaluation.consecutive_missed_months)
-        )
+    rows += _maintenance(contract, period.bounds(client.timezone))
+    evaluations = list(
+        MonthlyEvaluation.objects.filter(
+            contract=contract, month__gte=first_day, month__lt=period.end_day
+        ).order_by("month")
+    )
+    if evaluations:
+        last = evaluations[-1]
+        credit = sum((e.credit_amount for e in evaluations), Decimal(0))
+        missed = sum(e.missed_targets for e in evaluations)
+        rows.append(_row("credit", last.currency, credit, missed))
+        rows.append(_row("ladder", last.ladder_step, None, last.consecutive_missed_months))
     return rows
 
 
-def _contract_of(client: Client, first_day: date):
-    """The contract that was active at the end of the month (its targets apply)."""
-    next_month = (first_day + timedelta(days=32)).replace(day=1)
-    return contract_active_for(client_id=client.pk, on=next_month - timedelta(days=1))
+def _maintenance(contract, bounds) -> list[dict]:
+    """Agreed maintenance that took place in the period: occurrences and hours per window."""
+    rows = []
+    for window in contract.maintenance_windows.order_by("name"):
+        duration = timedelta(minutes=window.duration_minutes)
+        occurrences = window_occurrences(
+            start=window.start, duration=duration, recurrence=window.recurrence, period=bounds
+        )
+        if occurrences:
+            hours = sum(
+                ((min(end, bounds[1]) - max(start, bounds[0])) for start, end in occurrences),
+                timedelta(),
+            ) / timedelta(hours=1)
+            rows.append(_row("maintenance", window.name, hours, len(occurrences)))
+    return rows
+
+
+def period_contract(client: Client, period: Period):
+    """The contract that was active at the end of the period (its targets apply)."""
+    return contract_active_for(client_id=client.pk, on=period.end_day - timedelta(days=1))
 
 
 def _targets(contract) -> dict:
@@ -248,37 +301,34 @@ def _targets(contract) -> dict:
     return {(t.priority, t.metric): t.percent for t in contract.compliance_targets.all()}
 
 
-def client_month_metrics(*, client: Client, year: int, month: int) -> list[Metric]:
-    """A client's month (in the client's time zone), computed now and not stored: the live
-    dashboard shows the same figures the report will."""
-    first_day = date(year, month, 1)
-    period = month_period(year=year, month=month, timezone_name=client.timezone)
-    contract = _contract_of(client, first_day)
+def client_metrics(*, client: Client, period: Period) -> list[Metric]:
+    """A client's month or quarter (in the client's time zone), computed now and not stored:
+    the live dashboard shows the same figures the report will."""
+    bounds = period.bounds(client.timezone)
+    contract = period_contract(client, period)
     rows = [
-        *_compliance(client, period, _targets(contract)),
-        *_times(client, period),
-        *_resolutions(client, period),
-        *_volume(client, period),
-        *_contract_rows(client, contract, year, month, first_day),
+        *_compliance(client, bounds, _targets(contract)),
+        *_times(client, bounds),
+        *_resolutions(client, bounds),
+        *_satisfaction(client, bounds),
+        *_volume(client, bounds),
+        *_contract_rows(client, contract, period),
     ]
     return [
-        Metric(client=client, period_kind=PeriodKind.MONTH, period_start=first_day, **row)
+        Metric(client=client, period_kind=period.kind, period_start=period.first_day, **row)
         for row in rows
     ]
 
 
 @transaction.atomic
-def client_month_metrics_compute(
-    *, client: Client, year: int, month: int, now: datetime | None = None
-):
-    """Compute and store a client's month; safe to run again (the month is replaced)."""
+def client_metrics_compute(*, client: Client, period: Period, now: datetime | None = None):
+    """Compute and store a client's period; safe to run again (the period is replaced)."""
     now = now or timezone.now()
-    first_day = date(year, month, 1)
-    metrics = client_month_metrics(client=client, year=year, month=month)
+    metrics = client_metrics(client=client, period=period)
     for metric in metrics:
         metric.computed_at = now
     stored = Metric.objects.filter(
-        client=client, period_kind=PeriodKind.MONTH, period_start=first_day
+        client=client, period_kind=period.kind, period_start=period.first_day
     )
     stored.exclude(
         Q(*[Q(key=m.key, dimension=m.dimension) for m in metrics], _connector=Q.OR)

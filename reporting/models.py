@@ -1,8 +1,10 @@
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
 from msp.querysets import ClientScopedQuerySet
 from reporting.choices import PeriodKind
+from reporting.periods import Period
 
 
 class Metric(models.Model):
@@ -35,3 +37,66 @@ class Metric(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} {self.period_start} {self.key} {self.dimension}: {self.value}"
+
+
+class ReportQuerySet(ClientScopedQuerySet):
+    def for_user(self, user) -> "ReportQuerySet":
+        """Clients see the reports sent to them; staff also see drafts."""
+        reports = super().for_user(user)
+        if user is not None and user.is_authenticated and not user.is_msp_staff:
+            reports = reports.filter(sent_at__isnull=False)
+        return reports
+
+
+class Report(models.Model):
+    """A monthly executive report or a QBR: the figures are a snapshot stored when generated,
+    never changed afterwards; generating the period again makes a new version. The account
+    manager's summary and recommendations stay editable."""
+
+    EDITABLE_FIELDS = frozenset({"summary", "recommendations", "annotated_at", "sent_at"})
+
+    client = models.ForeignKey("msp.Client", on_delete=models.PROTECT, related_name="reports")
+    kind = models.CharField(max_length=10, choices=PeriodKind.choices)
+    period_start = models.DateField(help_text="First day of the period, in the client's zone.")
+    version = models.PositiveSmallIntegerField(default=1)
+    figures = models.JSONField(encoder=DjangoJSONEncoder)
+    summary = models.TextField(blank=True, help_text="The account manager's summary.")
+    recommendations = models.TextField(blank=True)
+    generated_at = models.DateTimeField()
+    generated_by = models.ForeignKey(
+        "msp.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Blank: generated on schedule.",
+    )
+    annotated_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-period_start", "kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "kind", "period_start", "version"], name="report_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=PeriodKind.values), name="report_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.kind} {self.period_start} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            fields = kwargs.get("update_fields")
+            if fields is None or not set(fields) <= self.EDITABLE_FIELDS:
+                raise ValueError("A report's figures are a snapshot; generate a new version.")
+        super().save(*args, **kwargs)
+
+    @property
+    def period(self) -> Period:
+        return Period(self.kind, self.period_start)

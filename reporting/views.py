@@ -1,64 +1,67 @@
-"""The client's live SLA dashboard: this month so far, with the same figures and definitions
-as the monthly report (reporting.metrics), the open tickets' countdowns and the breaches."""
+"""Reports in the workspace (generate, preview, annotate, send) and the portal (read,
+download), the client's live SLA dashboard, and the staff SLA risk page. Every report is
+looked up through Report.objects.for_user: another client's report is a 404."""
 
 from zoneinfo import ZoneInfo
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
 
-from contracts.selectors import month_period
-from msp.mixins import ClientUserRequiredMixin, StaffRequiredMixin
+from msp.choices import SERVICE_MANAGER_ROLES
+from msp.mixins import ClientUserRequiredMixin, RoleRequiredMixin, StaffRequiredMixin
+from msp.models import Client
 from reporting import selectors
-from reporting.metrics import client_month_metrics
-from sla.models import SLAClock
+from reporting.choices import PeriodKind
+from reporting.figures import period_figures
+from reporting.forms import ReportAnnotateForm, ReportGenerateForm
+from reporting.models import Report
+from reporting.periods import Period
+from reporting.presentation import ReportContent
+from reporting.rendering import report_csv, report_filename, report_pdf, report_title
+from reporting.services import (
+    report_annotate,
+    report_generate,
+    report_recipients,
+    report_send,
+)
 from tickets.choices import OPEN_STATUSES
 from tickets.models import Ticket
 
+REPORTS_LISTED = 100
+
+
+def _visible_report(request, pk: int) -> Report:
+    return get_object_or_404(Report.objects.for_user(request.user).select_related("client"), pk=pk)
+
 
 class ClientSlaDashboardView(ClientUserRequiredMixin, View):
-    template_name = "portal/sla_dashboard.html"
+    """This month so far, built by the same code and template as the monthly report, plus
+    the open tickets' countdowns."""
 
     def get(self, request):
         client = request.user.client
-        today = timezone.localtime(timezone.now(), ZoneInfo(client.timezone)).date()
-        metrics = client_month_metrics(client=client, year=today.year, month=today.month)
-        by_key: dict[str, list] = {}
-        for metric in metrics:
-            by_key.setdefault(metric.key, []).append(metric)
-        single = {m.key: m for m in metrics if m.dimension in ("", "all")}
-        period = month_period(year=today.year, month=today.month, timezone_name=client.timezone)
-        breaches = (
-            SLAClock.objects.filter(
-                ticket__client=client, breached_at__gte=period[0], breached_at__lt=period[1]
-            )
-            .select_related("ticket")
-            .prefetch_related("exemptions")
-            .order_by("-breached_at")[:50]
-        )
+        now = timezone.now()
+        today = timezone.localtime(now, ZoneInfo(client.timezone)).date()
+        period = Period.containing(PeriodKind.MONTH, today)
+        figures = period_figures(client=client, period=period, now=now, store=False)
         open_tickets = (
             Ticket.objects.for_user(request.user)
             .filter(status__in=OPEN_STATUSES)
             .order_by("sla_due_at", "pk")[:25]
         )
         context = {
-            "month": today.strftime("%B %Y"),
-            "compliance": sorted(by_key.get("compliance", []), key=lambda m: m.dimension),
-            "availability": by_key.get("availability", []),
-            "volume": single.get("volume"),
-            "backlog": single.get("backlog"),
-            "mttr_seconds": _seconds(single.get("mttr")),
-            "fcr": single.get("fcr"),
-            "response_p50_seconds": _seconds(single.get("response_p50")),
-            "breaches": breaches,
+            "month": period.label,
+            "content": ReportContent(figures),
             "open_tickets": open_tickets,
-            "now": timezone.now(),
+            "now": now,
+            "ticket_url": "portal",
         }
-        return render(request, self.template_name, context)
-
-
-def _seconds(metric) -> int | None:
-    return int(metric.value) if metric is not None and metric.value is not None else None
+        return render(request, "portal/sla_dashboard.html", context)
 
 
 class StaffSlaRiskView(StaffRequiredMixin, View):
@@ -78,3 +81,134 @@ class StaffSlaRiskView(StaffRequiredMixin, View):
         )
         context = {**risk, "now": now, "mine": mine, "month": local.strftime("%B %Y")}
         return render(request, "reporting/sla_risk.html", context)
+
+
+class ReportListView(StaffRequiredMixin, View):
+    def get(self, request):
+        reports = Report.objects.for_user(request.user).select_related("client", "generated_by")
+        client_slug = request.GET.get("client", "")
+        if client_slug:
+            reports = reports.filter(client__slug=client_slug)
+        initial = {}
+        if client_slug:
+            initial["client"] = Client.objects.filter(slug=client_slug).first()
+        context = {
+            "reports": reports[:REPORTS_LISTED],
+            "form": ReportGenerateForm(initial=initial),
+            "client_slug": client_slug,
+            "clients": Client.objects.for_user(request.user).order_by("name"),
+            "can_manage": request.user.role in SERVICE_MANAGER_ROLES,
+        }
+        return render(request, "reporting/report_list.html", context)
+
+
+class ReportGenerateView(RoleRequiredMixin, View):
+    allowed_roles = SERVICE_MANAGER_ROLES
+
+    def post(self, request):
+        form = ReportGenerateForm(request.POST)
+        if form.is_valid():
+            try:
+                report = report_generate(
+                    client=form.cleaned_data["client"],
+                    period=form.cleaned_data["period"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, f"Version {report.version} generated.")
+                return redirect("reporting:detail", report.pk)
+        context = {
+            "reports": Report.objects.none(),
+            "form": form,
+            "clients": Client.objects.for_user(request.user).order_by("name"),
+            "can_manage": True,
+        }
+        return render(request, "reporting/report_list.html", context, status=400)
+
+
+class ReportDetailView(StaffRequiredMixin, View):
+    def get(self, request, pk: int, form=None, status=200):
+        report = _visible_report(request, pk)
+        versions = Report.objects.filter(
+            client=report.client, kind=report.kind, period_start=report.period_start
+        ).order_by("-version")
+        context = {
+            "report": report,
+            "title": report_title(report),
+            "content": ReportContent(report.figures),
+            "versions": versions,
+            "recipients": report_recipients(report.client),
+            "form": form
+            or ReportAnnotateForm(
+                initial={"summary": report.summary, "recommendations": report.recommendations}
+            ),
+            "can_manage": request.user.role in SERVICE_MANAGER_ROLES,
+            "ticket_url": "staff",
+        }
+        return render(request, "reporting/report_detail.html", context, status=status)
+
+
+class ReportAnnotateView(RoleRequiredMixin, View):
+    allowed_roles = SERVICE_MANAGER_ROLES
+
+    def post(self, request, pk: int):
+        report = _visible_report(request, pk)
+        form = ReportAnnotateForm(request.POST)
+        if not form.is_valid():
+            return ReportDetailView().get(request, pk, form=form, status=400)
+        report_annotate(report=report, by=request.user, **form.cleaned_data)
+        messages.success(request, "Summary and recommendations saved.")
+        return redirect("reporting:detail", report.pk)
+
+
+class ReportSendView(RoleRequiredMixin, View):
+    allowed_roles = SERVICE_MANAGER_ROLES
+
+    def post(self, request, pk: int):
+        report = _visible_report(request, pk)
+        try:
+            queued = report_send(report=report)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                f"Sent to {queued} recipient{'s' if queued != 1 else ''}; now in the portal."
+                if queued
+                else "Already sent to every recipient.",
+            )
+        return redirect("reporting:detail", report.pk)
+
+
+class ReportDownloadView(LoginRequiredMixin, View):
+    """PDF or CSV of a report, for staff and for the client's own users (sent reports)."""
+
+    def get(self, request, pk: int, file_format: str):
+        report = _visible_report(request, pk)
+        if file_format == "pdf":
+            response = HttpResponse(report_pdf(report), content_type="application/pdf")
+        else:
+            response = HttpResponse(report_csv(report), content_type="text/csv; charset=utf-8")
+        filename = report_filename(report, file_format)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class PortalReportListView(ClientUserRequiredMixin, View):
+    def get(self, request):
+        reports = Report.objects.for_user(request.user).select_related("client")
+        return render(request, "portal/report_list.html", {"reports": reports[:REPORTS_LISTED]})
+
+
+class PortalReportDetailView(ClientUserRequiredMixin, View):
+    def get(self, request, pk: int):
+        report = _visible_report(request, pk)
+        context = {
+            "report": report,
+            "title": report_title(report),
+            "content": ReportContent(report.figures),
+            "ticket_url": "portal",
+        }
+        return render(request, "portal/report_detail.html", context)

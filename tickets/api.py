@@ -34,6 +34,7 @@ TICKET_FIELDS = [
     "asset",
     "subject",
     "type",
+    "category",
     "source",
     "impact",
     "urgency",
@@ -100,6 +101,7 @@ class TicketCreateSerializer(serializers.Serializer):
     site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), required=False)
     asset = serializers.PrimaryKeyRelatedField(queryset=Asset.objects.all(), required=False)
     type = serializers.ChoiceField(choices=TicketType.choices, default=TicketType.INCIDENT)
+    category = serializers.CharField(max_length=60, required=False, default="", allow_blank=True)
     impact = serializers.ChoiceField(choices=Impact.choices, default=Impact.LOW)
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.MEDIUM)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from msp.models import Asset, Client, Contact, User
 from tickets import services
 from tickets.choices import Impact, TicketSource, TicketStatus, TicketType, Urgency
+from tickets.csat import survey_answer
 from tickets.models import Ticket
 
 MARKER = "[demo]"
@@ -149,7 +150,12 @@ def seed_tickets() -> int:
 
 
 HISTORY_MARKER = "[demo history]"
-HISTORY_MONTHS = 3
+HISTORY_MONTHS = 6
+# The category of each history ticket, in HISTORY_TICKETS order.
+HISTORY_CATEGORIES = [
+    "Servers", "Network", "Email", "Onboarding", "Printing", "Storage", "Backup", "Storage",
+    "Software", "Network",
+]  # fmt: skip
 # Per month and client: (subject, impact, urgency, source, type).
 HISTORY_TICKETS = [
     ("Server unreachable", Impact.HIGH, Urgency.HIGH, TicketSource.ALERT, TicketType.INCIDENT),
@@ -170,11 +176,24 @@ HISTORY_TICKETS = [
 ]  # fmt: skip
 
 
+def _answer_surveys(ticket: Ticket, rng: random.Random, *, late: bool) -> None:
+    """Three contacts in four answer, a few hours after the resolution; late tickets score low."""
+    for survey in ticket.surveys.filter(answered_at__isnull=True):
+        if rng.random() < 0.75:
+            rating = rng.choice([2, 3]) if late else rng.choice([4, 5, 5, 5, 3])
+            survey_answer(
+                survey=survey,
+                rating=rating,
+                at=survey.sent_at + timedelta(hours=rng.randrange(1, 9)),
+            )
+
+
 @transaction.atomic
 def seed_history(*, now=None) -> int:
-    """Three finished months of worked tickets per demo client, so that contract evaluations
-    and reports have real figures. Deterministic. Acme answers one P1 late every month (its
-    ladder climbs); Initech resolves one P2 late in the last month; Globex meets everything."""
+    """Six finished months of worked tickets per demo client, so that contract evaluations,
+    monthly reports and a full quarter's QBR have real figures. Deterministic. Acme answers one
+    P1 late in each of the last three months (its ladder climbs); Initech resolves one P2 late
+    in the last month; Globex meets everything. Most contacts answer the satisfaction survey."""
     if Ticket.objects.filter(description__startswith=HISTORY_MARKER).exists():
         return 0
     now = now or timezone.now()
@@ -206,10 +225,11 @@ def seed_history(*, now=None) -> int:
                     urgency=urgency,
                     source=source,
                     type=kind,
+                    category=HISTORY_CATEGORIES[index],
                     created_by=l1,
                     at=opened,
                 )
-                late_response = slug == "acme" and index == 0
+                late_response = slug == "acme" and index == 0 and back <= 3
                 answer = opened + timedelta(minutes=40 if late_response else 5 + rng.randrange(8))
                 if index in (3, 5, 8):  # simple requests: acknowledged, then fixed in one reply
                     services.ticket_acknowledge(ticket=ticket, actor=l1, at=answer)
@@ -245,6 +265,7 @@ def seed_history(*, now=None) -> int:
                     services.ticket_resolve(
                         ticket=ticket, actor=l1, resolution="Profile rebuilt.", at=resolved
                     )
+                _answer_surveys(ticket, rng, late=late_response or late_resolution)
                 services.ticket_close(ticket=ticket, actor=None, at=resolved + timedelta(days=3))
                 created += 1
     return created

@@ -45,6 +45,7 @@ class TicketCreateForm(forms.Form):
     subject = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
     type = forms.ChoiceField(choices=TicketType.choices, initial=TicketType.INCIDENT)
+    category = forms.CharField(max_length=60, required=False)
     source = forms.ChoiceField(choices=TicketSource.choices, initial=TicketSource.PHONE)
     impact = forms.ChoiceField(choices=Impact.choices, initial=Impact.LOW)
     urgency = forms.ChoiceField(choices=Urgency.choices, initial=Urgency.MEDIUM)

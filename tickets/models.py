@@ -59,6 +59,9 @@ class Ticket(TimeStampedModel):
     subject = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     type = models.CharField(max_length=20, choices=TicketType.choices, default=TicketType.INCIDENT)
+    category = models.CharField(
+        max_length=60, blank=True, help_text='What it is about, e.g. "Email", "Printing".'
+    )
     source = models.CharField(
         max_length=10, choices=TicketSource.choices, default=TicketSource.PHONE
     )
@@ -436,3 +439,42 @@ class EmailThreadMessage(models.Model):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+class SatisfactionSurvey(models.Model):
+    """The satisfaction question sent to the ticket's contact when staff resolve it: one per
+    resolution, answered once (1-5 and an optional comment) through a signed link."""
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="surveys")
+    contact = models.ForeignKey("msp.Contact", on_delete=models.CASCADE, related_name="+")
+    resolved_at = models.DateTimeField(help_text="The resolution asked about.")
+    sent_at = models.DateTimeField()
+    rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "resolved_at"], name="survey_once_per_resolution"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="survey_rating_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True, answered_at__isnull=True)
+                | Q(rating__isnull=False, answered_at__isnull=False),
+                name="survey_answer_complete",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["sent_at"], name="survey_sent_idx"),
+            models.Index(fields=["answered_at"], name="survey_answered_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Survey of {self.ticket_id}: {self.rating or 'unanswered'}"

@@ -31,6 +31,7 @@ from tickets.choices import (
     Urgency,
     WorkType,
 )
+from tickets.csat import survey_send
 from tickets.models import (
     Attachment,
     Comment,
@@ -116,6 +117,7 @@ def ticket_open(
     site: Site | None = None,
     asset: Asset | None = None,
     type: str = TicketType.INCIDENT,
+    category: str = "",
     source: str = TicketSource.PHONE,
     impact: str = Impact.LOW,
     urgency: str = Urgency.MEDIUM,
@@ -168,6 +170,7 @@ def ticket_open(
         subject=subject.strip(),
         description=description,
         type=type,
+        category=category.strip(),
         source=source,
         impact=impact,
         urgency=urgency,
@@ -536,6 +539,7 @@ def ticket_resolve(
     _apply_clock_summary(ticket, sla_services.sla_resolution_stop(ticket=ticket, at=at))
     _save(ticket, "status", "resolved_at")
     _event(ticket, EventKind.RESOLVED, actor, at, detail=resolution.strip()[:500])
+    survey_send(ticket=ticket, at=at)
     return ticket
 
 

@@ -150,6 +150,11 @@ HEARTBEAT_INTERVAL_SECONDS = env_int("HEARTBEAT_INTERVAL_SECONDS", 30)
 SLA_SWEEP_INTERVAL_SECONDS = env_int("SLA_SWEEP_INTERVAL_SECONDS", 15)
 # Absolute links in emails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Files attached to outbox emails when they are sent: kind -> function(id) giving
+# (filename, content, mimetype).
+OUTBOX_ATTACHMENTS = {"report": "reporting.rendering.report_attachment"}
+# Satisfaction links in resolution emails stay valid this long; each answers once.
+CSAT_LINK_DAYS = env_int("CSAT_LINK_DAYS", 30)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -229,7 +234,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # WeasyPrint and fontTools narrate every PDF (and warn of pygal's repeated legend ids).
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "ERROR"},
+    },
 }
 
 # Ticket attachments: size limit, and file types never accepted (executables and scripts).

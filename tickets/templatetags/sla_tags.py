@@ -72,5 +72,5 @@ def select_field(bound_field):
 
 
 @register.filter
-def seconds_as_duration(seconds: int) -> str:
-    return _duration(timedelta(seconds=seconds or 0))
+def seconds_as_duration(seconds) -> str:
+    return _duration(timedelta(seconds=int(seconds or 0)))

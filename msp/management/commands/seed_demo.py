@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from contracts.demo import seed_contracts, seed_evaluations
 from msp.demo import DEMO_PASSWORD, seed_directory
+from reporting.demo import seed_reports
 from sla.services import default_policy_ensure
 from tickets.demo import seed_history, seed_tickets
 
@@ -21,10 +22,13 @@ class Command(BaseCommand):
             self.stdout.write(f"{created} demo tickets opened, in every state.")
         history = seed_history()
         if history:
-            self.stdout.write(f"{history} worked tickets over the last three months.")
+            self.stdout.write(f"{history} worked tickets over the last six months.")
         evaluated = seed_evaluations()
         if evaluated:
             self.stdout.write(f"{evaluated} contract months evaluated.")
+        reports = seed_reports()
+        if reports:
+            self.stdout.write(f"{reports} reports generated and sent (monthly and QBR).")
         self.stdout.write(self.style.SUCCESS(f"Demo data ready (default SLA policy: {policy})."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for login in logins:

@@ -1,0 +1,43 @@
+from django import forms
+from django.utils import timezone
+
+from msp.models import Client
+from reporting.choices import PeriodKind
+from reporting.periods import Period
+
+PERIODS_OFFERED = {PeriodKind.MONTH: 12, PeriodKind.QUARTER: 8}
+
+
+def period_choices(today) -> list[tuple[str, str]]:
+    """Recent finished months and quarters, newest first (in UTC; the service checks that the
+    period has ended in the client's zone)."""
+    choices = []
+    for kind, count in PERIODS_OFFERED.items():
+        last = Period.last_finished(kind, today)
+        name = "monthly report" if kind == PeriodKind.MONTH else "QBR"
+        for back in range(count):
+            period = last.shifted(-back)
+            choices.append((f"{kind}:{period.first_day.isoformat()}", f"{period.label} ({name})"))
+    return choices
+
+
+class ReportGenerateForm(forms.Form):
+    client = forms.ModelChoiceField(queryset=Client.objects.order_by("name"))
+    period = forms.ChoiceField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["period"].choices = period_choices(timezone.localdate())
+
+    def clean_period(self) -> Period:
+        kind, _, first_day = self.cleaned_data["period"].partition(":")
+        return Period(kind, forms.DateField().clean(first_day))
+
+
+class ReportAnnotateForm(forms.Form):
+    summary = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=10_000
+    )
+    recommendations = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=10_000
+    )

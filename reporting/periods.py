@@ -1,0 +1,75 @@
+"""Reporting periods: calendar months and quarters in the client's time zone."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from contracts.selectors import month_period
+from reporting.choices import PeriodKind
+
+MONTHS_IN = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3}
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    kind: str
+    first_day: date
+
+    def __post_init__(self):
+        if self.kind not in MONTHS_IN:
+            raise ValueError(f"Unknown period kind {self.kind!r}.")
+        if self.first_day.day != 1 or (self.first_day.month - 1) % self.months:
+            raise ValueError(f"{self.first_day} does not start a {self.kind}.")
+
+    @classmethod
+    def containing(cls, kind: str, day: date) -> "Period":
+        months = MONTHS_IN[kind]
+        return cls(kind, date(day.year, (day.month - 1) // months * months + 1, 1))
+
+    @classmethod
+    def last_finished(cls, kind: str, today: date) -> "Period":
+        """The latest period that ended before `today` (last month, last quarter)."""
+        return cls.containing(kind, today).shifted(-1)
+
+    @property
+    def months(self) -> int:
+        return MONTHS_IN[self.kind]
+
+    @property
+    def end_day(self) -> date:
+        """The first day after the period."""
+        return _add_months(self.first_day, self.months)
+
+    def shifted(self, periods: int) -> "Period":
+        return Period(self.kind, _add_months(self.first_day, periods * self.months))
+
+    def bounds(self, timezone_name: str) -> tuple[datetime, datetime]:
+        """The period as UTC instants, its days taken in the given time zone."""
+        return month_period(
+            year=self.first_day.year,
+            month=self.first_day.month,
+            timezone_name=timezone_name,
+            months=self.months,
+        )
+
+    @property
+    def label(self) -> str:
+        if self.kind == PeriodKind.QUARTER:
+            return f"Q{(self.first_day.month - 1) // 3 + 1} {self.first_day.year}"
+        return self.first_day.strftime("%B %Y")
+
+    @property
+    def short_label(self) -> str:
+        if self.kind == PeriodKind.QUARTER:
+            return f"Q{(self.first_day.month - 1) // 3 + 1} {self.first_day:%y}"
+        return self.first_day.strftime("%b %y")
+
+    @property
+    def slug(self) -> str:
+        if self.kind == PeriodKind.QUARTER:
+            return f"{self.first_day.year}-q{(self.first_day.month - 1) // 3 + 1}"
+        return self.first_day.strftime("%Y-%m")

@@ -1,0 +1,319 @@
+"""A report's stored figures arranged for reading: the sections of the HTML page, the PDF
+(same template) and the CSV. Only reads the snapshot, so a report always shows what it
+stored."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from contracts.choices import LadderStep
+from reporting import charts
+from sla.choices import Priority
+from tickets.choices import TicketSource, TicketType
+
+CLOCK_NAMES = {"response": "first response", "resolution": "resolution"}
+SHORT_CLOCK_NAMES = {"response": "resp.", "resolution": "resol."}
+# Volume groups: stored dimension prefix, heading, labels of the stored values.
+VOLUME_GROUPS = (
+    ("priority", "By priority", {}),
+    ("type", "By type", dict(TicketType.choices)),
+    ("source", "By source", dict(TicketSource.choices)),
+    ("site", "By site", {"-": "No site"}),
+)
+LADDER_STEPS = dict(LadderStep.choices)
+
+
+def _decimal(value) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    value: Decimal | None = None
+    count: int = 0
+    target: Decimal | None = None
+    short_label: str = ""
+
+    @property
+    def below_target(self) -> bool:
+        return self.value is not None and self.target is not None and self.value < self.target
+
+
+@dataclass(frozen=True)
+class Headline:
+    label: str
+    value: Decimal | int | None
+    unit: str  # "%", "seconds", "count", "rating"
+    previous: Decimal | int | None
+    higher_is_better: bool
+
+    @property
+    def change(self) -> Decimal | None:
+        if self.value is None or self.previous is None:
+            return None
+        return Decimal(self.value) - Decimal(self.previous)
+
+    @property
+    def improved(self) -> bool | None:
+        if not self.change:
+            return None
+        return (self.change > 0) == self.higher_is_better
+
+
+class ReportContent:
+    """Sections of one report (or of the live month) from its figures."""
+
+    def __init__(self, figures: dict):
+        self.figures = figures
+        self.period = figures["period"]
+        self.client = figures["client"]
+        self.contract = figures["contract"]
+        self.trend = figures["trend"]
+        self.zone = ZoneInfo(self.client["timezone"])
+        self._rows: dict[str, list[dict]] = {}
+        for row in figures["metrics"]:
+            self._rows.setdefault(row["key"], []).append(row)
+
+    def _one(self, key: str, dimension: str = "") -> dict | None:
+        return next((r for r in self._rows.get(key, []) if r["dimension"] == dimension), None)
+
+    def _value(self, key: str, dimension: str = "") -> Decimal | None:
+        row = self._one(key, dimension)
+        return _decimal(row["value"]) if row else None
+
+    def _count(self, key: str, dimension: str = "") -> int:
+        row = self._one(key, dimension)
+        return row["count"] if row else 0
+
+    @property
+    def previous_label(self) -> str:
+        return self.trend[-2]["period"] if len(self.trend) > 1 else ""
+
+    @property
+    def is_quarter(self) -> bool:
+        return self.period["kind"] == "quarter"
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self._count("volume", "all") or self._count("compliance", "all"))
+
+    @cached_property
+    def headlines(self) -> list[Headline]:
+        previous = self.trend[-2] if len(self.trend) > 1 else {}
+        return [
+            Headline(
+                "SLA compliance",
+                self._value("compliance", "all"),
+                "%",
+                _decimal(previous.get("compliance")),
+                True,
+            ),
+            Headline(
+                "Tickets opened",
+                self._count("volume", "all"),
+                "count",
+                previous.get("volume"),
+                False,
+            ),
+            Headline(
+                "Median first response",
+                self._value("response_p50", "all"),
+                "seconds",
+                _decimal(previous.get("response_p50")),
+                False,
+            ),
+            Headline(
+                "Mean time to resolve",
+                self._value("mttr"),
+                "seconds",
+                _decimal(previous.get("mttr")),
+                False,
+            ),
+            Headline(
+                "First contact resolution",
+                self._value("fcr"),
+                "%",
+                _decimal(previous.get("fcr")),
+                True,
+            ),
+            Headline(
+                "Satisfaction (1-5)",
+                self._value("csat"),
+                "rating",
+                _decimal(previous.get("csat")),
+                True,
+            ),
+        ]
+
+    @cached_property
+    def compliance(self) -> list[Row]:
+        order = {p: i for i, p in enumerate(Priority.values)}
+        rows = [r for r in self._rows.get("compliance", []) if r["dimension"] != "all"]
+        rows.sort(key=lambda r: (order.get(r["dimension"].split("/")[0], 99), r["dimension"]))
+        return [
+            Row(
+                self._compliance_label(r["dimension"]),
+                _decimal(r["value"]),
+                r["count"],
+                _decimal(r["target"]),
+                short_label=self._compliance_label(r["dimension"], short=True),
+            )
+            for r in rows
+        ]
+
+    @staticmethod
+    def _compliance_label(dimension: str, short: bool = False) -> str:
+        priority, _, clock = dimension.partition("/")
+        names = SHORT_CLOCK_NAMES if short else CLOCK_NAMES
+        return f"{priority} {names.get(clock, clock)}"
+
+    @property
+    def compliance_overall(self) -> Row:
+        return Row("All", self._value("compliance", "all"), self._count("compliance", "all"))
+
+    @property
+    def exempted_breaches(self) -> int:
+        return self._count("exempted_breaches")
+
+    @cached_property
+    def times(self) -> list[dict]:
+        """Response and resolution business times (p50, p90) per priority, then overall."""
+        groups = [*Priority.values, "all"]
+        table = []
+        for group in groups:
+            entry = {"label": "All priorities" if group == "all" else group, "count": 0}
+            for key in ("response_p50", "response_p90", "resolution_p50", "resolution_p90"):
+                row = self._one(key, group)
+                entry[key] = _decimal(row["value"]) if row else None
+                if row and key.startswith("resolution"):
+                    entry["count"] = row["count"]
+            if any(entry[k] is not None for k in entry if k.endswith(("50", "90"))):
+                table.append(entry)
+        return table
+
+    @property
+    def mttr(self) -> Decimal | None:
+        return self._value("mttr")
+
+    @property
+    def resolved(self) -> int:
+        return self._count("mttr")
+
+    @property
+    def fcr(self) -> Decimal | None:
+        return self._value("fcr")
+
+    @property
+    def csat(self) -> Row:
+        return Row("Average rating", self._value("csat"), self._count("csat"))
+
+    @property
+    def csat_response(self) -> Row:
+        return Row("Surveys answered", self._value("csat_response"), self._count("csat_response"))
+
+    @property
+    def volume(self) -> int:
+        return self._count("volume", "all")
+
+    @property
+    def backlog(self) -> int:
+        return self._count("backlog")
+
+    @cached_property
+    def volume_groups(self) -> list[tuple[str, list[Row]]]:
+        groups = []
+        for prefix, title, labels in VOLUME_GROUPS:
+            values = (
+                (r["dimension"].partition(":")[2], r["count"])
+                for r in self._rows.get("volume", [])
+                if r["dimension"].startswith(f"{prefix}:")
+            )
+            rows = [Row(labels.get(value, value), count=count) for value, count in values]
+            if rows:
+                groups.append((title, rows))
+        return groups
+
+    def _listed(self, key: str) -> list[Row]:
+        return [
+            Row(r["dimension"], _decimal(r["value"]), r["count"], _decimal(r["target"]))
+            for r in self._rows.get(key, [])
+        ]
+
+    @property
+    def top_assets(self) -> list[Row]:
+        return sorted(self._listed("top_asset"), key=lambda row: (-row.count, row.label))
+
+    @property
+    def top_categories(self) -> list[Row]:
+        return sorted(self._listed("top_category"), key=lambda row: (-row.count, row.label))
+
+    @property
+    def availability(self) -> list[Row]:
+        return self._listed("availability")
+
+    @property
+    def maintenance(self) -> list[Row]:
+        return self._listed("maintenance")
+
+    @property
+    def hours_used(self) -> Decimal:
+        return self._value("hours_used") or Decimal(0)
+
+    @property
+    def block_hours(self) -> Decimal | None:
+        return self._value("block_hours")
+
+    @property
+    def block_remaining(self) -> Decimal | None:
+        if self.block_hours is None:
+            return None
+        return self.block_hours - self.hours_used
+
+    @property
+    def credit(self) -> dict | None:
+        row = next(iter(self._rows.get("credit", [])), None)
+        if row is None:
+            return None
+        return {
+            "amount": _decimal(row["value"]),
+            "currency": row["dimension"],
+            "missed": row["count"],
+        }
+
+    @property
+    def ladder(self) -> dict | None:
+        row = next(iter(self._rows.get("ladder", [])), None)
+        if row is None:
+            return None
+        step = row["dimension"]
+        return {"step": step, "label": LADDER_STEPS.get(step, step), "months": row["count"]}
+
+    @property
+    def breaches(self) -> list[dict]:
+        return [
+            {
+                **row,
+                "breached_at": datetime.fromisoformat(row["breached_at"]).astimezone(self.zone),
+                "clock_name": CLOCK_NAMES.get(row["clock"], row["clock"]),
+            }
+            for row in self.figures["breaches"]["rows"]
+        ]
+
+    @property
+    def breaches_total(self) -> int:
+        return self.figures["breaches"]["total"]
+
+    @cached_property
+    def compliance_chart(self):
+        return charts.compliance_bars(self.compliance)
+
+    @cached_property
+    def trend_chart(self):
+        return charts.trend_lines(self.trend)
+
+    @cached_property
+    def volume_chart(self):
+        return charts.volume_bars(self.trend)

@@ -1,0 +1,64 @@
+"""A report as a file: PDF (WeasyPrint, from the same template as the page) and CSV (the
+stored figures, one row each)."""
+
+import csv
+import io
+
+from django.template.loader import render_to_string
+from weasyprint import HTML
+
+from reporting.models import Report
+from reporting.presentation import ReportContent
+
+CSV_HEADER = ["section", "key", "dimension", "value", "count", "target", "detail"]
+
+
+def report_title(report: Report) -> str:
+    kind = "Quarterly business review" if report.kind == "quarter" else "Monthly service report"
+    return f"{kind}, {report.period.label}"
+
+
+def report_filename(report: Report, extension: str) -> str:
+    return f"{report.client.slug}-{report.kind}-{report.period.slug}-v{report.version}.{extension}"
+
+
+def report_pdf(report: Report) -> bytes:
+    html = render_to_string(
+        "reporting/report_pdf.html",
+        {"report": report, "content": ReportContent(report.figures), "title": report_title(report)},
+    )
+    return HTML(string=html).write_pdf()
+
+
+def _text(value) -> str:
+    """Free text (asset names, categories) cannot start a spreadsheet formula."""
+    value = "" if value is None else str(value)
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def report_csv(report: Report) -> str:
+    figures = report.figures
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for row in figures["metrics"]:
+        dimension = _text(row["dimension"])
+        writer.writerow(
+            ["metric", row["key"], dimension, row["value"], row["count"], row["target"], ""]
+        )
+    for point in figures["trend"]:
+        for name, value in point.items():
+            if name not in ("period", "first_day"):
+                writer.writerow(["trend", name, point["period"], value, "", "", ""])
+    for breach in figures["breaches"]["rows"]:
+        exemption = _text(breach["exemption"])
+        writer.writerow(
+            ["breach", breach["clock"], breach["ticket"], breach["breached_at"], "", "", exemption]
+        )
+    return out.getvalue()
+
+
+def report_attachment(report_id: str) -> tuple[str, bytes, str]:
+    """The PDF attached to report emails (outbox attachment kind "report")."""
+    report = Report.objects.select_related("client").get(pk=int(report_id))
+    return report_filename(report, "pdf"), report_pdf(report), "application/pdf"

@@ -1,0 +1,56 @@
+"""Formatting of report figures, shared by the report page, its PDF and the live dashboard."""
+
+from decimal import Decimal
+
+from django import template
+
+from reporting.presentation import Headline
+from tickets.templatetags.sla_tags import seconds_as_duration
+
+register = template.Library()
+DASH = "—"
+
+
+def _format(value, unit: str) -> str:
+    if value is None:
+        return DASH
+    if unit == "%":
+        return f"{Decimal(value):.1f} %"
+    if unit == "seconds":
+        return seconds_as_duration(Decimal(value))
+    if unit == "rating":
+        return f"{Decimal(value):.2f}"
+    return str(value)
+
+
+@register.filter
+def percent(value) -> str:
+    return _format(value, "%")
+
+
+@register.filter
+def duration(value) -> str:
+    return DASH if value is None else seconds_as_duration(Decimal(value))
+
+
+@register.filter
+def headline_value(headline: Headline) -> str:
+    return _format(headline.value, headline.unit)
+
+
+@register.filter
+def headline_change(headline: Headline) -> str:
+    """e.g. "+2.5 pts", "-1 h 10 m", "+3" against the previous period; "" when unknown."""
+    change = headline.change
+    if change is None:
+        return ""
+    if change == 0:
+        return "no change"
+    sign = "+" if change > 0 else "-"
+    if headline.unit == "%":
+        return f"{sign}{abs(change):.1f} pts"
+    if headline.unit == "seconds":
+        return f"{sign}{seconds_as_duration(abs(change))}"
+    if headline.unit == "rating":
+        return f"{sign}{abs(change):.2f}"
+    return f"{sign}{abs(change)}"
