@@ -56,6 +56,7 @@ class ContactSerializer(ClientOwnedSerializer):
             "role",
             "is_active",
             "is_seat",
+            "receives_reports",
             "created_at",
             "updated_at",
         ]

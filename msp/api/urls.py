@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from contracts import api as contract_api
 from msp.api import views as directory_api
+from reporting import api as report_api
 from sla import api as sla_api
 from tickets import alert_api
 from tickets import api as ticket_api
@@ -24,6 +25,7 @@ router.register("service-lines", contract_api.ServiceLineViewSet)
 router.register("maintenance-windows", contract_api.MaintenanceWindowViewSet)
 router.register("outages", contract_api.OutageViewSet)
 router.register("tickets", ticket_api.TicketViewSet)
+router.register("reports", report_api.ReportViewSet)
 
 urlpatterns = [
     path("alerts/", alert_api.AlertIntakeView.as_view(), name="alerts"),

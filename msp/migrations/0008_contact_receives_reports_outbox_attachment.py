@@ -4,20 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('msp', '0007_asset_lookup_indexes'),
+        ("msp", "0007_asset_lookup_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contact',
-            name='receives_reports',
-            field=models.BooleanField(default=False, help_text='Monthly reports and QBRs are emailed to this contact.'),
+            model_name="contact",
+            name="receives_reports",
+            field=models.BooleanField(
+                default=False, help_text="Monthly reports and QBRs are emailed to this contact."
+            ),
         ),
         migrations.AddField(
-            model_name='outboxmessage',
-            name='attachment',
-            field=models.CharField(blank=True, help_text='"kind:id" of a file rendered at sending (OUTBOX_ATTACHMENTS), e.g. "report:7".', max_length=100),
+            model_name="outboxmessage",
+            name="attachment",
+            field=models.CharField(
+                blank=True,
+                help_text='"kind:id" of a file rendered at sending (OUTBOX_ATTACHMENTS), e.g. "report:7".',
+                max_length=100,
+            ),
         ),
     ]

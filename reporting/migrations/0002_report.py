@@ -7,33 +7,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('msp', '0008_contact_receives_reports_outbox_attachment'),
-        ('reporting', '0001_metrics'),
+        ("msp", "0008_contact_receives_reports_outbox_attachment"),
+        ("reporting", "0001_metrics"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Report',
+            name="Report",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('month', 'Month'), ('quarter', 'Quarter')], max_length=10)),
-                ('period_start', models.DateField(help_text="First day of the period, in the client's zone.")),
-                ('version', models.PositiveSmallIntegerField(default=1)),
-                ('figures', models.JSONField(encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('summary', models.TextField(blank=True, help_text="The account manager's summary.")),
-                ('recommendations', models.TextField(blank=True)),
-                ('generated_at', models.DateTimeField()),
-                ('annotated_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='msp.client')),
-                ('generated_by', models.ForeignKey(blank=True, help_text='Blank: generated on schedule.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("month", "Month"), ("quarter", "Quarter")], max_length=10
+                    ),
+                ),
+                (
+                    "period_start",
+                    models.DateField(help_text="First day of the period, in the client's zone."),
+                ),
+                ("version", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "figures",
+                    models.JSONField(encoder=django.core.serializers.json.DjangoJSONEncoder),
+                ),
+                (
+                    "summary",
+                    models.TextField(blank=True, help_text="The account manager's summary."),
+                ),
+                ("recommendations", models.TextField(blank=True)),
+                ("generated_at", models.DateTimeField()),
+                ("annotated_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to="msp.client",
+                    ),
+                ),
+                (
+                    "generated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Blank: generated on schedule.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-period_start', 'kind', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('client', 'kind', 'period_start', 'version'), name='report_version_unique'), models.CheckConstraint(condition=models.Q(('kind__in', ['month', 'quarter'])), name='report_kind_valid')],
+                "ordering": ["-period_start", "kind", "-version"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("client", "kind", "period_start", "version"),
+                        name="report_version_unique",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["month", "quarter"])),
+                        name="report_kind_valid",
+                    ),
+                ],
             },
         ),
     ]

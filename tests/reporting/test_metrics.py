@@ -1,91 +1,16 @@
-"""A hand-built November (the month New York leaves summer time) with known answers."""
+"""Each metric of a hand-built November (tests/reporting/conftest.py) against its known answer."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from contracts.choices import ComplianceMetric, ContractStatus
-from contracts.models import ComplianceTarget
-from contracts.services import breach_exemption_grant, contract_change_status, contract_create
 from reporting.metrics import client_metrics_compute
 from reporting.models import Metric
 from reporting.periods import Period
-from sla.services import default_policy_ensure
-from tests.factories import AssetFactory
-from tickets import services
-from tickets.choices import Impact, Urgency
+from tests.reporting.conftest import NOVEMBER, ny
 
 pytestmark = pytest.mark.django_db
-NY = ZoneInfo("America/New_York")
-NOVEMBER = Period("month", date(2026, 11, 1))
-
-
-def ny(*args) -> datetime:
-    return datetime(*args, tzinfo=NY)
-
-
-@pytest.fixture
-def month(client_a, technician, account_manager):
-    """Six tickets of November 2026 and one of 31 October, late evening."""
-    client_a.timezone = "America/New_York"
-    client_a.save()
-    contract = contract_create(
-        client=client_a,
-        number="C-1",
-        name="Managed",
-        start_date=date(2026, 1, 1),
-        sla_policy=default_policy_ensure(),
-    )
-    ComplianceTarget.objects.create(
-        contract=contract, priority="P1", metric=ComplianceMetric.RESPONSE, percent=Decimal("95")
-    )
-    contract_change_status(contract=contract, status=ContractStatus.ACTIVE)
-    server = AssetFactory(client=client_a, name="SRV-01")
-
-    def p1(at, **extra):
-        return services.ticket_open(
-            client=client_a,
-            subject="Down",
-            impact=Impact.HIGH,
-            urgency=Urgency.HIGH,
-            at=at,
-            **extra,
-        )
-
-    # 31 Oct 23:30 in New York is 1 Nov 03:30 UTC: October's, not November's.
-    p1(ny(2026, 10, 31, 23, 30))
-    # T1: acknowledged in 5 min, resolved in 2 h with its only reply: first contact resolution.
-    t1 = p1(ny(2026, 11, 2, 10), asset=server)
-    services.ticket_acknowledge(ticket=t1, actor=technician, at=ny(2026, 11, 2, 10, 5))
-    services.ticket_resolve(ticket=t1, actor=technician, resolution="Fixed", at=ny(2026, 11, 2, 12))
-    # T2: answered in 20 min (response breached; exempted below), resolved in 3 h.
-    t2 = p1(ny(2026, 11, 3, 10), asset=server)
-    services.ticket_reply(ticket=t2, author=technician, body="On it", at=ny(2026, 11, 3, 10, 20))
-    services.ticket_resolve(ticket=t2, actor=technician, resolution="Fixed", at=ny(2026, 11, 3, 13))
-    # T3: answered in 10 min, escalated, resolved in 5 h (resolution breached at 4 h).
-    t3 = p1(ny(2026, 11, 4, 10))
-    services.ticket_reply(ticket=t3, author=technician, body="Looking", at=ny(2026, 11, 4, 10, 10))
-    services.ticket_escalate(ticket=t3, actor=technician, reason="HW", at=ny(2026, 11, 4, 11))
-    services.ticket_resolve(ticket=t3, actor=technician, resolution="Fixed", at=ny(2026, 11, 4, 15))
-    # T4 (P4): resolved, reopened the next day, resolved again.
-    t4 = services.ticket_open(client=client_a, subject="Printer", at=ny(2026, 11, 5, 9))
-    services.ticket_resolve(ticket=t4, actor=technician, resolution="Toner", at=ny(2026, 11, 5, 10))
-    services.ticket_reopen(ticket=t4, actor=technician, reason="Again", at=ny(2026, 11, 6, 9))
-    services.ticket_resolve(
-        ticket=t4, actor=technician, resolution="Roller", at=ny(2026, 11, 6, 10)
-    )
-    # T5 (P4): still open at the month's end.
-    services.ticket_open(client=client_a, subject="Monitor", at=ny(2026, 11, 20, 9))
-    breach_exemption_grant(
-        clock=t2.sla_clocks.get(kind="response"),
-        user=account_manager,
-        cause="client",
-        reason="Client asked us to call after 10:15.",
-        at=ny(2026, 11, 10, 9),
-    )
-    return client_a
 
 
 def figures(client) -> dict:
@@ -179,3 +104,55 @@ def test_staff_cannot_open_the_client_dashboard(technician):
     from tests.helpers import signed_in
 
     assert signed_in(technician).get(reverse("portal:sla-dashboard")).status_code == 403
+
+
+def test_overall_compliance_adds_up_the_rows(month):
+    got = figures(month)
+    rows = [m for (key, dim), m in got.items() if key == "compliance" and dim != "all"]
+    overall = got[("compliance", "all")]
+    assert overall.count == sum(row.count for row in rows)
+    met = sum(row.value * row.count / 100 for row in rows if row.value is not None)
+    assert overall.value == (met * 100 / overall.count).quantize(Decimal("0.001"))
+
+
+def test_satisfaction_average_and_response_rate(month, technician):
+    from tests.factories import ContactFactory
+    from tickets.models import SatisfactionSurvey, Ticket
+
+    contact = ContactFactory(client=month)
+    tickets = list(Ticket.objects.filter(client=month).order_by("pk"))
+
+    def survey(ticket, sent, rating=None, answered=None):
+        SatisfactionSurvey.objects.create(
+            ticket=ticket, contact=contact, resolved_at=sent, sent_at=sent, rating=rating,
+            answered_at=answered,
+        )  # fmt: skip
+
+    survey(tickets[0], ny(2026, 10, 30, 12), 4, ny(2026, 11, 1, 9))  # October's, answered now
+    survey(tickets[1], ny(2026, 11, 2, 12), 5, ny(2026, 11, 2, 13))
+    survey(tickets[2], ny(2026, 11, 3, 13), 2, ny(2026, 11, 4, 8))
+    survey(tickets[3], ny(2026, 11, 4, 15))  # not answered
+    got = figures(month)
+    # Ratings given in November: 4, 5, 2. Sent in November: 3, of which 2 answered.
+    assert (got[("csat", "")].value, got[("csat", "")].count) == (Decimal("3.667"), 3)
+    response = got[("csat_response", "")]
+    assert (response.value, response.count) == (Decimal("66.667"), 3)
+
+
+def test_recurring_categories(month):
+    from tickets.models import Ticket
+
+    Ticket.objects.filter(client=month, subject="Down").update(category="Servers")
+    Ticket.objects.filter(client=month, subject="Printer").update(category="Printing")
+    got = figures(month)
+    assert got[("top_category", "Servers")].count == 3  # November's three P1s
+    assert got[("top_category", "Printing")].count == 1
+
+
+def test_a_quarter_spans_its_three_months_in_the_clients_zone(month):
+    client_metrics_compute(client=month, period=Period("quarter", date(2026, 10, 1)))
+    got = {
+        (m.key, m.dimension): m for m in Metric.objects.filter(client=month, period_kind="quarter")
+    }
+    assert got[("volume", "all")].count == 6  # the 31 October ticket belongs to Q4 too
+    assert got[("backlog", "")].count == 2
