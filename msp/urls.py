@@ -25,7 +25,7 @@ portal_patterns = [
     ),
     path(
         "reports/<int:pk>/<file_format:file_format>/",
-        reporting_views.ReportDownloadView.as_view(),
+        reporting_views.PortalReportDownloadView.as_view(),
         name="report-download",
     ),
     path("tickets/", portal_views.PortalTicketListView.as_view(), name="ticket-list"),

@@ -13,7 +13,7 @@ urlpatterns = [
     path("<int:pk>/send/", views.ReportSendView.as_view(), name="send"),
     path(
         "<int:pk>/<file_format:file_format>/",
-        views.ReportDownloadView.as_view(),
+        views.StaffReportDownloadView.as_view(),
         name="download",
     ),
 ]

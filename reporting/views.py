@@ -5,7 +5,6 @@ looked up through Report.objects.for_user: another client's report is a 404."""
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -85,7 +84,11 @@ class StaffSlaRiskView(StaffRequiredMixin, View):
 
 class ReportListView(StaffRequiredMixin, View):
     def get(self, request):
-        reports = Report.objects.for_user(request.user).select_related("client", "generated_by")
+        reports = (
+            Report.objects.for_user(request.user)
+            .select_related("client", "generated_by")
+            .defer("figures")
+        )
         client_slug = request.GET.get("client", "")
         if client_slug:
             reports = reports.filter(client__slug=client_slug)
@@ -182,8 +185,9 @@ class ReportSendView(RoleRequiredMixin, View):
         return redirect("reporting:detail", report.pk)
 
 
-class ReportDownloadView(LoginRequiredMixin, View):
-    """PDF or CSV of a report, for staff and for the client's own users (sent reports)."""
+class ReportDownloadView(View):
+    """PDF or CSV of a report: staff (any report) and the client's own users (sent reports)
+    each through their own URL."""
 
     def get(self, request, pk: int, file_format: str):
         report = _visible_report(request, pk)
@@ -196,9 +200,17 @@ class ReportDownloadView(LoginRequiredMixin, View):
         return response
 
 
+class StaffReportDownloadView(StaffRequiredMixin, ReportDownloadView):
+    pass
+
+
+class PortalReportDownloadView(ClientUserRequiredMixin, ReportDownloadView):
+    pass
+
+
 class PortalReportListView(ClientUserRequiredMixin, View):
     def get(self, request):
-        reports = Report.objects.for_user(request.user).select_related("client")
+        reports = Report.objects.for_user(request.user).select_related("client").defer("figures")
         return render(request, "portal/report_list.html", {"reports": reports[:REPORTS_LISTED]})
 
 

@@ -1,0 +1,202 @@
+"""Report pages in the workspace and the portal, downloads and the API: roles, and the client
+boundary on every URL that names a report."""
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from msp.urls import portal_patterns
+from reporting.models import Report
+from reporting.periods import Period
+from reporting.services import report_generate, report_send
+from tests.factories import ContactFactory
+from tests.helpers import signed_in
+from tests.reporting.conftest import ny
+
+pytestmark = pytest.mark.django_db
+OCTOBER = Period("month", date(2026, 10, 1))
+AFTER = ny(2026, 11, 5, 9)
+
+
+def sent_report(client, period=OCTOBER) -> Report:
+    ContactFactory(client=client, receives_reports=True)
+    report = report_generate(client=client, period=period, now=AFTER)
+    report_send(report=report, now=AFTER)
+    return report
+
+
+@pytest.fixture
+def own(client_a):
+    return sent_report(client_a)
+
+
+@pytest.fixture
+def draft(client_a):
+    return report_generate(client=client_a, period=Period("quarter", date(2026, 7, 1)), now=AFTER)
+
+
+@pytest.fixture
+def foreign(client_b):
+    return sent_report(client_b)
+
+
+def test_account_manager_generates_annotates_and_sends(client_a, account_manager):
+    ContactFactory(client=client_a, email="erin@acme.example", receives_reports=True)
+    http = signed_in(account_manager)
+    response = http.post(
+        reverse("reporting:generate"), {"client": client_a.pk, "period": "month:2026-10-01"}
+    )
+    report = Report.objects.get(client=client_a)
+    assert response.url == reverse("reporting:detail", args=[report.pk])
+    assert "draft: not sent" in http.get(response.url).content.decode()
+    http.post(
+        reverse("reporting:annotate", args=[report.pk]),
+        {"summary": "A calm month.", "recommendations": "Renew the firewall."},
+    )
+    response = http.post(reverse("reporting:send", args=[report.pk]), follow=True)
+    assert "Sent to 1 recipient" in response.content.decode()
+    report.refresh_from_db()
+    assert (report.summary, report.sent_at is not None) == ("A calm month.", True)
+
+
+def test_generate_form_errors(client_a, account_manager):
+    http = signed_in(account_manager)
+    response = http.post(reverse("reporting:generate"), {"client": client_a.pk, "period": "x"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert not Report.objects.exists()
+
+
+def test_sending_without_recipients_explains_why(account_manager, draft):
+    response = signed_in(account_manager).post(
+        reverse("reporting:send", args=[draft.pk]), follow=True
+    )
+    assert "has no report recipients" in response.content.decode()
+
+
+def test_technicians_read_reports_but_do_not_make_or_send_them(technician, client_a, draft):
+    http = signed_in(technician)
+    assert http.get(reverse("reporting:detail", args=[draft.pk])).status_code == 200
+    generate = {"client": client_a.pk, "period": "month:2026-10-01"}
+    assert http.post(reverse("reporting:generate"), generate).status_code == 403
+    assert http.post(reverse("reporting:send", args=[draft.pk])).status_code == 403
+    assert http.post(reverse("reporting:annotate", args=[draft.pk]), {}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("reporting:list", []),
+        ("reporting:detail", ["own"]),
+        ("reporting:download", ["own", "pdf"]),
+    ],
+)
+def test_workspace_report_pages_are_for_staff(client_user_a, own, name, args):
+    args = [own.pk if arg == "own" else arg for arg in args]
+    response = signed_in(client_user_a).get(reverse(name, args=args))
+    assert response.status_code in (403, 404)
+
+
+def test_portal_lists_only_our_sent_reports(client_user_a, own, draft, foreign):
+    page = signed_in(client_user_a).get(reverse("portal:report-list")).content.decode()
+    assert reverse("portal:report-detail", args=[own.pk]) in page
+    assert reverse("portal:report-detail", args=[draft.pk]) not in page
+    assert reverse("portal:report-detail", args=[foreign.pk]) not in page
+
+
+def test_portal_report_and_downloads(client_user_a, own):
+    http = signed_in(client_user_a)
+    page = http.get(reverse("portal:report-detail", args=[own.pk])).content.decode()
+    assert "Monthly service report, October 2026" in page
+    pdf = http.get(reverse("portal:report-download", args=[own.pk, "pdf"]))
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert "attachment;" in pdf["Content-Disposition"]
+    csv = http.get(reverse("portal:report-download", args=[own.pk, "csv"]))
+    assert csv.content.decode().startswith("section,key,dimension")
+
+
+# Every portal URL that names an object, with how to build it for another client's object.
+PORTAL_OBJECT_URLS = {
+    "ticket-detail": lambda objects: [objects["ticket"].pk],
+    "attachment": lambda objects: [objects["ticket"].pk, objects["attachment"].pk],
+    "report-detail": lambda objects: [objects["report"].pk],
+    "report-download": lambda objects: [objects["report"].pk, "pdf"],
+}
+
+
+def test_the_isolation_matrix_covers_every_portal_url_with_an_object():
+    with_object = {p.name for p in portal_patterns if "<int:pk>" in str(p.pattern)}
+    assert with_object == set(PORTAL_OBJECT_URLS)
+
+
+@pytest.fixture
+def foreign_objects(client_b, foreign, technician, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from sla.services import default_policy_ensure
+    from tickets.services import attachment_add, ticket_open
+
+    settings.MEDIA_ROOT = tmp_path
+    default_policy_ensure()
+    ticket = ticket_open(client=client_b, subject="Their outage")
+    attachment = attachment_add(
+        ticket=ticket, upload=SimpleUploadedFile("log.txt", b"secret"), user=technician
+    )
+    return {"ticket": ticket, "attachment": attachment, "report": foreign}
+
+
+@pytest.mark.parametrize("name", sorted(PORTAL_OBJECT_URLS))
+def test_another_clients_object_is_404_on_every_portal_url(client_user_a, foreign_objects, name):
+    url = reverse(f"portal:{name}", args=PORTAL_OBJECT_URLS[name](foreign_objects))
+    http = signed_in(client_user_a)
+    assert http.get(url).status_code == 404
+    assert http.post(url, {"body": "hello"}).status_code in (404, 405)
+    assert foreign_objects["ticket"].comments.count() == 0
+
+
+@pytest.mark.parametrize("file_format", ["pdf", "csv"])
+def test_our_own_draft_is_404_in_the_portal(client_user_a, draft, file_format):
+    http = signed_in(client_user_a)
+    assert http.get(reverse("portal:report-detail", args=[draft.pk])).status_code == 404
+    url = reverse("portal:report-download", args=[draft.pk, file_format])
+    assert http.get(url).status_code == 404
+
+
+def test_report_lists_use_a_fixed_number_of_queries(
+    client_a, client_user_a, account_manager, django_assert_num_queries
+):
+    for back in range(6):
+        sent_report(client_a, OCTOBER.shifted(-back))
+    portal, workspace = signed_in(client_user_a), signed_in(account_manager)
+    with django_assert_num_queries(4):  # session, user, client, the reports
+        portal.get(reverse("portal:report-list"))
+    with django_assert_num_queries(5):  # session, user, reports, clients (twice: filter, form)
+        workspace.get(reverse("reporting:list"))
+
+
+class TestApi:
+    def test_client_users_see_their_sent_reports_only(
+        self, api_as, client_user_a, own, draft, foreign
+    ):
+        api = api_as(client_user_a, "read")
+        listed = api.get("/api/v1/reports/").json()["results"]
+        assert [report["id"] for report in listed] == [own.pk]
+        assert listed[0]["figures"]["period"]["label"] == "October 2026"
+        for report in (draft, foreign):
+            assert api.get(f"/api/v1/reports/{report.pk}/").status_code == 404
+            assert api.get(f"/api/v1/reports/{report.pk}/pdf/").status_code == 404
+
+    def test_staff_see_drafts_and_download(self, api_as, technician, own, draft):
+        api = api_as(technician, "read")
+        assert {r["id"] for r in api.get("/api/v1/reports/").json()["results"]} == {
+            own.pk,
+            draft.pk,
+        }
+        csv = api.get(f"/api/v1/reports/{draft.pk}/csv/")
+        assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
+
+    def test_reports_are_read_only(self, api_as, account_manager, own):
+        api = api_as(account_manager, "write")
+        assert api.delete(f"/api/v1/reports/{own.pk}/").status_code == 405
+        assert api.post("/api/v1/reports/", {}, format="json").status_code == 405
