@@ -30,7 +30,9 @@ WORDS = [
     "email", "teams", "sharepoint", "license", "monitor", "wifi", "slow", "crash",
     "update", "disk", "certificate", "dns", "mailbox", "access",
 ]  # fmt: skip
+CATEGORIES = ["Email", "Network", "Printing", "Accounts", "Hardware", "Software", "Backup"]
 OPEN_SHARE = 0.20
+BREACHED_SHARE = 0.05  # of concluded clocks
 BATCH = 50_000
 
 
@@ -199,6 +201,7 @@ def seed(tickets: int, rng: random.Random, open_share: float = OPEN_SHARE) -> No
                     "subject": subject,
                     "description": f"{subject}. " + " ".join(rng.sample(words, 12)),
                     "type": "incident",
+                    "category": rng.choice(CATEGORIES),
                     "source": rng.choice(["email", "phone", "portal", "alert", "api"]),
                     "impact": "medium",
                     "urgency": "medium",
@@ -279,6 +282,8 @@ def seed(tickets: int, rng: random.Random, open_share: float = OPEN_SHARE) -> No
                 )
             for kind in ("response", "resolution"):
                 running = kind == "resolution" and is_open and not paused
+                concluded = not running and not (paused and kind == "resolution")
+                breached = concluded and rng.random() < BREACHED_SHARE
                 clock_rows.append(
                     {
                         "created_at": created,
@@ -288,16 +293,16 @@ def seed(tickets: int, rng: random.Random, open_share: float = OPEN_SHARE) -> No
                         "cycle": 1,
                         "state": "running"
                         if running
-                        else ("paused" if paused and kind == "resolution" else "met"),
+                        else ("paused" if not concluded else "breached" if breached else "met"),
                         "target_minutes": 600,
                         "started_at": created,
                         "due_at": due if running else None,
                         "warn_at": None,
-                        "breached_at": None,
-                        "stopped_at": None
-                        if (running or (paused and kind == "resolution"))
-                        else reply_at,
-                        "spent_seconds": 1800,
+                        "breached_at": created + timedelta(minutes=600) if breached else None,
+                        "stopped_at": (resolved if kind == "resolution" else reply_at)
+                        if concluded
+                        else None,
+                        "spent_seconds": rng.randrange(300, 36000),
                         "paused_seconds": 0,
                         "next_check_at": due if running else None,
                         "extra_checks": {},

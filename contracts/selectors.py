@@ -9,7 +9,14 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 
 from contracts.availability import availability_percent, window_occurrences
 from contracts.choices import ContractStatus, PricingModel
-from contracts.models import BreachExemption, Contract, RemediationPlan, ServiceLine
+from contracts.models import (
+    BreachExemption,
+    Contract,
+    MaintenanceWindow,
+    Outage,
+    RemediationPlan,
+    ServiceLine,
+)
 from msp.models import Asset, Contact
 from sla.choices import ClockKind
 from sla.models import SLAClock
@@ -19,16 +26,30 @@ PERCENT = Decimal("0.01")
 MINUTES_PER_HOUR = Decimal(60)
 
 
+def _active_on(on: date) -> Q:
+    return Q(status=ContractStatus.ACTIVE, start_date__lte=on) & (
+        Q(end_date__isnull=True) | Q(end_date__gte=on)
+    )
+
+
 def contract_active_for(*, client_id: int, on: date) -> Contract | None:
     """The client's active contract on a date (there is at most one)."""
     return (
-        Contract.objects.filter(
-            client_id=client_id, status=ContractStatus.ACTIVE, start_date__lte=on
-        )
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
+        Contract.objects.filter(_active_on(on), client_id=client_id)
         .select_related("sla_policy")
         .first()
     )
+
+
+def contracts_active_for(*, client_ids: list[int], on: date) -> dict[int, Contract]:
+    """Each client's active contract on a date, with what reports read of it (lines, targets,
+    maintenance windows), in a fixed number of queries."""
+    contracts = (
+        Contract.objects.filter(_active_on(on), client_id__in=client_ids)
+        .select_related("client", "sla_policy")
+        .prefetch_related("service_lines", "compliance_targets", "maintenance_windows")
+    )
+    return {contract.client_id: contract for contract in contracts}
 
 
 @dataclass(frozen=True)
@@ -135,35 +156,67 @@ def contract_availability(
     """Availability of services (default: those with a line in the contract) over a month (or
     `months` from it) in the client's time zone: two queries (outages, windows) whatever the
     number of services."""
-    period = month_period(
-        year=year, month=month, timezone_name=contract.client.timezone, months=months
-    )
-    outages_by_service: dict[str, list] = {}
-    overlapping = contract.outages.filter(planned=False, start__lt=period[1]).filter(
-        Q(end__isnull=True) | Q(end__gt=period[0])
-    )
-    for outage in overlapping:
-        outages_by_service.setdefault(outage.service, []).append(
-            (outage.start, outage.end or period[1])
-        )
-    maintenance = [
-        occurrence
-        for window in contract.maintenance_windows.filter(asset__isnull=True)
-        for occurrence in window_occurrences(
-            start=window.start,
-            duration=timedelta(minutes=window.duration_minutes),
-            recurrence=window.recurrence,
-            period=period,
-        )
-    ]
     if services is None:
         services = [line.service for line in contract.service_lines.all()]
-    return {
-        service: availability_percent(
-            outages=outages_by_service.get(service, []), maintenance=maintenance, period=period
+    measured = contracts_availability(
+        services_of={contract: services}, year=year, month=month, months=months
+    )
+    return measured[contract.pk]
+
+
+def contracts_availability(
+    *, services_of: dict[Contract, list[str]], year: int, month: int, months: int = 1
+) -> dict[int, dict[str, Decimal]]:
+    """Availability of each contract's services over a period in its client's time zone, in
+    two queries (outages, maintenance windows) whatever the number of contracts."""
+    if not services_of:
+        return {}
+    periods = {
+        contract.pk: month_period(
+            year=year, month=month, timezone_name=contract.client.timezone, months=months
         )
-        for service in services
+        for contract in services_of
     }
+    earliest = min(start for start, _ in periods.values())
+    latest = max(end for _, end in periods.values())
+    outages: dict[int, dict[str, list]] = {}
+    for outage in Outage.objects.filter(
+        Q(end__isnull=True) | Q(end__gt=earliest),
+        contract__in=list(services_of),
+        planned=False,
+        start__lt=latest,
+    ):
+        start, end = periods[outage.contract_id]
+        if outage.start < end and (outage.end is None or outage.end > start):
+            outages.setdefault(outage.contract_id, {}).setdefault(outage.service, []).append(
+                (outage.start, outage.end or end)
+            )
+    windows: dict[int, list] = {}
+    for window in MaintenanceWindow.objects.filter(
+        contract__in=list(services_of), asset__isnull=True
+    ):
+        windows.setdefault(window.contract_id, []).append(window)
+    measured = {}
+    for contract, services in services_of.items():
+        period = periods[contract.pk]
+        maintenance = [
+            occurrence
+            for window in windows.get(contract.pk, [])
+            for occurrence in window_occurrences(
+                start=window.start,
+                duration=timedelta(minutes=window.duration_minutes),
+                recurrence=window.recurrence,
+                period=period,
+            )
+        ]
+        down = outages.get(contract.pk, {})
+        measured[contract.pk] = {
+            service: availability_percent(
+                outages=down.get(service, []), maintenance=maintenance, period=period
+            )
+            for service in services
+        }
+    return measured
 
 
 def service_targets(contract: Contract) -> dict[str, Decimal]:
