@@ -370,12 +370,6 @@ def clients_metrics(*, clients: list[Client], period: Period) -> dict[int, list[
     for zone, zone_clients in by_zone.items():
         bounds = period.bounds(zone)
         rows = Rows(client.pk for client in zone_clients)
-        targets = {
-            client_id: {
-                (t.priority, t.metric): t.percent for t in contract.compliance_targets.all()
-            }
-            for client_id, contract in contracts.items()
-        }
         _compliance(rows, bounds, targets)
         _times(rows, bounds)
         _resolutions(rows, bounds)
