@@ -289,6 +289,7 @@ def seed(tickets: int, rng: random.Random, open_share: float = OPEN_SHARE) -> No
                         "created_at": created,
                         "updated_at": created,
                         "ticket_id": pk,
+                        "client_id": client.pk,
                         "kind": kind,
                         "cycle": 1,
                         "state": "running"

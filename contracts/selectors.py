@@ -242,14 +242,25 @@ def _exemption_in_force():
     return Exists(BreachExemption.objects.filter(clock=OuterRef("pk"), revoked_at__isnull=True))
 
 
-def concluded_clocks(*, period: tuple[datetime, datetime], exempted: bool = False, **scope):
-    """Response and resolution clocks concluded in the period: met (stopped in time) or
-    breached. Breaches exempted (and not revoked) count as neither; `exempted=True` gives just
-    those instead. `scope` narrows the clocks, e.g. ticket__client=client."""
-    start, end = period
-    concluded = Q(state="met", stopped_at__gte=start, stopped_at__lt=end) | Q(
+def concluded_between(start: datetime, end: datetime) -> Q:
+    """Clocks concluded between two instants: met (stopped in time) or breached."""
+    return Q(state="met", stopped_at__gte=start, stopped_at__lt=end) | Q(
         breached_at__gte=start, breached_at__lt=end
     )
+
+
+def concluded_clocks(
+    *,
+    period: tuple[datetime, datetime] | None = None,
+    where: Q | None = None,
+    exempted: bool = False,
+    **scope,
+):
+    """Response and resolution clocks concluded in the period: met (stopped in time) or
+    breached. Breaches exempted (and not revoked) count as neither; `exempted=True` gives just
+    those instead. `scope` narrows the clocks, e.g. ticket__client=client; `where` replaces
+    `period` where periods differ by client (built from concluded_between)."""
+    concluded = where if where is not None else concluded_between(*period)
     clocks = SLAClock.objects.filter(
         concluded, kind__in=[ClockKind.RESPONSE, ClockKind.RESOLUTION], **scope
     )

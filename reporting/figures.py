@@ -83,9 +83,7 @@ def _earlier_periods(
 def _breaches(client: Client, bounds) -> dict:
     start, end = bounds
     in_force = BreachExemption.objects.filter(clock=OuterRef("pk"), revoked_at__isnull=True)
-    clocks = SLAClock.objects.filter(
-        ticket__client=client, breached_at__gte=start, breached_at__lt=end
-    )
+    clocks = SLAClock.objects.filter(client=client, breached_at__gte=start, breached_at__lt=end)
     listed = (
         clocks.annotate(exemption=Subquery(in_force.values("reason")[:1]))
         .order_by("breached_at", "pk")

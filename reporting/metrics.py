@@ -42,7 +42,6 @@ from django.db.models import (
     Q,
     Subquery,
     Sum,
-    Value,
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber
@@ -52,6 +51,7 @@ from contracts.availability import window_occurrences
 from contracts.choices import PricingModel
 from contracts.models import Contract, MonthlyEvaluation
 from contracts.selectors import (
+    concluded_between,
     concluded_clocks,
     contracts_active_for,
     contracts_availability,
@@ -73,11 +73,40 @@ UNIQUE_FIELDS = ["client", "period_kind", "period_start", "key", "dimension"]
 
 
 class Rows:
-    """The figures being computed, per client."""
+    """The figures being computed, per client, and the conditions that select each client's
+    rows of its own period (each client's period is in its time zone), so that one query
+    serves every client, whatever their zones."""
 
-    def __init__(self, client_ids):
-        self.client_ids = list(client_ids)
+    def __init__(self, clients: list[Client], period: Period):
+        self.client_ids = [client.pk for client in clients]
+        self.zones: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
+        for client in clients:
+            self.zones[period.bounds(client.timezone)].append(client.pk)
         self.of = defaultdict(list)
+
+    def _each_zone(self, condition, client: str = "client_id") -> Q:
+        return Q(
+            *[
+                Q(**{f"{client}__in": ids}) & condition(start, end)
+                for (start, end), ids in self.zones.items()
+            ],
+            _connector=Q.OR,
+        )
+
+    def within(self, field: str) -> Q:
+        """Rows whose `field` falls in their client's period."""
+        return self._each_zone(
+            lambda start, end: Q(**{f"{field}__gte": start, f"{field}__lt": end})
+        )
+
+    def concluded(self) -> Q:
+        return self._each_zone(concluded_between)
+
+    def open_at_end(self) -> Q:
+        """Tickets opened before their client's period ended and not finished by then."""
+        return self._each_zone(
+            lambda _, end: Q(created_at__lt=end) & ~Q(resolved_at__lt=end) & ~Q(closed_at__lt=end)
+        )
 
     def add(self, client_id, key: str, dimension: str = "", value=None, count=0, target=None):
         if value is not None:
@@ -91,12 +120,12 @@ def _share(part: int, total: int) -> Decimal | None:
     return Decimal(part) * 100 / total if total else None
 
 
-def _compliance(rows: Rows, bounds, targets: dict[int, dict]) -> None:
-    clocks = concluded_clocks(period=bounds, ticket__client_id__in=rows.client_ids)
-    grouped = met_and_breached(clocks, "ticket__client_id", "ticket__priority", "kind")
+def _compliance(rows: Rows, targets: dict[int, dict]) -> None:
+    clocks = concluded_clocks(where=rows.concluded())
+    grouped = met_and_breached(clocks, "client_id", "ticket__priority", "kind")
     met, total, seen = defaultdict(int), defaultdict(int), set()
     for group in grouped:
-        client_id, key = group["ticket__client_id"], (group["ticket__priority"], group["kind"])
+        client_id, key = group["client_id"], (group["ticket__priority"], group["kind"])
         concluded = group["met"] + group["breached"]
         target = targets.get(client_id, {}).get(key)
         rows.add(
@@ -111,10 +140,10 @@ def _compliance(rows: Rows, bounds, targets: dict[int, dict]) -> None:
         met[client_id] += group["met"]
         total[client_id] += concluded
     exempted = dict(
-        concluded_clocks(period=bounds, exempted=True, ticket__client_id__in=rows.client_ids)
-        .values("ticket__client_id")
+        concluded_clocks(where=rows.concluded(), exempted=True)
+        .values("client_id")
         .annotate(n=Count("pk"))
-        .values_list("ticket__client_id", "n")
+        .values_list("client_id", "n")
     )
     for client_id in rows.client_ids:
         for key, target in targets.get(client_id, {}).items():
@@ -125,58 +154,52 @@ def _compliance(rows: Rows, bounds, targets: dict[int, dict]) -> None:
         rows.add(client_id, "exempted_breaches", "", None, exempted.get(client_id, 0))
 
 
-def _percentiles(rows: Rows, clocks, key: str) -> None:
-    """Nearest-rank percentiles of spent_seconds per client, by priority and over all, in one
-    query each: a window numbers the rows of each group, only the wanted ranks return."""
-    client = F("ticket__client_id")
-    for partition in ([client, F("ticket__priority")], [client]):
-        by_priority = len(partition) == 2
-        ranked = clocks.annotate(
-            client_id=client,
-            group=F("ticket__priority") if by_priority else Value("all"),
-            rank=Window(RowNumber(), partition_by=partition, order_by="spent_seconds"),
-            total=Window(Count("pk"), partition_by=partition),
+def _times(rows: Rows) -> None:
+    """Nearest-rank percentiles of the business time (spent_seconds) of the response and
+    resolution clocks that stopped in the period, per client and clock, by priority and over
+    all priorities: one query, where windows number the rows of each group and only the rows at
+    the wanted ranks return."""
+    groups = {
+        "priority": [F("client_id"), F("kind"), F("ticket__priority")],
+        "all": [F("client_id"), F("kind")],
+    }
+    ranked = SLAClock.objects.filter(
+        rows.within("stopped_at"), kind__in=[ClockKind.RESPONSE, ClockKind.RESOLUTION]
+    )
+    wanted = Q()
+    for name, partition in groups.items():
+        ranked = ranked.annotate(
+            **{
+                f"rank_{name}": Window(
+                    RowNumber(), partition_by=partition, order_by="spent_seconds"
+                ),
+                f"total_{name}": Window(Count("pk"), partition_by=partition),
+            }
         )
-        wanted = Q()
         for percent in PERCENTILES:
             at_rank = ExpressionWrapper(
-                (F("total") * percent + 99) / 100, output_field=IntegerField()
+                (F(f"total_{name}") * percent + 99) / 100, output_field=IntegerField()
             )
-            ranked = ranked.annotate(**{f"rank_{percent}": at_rank})
-            wanted |= Q(rank=F(f"rank_{percent}"))
-        for found in ranked.filter(wanted).values(
-            "client_id",
-            "group",
-            "rank",
-            "total",
-            "spent_seconds",
-            *[f"rank_{p}" for p in PERCENTILES],
-        ):
+            ranked = ranked.annotate(**{f"p{percent}_{name}": at_rank})
+            wanted |= Q(**{f"rank_{name}": F(f"p{percent}_{name}")})
+    fields = [f"{part}_{name}" for name in groups for part in ("rank", "total")]
+    fields += [f"p{percent}_{name}" for name in groups for percent in PERCENTILES]
+    for found in ranked.filter(wanted).values(
+        "client_id", "kind", "ticket__priority", "spent_seconds", *fields
+    ):
+        for name in groups:
             for percent in PERCENTILES:
-                if found["rank"] == found[f"rank_{percent}"]:
+                if found[f"rank_{name}"] == found[f"p{percent}_{name}"]:
                     rows.add(
                         found["client_id"],
-                        f"{key}_p{percent}",
-                        found["group"],
+                        f"{found['kind']}_p{percent}",
+                        found["ticket__priority"] if name == "priority" else "all",
                         found["spent_seconds"],
-                        found["total"],
+                        found[f"total_{name}"],
                     )
 
 
-def _times(rows: Rows, bounds) -> None:
-    start, end = bounds
-    for kind in (ClockKind.RESPONSE, ClockKind.RESOLUTION):
-        clocks = SLAClock.objects.filter(
-            ticket__client_id__in=rows.client_ids,
-            kind=kind,
-            stopped_at__gte=start,
-            stopped_at__lt=end,
-        )
-        _percentiles(rows, clocks, kind)
-
-
-def _resolutions(rows: Rows, bounds) -> None:
-    start, end = bounds
+def _resolutions(rows: Rows) -> None:
     events = TimelineEvent.objects.filter(ticket=OuterRef("pk"))
     staff_replies = (
         events.filter(kind=EventKind.REPLY, actor__isnull=False, actor__client__isnull=True)
@@ -186,9 +209,7 @@ def _resolutions(rows: Rows, bounds) -> None:
     )
     setbacks = events.filter(kind__in=[EventKind.ESCALATED, EventKind.REOPENED])
     resolved = (
-        Ticket.objects.filter(
-            client_id__in=rows.client_ids, resolved_at__gte=start, resolved_at__lt=end
-        )
+        Ticket.objects.filter(rows.within("resolved_at"))
         .annotate(
             replies=Coalesce(Subquery(staff_replies, output_field=IntegerField()), 0),
             setback=Exists(setbacks),
@@ -213,13 +234,11 @@ def _resolutions(rows: Rows, bounds) -> None:
         )
 
 
-def _satisfaction(rows: Rows, bounds) -> None:
-    start, end = bounds
-    sent = Q(sent_at__gte=start, sent_at__lt=end)
-    answered = Q(answered_at__gte=start, answered_at__lt=end)
+def _satisfaction(rows: Rows) -> None:
+    sent, answered = rows.within("sent_at"), rows.within("answered_at")
     grouped = (
-        SatisfactionSurvey.objects.filter(sent | answered, ticket__client_id__in=rows.client_ids)
-        .values("ticket__client_id")
+        SatisfactionSurvey.objects.filter(sent | answered)
+        .values("client_id")
         .annotate(
             average=Avg("rating", filter=answered),
             answers=Count("pk", filter=answered),
@@ -227,7 +246,7 @@ def _satisfaction(rows: Rows, bounds) -> None:
             sent_answered=Count("pk", filter=sent & Q(answered_at__isnull=False)),
         )
     )
-    found = {group["ticket__client_id"]: group for group in grouped}
+    found = {group["client_id"]: group for group in grouped}
     for client_id in rows.client_ids:
         group = found.get(client_id, {"average": None, "answers": 0, "sent": 0})
         rows.add(client_id, "csat", "", group["average"], group["answers"])
@@ -242,17 +261,11 @@ def _counts(queryset, *fields: str) -> dict:
     }
 
 
-def _volume(rows: Rows, bounds) -> None:
-    start, end = bounds
-    opened = Ticket.objects.filter(
-        client_id__in=rows.client_ids, created_at__gte=start, created_at__lt=end
-    )
+def _volume(rows: Rows) -> None:
+    opened = Ticket.objects.filter(rows.within("created_at"))
     totals = _counts(opened, "client_id")
     backlog = _counts(
-        Ticket.objects.filter(client_id__in=rows.client_ids, created_at__lt=end)
-        .exclude(resolved_at__lt=end)
-        .exclude(closed_at__lt=end)
-        .exclude(status=TicketStatus.CANCELLED),
+        Ticket.objects.filter(rows.open_at_end()).exclude(status=TicketStatus.CANCELLED),
         "client_id",
     )
     for client_id in rows.client_ids:
@@ -280,14 +293,14 @@ def _volume(rows: Rows, bounds) -> None:
 def _hours(rows: Rows, period: Period) -> None:
     minutes = dict(
         TimeEntry.objects.filter(
-            ticket__client_id__in=rows.client_ids,
+            client_id__in=rows.client_ids,
             billable=True,
             spent_on__gte=period.first_day,
             spent_on__lt=period.end_day,
         )
-        .values("ticket__client_id")
+        .values("client_id")
         .annotate(total=Sum("minutes"))
-        .values_list("ticket__client_id", "total")
+        .values_list("client_id", "total")
     )
     for client_id in rows.client_ids:
         rows.add(client_id, "hours_used", "", Decimal(minutes.get(client_id) or 0) / 60)
@@ -356,40 +369,30 @@ def period_contracts(client_ids: list[int], period: Period) -> dict[int, Contrac
 
 def clients_metrics(*, clients: list[Client], period: Period) -> dict[int, list[Metric]]:
     """The month or quarter of many clients (each in its own time zone), computed now and not
-    stored, in a fixed number of grouped queries per time zone, whatever the number of clients.
-    The live dashboard shows the same figures the report will."""
+    stored, in a fixed number of grouped queries whatever the number of clients. The live
+    dashboard shows the same figures the report will."""
     contracts = period_contracts([client.pk for client in clients], period)
     targets = {
         client_id: {(t.priority, t.metric): t.percent for t in contract.compliance_targets.all()}
         for client_id, contract in contracts.items()
     }
-    result: dict[int, list[Metric]] = {}
-    by_zone: dict[str, list[Client]] = defaultdict(list)
-    for client in clients:
-        by_zone[client.timezone].append(client)
-    for zone, zone_clients in by_zone.items():
-        bounds = period.bounds(zone)
-        rows = Rows(client.pk for client in zone_clients)
-        _compliance(rows, bounds, targets)
-        _times(rows, bounds)
-        _resolutions(rows, bounds)
-        _satisfaction(rows, bounds)
-        _volume(rows, bounds)
-        _hours(rows, period)
-        _contract_rows(
-            rows, {c.pk: contracts[c.pk] for c in zone_clients if c.pk in contracts}, period
-        )
-        for client_id in rows.client_ids:
-            result[client_id] = [
-                Metric(
-                    client_id=client_id,
-                    period_kind=period.kind,
-                    period_start=period.first_day,
-                    **row,
-                )
-                for row in rows.of[client_id]
-            ]
-    return result
+    rows = Rows(clients, period)
+    _compliance(rows, targets)
+    _times(rows)
+    _resolutions(rows)
+    _satisfaction(rows)
+    _volume(rows)
+    _hours(rows, period)
+    _contract_rows(rows, contracts, period)
+    return {
+        client_id: [
+            Metric(
+                client_id=client_id, period_kind=period.kind, period_start=period.first_day, **row
+            )
+            for row in rows.of[client_id]
+        ]
+        for client_id in rows.client_ids
+    }
 
 
 def client_metrics(*, client: Client, period: Period) -> list[Metric]:

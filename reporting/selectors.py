@@ -26,16 +26,16 @@ def sla_risk(*, clients, now: datetime, day_start: datetime, month_start: dateti
         .order_by("sla_due_at")
     )
     breached = (
-        SLAClock.objects.filter(ticket__client__in=clients, breached_at__gte=day_start)
+        SLAClock.objects.filter(client__in=clients, breached_at__gte=day_start)
         .select_related("ticket__client", "ticket__assignee")
         .order_by("-breached_at")
     )
-    clocks = concluded_clocks(period=(month_start, now), ticket__client__in=clients)
-    by_client = met_and_breached(clocks, "ticket__client__slug", "ticket__client__name")
+    clocks = concluded_clocks(period=(month_start, now), client__in=clients)
+    by_client = met_and_breached(clocks, "client__slug", "client__name")
     compliance = [
         {
-            "slug": row["ticket__client__slug"],
-            "client": row["ticket__client__name"],
+            "slug": row["client__slug"],
+            "client": row["client__name"],
             "met": row["met"],
             "breached": row["breached"],
             "share": row["met"] * 100 / (row["met"] + row["breached"])

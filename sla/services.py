@@ -376,7 +376,7 @@ def sla_clocks_start(*, ticket, at: datetime) -> ClockSummary:
         (ClockKind.RESOLUTION, targets.resolution),
     ):
         clock = Clock.start(at=at, target=target, warning_percents=targets.warning_percents)
-        row = SLAClock(ticket=ticket, kind=kind, cycle=1, history={})
+        row = SLAClock(ticket=ticket, client_id=ticket.client_id, kind=kind, cycle=1, history={})
         if kind == ClockKind.RESPONSE:
             row.extra_checks = _unacknowledged_checks(ticket, at)
         clockstore.row_apply(row, clock, now=at)
@@ -464,7 +464,13 @@ def sla_next_update_start(*, ticket, at: datetime) -> ClockSummary:
     clock = Clock.start(
         at=at, target=targets.next_update, warning_percents=targets.warning_percents
     )
-    row = SLAClock(ticket=ticket, kind=ClockKind.NEXT_UPDATE, cycle=cycle, history={})
+    row = SLAClock(
+        ticket=ticket,
+        client_id=ticket.client_id,
+        kind=ClockKind.NEXT_UPDATE,
+        cycle=cycle,
+        history={},
+    )
     clockstore.row_apply(row, clock, now=at)
     row.save()
     return clock_summary([*rows, row])

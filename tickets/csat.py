@@ -61,7 +61,9 @@ def survey_send(*, ticket: Ticket, at: datetime) -> SatisfactionSurvey | None:
     if contact is None or not contact.email or not contact.is_active:
         return None
     survey, created = SatisfactionSurvey.objects.get_or_create(
-        ticket=ticket, resolved_at=at, defaults={"contact": contact, "sent_at": at}
+        ticket=ticket,
+        resolved_at=at,
+        defaults={"client_id": ticket.client_id, "contact": contact, "sent_at": at},
     )
     if not created:
         return survey

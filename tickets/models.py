@@ -276,6 +276,10 @@ class TimeEntry(TimeStampedModel):
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.CASCADE, related_name="time_entries"
     )
+    # The ticket's client, copied: reports and billing read a client's month through an index.
+    client = models.ForeignKey(
+        "msp.Client", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="time_entries"
     )
@@ -298,6 +302,7 @@ class TimeEntry(TimeStampedModel):
                 condition=Q(minutes__gte=1, minutes__lte=1440), name="time_entry_minutes_range"
             ),
         ]
+        indexes = [models.Index(fields=["client", "spent_on"], name="time_entry_client_day_idx")]
 
     def __str__(self) -> str:
         return f"{self.minutes} min on {self.ticket_id}"
@@ -446,6 +451,10 @@ class SatisfactionSurvey(models.Model):
     resolution, answered once (1-5 and an optional comment) through a signed link."""
 
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="surveys")
+    # The ticket's client, copied, for the reports' index.
+    client = models.ForeignKey(
+        "msp.Client", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     contact = models.ForeignKey("msp.Contact", on_delete=models.CASCADE, related_name="+")
     resolved_at = models.DateTimeField(help_text="The resolution asked about.")
     sent_at = models.DateTimeField()
@@ -472,8 +481,8 @@ class SatisfactionSurvey(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["sent_at"], name="survey_sent_idx"),
-            models.Index(fields=["answered_at"], name="survey_answered_idx"),
+            models.Index(fields=["client", "sent_at"], name="survey_client_sent_idx"),
+            models.Index(fields=["client", "answered_at"], name="survey_client_answered_idx"),
         ]
 
     def __str__(self) -> str:

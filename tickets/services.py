@@ -677,6 +677,7 @@ def time_entry_log(
     ticket = _lock(ticket)
     entry = TimeEntry(
         ticket=ticket,
+        client_id=ticket.client_id,
         user=user,
         minutes=minutes,
         billable=billable,

@@ -124,9 +124,14 @@ def test_satisfaction_average_and_response_rate(month, technician):
 
     def survey(ticket, sent, rating=None, answered=None):
         SatisfactionSurvey.objects.create(
-            ticket=ticket, contact=contact, resolved_at=sent, sent_at=sent, rating=rating,
+            ticket=ticket,
+            client=month,
+            contact=contact,
+            resolved_at=sent,
+            sent_at=sent,
+            rating=rating,
             answered_at=answered,
-        )  # fmt: skip
+        )
 
     survey(tickets[0], ny(2026, 10, 30, 12), 4, ny(2026, 11, 1, 9))  # October's, answered now
     survey(tickets[1], ny(2026, 11, 2, 12), 5, ny(2026, 11, 2, 13))

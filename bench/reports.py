@@ -1,0 +1,300 @@
+"""Benchmark: report figures at 1,000,000 tickets over 500 clients and 12 months.
+
+    .venv/bin/python bench/reports.py --tickets 1000000
+
+Uses the workspace benchmark's database (msp_bench_<N>; seeded on first use, see
+bench/tickets_workspace.py) and adds, once, what reports read besides tickets: an active
+contract per client (compliance targets, service lines with a block of hours, a weekly
+maintenance window), satisfaction surveys and billable time. Then measures, for the last
+finished month:
+- one client's month: computing (and storing) its figures, time and SQL queries;
+- every client's month: the same for all 500 clients at once, against the floor of
+  hand-written SQL computing the same figures (compliance, percentiles, MTTR and first contact
+  resolution, volume, backlog, recurring assets and categories, satisfaction, hours);
+- one report: the whole snapshot (figures, trend, breaches), its SQL queries, and its PDF.
+"""
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import tickets_workspace as workspace  # noqa: E402 - after the path is set
+
+
+def add_report_data(rng: random.Random) -> None:
+    """Contracts, surveys and time entries, once (skipped when contracts exist)."""
+    from django.db import connection, transaction
+
+    from contracts.choices import (
+        ComplianceMetric,
+        ContractStatus,
+        ContractType,
+        PricingModel,
+        Service,
+    )
+    from contracts.models import ComplianceTarget, Contract, MaintenanceWindow, ServiceLine
+    from msp.models import Client
+    from sla.models import SLAPolicy
+
+    if Contract.objects.exists():
+        return
+    started = time.perf_counter()
+    policy = SLAPolicy.objects.get(is_default=True)
+    start = date.today().replace(day=1) - timedelta(days=400)
+    with transaction.atomic():
+        contracts = Contract.objects.bulk_create(
+            Contract(
+                client=client,
+                number=f"B-{client.pk}",
+                name="Managed IT",
+                type=ContractType.FULLY_MANAGED,
+                start_date=start.replace(day=1),
+                status=ContractStatus.ACTIVE,
+                sla_policy=policy,
+                monthly_fee=Decimal("2500.00"),
+                currency="USD",
+            )
+            for client in Client.objects.all()
+        )
+        ComplianceTarget.objects.bulk_create(
+            ComplianceTarget(contract=contract, priority=priority, metric=metric, percent=percent)
+            for contract in contracts
+            for priority, percent in (("P1", 95), ("P2", 95), ("P3", 90), ("P4", 90))
+            for metric in (ComplianceMetric.RESPONSE, ComplianceMetric.RESOLUTION)
+        )
+        ServiceLine.objects.bulk_create(
+            line
+            for contract in contracts
+            for line in (
+                ServiceLine(
+                    contract=contract,
+                    service=Service.SERVICE_DESK,
+                    pricing_model=PricingModel.BLOCK_OF_HOURS,
+                    unit_price=Decimal("1200"),
+                    block_hours=Decimal("20"),
+                    overage_rate=Decimal("95"),
+                    availability_target=Decimal("99.5"),
+                ),
+                ServiceLine(
+                    contract=contract,
+                    service=Service.INFRASTRUCTURE,
+                    pricing_model=PricingModel.FIXED_RETAINER,
+                    unit_price=Decimal("1300"),
+                    availability_target=Decimal("99.9"),
+                ),
+            )
+        )
+        MaintenanceWindow.objects.bulk_create(
+            MaintenanceWindow(
+                contract=contract,
+                name="Sunday patching",
+                start=datetime(2025, 1, 5, 2, tzinfo=UTC),
+                duration_minutes=120,
+                recurrence="FREQ=WEEKLY;BYDAY=SU",
+            )
+            for contract in contracts
+        )
+    with connection.cursor() as cursor:
+        # One survey for 40 % of resolved tickets, 70 % of them answered within a day.
+        cursor.execute(
+            """
+            INSERT INTO tickets_satisfactionsurvey
+                (ticket_id, client_id, contact_id, resolved_at, sent_at, rating, comment,
+                 answered_at)
+            SELECT id, client_id, contact_id, resolved_at, resolved_at,
+                   CASE WHEN answered THEN 1 + (id % 5) END, '',
+                   CASE WHEN answered THEN resolved_at + interval '3 hours' END
+            FROM (SELECT id, client_id, contact_id, resolved_at, random() < 0.7 AS answered
+                  FROM tickets_ticket
+                  WHERE resolved_at IS NOT NULL AND contact_id IS NOT NULL
+                    AND random() < 0.4) AS sampled
+            """
+        )
+        # Billable time on half of the tickets.
+        cursor.execute(
+            """
+            INSERT INTO tickets_timeentry
+                (created_at, updated_at, ticket_id, client_id, user_id, minutes, work_type,
+                 billable, spent_on, note)
+            SELECT created_at, created_at, id, client_id, assignee_id, 15 * (1 + id % 8),
+                   'remote', true, (created_at AT TIME ZONE 'UTC')::date, ''
+            FROM tickets_ticket WHERE assignee_id IS NOT NULL AND id % 2 = 0
+            """
+        )
+        cursor.execute("ANALYZE")
+    print(f"added contracts, surveys and time entries in {time.perf_counter() - started:.0f} s")
+
+
+def timed(function, repeats: int) -> tuple[float, int]:
+    """Median seconds over `repeats` runs, and the SQL queries of one run."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    seconds = []
+    queries = 0
+    for _ in range(repeats):
+        with CaptureQueriesContext(connection) as captured:
+            began = time.perf_counter()
+            function()
+            seconds.append(time.perf_counter() - began)
+        queries = len(captured)
+    return statistics.median(seconds), queries
+
+
+def hand_written_sql(period) -> float:
+    """The same figures for every client's month, written by hand as a handful of statements
+    over a table of each client's month bounds: the floor to compare with."""
+    from django.db import connection
+
+    from msp.models import Client
+
+    bounds = [
+        (client.pk, *period.bounds(client.timezone))
+        for client in Client.objects.only("pk", "timezone")
+    ]
+    values = ", ".join(
+        f"({pk}, '{start.isoformat()}'::timestamptz, '{end.isoformat()}'::timestamptz)"
+        for pk, start, end in bounds
+    )
+    month = f"month_bounds (client_id, starts, ends) AS (VALUES {values})"
+    statements = [
+        # Compliance by client, priority and clock, exempted breaches left out.
+        f"""WITH {month}
+        SELECT c.client_id, t.priority, c.kind,
+               count(*) FILTER (WHERE c.state = 'met'),
+               count(*) FILTER (WHERE c.breached_at IS NOT NULL)
+        FROM sla_slaclock c JOIN tickets_ticket t ON t.id = c.ticket_id
+        JOIN month_bounds b ON b.client_id = c.client_id
+        WHERE c.kind IN ('response', 'resolution')
+          AND ((c.state = 'met' AND c.stopped_at >= b.starts AND c.stopped_at < b.ends)
+               OR (c.breached_at >= b.starts AND c.breached_at < b.ends))
+          AND NOT EXISTS (SELECT 1 FROM contracts_breachexemption e
+                          WHERE e.clock_id = c.id AND e.revoked_at IS NULL)
+        GROUP BY 1, 2, 3""",
+        # Percentiles of business time, by client, clock and priority, and over priorities.
+        f"""WITH {month}
+        SELECT c.client_id, c.kind, t.priority,
+               percentile_disc(0.5) WITHIN GROUP (ORDER BY c.spent_seconds),
+               percentile_disc(0.9) WITHIN GROUP (ORDER BY c.spent_seconds)
+        FROM sla_slaclock c JOIN tickets_ticket t ON t.id = c.ticket_id
+        JOIN month_bounds b ON b.client_id = c.client_id
+        WHERE c.stopped_at >= b.starts AND c.stopped_at < b.ends
+        GROUP BY GROUPING SETS ((1, 2, 3), (1, 2))""",
+        # MTTR and first contact resolution.
+        f"""WITH {month}
+        SELECT t.client_id, avg(t.resolved_at - t.created_at), count(*),
+               count(*) FILTER (WHERE
+                 (SELECT count(*) FROM tickets_timelineevent e JOIN msp_user u ON u.id = e.actor_id
+                  WHERE e.ticket_id = t.id AND e.kind = 'reply' AND u.client_id IS NULL) = 1
+                 AND NOT EXISTS (SELECT 1 FROM tickets_timelineevent e WHERE e.ticket_id = t.id
+                                 AND e.kind IN ('escalated', 'reopened')))
+        FROM tickets_ticket t JOIN month_bounds b ON b.client_id = t.client_id
+        WHERE t.resolved_at >= b.starts AND t.resolved_at < b.ends
+        GROUP BY 1""",
+        # Volume by priority, type, source, site, asset and category in one pass.
+        f"""WITH {month}
+        SELECT t.client_id, t.priority, t.type, t.source, t.site_id, t.asset_id, t.category,
+               count(*)
+        FROM tickets_ticket t JOIN month_bounds b ON b.client_id = t.client_id
+        WHERE t.created_at >= b.starts AND t.created_at < b.ends
+        GROUP BY GROUPING SETS ((1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 6), (1, 7))""",
+        # Backlog at the month's end.
+        f"""WITH {month}
+        SELECT t.client_id, count(*)
+        FROM tickets_ticket t JOIN month_bounds b ON b.client_id = t.client_id
+        WHERE t.created_at < b.ends AND t.status <> 'cancelled'
+          AND (t.resolved_at IS NULL OR t.resolved_at >= b.ends)
+          AND (t.closed_at IS NULL OR t.closed_at >= b.ends)
+        GROUP BY 1""",
+        # Satisfaction.
+        f"""WITH {month}
+        SELECT s.client_id,
+               avg(s.rating) FILTER (WHERE s.answered_at >= b.starts AND s.answered_at < b.ends),
+               count(*) FILTER (WHERE s.sent_at >= b.starts AND s.sent_at < b.ends)
+        FROM tickets_satisfactionsurvey s JOIN month_bounds b ON b.client_id = s.client_id
+        WHERE (s.sent_at >= b.starts AND s.sent_at < b.ends)
+           OR (s.answered_at >= b.starts AND s.answered_at < b.ends)
+        GROUP BY 1""",
+        # Billable hours.
+        f"""SELECT e.client_id, sum(e.minutes)
+        FROM tickets_timeentry e
+        WHERE e.billable AND e.spent_on >= '{period.first_day}' AND e.spent_on < '{period.end_day}'
+        GROUP BY 1""",
+    ]
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+            cursor.fetchall()
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    options = parser.parse_args()
+    database = f"msp_bench_{options.tickets}"
+    must_seed = workspace.ensure_database(database, reseed=False)
+    workspace.configure(database)
+    if must_seed:
+        workspace.seed(options.tickets, random.Random(42))
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # a database seeded by an older version catches up
+    add_report_data(random.Random(7))
+
+    from msp.models import Client
+    from reporting.choices import PeriodKind
+    from reporting.metrics import client_metrics_compute, clients_metrics_compute
+    from reporting.periods import Period
+    from reporting.rendering import report_pdf
+    from reporting.services import report_generate
+    from tickets.models import Ticket
+
+    period = Period.last_finished(PeriodKind.MONTH, date.today())
+    clients = list(Client.objects.order_by("pk"))
+    client = clients[len(clients) // 2]
+    start, end = period.bounds(client.timezone)
+    print(
+        f"{Ticket.objects.count():,} tickets, {len(clients)} clients, in {database}; "
+        f"{period.label}: {Ticket.objects.filter(client=client, created_at__gte=start, created_at__lt=end).count()} "  # noqa: E501
+        f"tickets opened for {client.name}"
+    )
+    # Warm the caches the same way for every measurement.
+    client_metrics_compute(client=client, period=period)
+
+    seconds, queries = timed(
+        lambda: client_metrics_compute(client=client, period=period), options.repeats
+    )
+    print(f"one client's month:    {seconds * 1000:7.1f} ms, {queries} SQL queries")
+    seconds_all, queries_all = timed(
+        lambda: clients_metrics_compute(clients=clients, period=period), 3
+    )
+    floor = statistics.median(hand_written_sql(period) for _ in range(3))
+    print(
+        f"all clients' month:    {seconds_all * 1000:7.1f} ms, {queries_all} SQL queries "
+        f"({seconds_all / floor:.2f}x the hand-written SQL)"
+    )
+    print(f"hand-written SQL:      {floor * 1000:7.1f} ms, 7 statements")
+
+    reports = []
+    seconds, queries = timed(
+        lambda: reports.append(report_generate(client=client, period=period)), 3
+    )
+    print(f"one report (snapshot): {seconds * 1000:7.1f} ms, {queries} SQL queries")
+    seconds, _ = timed(lambda: report_pdf(reports[-1]), 3)
+    print(f"one report's PDF:      {seconds * 1000:7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
