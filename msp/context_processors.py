@@ -11,6 +11,7 @@ def navigation(request) -> dict:
             ("Tickets", reverse("tickets:queue")),
             ("New ticket", reverse("tickets:create")),
             ("SLA risk", reverse("workspace:sla-risk")),
+            ("My accounts", reverse("workspace:accounts")),
             ("Clients", reverse("workspace:client-list")),
             ("Contracts", reverse("contracts:list")),
             ("Reports", reverse("reporting:list")),

@@ -10,6 +10,7 @@ from tickets import csat_views, portal_views
 
 workspace_patterns = [
     path("sla-risk/", reporting_views.StaffSlaRiskView.as_view(), name="sla-risk"),
+    path("accounts/", reporting_views.AccountsView.as_view(), name="accounts"),
     path("clients/", views.ClientListView.as_view(), name="client-list"),
     path("clients/<slug:slug>/", views.ClientDetailView.as_view(), name="client-detail"),
     path("notifications/", views.NotificationListView.as_view(), name="notification-list"),

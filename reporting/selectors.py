@@ -1,10 +1,19 @@
-"""Staff overview of SLA risk across clients: a handful of grouped queries, whatever the
-number of clients or tickets."""
+"""Staff overviews across clients: SLA risk for team leads and the accounts of an account
+manager, each in a handful of grouped queries whatever the number of clients or tickets."""
 
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import OuterRef, Subquery
+
+from contracts.models import Contract, MonthlyEvaluation
 from contracts.selectors import concluded_clocks, met_and_breached
 from msp.models import Client
+from reporting.choices import PeriodKind
+from reporting.metrics import clients_metrics, period_contracts
+from reporting.models import Metric, Report
+from reporting.periods import Period
 from sla.models import SLAClock
 from tickets.models import Ticket
 
@@ -57,3 +66,79 @@ def sla_risk(*, clients, now: datetime, day_start: datetime, month_start: dateti
 def clients_of(user, mine: bool):
     clients = Client.objects.for_user(user)
     return clients.filter(account_manager=user) if mine else clients
+
+
+@dataclass
+class Account:
+    """One client in an account manager's overview."""
+
+    client: Client
+    contract: Contract | None = None
+    figures: dict[tuple[str, str], Metric] = field(default_factory=dict)
+    last_evaluation: MonthlyEvaluation | None = None
+    last_reports: dict[str, Report] = field(default_factory=dict)
+
+    def figure(self, key: str, dimension: str = "") -> Metric | None:
+        return self.figures.get((key, dimension))
+
+    @property
+    def compliance(self) -> Metric | None:
+        return self.figure("compliance", "all")
+
+    @property
+    def targets_missed(self) -> list[Metric]:
+        return [
+            metric
+            for (key, _), metric in self.figures.items()
+            if key in ("compliance", "availability")
+            and metric.value is not None
+            and metric.target is not None
+            and metric.value < metric.target
+        ]
+
+    @property
+    def last_monthly_report(self) -> Report | None:
+        return self.last_reports.get(PeriodKind.MONTH)
+
+    @property
+    def last_qbr(self) -> Report | None:
+        return self.last_reports.get(PeriodKind.QUARTER)
+
+
+def accounts_overview(*, clients, period: Period) -> list[Account]:
+    """Each client's period so far (the report's figures, not stored), its contract, the
+    latest governance ladder step and its latest monthly report and QBR, in a fixed number of
+    queries whatever the number of clients."""
+    clients = list(clients.order_by("name"))
+    metrics = clients_metrics(clients=clients, period=period)
+    contracts = period_contracts([client.pk for client in clients], period)
+    latest_month = MonthlyEvaluation.objects.filter(contract=OuterRef("contract")).order_by(
+        "-month"
+    )
+    evaluations = {
+        evaluation.contract_id: evaluation
+        for evaluation in MonthlyEvaluation.objects.filter(
+            contract__in=list(contracts.values()), pk=Subquery(latest_month.values("pk")[:1])
+        )
+    }
+    latest_report = Report.objects.filter(
+        client=OuterRef("client"), kind=OuterRef("kind")
+    ).order_by("-period_start", "-version")
+    reports = defaultdict(dict)
+    for report in Report.objects.filter(
+        client__in=clients, pk=Subquery(latest_report.values("pk")[:1])
+    ).defer("figures"):
+        reports[report.client_id][report.kind] = report
+    accounts = []
+    for client in clients:
+        contract = contracts.get(client.pk)
+        accounts.append(
+            Account(
+                client=client,
+                contract=contract,
+                figures={(m.key, m.dimension): m for m in metrics[client.pk]},
+                last_evaluation=evaluations.get(contract.pk) if contract else None,
+                last_reports=reports[client.pk],
+            )
+        )
+    return accounts

@@ -82,6 +82,20 @@ class StaffSlaRiskView(StaffRequiredMixin, View):
         return render(request, "reporting/sla_risk.html", context)
 
 
+class AccountsView(StaffRequiredMixin, View):
+    """An account manager's clients: this month so far with the report's figures, the
+    contract, the governance ladder and the latest reports. ?all=1: every client."""
+
+    def get(self, request):
+        show_all = request.GET.get("all") == "1"
+        period = Period.containing(PeriodKind.MONTH, timezone.localdate())
+        accounts = selectors.accounts_overview(
+            clients=selectors.clients_of(request.user, mine=not show_all), period=period
+        )
+        context = {"accounts": accounts, "show_all": show_all, "month": period.label}
+        return render(request, "reporting/accounts.html", context)
+
+
 class ReportListView(StaffRequiredMixin, View):
     def get(self, request):
         reports = (

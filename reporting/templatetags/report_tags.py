@@ -12,7 +12,7 @@ DASH = "—"
 
 
 def _format(value, unit: str) -> str:
-    if value is None:
+    if value is None or value == "":  # "": a missing figure's attribute, in a template
         return DASH
     if unit == "%":
         return f"{Decimal(value):.1f} %"
@@ -30,7 +30,7 @@ def percent(value) -> str:
 
 @register.filter
 def duration(value) -> str:
-    return DASH if value is None else seconds_as_duration(Decimal(value))
+    return _format(value, "seconds")
 
 
 @register.filter
@@ -54,3 +54,10 @@ def headline_change(headline: Headline) -> str:
     if headline.unit == "rating":
         return f"{sign}{abs(change):.2f}"
     return f"{sign}{abs(change)}"
+
+
+@register.filter
+def figure(account, name: str):
+    """An account's figure by "key" or "key:dimension", e.g. account|figure:"response_p50:all"."""
+    key, _, dimension = name.partition(":")
+    return account.figure(key, dimension)

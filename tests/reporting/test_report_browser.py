@@ -24,6 +24,8 @@ def test_account_manager_prepares_a_report_the_client_then_reads(
     page, browser, live_server, client_a, client_user_a, account_manager
 ):
     default_policy_ensure()
+    client_a.account_manager = account_manager
+    client_a.save()
     ContactFactory(client=client_a, email="erin@acme.example", receives_reports=True)
     ticket_open(client=client_a, subject="Mail server down")
     sign_in(page, account_manager)
@@ -40,6 +42,10 @@ def test_account_manager_prepares_a_report_the_client_then_reads(
     assert "Sent to 1 recipient" in page.get_by_role("alert").inner_text()
     outbox_deliver(message_id=OutboxMessage.objects.get(key__startswith="report:").pk)
     assert mail.outbox[-1].attachments[0][2] == "application/pdf"
+    page.get_by_role("list", name="Main").get_by_role("link", name="My accounts").click()
+    account = page.get_by_test_id(f"account-{client_a.slug}")
+    assert "sent" in account.inner_text()
+    assert account.get_by_test_id("backlog").inner_text() == "1"  # the open ticket
 
     client_page = browser.new_page(base_url=live_server.url)
     sign_in(client_page, client_user_a)

@@ -1,0 +1,92 @@
+"""The account manager's overview of their clients: this month so far with the report's
+figures, the contract, the governance ladder and the latest reports."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from contracts.choices import ComplianceMetric
+from contracts.models import ComplianceTarget
+from contracts.services import contract_month_evaluate
+from reporting.periods import Period
+from reporting.services import report_generate
+from tests.factories import ClientFactory
+from tests.helpers import signed_in
+from tests.reporting.conftest import ny
+
+pytestmark = pytest.mark.django_db
+LATE_NOVEMBER = ny(2026, 11, 30, 12)
+
+
+@pytest.fixture
+def accounts(month, client_b, account_manager):
+    """Client A (the hand-built November) is the account manager's; client B is not."""
+    month.account_manager = account_manager
+    month.save()
+    contract = month.contracts.get()
+    ComplianceTarget.objects.create(
+        contract=contract, priority="P1", metric=ComplianceMetric.RESOLUTION, percent=Decimal(90)
+    )
+    contract_month_evaluate(
+        contract=contract, month=date(2026, 10, 1), now=datetime(2026, 11, 2, tzinfo=UTC)
+    )
+    report_generate(client=month, period=Period("month", date(2026, 10, 1)), now=ny(2026, 11, 2, 9))
+    return month
+
+
+def overview(user, **params) -> str:
+    with time_machine.travel(LATE_NOVEMBER, tick=False):
+        response = signed_in(user).get(reverse("workspace:accounts"), params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def row_of(page: str, slug: str) -> str:
+    start = page.index(f'data-testid="account-{slug}"')
+    return page[start : page.index("</tr>", start)]
+
+
+def test_my_clients_this_month_so_far(accounts, client_b, account_manager):
+    page = overview(account_manager)
+    assert "My accounts" in page and "November 2026 so far" in page
+    assert f"account-{client_b.slug}" not in page
+    row = row_of(page, accounts.slug)
+    assert "C-1" in row
+    # P1 resolution: 2 of 3 clocks met (66.7 %) against the 90 % target just set.
+    assert "P1/resolution 66.7 % &lt; 90.0 %" in row
+    assert "P1/response" not in row  # 100 % against 95 %: met
+    assert 'data-testid="backlog">2<' in row  # the open P4 and the October ticket
+    assert "On target" in row and "Oct 2026" in row  # October evaluated: no clock concluded
+    assert 'October 2026</a> <span class="badge text-bg-secondary">draft' in row
+
+
+def test_all_clients_and_a_client_without_contract(accounts, client_b, account_manager):
+    page = overview(account_manager, all="1")
+    assert "All accounts" in page
+    row = row_of(page, client_b.slug)
+    assert "No active contract" in row and "Not evaluated" in row
+
+
+def test_an_account_manager_without_clients_is_told_so(technician):
+    assert "You are not the account manager of any client" in overview(technician)
+
+
+def test_client_users_are_kept_out(client_user_a):
+    assert signed_in(client_user_a).get(reverse("workspace:accounts")).status_code == 403
+
+
+def test_query_count_does_not_grow_with_clients(accounts, account_manager):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            overview(account_manager)
+        return len(captured)
+
+    one = queries()
+    for n in range(3):
+        ClientFactory(name=f"Extra {n}", account_manager=account_manager)
+    assert queries() == one
