@@ -18,7 +18,6 @@ import argparse
 import http.client
 import json
 import os
-import random
 import socket
 import statistics
 import subprocess
@@ -168,14 +167,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=20)
     options = parser.parse_args()
-    database = f"msp_bench_{options.tickets}"
-    must_seed = workspace.ensure_database(database, reseed=False)
-    workspace.configure(database)
-    from django.core.management import call_command
-
-    if must_seed:
-        workspace.seed(options.tickets, random.Random(42))
-    call_command("migrate", verbosity=0)
+    database = workspace.open_database(options.tickets)
 
     from msp.models import Asset, Client, User
     from msp.services import api_token_create

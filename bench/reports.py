@@ -243,14 +243,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
     options = parser.parse_args()
-    database = f"msp_bench_{options.tickets}"
-    must_seed = workspace.ensure_database(database, reseed=False)
-    workspace.configure(database)
-    if must_seed:
-        workspace.seed(options.tickets, random.Random(42))
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)  # a database seeded by an older version catches up
+    database = workspace.open_database(options.tickets)
     add_report_data(random.Random(7))
 
     from msp.models import Client

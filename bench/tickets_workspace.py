@@ -360,17 +360,27 @@ def explain(sql_label: str, queryset) -> None:
     print(f"  plan of {sql_label}: {scan} ({plan.splitlines()[0][:90]})")
 
 
+def open_database(tickets: int, reseed: bool = False) -> str:
+    """Point Django at the bench database of this size, seeding it on first use and bringing
+    its schema up to date (a database seeded by an older version catches up)."""
+    database = f"msp_bench_{tickets}"
+    must_seed = ensure_database(database, reseed)
+    configure(database)
+    if must_seed:
+        seed(tickets, random.Random(42))
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return database
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--reseed", action="store_true")
     options = parser.parse_args()
-    database = f"msp_bench_{options.tickets}"
-    must_seed = ensure_database(database, options.reseed)
-    configure(database)
-    if must_seed:
-        seed(options.tickets, random.Random(42))
+    database = open_database(options.tickets, options.reseed)
 
     from django.test import Client as HttpClient
 
