@@ -70,3 +70,50 @@ def test_demo_history_climbs_the_ladder_and_owes_a_credit():
     assert (last.missed_targets, last.credit_amount) == (2, Decimal("250.00"))  # 2 x 5 %
     globex = MonthlyEvaluation.objects.filter(contract__number="GLX-2026-01")
     assert {e.ladder_step for e in globex} == {"ok"}
+
+
+def test_demo_reports_reach_the_portal_and_the_next_month_is_emailed_on_schedule():
+    """What the issue's 'done when' names: each demo client has a sent monthly report and a
+    QBR, readable by its portal user and its account manager as HTML, PDF and CSV, and the
+    scheduled task emails the next month's report with its PDF."""
+    from datetime import timedelta
+
+    from django.core import mail
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from msp.models import OutboxMessage
+    from msp.services import outbox_deliver
+    from reporting.models import Report
+    from reporting.services import reports_run_scheduled
+    from tests.helpers import signed_in
+
+    call_command("seed_demo")
+    account_manager = User.objects.get(email="am@demo.msp")
+    for client in Client.objects.all():
+        reports = Report.objects.filter(client=client, sent_at__isnull=False)
+        assert {report.kind for report in reports} == {"month", "quarter"}
+        monthly = reports.filter(kind="month").latest("period_start")
+        found = {(row["key"], row["dimension"]): row for row in monthly.figures["metrics"]}
+        assert found[("volume", "all")]["count"] > 0, client  # a month of work, not empty
+        assert found[("compliance", "all")]["value"] is not None
+        assert found[("csat", "")]["count"] > 0
+        portal = signed_in(client.users.get(role=UserRole.CLIENT))
+        staff = signed_in(account_manager)
+        for report in reports:
+            page = portal.get(reverse("portal:report-detail", args=[report.pk]))
+            assert page.status_code == 200 and client.name in page.content.decode()
+            assert staff.get(reverse("reporting:detail", args=[report.pk])).status_code == 200
+        for file_format, content_type in (("pdf", "application/pdf"), ("csv", "text/csv")):
+            download = portal.get(reverse("portal:report-download", args=[monthly.pk, file_format]))
+            assert download["Content-Type"].startswith(content_type)
+    assert OutboxMessage.objects.filter(key__startswith="report:").count() >= Report.objects.count()
+
+    next_month_start = (timezone.now().replace(day=1) + timedelta(days=32)).replace(day=2)
+    made = reports_run_scheduled(now=next_month_start)
+    assert {report.kind for report in made} >= {"month"}
+    assert len([r for r in made if r.kind == "month"]) == Client.objects.count()
+    message = OutboxMessage.objects.get(key__startswith=f"report:{made[0].pk}:")
+    mail.outbox.clear()
+    outbox_deliver(message_id=message.pk)
+    assert mail.outbox[0].attachments[0][2] == "application/pdf"
