@@ -9,6 +9,7 @@ count against the service.
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from dateutil.rrule import DAILY, rrule, rrulestr
 
@@ -48,8 +49,19 @@ def _bounded(rule: rrule, start: datetime, end: datetime) -> rrule:
 
 def window_occurrences(
     *, start: datetime, duration: timedelta, recurrence: str, period: Interval
-) -> list[Interval]:
-    """The occurrences of a maintenance window that overlap `period`."""
+) -> tuple[Interval, ...]:
+    """The occurrences of a maintenance window that overlap `period`; the rule is read in
+    `start`'s time zone."""
+    return _occurrences(start, str(start.tzinfo), duration, recurrence, period)
+
+
+# Cached: availability and the report's maintenance ask for the same window and month, and
+# dateutil walks a rule from its start each time. The zone is part of the key because equal
+# instants in two zones compare equal but recur differently.
+@lru_cache(maxsize=4096)
+def _occurrences(
+    start: datetime, zone: str, duration: timedelta, recurrence: str, period: Interval
+) -> tuple[Interval, ...]:
     period_start, period_end = period
     if not recurrence:
         starts: Iterable[datetime] = [start]
@@ -60,7 +72,7 @@ def window_occurrences(
         )
     # In UTC: adding a duration to a local time would be wall-clock arithmetic across DST.
     spans = [(begin.astimezone(UTC), begin.astimezone(UTC) + duration) for begin in starts]
-    return [(begin, end) for begin, end in spans if begin < period_end and end > period_start]
+    return tuple((begin, end) for begin, end in spans if begin < period_end and end > period_start)
 
 
 def _merge(intervals: Iterable[Interval]) -> list[Interval]:

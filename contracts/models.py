@@ -1,11 +1,18 @@
+from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from contracts.availability import RecurrenceError, parse_recurrence
+from contracts.availability import (
+    Interval,
+    RecurrenceError,
+    parse_recurrence,
+    window_occurrences,
+)
 from contracts.choices import (
     BillingCycle,
     ComplianceMetric,
@@ -350,6 +357,17 @@ class MaintenanceWindow(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def occurrences(self, period: Interval) -> tuple[Interval, ...]:
+        """The occurrences overlapping `period`. The rule is read in the client's time zone,
+        so that a window at 02:00 stays at 02:00 local time across DST changes (needs
+        contract.client)."""
+        return window_occurrences(
+            start=self.start.astimezone(ZoneInfo(self.contract.client.timezone)),
+            duration=timedelta(minutes=self.duration_minutes),
+            recurrence=self.recurrence,
+            period=period,
+        )
 
     def clean(self) -> None:
         super().clean()

@@ -1,13 +1,13 @@
 """Reads of contracts, and the monthly charges preview."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 
-from contracts.availability import availability_percent, window_occurrences
+from contracts.availability import availability_percent
 from contracts.choices import ContractStatus, PricingModel
 from contracts.models import (
     BreachExemption,
@@ -194,7 +194,7 @@ def contracts_availability(
     windows: dict[int, list] = {}
     for window in MaintenanceWindow.objects.filter(
         contract__in=list(services_of), asset__isnull=True
-    ):
+    ).select_related("contract__client"):
         windows.setdefault(window.contract_id, []).append(window)
     measured = {}
     for contract, services in services_of.items():
@@ -202,12 +202,7 @@ def contracts_availability(
         maintenance = [
             occurrence
             for window in windows.get(contract.pk, [])
-            for occurrence in window_occurrences(
-                start=window.start,
-                duration=timedelta(minutes=window.duration_minutes),
-                recurrence=window.recurrence,
-                period=period,
-            )
+            for occurrence in window.occurrences(period)
         ]
         down = outages.get(contract.pk, {})
         measured[contract.pk] = {

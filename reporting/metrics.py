@@ -47,7 +47,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from contracts.availability import window_occurrences
 from contracts.choices import PricingModel
 from contracts.models import Contract, MonthlyEvaluation
 from contracts.selectors import (
@@ -61,9 +60,9 @@ from contracts.selectors import (
 from msp.models import Client
 from reporting.models import Metric
 from reporting.periods import Period
-from sla.choices import ClockKind
+from sla.choices import ClockKind, Priority
 from sla.models import SLAClock
-from tickets.choices import EventKind, TicketStatus
+from tickets.choices import EventKind, TicketSource, TicketStatus, TicketType
 from tickets.models import SatisfactionSurvey, Ticket, TimeEntry, TimelineEvent
 
 PERCENTILES = (50, 90)
@@ -261,20 +260,32 @@ def _counts(queryset, *fields: str) -> dict:
     }
 
 
+# Volume dimensions with a fixed set of values, counted in one pass by conditional counts.
+VOLUME_CHOICES = {"priority": Priority, "type": TicketType, "source": TicketSource}
+
+
 def _volume(rows: Rows) -> None:
     opened = Ticket.objects.filter(rows.within("created_at"))
-    totals = _counts(opened, "client_id")
+    counts = {
+        f"{field}:{value}": Count("pk", filter=Q(**{field: value}))
+        for field, choices in VOLUME_CHOICES.items()
+        for value in choices.values
+    }
+    volume = {
+        found.pop("client_id"): found
+        for found in opened.values("client_id").annotate(all=Count("pk"), **counts).order_by()
+    }
     backlog = _counts(
         Ticket.objects.filter(rows.open_at_end()).exclude(status=TicketStatus.CANCELLED),
         "client_id",
     )
     for client_id in rows.client_ids:
-        rows.add(client_id, "volume", "all", None, totals.get((client_id,), 0))
+        for dimension, n in volume.get(client_id, {"all": 0}).items():
+            if n or dimension == "all":
+                rows.add(client_id, "volume", dimension, None, n)
         rows.add(client_id, "backlog", "", None, backlog.get((client_id,), 0))
-    for field in ("priority", "type", "source", "site__name"):
-        label = field.removesuffix("__name")
-        for (client_id, value), n in _counts(opened, "client_id", field).items():
-            rows.add(client_id, "volume", f"{label}:{value or '-'}", None, n)
+    for (client_id, site), n in _counts(opened, "client_id", "site__name").items():
+        rows.add(client_id, "volume", f"site:{site or '-'}", None, n)
     # The most frequent per client: grouped counts, most first, the top few kept per client
     # (groups are assets or categories, never tickets).
     for field, key in (("asset__name", "top_asset"), ("category", "top_category")):
@@ -348,10 +359,7 @@ def _contract_rows(rows: Rows, contracts: dict[int, Contract], period: Period) -
 def _maintenance(rows: Rows, contract: Contract, bounds) -> None:
     """Agreed maintenance that took place in the period: occurrences and hours per window."""
     for window in sorted(contract.maintenance_windows.all(), key=lambda w: w.name):
-        duration = timedelta(minutes=window.duration_minutes)
-        occurrences = window_occurrences(
-            start=window.start, duration=duration, recurrence=window.recurrence, period=bounds
-        )
+        occurrences = window.occurrences(bounds)
         if occurrences:
             spans = (min(end, bounds[1]) - max(start, bounds[0]) for start, end in occurrences)
             hours = sum(spans, timedelta()) / timedelta(hours=1)

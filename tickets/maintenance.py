@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Q
 
-from contracts.availability import window_occurrences
 from contracts.choices import ContractStatus
 from contracts.models import MaintenanceWindow
 from sla import services as sla_services
@@ -37,14 +36,9 @@ def maintenance_pauses_apply(*, now: datetime) -> MaintenanceRun:
     _resume_ended(now, run)
     windows = MaintenanceWindow.objects.filter(
         pauses_sla=True, contract__status=ContractStatus.ACTIVE
-    ).select_related("contract")
+    ).select_related("contract__client")
     for window in windows:
-        occurrences = window_occurrences(
-            start=window.start,
-            duration=timedelta(minutes=window.duration_minutes),
-            recurrence=window.recurrence,
-            period=(now - LOOKBACK, now),
-        )
+        occurrences = window.occurrences((now - LOOKBACK, now))
         for start, end in occurrences:
             if start <= now < end:
                 _pause_affected(window, start, end, now, run)

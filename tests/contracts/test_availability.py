@@ -79,7 +79,7 @@ class TestRecurrence:
     def test_a_window_running_into_the_period_counts(self):
         start = datetime(2026, 5, 31, 23, 0, tzinfo=UTC)
         found = window_occurrences(start=start, duration=2 * H, recurrence="", period=JUNE)
-        assert found == [(start, start + 2 * H)]
+        assert found == ((start, start + 2 * H),)
 
     def test_bad_syntax(self):
         with pytest.raises(RecurrenceError, match="Not a valid recurrence rule"):
@@ -154,6 +154,24 @@ class TestStored:
         assert service_availability(
             contract=contract, service=Service.DATABASE, year=2026, month=6
         ) == Decimal("100.000")
+
+    def test_a_stored_window_keeps_its_local_hour_across_dst(self, contract):
+        # Sundays 05:00-07:00 in Berlin, from summer time: stored in UTC (03:00), but recurring
+        # at 05:00 local, which is 04:00 UTC once winter time begins on 25 October.
+        window = MaintenanceWindow.objects.create(
+            contract=contract,
+            name="Patching",
+            start=datetime(2026, 10, 18, 5, 0, tzinfo=BERLIN),
+            duration_minutes=120,
+            recurrence="FREQ=WEEKLY;BYDAY=SU",
+        )
+        window.refresh_from_db()
+        found = window.occurrences((utc(2026, 10, 18), utc(2026, 11, 2)))
+        assert [begin for begin, _ in found] == [
+            utc(2026, 10, 18, 3),
+            utc(2026, 10, 25, 4),
+            utc(2026, 11, 1, 4),
+        ]
 
     def test_window_validation(self, contract, client_b):
         from tests.factories import AssetFactory

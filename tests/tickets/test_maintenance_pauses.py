@@ -26,6 +26,8 @@ def at(hours: float) -> datetime:
 
 @pytest.fixture
 def contract(client_a, policy):
+    client_a.timezone = "UTC"  # windows recur in the client's zone: here, UTC
+    client_a.save()
     contract = contract_create(
         client=client_a,
         number="C-9",
