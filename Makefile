@@ -1,4 +1,4 @@
-.PHONY: help run test lint format bench bench-workspace bench-sweep bench-api
+.PHONY: help run test lint format bench bench-workspace bench-sweep bench-api bench-reports
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,3 +28,6 @@ bench-sweep:  ## SLA sweep with 1M open tickets and 1,000 clocks due (local Post
 bench-api:  ## API list, creates, alerts and email parsing at 100k and 1M tickets (gunicorn)
 	.venv/bin/python bench/api.py --tickets 100000
 	.venv/bin/python bench/api.py --tickets 1000000
+
+bench-reports:  ## Report figures and PDF at 1M tickets over 500 clients (local PostgreSQL)
+	.venv/bin/python bench/reports.py --tickets 1000000
