@@ -161,3 +161,49 @@ def test_a_quarter_spans_its_three_months_in_the_clients_zone(month):
     }
     assert got[("volume", "all")].count == 6  # the 31 October ticket belongs to Q4 too
     assert got[("backlog", "")].count == 2
+
+
+def test_a_paused_ticket_across_the_night_the_clocks_go_back(client_b, technician):
+    """New York leaves summer time at 02:00 on 1 November 2026 (01:00-02:00 happens twice).
+    Times are real elapsed time, and a pause for the client does not count."""
+    from datetime import UTC, datetime
+
+    from sla.services import default_policy_ensure
+    from tickets import services
+    from tickets.choices import Impact, TicketStatus, Urgency
+
+    client_b.timezone = "America/New_York"
+    client_b.save()
+    default_policy_ensure()
+    ticket = services.ticket_open(
+        client=client_b,
+        subject="Down",
+        impact=Impact.HIGH,
+        urgency=Urgency.HIGH,
+        at=ny(2026, 11, 1, 0, 30),  # 04:30 UTC, summer time
+    )
+    services.ticket_reply(ticket=ticket, author=technician, body="On it", at=ny(2026, 11, 1, 0, 35))
+    for status, minute in ((TicketStatus.WAITING_ON_CLIENT, 40), (TicketStatus.IN_PROGRESS, 50)):
+        services.ticket_change_status(
+            ticket=ticket, actor=technician, status=status, at=ny(2026, 11, 1, 0, minute)
+        )
+    # 01:30 winter time (06:30 UTC): two real hours after opening, one on the wall clock.
+    resolved_at = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    services.ticket_resolve(ticket=ticket, actor=technician, resolution="Fixed", at=resolved_at)
+
+    got = figures(client_b)
+    assert got[("response_p50", "P1")].value == Decimal(5 * 60)
+    # 120 real minutes, less the 10 waiting on the client.
+    assert got[("resolution_p50", "P1")].value == Decimal(110 * 60)
+    assert got[("mttr", "")].value == Decimal(120 * 60)  # wall-clock time to resolve, unpaused
+    assert got[("compliance", "all")].value == Decimal(100)
+    assert got[("volume", "all")].count == 1 and got[("backlog", "")].count == 0
+    # The report's month is New York's November: the ticket opened at 00:30 on the 1st is in.
+    october = Period("month", date(2026, 10, 1))
+    client_metrics_compute(client=client_b, period=october)
+    assert (
+        Metric.objects.get(
+            client=client_b, period_start=october.first_day, key="volume", dimension="all"
+        ).count
+        == 0
+    )
