@@ -11,7 +11,7 @@ from contracts.models import Contract, MonthlyEvaluation
 from contracts.selectors import concluded_clocks, met_and_breached
 from msp.models import Client
 from reporting.choices import PeriodKind
-from reporting.metrics import clients_metrics, period_contracts
+from reporting.metrics import Rows, clients_metrics, period_contracts
 from reporting.models import Metric, Report
 from reporting.periods import Period
 from sla.models import SLAClock
@@ -20,9 +20,10 @@ from tickets.models import Ticket
 BREACHING_SOON = timedelta(hours=2)
 
 
-def sla_risk(*, clients, now: datetime, day_start: datetime, month_start: datetime) -> dict:
+def sla_risk(*, clients, now: datetime, day_start: datetime, month: Period) -> dict:
     """Open tickets due within two hours, clocks breached since `day_start`, and compliance by
-    client since `month_start` (clocks concluded, exempted breaches left out)."""
+    client in `month` so far, each client's month in its own time zone, as in its report
+    (clocks concluded, exempted breaches left out)."""
     soon = (
         Ticket.objects.open()
         .filter(
@@ -39,7 +40,7 @@ def sla_risk(*, clients, now: datetime, day_start: datetime, month_start: dateti
         .select_related("ticket__client", "ticket__assignee")
         .order_by("-breached_at")
     )
-    clocks = concluded_clocks(period=(month_start, now), client__in=clients)
+    clocks = concluded_clocks(where=Rows(list(clients.only("pk", "timezone")), month).concluded())
     by_client = met_and_breached(clocks, "client__slug", "client__name")
     compliance = [
         {

@@ -65,20 +65,20 @@ class ClientSlaDashboardView(ClientUserRequiredMixin, View):
 
 class StaffSlaRiskView(StaffRequiredMixin, View):
     """Team leads' and account managers' view: what breaches soon, what breached today, and
-    compliance by client this month (UTC month), worst first. ?mine=1: my clients only."""
+    compliance by client this month, worst first. ?mine=1: my clients only."""
 
     def get(self, request):
         now = timezone.now()
         local = timezone.localtime(now)
-        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         mine = request.GET.get("mine") == "1"
+        month = Period.containing(PeriodKind.MONTH, local.date())
         risk = selectors.sla_risk(
             clients=selectors.clients_of(request.user, mine),
             now=now,
-            day_start=day_start,
-            month_start=day_start.replace(day=1),
+            day_start=local.replace(hour=0, minute=0, second=0, microsecond=0),
+            month=month,
         )
-        context = {**risk, "now": now, "mine": mine, "month": local.strftime("%B %Y")}
+        context = {**risk, "now": now, "mine": mine, "month": month.label}
         return render(request, "reporting/sla_risk.html", context)
 
 

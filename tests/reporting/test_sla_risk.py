@@ -69,6 +69,27 @@ def test_client_users_are_kept_out(client_user_a):
 
 def test_query_count_does_not_grow_with_clients(risky, technician, django_assert_num_queries):
     http = signed_in(technician)
-    with time_machine.travel(NOW, tick=False), django_assert_num_queries(7):
-        # session, user, due soon (page + count), breached (page + count), compliance
+    with time_machine.travel(NOW, tick=False), django_assert_num_queries(8):
+        # session, user, due soon (page + count), breached (page + count), clients, compliance
         http.get(reverse("workspace:sla-risk"))
+
+
+def test_compliance_uses_each_clients_own_month(client_a, technician):
+    """Answered at 22:00 on 31 October in New York, which is 1 November in UTC: October's, as in
+    the client's report, so November has nothing concluded yet."""
+    from zoneinfo import ZoneInfo
+
+    default_policy_ensure()
+    new_york = ZoneInfo("America/New_York")
+    ticket = ticket_open(
+        client=client_a, subject="Late evening", impact=Impact.HIGH, urgency=Urgency.HIGH,
+        at=datetime(2026, 10, 31, 21, 50, tzinfo=new_york),
+    )  # fmt: skip
+    ticket_reply(
+        ticket=ticket, author=technician, body="Here",
+        at=datetime(2026, 10, 31, 22, 0, tzinfo=new_york),
+    )  # fmt: skip
+    assert client_a.timezone == "America/New_York"
+    with time_machine.travel(NOW, tick=False):
+        page = signed_in(technician).get(reverse("workspace:sla-risk")).content.decode()
+    assert "No clock concluded this month." in page
