@@ -65,8 +65,8 @@ class Period:
     @property
     def short_label(self) -> str:
         if self.kind == PeriodKind.QUARTER:
-            return f"Q{(self.first_day.month - 1) // 3 + 1} {self.first_day:%y}"
-        return self.first_day.strftime("%b %y")
+            return self.label
+        return self.first_day.strftime("%b %Y")
 
     @property
     def slug(self) -> str:

@@ -4,7 +4,7 @@ stored."""
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,13 @@ VOLUME_GROUPS = (
     ("site", "By site", {"-": "No site"}),
 )
 LADDER_STEPS = dict(LadderStep.choices)
+# The smallest change each kind of headline shows: 0.1 points, a minute, 0.01, one.
+SHOWN_PRECISION = {
+    "%": Decimal("0.1"),
+    "seconds": Decimal(60),
+    "rating": Decimal("0.01"),
+    "count": Decimal(1),
+}
 
 
 def _decimal(value) -> Decimal | None:
@@ -52,9 +59,13 @@ class Headline:
 
     @property
     def change(self) -> Decimal | None:
+        """The change against the previous period at the precision shown, so that what reads
+        as no change (a few seconds, 0.01 points) is not coloured better or worse."""
         if self.value is None or self.previous is None:
             return None
-        return Decimal(self.value) - Decimal(self.previous)
+        step = SHOWN_PRECISION[self.unit]
+        difference = (Decimal(self.value) - Decimal(self.previous)) / step
+        return difference.quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
 
     @property
     def improved(self) -> bool | None:

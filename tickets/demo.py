@@ -209,8 +209,11 @@ def seed_history(*, now=None) -> int:
             month = (this_month - timedelta(days=back * 28)).replace(day=1)
             rng = random.Random(f"{slug}-{month}")  # noqa: S311 - demo data, not security
             last_month = back == 1
-            for index, (subject, impact, urgency, source, kind) in enumerate(HISTORY_TICKETS):
-                day = month.replace(day=3 + index * 2)
+            # Ten kinds of ticket every month, and up to four more of them in busier months.
+            for number in range(len(HISTORY_TICKETS) + rng.randrange(5)):
+                index = number % len(HISTORY_TICKETS)
+                subject, impact, urgency, source, kind = HISTORY_TICKETS[index]
+                day = month.replace(day=2 + (number * 2) % 26)
                 # Weekday mornings, local time: business calendars are open.
                 while day.weekday() >= 5:
                     day += timedelta(days=1)
@@ -229,7 +232,7 @@ def seed_history(*, now=None) -> int:
                     created_by=l1,
                     at=opened,
                 )
-                late_response = slug == "acme" and index == 0 and back <= 3
+                late_response = slug == "acme" and number == 0 and back <= 3
                 answer = opened + timedelta(minutes=40 if late_response else 5 + rng.randrange(8))
                 if index in (3, 5, 8):  # simple requests: acknowledged, then fixed in one reply
                     services.ticket_acknowledge(ticket=ticket, actor=l1, at=answer)
@@ -244,9 +247,9 @@ def seed_history(*, now=None) -> int:
                     spent_on=day,
                     at=answer,
                 )
-                late_resolution = slug == "initech" and last_month and index == 1
-                worked = timedelta(days=2) if late_resolution else timedelta(hours=1 + index % 3)
-                resolved = answer + worked
+                late_resolution = slug == "initech" and last_month and number == 1
+                hours = 48 if late_resolution else 1 + rng.randrange(3)
+                resolved = answer + timedelta(hours=hours)
                 if index == 4:  # escalated to L2 before the fix
                     services.ticket_escalate(
                         ticket=ticket, actor=l1, reason="Needs hardware", at=answer

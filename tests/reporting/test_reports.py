@@ -82,7 +82,7 @@ def test_trend_and_breaches_are_in_the_snapshot(month):
     report = report_generate(client=month, period=NOVEMBER, now=AFTER_NOVEMBER)
     trend = report.figures["trend"]
     assert [point["period"] for point in trend] == [
-        "Jun 26", "Jul 26", "Aug 26", "Sep 26", "Oct 26", "Nov 26",
+        "Jun 2026", "Jul 2026", "Aug 2026", "Sep 2026", "Oct 2026", "Nov 2026",
     ]  # fmt: skip
     assert (trend[-1]["volume"], trend[-2]["volume"]) == (5, 1)
     breaches = report.figures["breaches"]
@@ -171,7 +171,8 @@ class TestSchedule:
         made = reports_run_scheduled(now=datetime(2027, 1, 1, 5, 40, tzinfo=UTC))
         qbr = next(r for r in made if r.kind == "quarter")
         assert qbr.period_start == date(2026, 10, 1)
-        assert [p["period"] for p in qbr.figures["trend"]] == ["Q1 26", "Q2 26", "Q3 26", "Q4 26"]
+        trend = [p["period"] for p in qbr.figures["trend"]]
+        assert trend == ["Q1 2026", "Q2 2026", "Q3 2026", "Q4 2026"]
         assert figure(qbr, "volume", "all")["count"] == 6
         assert qbr.sent_at is None  # no recipients: kept as a draft for the account manager
 

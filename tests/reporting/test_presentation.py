@@ -1,0 +1,30 @@
+"""How a report reads its figures: changes against the previous period at the precision shown."""
+
+from decimal import Decimal
+
+from reporting.periods import Period
+from reporting.presentation import Headline
+from reporting.templatetags.report_tags import headline_change
+
+
+def test_a_change_too_small_to_show_reads_as_no_change():
+    # 4 h 41 min 10 s against 4 h 41 min: the page shows both as 4 h 41 min.
+    mttr = Headline("Mean time to resolve", 16870, "seconds", 16860, False)
+    assert headline_change(mttr) == "no change" and mttr.improved is None
+
+
+def test_changes_read_with_their_unit_and_direction():
+    compliance = Headline("SLA compliance", Decimal("95.0"), "%", Decimal("97.5"), True)
+    assert headline_change(compliance) == "-2.5 pts" and compliance.improved is False
+    response = Headline("Median first response", 480, "seconds", 1200, False)
+    assert headline_change(response) == "-12 min" and response.improved is True
+    volume = Headline("Tickets opened", 12, "count", 10, False)
+    assert headline_change(volume) == "+2" and volume.improved is False
+    assert headline_change(Headline("CSAT", None, "rating", 4, True)) == ""
+
+
+def test_period_labels_name_the_year_in_full():
+    from datetime import date
+
+    assert Period("month", date(2026, 9, 1)).short_label == "Sep 2026"
+    assert Period("quarter", date(2026, 7, 1)).short_label == "Q3 2026"
