@@ -4,12 +4,21 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msp.settings.dev")
 
 app = Celery("msp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# SLA timers get a queue of their own. A worker takes from its queues in turn, so a sweep waits
+# for a task or two of the default queue, not behind a backlog of hundreds of emails (reports
+# sent on the 1st, a mail outage catching up). A worker started without -Q reads both.
+TIMER_TASKS = ("tickets.sla_sweep", "tickets.maintenance_pauses", "msp.heartbeat")
+app.conf.task_default_queue = "celery"
+app.conf.task_queues = (Queue("celery"), Queue("timers"))
+app.conf.task_routes = {name: {"queue": "timers"} for name in TIMER_TASKS}
 
 
 @app.on_after_configure.connect

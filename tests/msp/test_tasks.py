@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from celery import Celery
 from django.db import connection
+from django.utils import timezone
 
 from msp.choices import OutboxStatus, Tier, UserRole
 from msp.models import Heartbeat, OutboxMessage
@@ -133,3 +135,34 @@ def test_sla_warning_breach_and_escalation_happen_once_on_a_real_worker(
     assert timeline.count(EventKind.SLA_WARNING) == 2
     assert OutboxMessage.objects.filter(status=OutboxStatus.SENT).count() >= 6
     assert not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sla_timers_are_not_held_up_behind_a_backlog_of_emails(postgres, redis_url, tmp_path):
+    """Two thousand emails waiting in the default queue: beat's heartbeat (routed like the SLA
+    sweep) still runs within seconds, long before the emails are all delivered."""
+    backlog = [
+        OutboxMessage.objects.create(
+            key=f"backlog-{n}", channel="email", email="ops@client.example", subject="Backlog"
+        ).pk
+        for n in range(2000)
+    ]
+    with worker_and_beat(redis_url, tmp_path, HEARTBEAT_INTERVAL_SECONDS="1"):
+        producer = Celery(broker=redis_url)
+        with producer.connection_for_write() as conn:
+            for message_id in backlog:
+                producer.send_task("msp.outbox_deliver", args=[message_id], connection=conn)
+        queued_at = timezone.now()
+        deadline = time.monotonic() + 60
+        pending_at_heartbeat = None
+        while time.monotonic() < deadline:
+            heartbeat = Heartbeat.objects.filter(name=BEAT_HEARTBEAT).first()
+            if heartbeat and heartbeat.last_run_at > queued_at:
+                pending_at_heartbeat = OutboxMessage.objects.filter(
+                    status=OutboxStatus.PENDING
+                ).count()
+                break
+            time.sleep(0.1)
+    log = (tmp_path / "worker.log").read_text()
+    assert pending_at_heartbeat is not None, f"no heartbeat within 60 s.\n{log[-3000:]}"
+    assert pending_at_heartbeat > 500, "the heartbeat waited for the emails to be delivered"
