@@ -4,7 +4,7 @@ stored."""
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -23,13 +23,22 @@ VOLUME_GROUPS = (
     ("site", "By site", {"-": "No site"}),
 )
 LADDER_STEPS = dict(LadderStep.choices)
-# The smallest change each kind of headline shows: 0.1 points, a minute, 0.01, one.
-SHOWN_PRECISION = {
+# How precisely each unit is shown: percentages to 0.1, ratings to 0.01, counts whole, and
+# durations in whole minutes, cut down like the SLA countdowns.
+SHOWN_STEP = {
     "%": Decimal("0.1"),
     "seconds": Decimal(60),
     "rating": Decimal("0.01"),
     "count": Decimal(1),
 }
+
+
+def as_shown(value, unit: str) -> Decimal:
+    """A figure at the precision its page shows; a change is the difference of two of these, so
+    it always agrees with the figures beside it."""
+    step = SHOWN_STEP[unit]
+    rounding = ROUND_DOWN if unit == "seconds" else ROUND_HALF_UP
+    return (Decimal(value) / step).quantize(Decimal(1), rounding=rounding) * step
 
 
 def _decimal(value) -> Decimal | None:
@@ -59,13 +68,11 @@ class Headline:
 
     @property
     def change(self) -> Decimal | None:
-        """The change against the previous period at the precision shown, so that what reads
+        """The change against the previous period as the two figures read, so that what reads
         as no change (a few seconds, 0.01 points) is not coloured better or worse."""
         if self.value is None or self.previous is None:
             return None
-        step = SHOWN_PRECISION[self.unit]
-        difference = (Decimal(self.value) - Decimal(self.previous)) / step
-        return difference.quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+        return as_shown(self.value, self.unit) - as_shown(self.previous, self.unit)
 
     @property
     def improved(self) -> bool | None:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import template
 
-from reporting.presentation import Headline
+from reporting.presentation import Headline, as_shown
 from tickets.templatetags.sla_tags import seconds_as_duration
 
 register = template.Library()
@@ -14,13 +14,15 @@ DASH = "—"
 def _format(value, unit: str) -> str:
     if value is None or value == "":  # "": a missing figure's attribute, in a template
         return DASH
+    return _with_unit(as_shown(value, unit), unit)
+
+
+def _with_unit(shown: Decimal, unit: str) -> str:
     if unit == "%":
-        return f"{Decimal(value):.1f} %"
+        return f"{shown} %"
     if unit == "seconds":
-        return seconds_as_duration(Decimal(value))
-    if unit == "rating":
-        return f"{Decimal(value):.2f}"
-    return str(value)
+        return seconds_as_duration(shown)
+    return str(shown)
 
 
 @register.filter
@@ -31,6 +33,11 @@ def percent(value) -> str:
 @register.filter
 def duration(value) -> str:
     return _format(value, "seconds")
+
+
+@register.filter
+def rating(value) -> str:
+    return _format(value, "rating")
 
 
 @register.filter
@@ -48,12 +55,8 @@ def headline_change(headline: Headline) -> str:
         return "no change"
     sign = "+" if change > 0 else "-"
     if headline.unit == "%":
-        return f"{sign}{abs(change):.1f} pts"
-    if headline.unit == "seconds":
-        return f"{sign}{seconds_as_duration(abs(change))}"
-    if headline.unit == "rating":
-        return f"{sign}{abs(change):.2f}"
-    return f"{sign}{abs(change)}"
+        return f"{sign}{abs(change)} pts"
+    return f"{sign}{_with_unit(abs(change), headline.unit)}"
 
 
 @register.filter

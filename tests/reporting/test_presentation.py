@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from reporting.periods import Period
 from reporting.presentation import Headline
-from reporting.templatetags.report_tags import headline_change
+from reporting.templatetags.report_tags import headline_change, headline_value
 
 
 def test_a_change_too_small_to_show_reads_as_no_change():
@@ -28,3 +28,15 @@ def test_period_labels_name_the_year_in_full():
 
     assert Period("month", date(2026, 9, 1)).short_label == "Sep 2026"
     assert Period("quarter", date(2026, 7, 1)).short_label == "Q3 2026"
+
+
+def test_a_change_is_the_difference_of_the_figures_as_they_read():
+    # 4 h 41 min 30 s and 4 h 41 min both read "4 h 41 min" (durations are cut to the minute).
+    mttr = Headline("Mean time to resolve", 16890, "seconds", 16860, False)
+    assert headline_change(mttr) == "no change"
+    # 95.04 % and 94.96 % both read "95.0 %"; 95.05 % reads "95.1 %", a tenth up.
+    compliance = Headline("SLA compliance", Decimal("95.04"), "%", Decimal("94.96"), True)
+    assert headline_value(compliance) == "95.0 %" and headline_change(compliance) == "no change"
+    compliance = Headline("SLA compliance", Decimal("95.05"), "%", Decimal("94.96"), True)
+    assert headline_change(compliance) == "+0.1 pts" and compliance.improved is True
+    assert headline_value(Headline("CSAT", Decimal("4.5"), "rating", None, True)) == "4.50"
