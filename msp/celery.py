@@ -16,7 +16,6 @@ app.autodiscover_tasks()
 # for a task or two of the default queue, not behind a backlog of hundreds of emails (reports
 # sent on the 1st, a mail outage catching up). A worker started without -Q reads both.
 TIMER_TASKS = ("tickets.sla_sweep", "tickets.maintenance_pauses", "msp.heartbeat")
-app.conf.task_default_queue = "celery"
 app.conf.task_queues = (Queue("celery"), Queue("timers"))
 app.conf.task_routes = {name: {"queue": "timers"} for name in TIMER_TASKS}
 
