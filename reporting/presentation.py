@@ -24,19 +24,23 @@ VOLUME_GROUPS = (
 )
 LADDER_STEPS = dict(LadderStep.choices)
 # How precisely each unit is shown: percentages to 0.1, ratings to 0.01, counts whole, and
-# durations in whole minutes, cut down like the SLA countdowns.
+# durations cut down like the SLA countdowns (tickets' seconds_as_duration): whole minutes, and
+# whole hours from a day on.
 SHOWN_STEP = {
     "%": Decimal("0.1"),
     "seconds": Decimal(60),
     "rating": Decimal("0.01"),
     "count": Decimal(1),
 }
+DAY_SECONDS, HOUR_SECONDS = Decimal(86400), Decimal(3600)
 
 
 def as_shown(value, unit: str) -> Decimal:
     """A figure at the precision its page shows; a change is the difference of two of these, so
     it always agrees with the figures beside it."""
     step = SHOWN_STEP[unit]
+    if unit == "seconds" and abs(Decimal(value)) >= DAY_SECONDS:
+        step = HOUR_SECONDS  # a day or more reads in days and hours ("1 d 4 h")
     rounding = ROUND_DOWN if unit == "seconds" else ROUND_HALF_UP
     return (Decimal(value) / step).quantize(Decimal(1), rounding=rounding) * step
 

@@ -40,3 +40,10 @@ def test_a_change_is_the_difference_of_the_figures_as_they_read():
     compliance = Headline("SLA compliance", Decimal("95.05"), "%", Decimal("94.96"), True)
     assert headline_change(compliance) == "+0.1 pts" and compliance.improved is True
     assert headline_value(Headline("CSAT", Decimal("4.5"), "rating", None, True)) == "4.50"
+
+
+def test_a_change_of_minutes_in_durations_of_days_reads_as_no_change():
+    # 1 d 4 h 10 min and 1 d 4 h both read "1 d 4 h"; 1 d 5 h is an hour more.
+    mttr = Headline("Mean time to resolve", 101400, "seconds", 100800, False)
+    assert headline_value(mttr) == "1 d 4 h" and headline_change(mttr) == "no change"
+    assert headline_change(Headline("MTTR", 104400, "seconds", 100800, False)) == "+1 h 0 min"
