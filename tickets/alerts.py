@@ -100,7 +100,7 @@ def resolve_target(alert: AlertIn, user: User) -> tuple[Client, Asset | None]:
 def alert_receive(*, alert: AlertIn, user: User, at: datetime | None = None) -> AlertOutcome:
     at = at or timezone.now()
     if alert.status == "resolved":
-        return _resolve(alert, at)
+        return _resolve(alert, user, at)
     client, asset = resolve_target(alert, user)
     with transaction.atomic():
         row = _open_row(alert, client, asset, at)
@@ -150,7 +150,12 @@ def _open_row(alert: AlertIn, client: Client, asset: Asset | None, at: datetime)
     return (
         Alert.objects.select_for_update(of=("self",))
         .select_related("ticket")
-        .get(source=alert.source, fingerprint=alert.fingerprint, resolved_at__isnull=True)
+        .get(
+            client=client,
+            source=alert.source,
+            fingerprint=alert.fingerprint,
+            resolved_at__isnull=True,
+        )
     )
 
 
@@ -171,14 +176,20 @@ def _open_ticket(alert: AlertIn, client, asset, user: User, at: datetime) -> Tic
     )
 
 
-def _resolve(alert: AlertIn, at: datetime) -> AlertOutcome:
+def _resolve(alert: AlertIn, user: User, at: datetime) -> AlertOutcome:
+    # Only the sender's own clients' alerts: a fingerprint is unique per client, not globally.
+    rows = Alert.objects.for_user(user).filter(
+        source=alert.source, fingerprint=alert.fingerprint, resolved_at__isnull=True
+    )
+    if alert.asset or alert.client:
+        try:
+            client, _ = resolve_target(alert, user)
+            rows = rows.filter(client=client)
+        except ValidationError:
+            pass  # an asset retired since it fired: the sender's scope still holds
+
     with transaction.atomic():
-        row = (
-            Alert.objects.select_for_update(of=("self",))
-            .select_related("ticket")
-            .filter(source=alert.source, fingerprint=alert.fingerprint, resolved_at__isnull=True)
-            .first()
-        )
+        row = rows.select_for_update(of=("self",)).select_related("ticket").order_by("pk").first()
         if row is None:
             return AlertOutcome(alert.fingerprint, "ignored", None)
         row.resolved_at = at

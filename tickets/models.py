@@ -343,8 +343,9 @@ class MaintenancePause(models.Model):
 
 class Alert(models.Model):
     """One episode of a monitoring alert, from first firing to resolution. While it is open
-    (not resolved), its source and fingerprint are unique, so that repeats, even concurrent
-    ones, find it instead of opening another ticket."""
+    (not resolved), its client, source and fingerprint are unique, so that repeats, even
+    concurrent ones, find it instead of opening another ticket; another client's alert with the
+    same fingerprint is another alert."""
 
     source = models.CharField(max_length=100)
     fingerprint = models.CharField(max_length=200)
@@ -369,9 +370,9 @@ class Alert(models.Model):
         ordering = ["-first_seen_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "fingerprint"],
+                fields=["client", "source", "fingerprint"],
                 condition=models.Q(resolved_at__isnull=True),
-                name="alert_one_open_per_fingerprint",
+                name="alert_one_open_per_client_fingerprint",
             )
         ]
 

@@ -225,3 +225,28 @@ def test_rmm_id_wins_over_a_host_name_match(rmm, client_a, server):
     response = post(rmm, alert(asset="node-7", fingerprint="f9"))
     ticket = Ticket.objects.get(pk=response.json()["results"][0]["ticket"])
     assert ticket.asset == by_rmm != by_host
+
+
+def test_another_clients_token_cannot_resolve_or_repeat_an_alert(
+    client_user_a, client_user_b, api_as, server, client_b
+):
+    """Alerts are keyed by client: a fingerprint reused by another client's sender neither
+    resolves nor adds to this client's ticket, and its answers never name it."""
+    own = api_as(client_user_a, "alerts")
+    ticket_id = post(own, alert()).json()["results"][0]["ticket"]
+    other = api_as(client_user_b, "alerts")
+    AssetFactory(client=client_b, hostname="b-01", rmm_id="RMM-B")
+
+    resolved = post(other, alert(status="resolved", asset="RMM-B"))
+    assert resolved.json()["results"] == [
+        {"fingerprint": "disk-db01", "action": "ignored", "ticket": None}
+    ]
+    resolved_unnamed = post(other, alert(status="resolved", asset=""))
+    assert resolved_unnamed.json()["results"][0]["ticket"] is None
+    fired = post(other, alert(asset="RMM-B")).json()["results"][0]
+    assert fired["action"] == "opened" and fired["ticket"] != ticket_id
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.status == "new"
+    assert Alert.objects.get(ticket=ticket).occurrences == 1
+    assert Alert.objects.filter(resolved_at__isnull=True).count() == 2
