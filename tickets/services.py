@@ -33,6 +33,7 @@ from tickets.choices import (
 )
 from tickets.csat import survey_send
 from tickets.models import (
+    Alert,
     Attachment,
     Comment,
     EmailThreadMessage,
@@ -639,6 +640,8 @@ def ticket_merge(
     Comment.objects.filter(ticket=source).update(ticket=target)
     TimeEntry.objects.filter(ticket=source).update(ticket=target)
     Attachment.objects.filter(ticket=source).update(ticket=target)
+    # Alerts still firing for the duplicate repeat and resolve on the surviving ticket.
+    Alert.objects.filter(ticket=source, resolved_at__isnull=True).update(ticket=target)
     _apply_clock_summary(source, sla_services.sla_clocks_stop_all(ticket=source, at=at))
     old_status = source.status
     source.status = TicketStatus.CLOSED

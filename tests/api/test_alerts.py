@@ -250,3 +250,19 @@ def test_another_clients_token_cannot_resolve_or_repeat_an_alert(
     assert ticket.status == "new"
     assert Alert.objects.get(ticket=ticket).occurrences == 1
     assert Alert.objects.filter(resolved_at__isnull=True).count() == 2
+
+
+def test_a_repeat_of_an_alert_whose_ticket_was_merged_lands_on_the_survivor(
+    rmm, server, client_a, technician
+):
+    from tickets.services import ticket_merge, ticket_open
+
+    merged_id = post(rmm, alert()).json()["results"][0]["ticket"]
+    survivor = ticket_open(client=client_a, subject="Database server problems")
+    ticket_merge(source=Ticket.objects.get(pk=merged_id), target=survivor, actor=technician)
+
+    repeat = post(rmm, alert()).json()["results"][0]
+    assert repeat == {"fingerprint": "disk-db01", "action": "repeated", "ticket": survivor.pk}
+    assert Ticket.objects.count() == 2
+    resolved = post(rmm, alert(status="resolved")).json()["results"][0]
+    assert resolved["ticket"] == survivor.pk
