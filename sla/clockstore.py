@@ -87,6 +87,14 @@ def row_apply(row: SLAClock, clock: Clock, *, now: datetime) -> ClockStatus:
 def pending_checks(row: SLAClock, status: ClockStatus) -> list[tuple[str, datetime]]:
     """Milestones and extra checks of the row not acted upon yet, as (key, instant)."""
     pending = [(m.key, m.at) for m in status.milestones if m.key not in row.milestones_fired]
+    # A breach concluded by a reply, resolve, pause or priority change before the sweep came
+    # stays due until the sweep has recorded it and run its escalation rules.
+    if (
+        status.breached_at is not None
+        and "breach" not in row.milestones_fired
+        and all(key != "breach" for key, _ in pending)
+    ):
+        pending.append(("breach", status.breached_at))
     if status.stopped_at is None:
         pending += [
             (key, datetime.fromisoformat(at))

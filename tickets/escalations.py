@@ -136,7 +136,9 @@ def _apply_rule(
     # Whoever had the ticket before the rule acts hears about it, and so does the new team.
     people = _people_to_notify(ticket, rule)
     escalated = False
-    if rule.raise_tier and ticket.tier in services.NEXT_TIER:
+    # A breach may be recorded after the reply or resolve that concluded it: a ticket no
+    # longer open is not moved or reassigned, but everyone is still told.
+    if rule.raise_tier and ticket.is_open and ticket.tier in services.NEXT_TIER:
         services.ticket_escalate(
             ticket=ticket, actor=None, reason=f"Automatic, by rule: {rule.name}. {detail}", at=now
         )
@@ -144,7 +146,7 @@ def _apply_rule(
         escalated = True
         if ticket.team and ticket.team.lead:
             people.append(ticket.team.lead)
-    if rule.reassign_to_id and rule.reassign_to.is_active:
+    if rule.reassign_to_id and rule.reassign_to.is_active and ticket.is_open:
         services.ticket_assign(ticket=ticket, actor=None, assignee=rule.reassign_to, at=now)
         ticket.refresh_from_db()
         people.append(rule.reassign_to)
