@@ -45,6 +45,9 @@ class ClockState(models.TextChoices):
     PAUSED = "paused", "Paused"
     MET = "met", "Met"
     BREACHED = "breached", "Breached"
+    # A next-update cycle that a later client message replaced before it was decided: kept,
+    # with no outcome of its own (a cycle that had breached stays breached).
+    SUPERSEDED = "superseded", "Superseded"
 
 
 class EscalationTrigger(models.TextChoices):

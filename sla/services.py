@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sla import clockstore, selectors
 from sla.calendar import WEEKDAY_NAMES, check_intervals
-from sla.choices import ClockKind, EscalationTrigger, HolidaySource, Priority
+from sla.choices import ClockKind, ClockState, EscalationTrigger, HolidaySource, Priority
 from sla.clock import Clock
 from sla.models import (
     BusinessCalendar,
@@ -448,7 +448,8 @@ def sla_resolution_reopen(*, ticket, at: datetime, paused: bool = False) -> Cloc
 def sla_next_update_start(*, ticket, at: datetime) -> ClockSummary:
     """A client message: the next-update clock starts a new cycle (if the policy has one).
 
-    A cycle still running is replaced: the clock restarts on every client message.
+    The clock restarts on every client message. A cycle still running is stopped and kept
+    (the record is append-only): superseded if it had not breached, breached if it had.
     """
     targets = _targets(ticket)
     rows = _ticket_clock_rows(ticket)
@@ -459,8 +460,7 @@ def sla_next_update_start(*, ticket, at: datetime) -> ClockSummary:
     if current is not None:
         cycle = current.cycle + 1
         if current.stopped_at is None:
-            current.delete()
-            rows.remove(current)
+            _supersede(current, at=at)
     clock = Clock.start(
         at=at, target=targets.next_update, warning_percents=targets.warning_percents
     )
@@ -474,6 +474,14 @@ def sla_next_update_start(*, ticket, at: datetime) -> ClockSummary:
     clockstore.row_apply(row, clock, now=at)
     row.save()
     return clock_summary([*rows, row])
+
+
+def _supersede(row: SLAClock, *, at: datetime) -> None:
+    clock = clockstore.clock_load(row).stop(at=at)
+    status = clockstore.row_apply(row, clock, now=at)
+    if status.breached_at is None:
+        row.state = ClockState.SUPERSEDED
+    row.save()
 
 
 def sla_next_update_stop(*, ticket, at: datetime) -> ClockSummary:

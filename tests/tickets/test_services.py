@@ -18,6 +18,7 @@ from tests.tickets.conftest import ny
 from tickets import services
 from tickets.choices import EventKind, Impact, TicketStatus, Urgency
 from tickets.models import Comment, Ticket, TimeEntry
+from tickets.escalations import sla_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -430,8 +431,36 @@ class TestNextUpdate:
         services.ticket_client_message(
             ticket=ticket, author=client_user_a, body="2", at=ny(2026, 11, 23, 12)
         )
-        running = SLAClock.objects.filter(ticket=ticket, kind=ClockKind.NEXT_UPDATE)
-        assert [(c.cycle, c.due_at) for c in running] == [(2, ny(2026, 11, 23, 14, 0))]
+        cycles = SLAClock.objects.filter(ticket=ticket, kind=ClockKind.NEXT_UPDATE)
+        # The first cycle is kept, superseded: neither met nor breached.
+        assert [(c.cycle, c.state, c.stopped_at, c.due_at) for c in cycles] == [
+            (1, ClockState.SUPERSEDED, ny(2026, 11, 23, 12), ny(2026, 11, 23, 13, 0)),
+            (2, ClockState.RUNNING, None, ny(2026, 11, 23, 14, 0)),
+        ]
+
+    def test_a_breached_cycle_stays_breached_when_the_client_writes_again(
+        self, next_update_policy, ticket, client_user_a
+    ):
+        services.ticket_client_message(
+            ticket=ticket, author=client_user_a, body="1", at=ny(2026, 11, 23, 11)
+        )
+        sla_sweep(now=ny(2026, 11, 23, 13, 1))
+        breached = clock(ticket, ClockKind.NEXT_UPDATE)
+        assert breached.breached_at == ny(2026, 11, 23, 13, 0)
+        services.ticket_client_message(
+            ticket=ticket, author=client_user_a, body="Hello?", at=ny(2026, 11, 23, 14)
+        )
+        breached.refresh_from_db()
+        assert (breached.state, breached.stopped_at) == (
+            ClockState.BREACHED,
+            ny(2026, 11, 23, 14),
+        )
+        assert list(breached.events.values_list("key", flat=True)) == [
+            "warning-75",
+            "warning-90",
+            "breach",
+        ]
+        assert clock(ticket, ClockKind.NEXT_UPDATE, cycle=2).state == ClockState.RUNNING
 
 
 def test_timeline_records_the_whole_lifecycle_in_order(ticket, technician, client_user_a):
