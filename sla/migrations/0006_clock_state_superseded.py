@@ -4,23 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sla', '0005_slaclock_client'),
+        ("sla", "0005_slaclock_client"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='slaclock',
-            name='clock_state_valid',
+            model_name="slaclock",
+            name="clock_state_valid",
         ),
         migrations.AlterField(
-            model_name='slaclock',
-            name='state',
-            field=models.CharField(choices=[('running', 'Running'), ('paused', 'Paused'), ('met', 'Met'), ('breached', 'Breached'), ('superseded', 'Superseded')], default='running', max_length=10),
+            model_name="slaclock",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("running", "Running"),
+                    ("paused", "Paused"),
+                    ("met", "Met"),
+                    ("breached", "Breached"),
+                    ("superseded", "Superseded"),
+                ],
+                default="running",
+                max_length=10,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='slaclock',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['running', 'paused', 'met', 'breached', 'superseded'])), name='clock_state_valid'),
+            model_name="slaclock",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("state__in", ["running", "paused", "met", "breached", "superseded"])
+                ),
+                name="clock_state_valid",
+            ),
         ),
     ]
