@@ -13,15 +13,16 @@ Two public operations, exact to the microsecond:
                                        `minutes` of business time have elapsed since `start`
     calendar.between(start, end)    -> the business time between two instants (a timedelta)
 
-How it stays fast: for each local calendar year the working intervals of every date are
-converted once to UTC microseconds and summed into a running total per day. `between` is then
-two look-ups and `add` a binary search, whatever the number of days spanned.
+How it stays fast: time is cut into fixed stretches of UTC time (365 days); on first use each
+stretch's working intervals are converted once to UTC microseconds, sorted, with a running
+total. `between` is then two binary searches and `add` one, whatever the number of days spanned.
 """
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,10 @@ MINUTES_PER_DAY = 24 * 60
 ONE_MICROSECOND = timedelta(microseconds=1)
 US_PER_MINUTE = 60_000_000
 US_PER_DAY = 24 * 60 * US_PER_MINUTE
+SECONDS_PER_DAY = 24 * 60 * 60
+# Working time is tabulated in fixed stretches of UTC time, built on first use.
+CHUNK_SECONDS = 365 * SECONDS_PER_DAY
+CHUNK_US = CHUNK_SECONDS * 1_000_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_ORDINAL = EPOCH.date().toordinal()
 # add() gives up after this many years without enough working time, instead of looping on.
@@ -45,16 +50,17 @@ class NoWorkingTimeError(CalendarError):
 
 
 @dataclass(frozen=True, slots=True)
-class _Year:
-    """Working intervals of one local calendar year, in UTC microseconds since the epoch."""
+class _Chunk:
+    """Working time within one fixed stretch of UTC time, as sorted intervals in UTC
+    microseconds since the epoch, with the business time elapsed before each of them."""
 
-    first_ordinal: int
-    intervals: tuple[tuple[tuple[int, int], ...], ...]  # per day of the year
-    before_day: tuple[int, ...]  # business microseconds before each day; last item = year total
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    before: tuple[int, ...]  # business microseconds before each interval; last item = total
 
     @property
     def total(self) -> int:
-        return self.before_day[-1]
+        return self.before[-1]
 
 
 def check_intervals(intervals: Iterable[tuple[int, int]]) -> list[str]:
@@ -112,7 +118,17 @@ class BusinessCalendar:
     makes every day 00:00-24:00 (24x7). Holidays are local dates with no working time.
     """
 
-    __slots__ = ("_years", "always_open", "holidays", "key", "tz", "week", "weekly_minutes")
+    __slots__ = (
+        "_chunks",
+        "_holiday_days",
+        "_week_us",
+        "always_open",
+        "holidays",
+        "key",
+        "tz",
+        "week",
+        "weekly_minutes",
+    )
 
     def __init__(
         self,
@@ -142,7 +158,12 @@ class BusinessCalendar:
         self.always_open = always_open
         self.holidays = frozenset(holidays)
         self.key = key  # lets callers cache and compare calendars by their own identity
-        self._years: dict[int, _Year] = {}
+        self._week_us = tuple(
+            tuple((s * US_PER_MINUTE, e * US_PER_MINUTE) for s, e in normalised[weekday])
+            for weekday in range(7)
+        )
+        self._holiday_days = frozenset(day.toordinal() - EPOCH_ORDINAL for day in self.holidays)
+        self._chunks: dict[int, _Chunk] = {}
 
     def __repr__(self) -> str:
         return f"<BusinessCalendar {self.tz.key} {self.weekly_minutes} min/week key={self.key!r}>"
@@ -184,14 +205,14 @@ class BusinessCalendar:
             return _from_us(start_us + amount)
         if self.weekly_minutes == 0:
             raise NoWorkingTimeError("This calendar has no working time at all.")
-        year_number, position = self._position(start_us)
+        number, position = self._position(start_us)
         wanted = position + amount
         for _ in range(MAX_SEARCH_YEARS):
-            year = self._year(year_number)
-            if wanted <= year.total:
-                return _from_us(_instant_in_year(year, wanted))
-            wanted -= year.total
-            year_number += 1
+            chunk = self._chunk(number)
+            if wanted <= chunk.total:
+                return _from_us(_instant_in_chunk(chunk, wanted))
+            wanted -= chunk.total
+            number += 1
         raise NoWorkingTimeError(
             f"Not enough working time in {MAX_SEARCH_YEARS} years to add {amount // US_PER_MINUTE}"
             " business minutes (is every working day a holiday?)."
@@ -204,11 +225,11 @@ class BusinessCalendar:
             return -self.between(end, start)
         if self.is_continuous:
             return timedelta(microseconds=end_us - start_us)
-        start_year, start_position = self._position(start_us)
-        end_year, end_position = self._position(end_us)
+        start_number, start_position = self._position(start_us)
+        end_number, end_position = self._position(end_us)
         total = end_position - start_position
-        for year_number in range(start_year, end_year):
-            total += self._year(year_number).total
+        for number in range(start_number, end_number):
+            total += self._chunk(number).total
         return timedelta(microseconds=total)
 
     def minutes_between(self, start: datetime, end: datetime) -> float:
@@ -220,116 +241,109 @@ class BusinessCalendar:
         if self.is_continuous:
             return True
         us = _to_us(instant)
-        year_number, day_index, _ = self._locate(us)
-        return any(s <= us < e for s, e in self._year(year_number).intervals[day_index])
+        chunk = self._chunk(us // CHUNK_US)
+        index = bisect_right(chunk.starts, us) - 1
+        return index >= 0 and us < chunk.ends[index]
 
     # Internals ---------------------------------------------------------------------------
 
-    def _locate(self, us: int) -> tuple[int, int, date]:
-        local_date = _from_us(us).astimezone(self.tz).date()
-        year = self._year(local_date.year)
-        return local_date.year, local_date.toordinal() - year.first_ordinal, local_date
-
     def _position(self, us: int) -> tuple[int, int]:
-        """(local year, business microseconds from the start of that year to `us`)."""
-        year_number, day_index, _ = self._locate(us)
-        year = self._year(year_number)
-        position = year.before_day[day_index]
-        for s, e in year.intervals[day_index]:
-            if us <= s:
-                break
-            position += (e if us >= e else us) - s
-        return year_number, position
+        """(chunk number, business microseconds from the start of that chunk to `us`)."""
+        number = us // CHUNK_US
+        chunk = self._chunk(number)
+        index = bisect_right(chunk.starts, us) - 1
+        if index < 0:
+            return number, 0
+        end = chunk.ends[index]
+        return number, chunk.before[index] + (end if us >= end else us) - chunk.starts[index]
 
-    def _year(self, year_number: int) -> _Year:
-        year = self._years.get(year_number)
-        if year is None:
-            year = self._years[year_number] = self._build_year(year_number)
-        return year
+    def _chunk(self, number: int) -> _Chunk:
+        chunk = self._chunks.get(number)
+        if chunk is None:
+            chunk = self._chunks[number] = self._build_chunk(number)
+        return chunk
 
-    def _build_year(self, year_number: int) -> _Year:
-        first = date(year_number, 1, 1).toordinal()
-        last = date(year_number, 12, 31).toordinal()
-        per_day = []
-        before_day = [0]
-        running = 0
-        for ordinal in range(first, last + 1):
-            day = date.fromordinal(ordinal)
-            intervals = () if day in self.holidays else self._day_intervals(day)
-            per_day.append(intervals)
-            running += sum(e - s for s, e in intervals)
-            before_day.append(running)
-        return _Year(first, tuple(per_day), tuple(before_day))
+    def _build_chunk(self, number: int) -> _Chunk:
+        """The working intervals of one chunk of UTC time.
 
-    def _day_intervals(self, day: date) -> tuple[tuple[int, int], ...]:
-        """The real instants (UTC microseconds) whose wall-clock reading on `day` is working time.
-
-        Within one UTC offset a wall-clock interval maps to one real interval. On a DST change
-        day the offset differs before and after the change instant, so each interval is mapped
-        with both offsets and cut at the change: the spring-forward gap then holds no working
-        time, and the repeated fall-back hour counts twice where the interval covers it.
+        The chunk is cut where the zone's UTC offset changes. Within a piece of constant offset
+        a local date's wall-clock interval is one stretch of real time, so each local date the
+        piece touches contributes its intervals, clipped to the piece. Working in UTC order this
+        way, a skipped hour holds no working time, a repeated hour counts twice, and a repeated
+        hour that straddles midnight (clocks going back at 00:01) gives each date its own
+        minutes, interleaved.
         """
-        local_midnight_us = (day.toordinal() - EPOCH_ORDINAL) * US_PER_DAY
-        # Naive on purpose: the offset of a local wall-clock reading (midnight) is looked up.
-        offset_before = self._offset_us(datetime.combine(day, time(0)))
-        offset_after = self._offset_us(datetime.combine(day + timedelta(days=1), time(0)))
-        result: list[tuple[int, int]] = []
-        if offset_before == offset_after:
-            for start, end in self.week[day.weekday()]:
-                result.append(
-                    (
-                        local_midnight_us + start * US_PER_MINUTE - offset_before,
-                        local_midnight_us + end * US_PER_MINUTE - offset_before,
-                    )
-                )
-            return tuple(result)
-        change_us = self._offset_change_us(
-            local_midnight_us - offset_before, local_midnight_us + US_PER_DAY - offset_after
-        )
-        for start, end in self.week[day.weekday()]:
-            for offset, low, high in (
-                (offset_before, None, change_us),
-                (offset_after, change_us, None),
-            ):
-                piece_start = local_midnight_us + start * US_PER_MINUTE - offset
-                piece_end = local_midnight_us + end * US_PER_MINUTE - offset
-                if low is not None:
-                    piece_start = max(piece_start, low)
-                if high is not None:
-                    piece_end = min(piece_end, high)
-                if piece_end > piece_start:
-                    result.append((piece_start, piece_end))
-        result.sort()
-        return _merge_adjacent(result)
-
-    def _offset_us(self, local: datetime) -> int:
-        return self.tz.utcoffset(local) // ONE_MICROSECOND
-
-    def _offset_us_at(self, us: int) -> int:
-        return _from_us(us).astimezone(self.tz).utcoffset() // ONE_MICROSECOND
-
-    def _offset_change_us(self, low: int, high: int) -> int:
-        """The instant in [low, high] at which the offset switches (a binary search by second)."""
-        offset_low = self._offset_us_at(low)
-        low_s, high_s = low // 1_000_000, -(-high // 1_000_000)
-        while high_s - low_s > 1:
-            middle = (low_s + high_s) // 2
-            if self._offset_us_at(middle * 1_000_000) == offset_low:
-                low_s = middle
-            else:
-                high_s = middle
-        return high_s * 1_000_000
+        starts: list[int] = []
+        ends: list[int] = []
+        week, holidays = self._week_us, self._holiday_days
+        for piece_start, piece_end, offset in _constant_offsets(self.tz.key, number):
+            first_day = (piece_start + offset) // US_PER_DAY
+            last_day = (piece_end - 1 + offset) // US_PER_DAY
+            for day in range(first_day, last_day + 1):
+                # 1 January 1970, day 0, was a Thursday (weekday 3).
+                intervals = week[(day + 3) % 7]
+                if not intervals or day in holidays:
+                    continue
+                base = day * US_PER_DAY - offset
+                for wall_start, wall_end in intervals:
+                    start, end = base + wall_start, base + wall_end
+                    if start < piece_start:
+                        start = piece_start
+                    if end > piece_end:
+                        end = piece_end
+                    if end <= start:
+                        continue
+                    if ends and ends[-1] == start:
+                        ends[-1] = end
+                    else:
+                        starts.append(start)
+                        ends.append(end)
+        before = [0]
+        for start, end in zip(starts, ends, strict=True):
+            before.append(before[-1] + end - start)
+        return _Chunk(tuple(starts), tuple(ends), tuple(before))
 
 
-def _instant_in_year(year: _Year, wanted: int) -> int:
-    """The instant at which `wanted` (> 0) business microseconds into the year have elapsed."""
-    day_index = bisect_left(year.before_day, wanted, lo=1) - 1
-    remaining = wanted - year.before_day[day_index]
-    for s, e in year.intervals[day_index]:
-        if remaining <= e - s:
-            return s + remaining
-        remaining -= e - s
-    raise AssertionError("running totals and intervals disagree")  # pragma: no cover
+@lru_cache(maxsize=1024)
+def _constant_offsets(zone: str, number: int) -> tuple[tuple[int, int, int], ...]:
+    """Chunk `number` of UTC time cut into (start, end, UTC offset) pieces of constant offset,
+    in microseconds. Shared by every calendar in the zone.
+
+    The offset is sampled once a day and each change found by a binary search to the second;
+    zones never change their offset twice within a day (the closest changes in tzdata are a
+    week apart).
+    """
+    tz = ZoneInfo(zone)
+
+    def offset_at(seconds: int) -> int:
+        return datetime.fromtimestamp(seconds, tz).utcoffset() // ONE_MICROSECOND
+
+    low, high = number * CHUNK_SECONDS, (number + 1) * CHUNK_SECONDS
+    pieces = []
+    piece_start, offset = low, offset_at(low)
+    sample = low
+    while sample < high:
+        following = min(sample + SECONDS_PER_DAY, high)
+        following_offset = offset_at(following)
+        if following_offset != offset:
+            before, after = sample, following
+            while after - before > 1:
+                middle = (before + after) // 2
+                if offset_at(middle) == offset:
+                    before = middle
+                else:
+                    after = middle
+            pieces.append((piece_start * 1_000_000, after * 1_000_000, offset))
+            piece_start, offset = after, following_offset
+        sample = following
+    pieces.append((piece_start * 1_000_000, high * 1_000_000, offset))
+    return tuple(pieces)
+
+
+def _instant_in_chunk(chunk: _Chunk, wanted: int) -> int:
+    """The instant at which `wanted` (> 0) business microseconds into the chunk have elapsed."""
+    index = bisect_left(chunk.before, wanted, lo=1) - 1
+    return chunk.starts[index] + wanted - chunk.before[index]
 
 
 def _merge_adjacent(intervals: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

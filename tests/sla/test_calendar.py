@@ -211,6 +211,62 @@ class TestDaylightSavingTime:
         assert full_days.add(start, 1440) == always.add(start, 1440) == berlin(2026, 10, 25, 11, 0)
 
 
+class TestChangesAtLocalMidnight:
+    """Zones whose clocks change at 00:00 local time, or just after it.
+
+    Santiago: Sunday 6 Sep 2026 00:00 -04 -> 01:00 -03 (the day starts at 01:00), and Sunday
+    5 Apr 2026 00:00 -03 -> Saturday 23:00 -04 (Saturday's last hour is read twice). Goose Bay,
+    7 Nov 2010: 00:01 ADT -> 23:01 AST, so the repeated hour straddles midnight: one minute of
+    Sunday, then Saturday 23:01-24:00 again, then Sunday again.
+    """
+
+    def santiago(self, hours):
+        return BusinessCalendar.from_hours(timezone="America/Santiago", hours=hours)
+
+    def test_spring_forward_at_midnight_places_the_day_on_the_new_offset(self):
+        calendar = self.santiago({6: [("08:00", "12:00")]})
+        # Sunday 08:00-12:00 -03 is 11:00-15:00 UTC, not 12:00-16:00 (09:00-13:00 local).
+        assert calendar.add(utc(2026, 9, 5, 12, 0), 1) == utc(2026, 9, 6, 11, 1)
+        assert calendar.add(utc(2026, 9, 5, 12, 0), 240) == utc(2026, 9, 6, 15, 0)
+        assert calendar.is_working(utc(2026, 9, 6, 11, 0))
+        assert not calendar.is_working(utc(2026, 9, 6, 15, 30))
+        assert calendar.between(utc(2026, 9, 6, 11, 0), utc(2026, 9, 6, 15, 0)) == timedelta(
+            hours=4
+        )
+
+    def test_spring_forward_at_midnight_skips_the_first_hour(self):
+        calendar = self.santiago({6: [("00:00", "02:00")]})
+        # 00:00-01:00 never shows on that Sunday: one hour, 01:00-02:00 -03 = 04:00-05:00 UTC.
+        assert calendar.between(utc(2026, 9, 6), utc(2026, 9, 7)) == timedelta(hours=1)
+        assert calendar.add(utc(2026, 9, 5, 12, 0), 1) == utc(2026, 9, 6, 4, 1)
+
+    def test_fall_back_at_midnight_repeats_the_last_hour_of_the_day_before(self):
+        saturday_night = self.santiago({5: [("22:00", "24:00")]})
+        # 22:00-24:00 -03 (01:00-03:00 UTC), then 23:00-24:00 again in -04 (03:00-04:00 UTC).
+        assert saturday_night.between(utc(2026, 4, 4), utc(2026, 4, 6)) == timedelta(hours=3)
+        assert saturday_night.add(utc(2026, 4, 4, 12, 0), 150) == utc(2026, 4, 5, 3, 30)
+        sunday_morning = self.santiago({6: [("00:00", "02:00")]})
+        assert sunday_morning.add(utc(2026, 4, 4, 12, 0), 1) == utc(2026, 4, 5, 4, 1)
+        assert sunday_morning.between(utc(2026, 4, 4), utc(2026, 4, 6)) == timedelta(hours=2)
+
+    def test_repeated_hour_straddling_midnight_counts_each_date_apart(self):
+        saturday = BusinessCalendar.from_hours(
+            timezone="America/Goose_Bay", hours={5: [("23:00", "24:00")]}
+        )
+        sunday = BusinessCalendar.from_hours(
+            timezone="America/Goose_Bay", hours={6: [("00:00", "01:00")]}
+        )
+        night = (utc(2010, 11, 7), utc(2010, 11, 8))
+        # Saturday 23:00-24:00 ADT (02:00-03:00 UTC), then 23:01-24:00 AST (03:01-04:00 UTC).
+        assert saturday.between(*night) == timedelta(minutes=119)
+        assert saturday.add(utc(2010, 11, 7), 61) == utc(2010, 11, 7, 3, 2)
+        assert not saturday.is_working(utc(2010, 11, 7, 3, 0, 30))
+        # Sunday 00:00-00:01 ADT (03:00-03:01 UTC), then 00:00-01:00 AST (04:00-05:00 UTC).
+        assert sunday.between(*night) == timedelta(minutes=61)
+        assert sunday.add(utc(2010, 11, 7), 2) == utc(2010, 11, 7, 4, 1)
+        assert not sunday.is_working(utc(2010, 11, 7, 3, 30))
+
+
 class TestBetween:
     def test_counts_only_working_time(self, nine_to_five):
         # Friday 16:00 to Monday 10:00: one hour each side of the weekend.
