@@ -15,6 +15,20 @@ from msp.models import (
 from msp.services import outbox_replay
 
 
+class AppendOnlyAdmin(admin.ModelAdmin):
+    """For the SLA record (clocks, SLA events, timeline): shown, never added, changed or
+    deleted by hand. Corrections are new facts written by services."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["full_name"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from msp.admin import AppendOnlyAdmin
 from sla.forms import SLATargetFormSetBase, WorkingIntervalFormSetBase
 from sla.models import (
     BusinessCalendar,
@@ -72,27 +73,15 @@ class SLAPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SLAClock)
-class SLAClockAdmin(admin.ModelAdmin):
+class SLAClockAdmin(AppendOnlyAdmin):
     """Read only: clocks change through ticket services and the sweep, never by hand."""
 
     list_display = ["ticket", "kind", "cycle", "state", "due_at", "breached_at", "next_check_at"]
     list_filter = ["kind", "state"]
     raw_id_fields = ["ticket"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(SLAEvent)
-class SLAEventAdmin(admin.ModelAdmin):
+class SLAEventAdmin(AppendOnlyAdmin):
     list_display = ["clock", "key", "due_at", "recorded_at"]
     list_select_related = ["clock"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

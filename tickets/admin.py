@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
 
+from msp.admin import AppendOnlyAdmin
 from tickets.choices import InboundStatus
 from tickets.email_intake import email_retry
-from tickets.models import Alert, InboundEmail, Mailbox
+from tickets.models import Alert, InboundEmail, Mailbox, TimelineEvent
 
 
 class MailboxForm(forms.ModelForm):
@@ -60,3 +61,11 @@ class AlertAdmin(admin.ModelAdmin):
     list_filter = ["source", "severity"]
     search_fields = ["fingerprint", "summary"]
     raw_id_fields = ["ticket", "asset"]
+
+
+@admin.register(TimelineEvent)
+class TimelineEventAdmin(AppendOnlyAdmin):
+    list_display = ["ticket", "kind", "at", "actor", "old_value", "new_value"]
+    list_filter = ["kind"]
+    list_select_related = ["ticket", "actor"]
+    raw_id_fields = ["ticket", "actor", "comment"]

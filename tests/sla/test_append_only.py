@@ -1,0 +1,120 @@
+"""The SLA record is append-only (SPEC section 11): clocks, SLA events and timeline entries
+are never deleted or rewritten, whether through the ORM, raw SQL or the admin."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from sla.choices import ClockKind
+from sla.models import SLAClock, SLAEvent
+from sla.services import default_policy_ensure
+from tests.tickets.conftest import ny
+from tickets import services
+from tickets.choices import Impact, Urgency
+from tickets.escalations import sla_sweep
+from tickets.models import Ticket, TimelineEvent
+
+pytestmark = pytest.mark.django_db
+
+OPENED = ny(2026, 11, 22, 3, 0)
+
+
+@pytest.fixture
+def breached(client_a):
+    """A P1 ticket whose response clock breached and was recorded by the sweep."""
+    default_policy_ensure()
+    ticket = services.ticket_open(
+        client=client_a, subject="Down", impact=Impact.HIGH, urgency=Urgency.HIGH, at=OPENED
+    )
+    sla_sweep(now=OPENED + timedelta(minutes=20))
+    return ticket
+
+
+def refused(statement) -> bool:
+    try:
+        with transaction.atomic():
+            statement()
+    except IntegrityError as error:
+        return "append-only" in str(error)
+    return False
+
+
+def sql(text: str, *params):
+    def run():
+        with connection.cursor() as cursor:
+            cursor.execute(text, params)
+
+    return run
+
+
+class TestBelowDjango:
+    def test_sla_events_cannot_be_deleted_or_changed(self, postgres, breached):
+        event = SLAEvent.objects.get(clock__ticket=breached, key="breach")
+        assert refused(lambda: SLAEvent.objects.filter(pk=event.pk).delete())
+        assert refused(sql("DELETE FROM sla_slaevent WHERE id = %s", event.pk))
+        assert refused(sql("UPDATE sla_slaevent SET due_at = now() WHERE id = %s", event.pk))
+        assert SLAEvent.objects.get(pk=event.pk).due_at == event.due_at
+
+    def test_timeline_entries_cannot_be_deleted_or_changed(self, postgres, breached):
+        entry = breached.events.order_by("pk").first()
+        assert refused(lambda: entry.delete())
+        assert refused(sql("UPDATE tickets_timelineevent SET detail = 'x' WHERE id = %s", entry.pk))
+        assert TimelineEvent.objects.filter(pk=entry.pk).exists()
+
+    def test_clocks_cannot_be_deleted_nor_a_breach_undone(self, postgres, breached):
+        clock = SLAClock.objects.get(ticket=breached, kind=ClockKind.RESPONSE)
+        assert clock.breached_at is not None
+        assert refused(sql("DELETE FROM sla_slaclock WHERE id = %s", clock.pk))
+        assert refused(
+            sql("UPDATE sla_slaclock SET breached_at = NULL, state = 'met' WHERE id = %s", clock.pk)
+        )
+        assert refused(sql("UPDATE sla_slaclock SET cycle = 7 WHERE id = %s", clock.pk))
+        assert refused(lambda: Ticket.objects.filter(pk=breached.pk).delete())
+        # What the services do (the running resolution clock moves on) is still allowed.
+        resolution = SLAClock.objects.get(ticket=breached, kind=ClockKind.RESOLUTION)
+        services.ticket_reply(
+            ticket=breached,
+            author=breached.assignee or _staff(),
+            body="Fixed the uplink",
+            at=OPENED + timedelta(minutes=30),
+        )
+        services.ticket_change_status(
+            ticket=breached,
+            actor=_staff(),
+            status="waiting_on_client",
+            at=OPENED + timedelta(minutes=40),
+        )
+        resolution.refresh_from_db()
+        assert resolution.state == "paused"
+
+
+def _staff():
+    from tests.factories import StaffFactory
+
+    return StaffFactory()
+
+
+@pytest.mark.parametrize(
+    ("model", "pk_of"),
+    [
+        (SLAClock, lambda t: SLAClock.objects.filter(ticket=t).first().pk),
+        (SLAEvent, lambda t: SLAEvent.objects.filter(clock__ticket=t).first().pk),
+        (TimelineEvent, lambda t: t.events.first().pk),
+    ],
+    ids=["clock", "sla-event", "timeline"],
+)
+def test_the_admin_shows_the_record_read_only(model, pk_of, breached, admin_user, client):
+    client.force_login(admin_user)
+    meta = model._meta
+    pk = pk_of(breached)
+    base = f"/admin/{meta.app_label}/{meta.model_name}/"
+    assert client.get(base).status_code == 200
+    page = client.get(f"{base}{pk}/change/")
+    assert page.status_code == 200
+    assert b'type="submit" value="Save"' not in page.content
+    assert client.post(f"{base}{pk}/change/", {}).status_code == 403
+    assert client.get(f"{base}{pk}/delete/").status_code == 403
+    assert client.post(f"{base}{pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get(f"{base}add/").status_code == 403
+    assert model.objects.filter(pk=pk).exists()
