@@ -245,6 +245,11 @@ class Contact(TimeStampedModel):
     receives_reports = models.BooleanField(
         default=False, help_text="Monthly reports and QBRs are emailed to this contact."
     )
+    unverified_from_email = models.BooleanField(
+        default=False,
+        help_text="Recorded by email intake for a sender who was not a contact yet: name and "
+        "address are as the email claimed. Clear it once the client confirms the person.",
+    )
 
     objects = ClientScopedQuerySet.as_manager()
 

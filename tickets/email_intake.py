@@ -3,10 +3,20 @@ InboundEmail) and never lost: it is stored raw first, then either processed (a n
 a reply threaded into one), ignored (auto-replies and bounces: no ticket, no answer, so no mail
 loop), or quarantined with the reason, to be retried from the admin.
 
-Threading: the ticket tag in the subject ("[#123]"), else In-Reply-To / References against the
-Message-IDs we sent or received for a ticket. The sender decides the client: a contact with that
-address, else a client whose email domains include the sender's, else the mailbox's default
-client; staff replying by email post a public reply as themselves.
+Threading: a signed reply address among the recipients (tickets.reply_address), else the ticket
+tag in the subject ("[#123]"), else In-Reply-To / References against the Message-IDs we sent or
+received for a ticket; a merged ticket's replies land on the ticket it was merged into.
+
+Authenticity: `From:` proves nothing. A message is from a verified sender only when it was sent
+to a signed reply address issued to that very sender for that ticket, and the receiving
+server's DMARC check did not fail. Only a verified staff member's email is their public reply;
+any other email from a staff address is kept as an unverified internal note by no one, with no
+effect on a clock. Client emails count as the client writing either way, marked verified or not.
+
+The sender decides the client: the contact a verified address was issued to, else a contact
+with that address, else a client whose email domains include the sender's, else the mailbox's
+default client; someone who is not a contact yet is recorded as an unverified one, so that
+replies reach them.
 """
 
 import hashlib
@@ -20,9 +30,10 @@ from django.utils import timezone
 
 from msp.models import Client, Contact, User
 from tickets import services
-from tickets.choices import InboundStatus, TicketSource, TicketStatus
+from tickets.choices import EventKind, InboundStatus, TicketSource, TicketStatus
 from tickets.email_parse import ParsedEmail, UnreadableEmail, parse_email
 from tickets.models import EmailThreadMessage, InboundEmail, Mailbox, Ticket
+from tickets.reply_address import reply_address_check
 
 log = logging.getLogger(__name__)
 FINISHED = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
@@ -37,6 +48,25 @@ class Sender:
     client: Client
     contact: Contact | None = None
     staff: User | None = None
+
+
+@dataclass(frozen=True)
+class Authenticity:
+    """What the message proves: the ticket its signed reply address is for (whoever sent it),
+    and whether its sender is the one that address was issued to."""
+
+    ticket: Ticket | None = None
+    verified_as: Sender | None = None
+    reason: str = ""  # why the sender is not verified; "" when verified
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_as is not None
+
+    @property
+    def note(self) -> str:
+        """What the inbound email and the timeline say of an unverified sender."""
+        return "" if self.verified else f"Sender not verified: {self.reason}."
 
 
 def email_ingest(*, raw: bytes, mailbox: Mailbox | None = None) -> InboundEmail:
@@ -91,9 +121,12 @@ def _store(raw, message_id, parsed, mailbox) -> tuple[InboundEmail, bool]:
         return InboundEmail.objects.get(message_id=message_id[:998]), False
 
 
-def _finish(row: InboundEmail, status: str, reason: str = "", ticket=None) -> InboundEmail:
+def _finish(
+    row: InboundEmail, status: str, reason: str = "", ticket=None, verified: bool = False
+) -> InboundEmail:
     row.status, row.reason, row.ticket = status, reason[:2000], ticket
-    row.save(update_fields=["status", "reason", "ticket"])
+    row.sender_verified = verified
+    row.save(update_fields=["status", "reason", "ticket", "sender_verified"])
     if status == InboundStatus.QUARANTINED:
         log.warning("Email %s quarantined: %s", row.message_id, reason)
     return row
@@ -102,9 +135,10 @@ def _finish(row: InboundEmail, status: str, reason: str = "", ticket=None) -> In
 def _process(row: InboundEmail, parsed: ParsedEmail, mailbox: Mailbox | None) -> InboundEmail:
     if parsed.automatic_reason:
         return _finish(row, InboundStatus.IGNORED, parsed.automatic_reason)
+    authenticity = _authenticity(parsed)
     try:
         with transaction.atomic():
-            ticket = _place(parsed, mailbox)
+            ticket = _place(parsed, mailbox, authenticity)
             if parsed.message_id:
                 EmailThreadMessage.objects.get_or_create(
                     message_id=parsed.message_id[:998], defaults={"ticket": ticket}
@@ -113,7 +147,49 @@ def _process(row: InboundEmail, parsed: ParsedEmail, mailbox: Mailbox | None) ->
         return _finish(row, InboundStatus.QUARANTINED, str(exc))
     except ValidationError as exc:
         return _finish(row, InboundStatus.QUARANTINED, "; ".join(exc.messages))
-    return _finish(row, InboundStatus.PROCESSED, ticket=ticket)
+    return _finish(
+        row,
+        InboundStatus.PROCESSED,
+        authenticity.note,
+        ticket=ticket,
+        verified=authenticity.verified,
+    )
+
+
+def _authenticity(parsed: ParsedEmail) -> Authenticity:
+    check = reply_address_check([*parsed.recipients, *parsed.delivered_to])
+    signed = check.signed
+    ticket = Ticket.objects.filter(pk=signed.ticket_id).first() if signed else None
+    reasons = []
+    if parsed.dmarc_failed:
+        reasons.append("DMARC failed (Authentication-Results: dmarc=fail)")
+    if ticket is None:
+        reasons.append(
+            "the reply address's signature does not match its ticket and recipient (refused)"
+            if check.refused
+            else "no signed reply address"
+        )
+        return Authenticity(reason="; ".join(reasons))
+    issued_to = _issued_to(ticket, signed.contact_id, signed.user_id)
+    if issued_to is None or (issued_to.contact or issued_to.staff).email.lower() != parsed.sender:
+        reasons.append(f"the reply address was issued to someone else, not {parsed.sender}")
+    if reasons:
+        return Authenticity(ticket=ticket, reason="; ".join(reasons))
+    return Authenticity(ticket=ticket, verified_as=issued_to)
+
+
+def _issued_to(ticket: Ticket, contact_id: int | None, user_id: int | None) -> Sender | None:
+    """The recipient a signed address names, while they still stand: an active contact of the
+    ticket's client, or active staff."""
+    if contact_id is not None:
+        contact = (
+            Contact.objects.filter(pk=contact_id, client_id=ticket.client_id, is_active=True)
+            .select_related("client", "user")
+            .first()
+        )
+        return Sender(client=contact.client, contact=contact) if contact else None
+    staff = User.objects.staff().filter(pk=user_id, is_active=True).first()
+    return Sender(client=None, staff=staff) if staff else None
 
 
 def _threaded_ticket(parsed: ParsedEmail) -> Ticket | None:
@@ -127,6 +203,15 @@ def _threaded_ticket(parsed: ParsedEmail) -> Ticket | None:
     known = EmailThreadMessage.objects.filter(message_id__in=references).select_related("ticket")
     by_id = {entry.message_id: entry.ticket for entry in known}
     return next((by_id[ref] for ref in references if ref in by_id), None)
+
+
+def _surviving(ticket: Ticket | None) -> Ticket | None:
+    """The ticket that a (possibly merged, possibly more than once) ticket lives on in."""
+    seen = set()
+    while ticket is not None and ticket.merged_into_id and ticket.pk not in seen:
+        seen.add(ticket.pk)
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    return ticket
 
 
 def _sender(parsed: ParsedEmail, mailbox: Mailbox | None) -> Sender | None:
@@ -159,31 +244,55 @@ def _uploads(parsed: ParsedEmail) -> list[SimpleUploadedFile]:
     ]
 
 
-def _place(parsed: ParsedEmail, mailbox: Mailbox | None) -> Ticket:
-    sender = _sender(parsed, mailbox)
-    if sender is None:
-        raise Quarantine(
-            f"Unknown sender {parsed.sender}: no contact, client domain or mailbox default."
-        )
-    ticket = _threaded_ticket(parsed)
+def _unknown(parsed: ParsedEmail) -> Quarantine:
+    return Quarantine(
+        f"Unknown sender {parsed.sender}: no contact, client domain or mailbox default."
+    )
+
+
+def _place(parsed: ParsedEmail, mailbox: Mailbox | None, authenticity: Authenticity) -> Ticket:
+    sender = authenticity.verified_as or _sender(parsed, mailbox)
+    ticket = _surviving(authenticity.ticket or _threaded_ticket(parsed))
     body = parsed.reply_text or "(no text)"
     if ticket is not None and ticket.status not in FINISHED:
-        if sender.staff is not None:
-            services.ticket_reply(
-                ticket=ticket, author=sender.staff, body=body, attachments=_uploads(parsed)
-            )
+        if sender is not None and sender.staff is not None:
+            if authenticity.verified:
+                services.ticket_reply(
+                    ticket=ticket,
+                    author=sender.staff,
+                    body=body,
+                    attachments=_uploads(parsed),
+                    email_sender=parsed.sender,
+                )
+            else:
+                services.ticket_unverified_note(
+                    ticket=ticket,
+                    body=body,
+                    email_sender=parsed.sender,
+                    reason=authenticity.note,
+                    attachments=_uploads(parsed),
+                )
             return ticket
-        if sender.client.pk != ticket.client_id:
+        # Someone we cannot place may still answer at an address we issued for this ticket
+        # (a colleague in copy, a forward): kept on it, unverified.
+        if sender is None and authenticity.ticket is None:
+            raise _unknown(parsed)
+        if sender is not None and sender.client.pk != ticket.client_id:
             raise Quarantine(
                 f"{parsed.sender} replied to {ticket.number}, a ticket of another client."
             )
+        contact = sender.contact if sender is not None else None
         services.ticket_client_message(
             ticket=ticket,
             body=body,
-            author=sender.contact.user if sender.contact else None,
+            author=contact.user if contact is not None and authenticity.verified else None,
             attachments=_uploads(parsed),
+            email_sender=parsed.sender,
+            unverified_reason=authenticity.note,
         )
         return ticket
+    if sender is None:
+        raise _unknown(parsed)
     if sender.staff is not None:
         raise Quarantine(f"Staff member {parsed.sender} wrote without a ticket to reply to.")
     description = parsed.text or "(no text)"
@@ -191,11 +300,20 @@ def _place(parsed: ParsedEmail, mailbox: Mailbox | None) -> Ticket:
         description = f"Follow-up to {ticket.number}.\n\n{description}"
     new = services.ticket_open(
         client=sender.client,
-        contact=sender.contact,
+        contact=sender.contact
+        or services.requester_contact_record(
+            client=sender.client, email=parsed.sender, name=parsed.sender_name
+        ),
         subject=(parsed.subject or "(no subject)")[:200],
         description=description,
         source=TicketSource.EMAIL,
         parent=ticket if ticket is not None and ticket.client_id == sender.client.pk else None,
+    )
+    services.ticket_system_event(
+        ticket=new,
+        kind=EventKind.NOTE,
+        at=timezone.now(),
+        detail=f"Opened by email from {parsed.sender}. {authenticity.note or 'Sender verified.'}",
     )
     for upload in _uploads(parsed):
         services.attachment_add(ticket=new, upload=upload, user=None)

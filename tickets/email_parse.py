@@ -1,7 +1,7 @@
 """Inbound email, parsed with the standard library (email.policy.default): headers decoded
 (RFC 2047 words, odd charsets), plain and HTML bodies (HTML sanitised, text derived from it
 when there is none), attachments and inline images kept, auto-replies and bounces recognised,
-quoted history trimmed. Pure: no database."""
+quoted history trimmed, the receiving server's DMARC verdict read. Pure: no database."""
 
 import html
 import re
@@ -25,6 +25,9 @@ QUOTE_STARTS = [
 ]
 BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@")
 BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
+DMARC_FAIL = re.compile(r"(?:^|[;\s])dmarc\s*=\s*fail\b", re.IGNORECASE)
+# Where receiving servers record the address a message was delivered to (a Bcc, a forward).
+DELIVERY_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class ParsedEmail:
     html: str
     attachments: tuple[ParsedAttachment, ...] = field(default_factory=tuple)
     automatic_reason: str = ""  # why this is an auto-reply or bounce; "" for a person
+    delivered_to: tuple[str, ...] = ()
+    dmarc_failed: bool = False  # an Authentication-Results header says dmarc=fail
 
     @property
     def ticket_number(self) -> int | None:
@@ -91,6 +96,16 @@ def parse_email(raw: bytes) -> ParsedEmail:
         html=nh3.clean(html_body) if html_body else "",
         attachments=tuple(attachments),
         automatic_reason=_automatic_reason(message, sender.lower()),
+        delivered_to=tuple(
+            address.lower()
+            for _, address in getaddresses(
+                [value for name in DELIVERY_HEADERS for value in _all_headers(message, name)]
+            )
+            if address
+        ),
+        dmarc_failed=any(
+            DMARC_FAIL.search(value) for value in _all_headers(message, "Authentication-Results")
+        ),
     )
 
 
@@ -100,6 +115,11 @@ def _header(message: EmailMessage, name: str) -> str:
     except (ValueError, IndexError, TypeError):  # a header too malformed to decode: take it raw
         wanted = name.lower()
         return next((str(raw) for key, raw in message.raw_items() if key.lower() == wanted), "")
+
+
+def _all_headers(message: EmailMessage, name: str) -> list[str]:
+    wanted = name.lower()
+    return [str(raw) for key, raw in message.raw_items() if key.lower() == wanted]
 
 
 def _ids(value: str) -> tuple[str, ...]:

@@ -231,6 +231,19 @@ class Comment(TimeStampedModel):
     )
     body = models.TextField()
     body_html = models.TextField(help_text="Sanitised HTML rendering of the Markdown body.")
+    email_sender = models.CharField(
+        max_length=320, blank=True, help_text="The From address, for a message received by email."
+    )
+    sender_verified = models.BooleanField(
+        default=True,
+        help_text="False for an email whose sender is not proven (no signed reply address issued "
+        "to that sender, or DMARC failed): shown as unverified, it never acts for staff.",
+    )
+    reached_nobody = models.BooleanField(
+        default=False,
+        help_text="A public staff reply that no one was sent (no contact with an email address): "
+        "not a response.",
+    )
 
     objects = TicketChildQuerySet.as_manager()
 
@@ -423,6 +436,10 @@ class InboundEmail(models.Model):
         "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="emails"
     )
     attempts = models.PositiveSmallIntegerField(default=1)
+    sender_verified = models.BooleanField(
+        default=False,
+        help_text="Sent to a signed reply address issued to this very sender, DMARC not failed.",
+    )
 
     class Meta:
         ordering = ["-received_at"]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contracts.selectors import contract_active_for
@@ -42,6 +42,7 @@ from tickets.models import (
     TimelineEvent,
 )
 from tickets.rendering import markdown_to_safe_html
+from tickets.reply_address import reply_address
 
 NEXT_TIER = {Tier.L1: Tier.L2, Tier.L2: Tier.L3}
 FINISHED_STATUSES = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
@@ -218,7 +219,18 @@ def ticket_open(
 # Conversation -----------------------------------------------------------------------------
 
 
-def _comment(ticket: Ticket, author: User | None, body: str, *, public: bool, automatic: bool, at):
+def _comment(
+    ticket: Ticket,
+    author: User | None,
+    body: str,
+    *,
+    public: bool,
+    automatic: bool,
+    at,
+    email_sender: str = "",
+    sender_verified: bool = True,
+    reached_nobody: bool = False,
+):
     if not body.strip():
         raise ValidationError({"body": "Write a message."})
     return Comment.objects.create(
@@ -229,6 +241,9 @@ def _comment(ticket: Ticket, author: User | None, body: str, *, public: bool, au
         body=body,
         body_html=markdown_to_safe_html(body),
         created_at=at,
+        email_sender=email_sender[:320],
+        sender_verified=sender_verified,
+        reached_nobody=reached_nobody,
     )
 
 
@@ -241,14 +256,26 @@ def ticket_reply(
     automatic: bool = False,
     attachments: list[UploadedFile] = (),
     at: datetime | None = None,
+    email_sender: str = "",
 ) -> Comment:
-    """A public reply by staff. The first one that a person writes stops the response clock;
-    each one stops a running next-update clock."""
+    """A public reply by staff (`email_sender`: sent by email, to the signed reply address
+    issued to `author`). The first one that a person writes stops the response clock; each one
+    stops a running next-update clock. A reply that reaches nobody (no contact with an email
+    address) is marked so."""
     at = _now(at)
     _require_staff(author)
     ticket = _lock(ticket)
     _require_open(ticket, "take replies; reopen it or open a new ticket")
-    comment = _comment(ticket, author, body, public=True, automatic=automatic, at=at)
+    comment = _comment(
+        ticket,
+        author,
+        body,
+        public=True,
+        automatic=automatic,
+        at=at,
+        email_sender=email_sender,
+        reached_nobody=_reply_recipient(ticket) is None,
+    )
     _event(ticket, EventKind.REPLY, author, at, comment=comment)
     _email_contact(ticket, comment)
     fields = []
@@ -269,11 +296,18 @@ def ticket_email_subject(ticket: Ticket) -> str:
     return f"[{ticket.number}] {ticket.subject}"
 
 
+def _reply_recipient(ticket: Ticket) -> Contact | None:
+    """Who a public reply is emailed to: the ticket's contact, when they have an address."""
+    contact = ticket.contact
+    return contact if contact is not None and contact.email else None
+
+
 def _email_contact(ticket: Ticket, comment: Comment) -> None:
     """A public reply goes to the ticket's contact by email (through the outbox, after the
-    commit), threaded under the conversation so far."""
-    contact = ticket.contact
-    if contact is None or not contact.email:
+    commit), threaded under the conversation so far, with the reply address signed for this
+    ticket and this contact."""
+    contact = _reply_recipient(ticket)
+    if contact is None:
         return
     key = f"ticket-reply:{comment.pk}"
     thread = list(
@@ -281,7 +315,10 @@ def _email_contact(ticket: Ticket, comment: Comment) -> None:
         .order_by("pk")
         .values_list("message_id", flat=True)
     )
-    headers = {"X-PSA-Ticket": str(ticket.pk)}
+    headers = {
+        "X-PSA-Ticket": str(ticket.pk),
+        "Reply-To": reply_address(ticket_id=ticket.pk, contact=contact),
+    }
     if thread:
         headers["In-Reply-To"] = thread[-1]
         headers["References"] = " ".join([thread[0], *thread[-9:]][-10:])
@@ -300,6 +337,63 @@ def _email_contact(ticket: Ticket, comment: Comment) -> None:
     EmailThreadMessage.objects.get_or_create(
         message_id=outbox_message_id(key), defaults={"ticket": ticket, "outbound": True}
     )
+
+
+def requester_contact_record(*, client: Client, email: str, name: str = "") -> Contact | None:
+    """The contact for someone who emailed a client's ticket in without being a contact yet:
+    recorded as the email claimed, flagged unverified, with no portal login and not counted
+    as a seat. None when the address is not one a contact can hold."""
+    email = email.strip().lower()
+    existing = Contact.objects.filter(client=client, email__iexact=email).order_by("pk").first()
+    if existing is not None:
+        return existing
+    contact = Contact(
+        client=client,
+        email=email,
+        full_name=(" ".join(name.split()) or email.split("@", 1)[0])[:150],
+        unverified_from_email=True,
+        is_seat=False,
+    )
+    try:
+        contact.full_clean(exclude=["client"], validate_unique=False, validate_constraints=False)
+    except ValidationError:
+        return None
+    try:
+        with transaction.atomic():  # a savepoint: the same sender's other message may win
+            contact.save()
+    except IntegrityError:
+        return Contact.objects.get(client=client, email=email)
+    return contact
+
+
+@transaction.atomic
+def ticket_unverified_note(
+    *,
+    ticket: Ticket,
+    body: str,
+    email_sender: str,
+    reason: str,
+    attachments: list[UploadedFile] = (),
+    at: datetime | None = None,
+) -> Comment:
+    """An email claiming to come from staff whose sender is not verified: kept as an internal
+    note by no one, marked unverified. It reaches no client and changes no clock."""
+    at = _now(at)
+    ticket = _lock(ticket)
+    comment = _comment(
+        ticket,
+        None,
+        body,
+        public=False,
+        automatic=False,
+        at=at,
+        email_sender=email_sender,
+        sender_verified=False,
+    )
+    _event(ticket, EventKind.NOTE, None, at, comment=comment, detail=reason)
+    for upload in attachments:
+        _attachment_add(ticket, upload, None, comment, at)
+    return comment
 
 
 @transaction.atomic
@@ -331,19 +425,33 @@ def ticket_client_message(
     author: User | None = None,
     attachments: list[UploadedFile] = (),
     at: datetime | None = None,
+    email_sender: str = "",
+    unverified_reason: str = "",
 ) -> Comment:
-    """A message from the client (portal user, or a contact by email when `author` is None).
+    """A message from the client (portal user, or by email from `email_sender`, `author` then
+    being the verified contact's login if any).
 
     It starts a next-update cycle, moves a ticket waiting on the client back to in progress,
-    and reopens a resolved ticket.
+    and reopens a resolved ticket. An email whose sender is not verified (`unverified_reason`)
+    does the same, marked unverified: it is the client's side, which a forger gains nothing
+    by acting for; it never acts for staff.
     """
     at = _now(at)
     ticket = _lock(ticket)
     if author is not None and (author.is_msp_staff or author.client_id != ticket.client_id):
         raise ValidationError("Only the ticket's client may post client messages.")
     _require_open(ticket, "take replies; open a new ticket")
-    comment = _comment(ticket, author, body, public=True, automatic=False, at=at)
-    _event(ticket, EventKind.CLIENT_MESSAGE, author, at, comment=comment)
+    comment = _comment(
+        ticket,
+        author,
+        body,
+        public=True,
+        automatic=False,
+        at=at,
+        email_sender=email_sender,
+        sender_verified=not unverified_reason,
+    )
+    _event(ticket, EventKind.CLIENT_MESSAGE, author, at, comment=comment, detail=unverified_reason)
     if ticket.status == TicketStatus.RESOLVED:
         _reopen(ticket, author, at, reason="The client replied.")
     elif ticket.status == TicketStatus.WAITING_ON_CLIENT:

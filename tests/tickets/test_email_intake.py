@@ -12,6 +12,7 @@ from tests.factories import ContactFactory
 from tickets.choices import InboundStatus
 from tickets.email_intake import email_ingest, email_retry
 from tickets.models import EmailThreadMessage, InboundEmail, Mailbox, Ticket
+from tickets.reply_address import reply_address
 from tickets.services import ticket_open, ticket_reply
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +61,10 @@ def test_attachments_land_on_the_ticket(paula):
 def test_the_domain_decides_the_client_for_an_unknown_sender(paula):
     message = raw("plain.eml").replace(b"Paula@Acme.example", b"new.person@acme.example")
     ticket = email_ingest(raw=message).ticket
-    assert ticket.client == paula.client and ticket.contact is None
+    assert ticket.client == paula.client
+    # Recorded as the requester, unverified (tests/tickets/test_email_requesters.py).
+    assert ticket.contact.email == "new.person@acme.example"
+    assert ticket.contact.unverified_from_email
 
 
 def test_unknown_sender_is_quarantined_then_retried(client_a):
@@ -108,9 +112,12 @@ def test_the_subject_tag_threads_too(paula, technician):
 
 
 def test_staff_reply_by_email_is_a_public_reply(paula, technician):
+    """To the reply address signed for this technician; anything less is unverified
+    (tests/tickets/test_email_authenticity.py)."""
     ticket = email_ingest(raw=raw("plain.eml")).ticket
+    address = reply_address(ticket_id=ticket.pk, user=technician)
     message = (
-        f"Message-ID: <staff-1@demo.msp>\nFrom: {technician.email}\n"
+        f"Message-ID: <staff-1@demo.msp>\nFrom: {technician.email}\nTo: {address}\n"
         f"Subject: Re: [#{ticket.pk}] Printer\n\nOn my way.\n"
     ).encode()
     email_ingest(raw=message)

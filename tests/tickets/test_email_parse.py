@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tickets.emails import compose
 from tickets.email_parse import UnreadableEmail, html_to_text, parse_email, trim_quoted
 
 EMAILS = Path(__file__).parent / "emails"
@@ -97,3 +98,14 @@ def test_trim_quoted_formats(quote_start):
 
 def test_html_to_text_keeps_paragraphs():
     assert html_to_text("<p>One</p><p>Two<br>Three</p>") == "One\nTwo\nThree"
+
+
+def test_dmarc_verdict_and_delivery_address_are_read():
+    signed = "support+t1-c2-abcdefghijklmnopqrst@demo.msp"
+    passed = parse_email(compose("gmail_reply.eml", DELIVERED_TO=signed))
+    assert not passed.dmarc_failed
+    assert passed.delivered_to == (signed,)
+    assert passed.recipients == ("support@demo.msp",)
+    assert parse_email(compose("outlook_reply.eml", DMARC="fail")).dmarc_failed
+    assert parse_email(compose("gmail_reply.eml", DMARC="FAIL")).dmarc_failed
+    assert not parsed("plain.eml").dmarc_failed  # no Authentication-Results at all

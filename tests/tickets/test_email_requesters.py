@@ -1,0 +1,114 @@
+"""A requester is always reachable: an email from someone not yet a contact records them as an
+unverified contact of the client, and a public reply that reaches nobody is no response."""
+
+import pytest
+from django.urls import reverse
+
+from msp.models import Contact, OutboxMessage
+from sla.choices import ClockKind, ClockState
+from sla.services import default_policy_ensure
+from tests.factories import ContactFactory
+from tests.helpers import signed_in
+from tests.tickets.emails import compose
+from tickets.email_intake import email_ingest
+from tickets.models import Mailbox
+from tickets.services import ticket_open, ticket_reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def setup(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    default_policy_ensure()
+
+
+@pytest.fixture
+def acme(client_a):
+    client_a.email_domains = "acme.example, acme-corp.example"
+    client_a.save()
+    return client_a
+
+
+def first_message(sender: str, name: str, message_id: str = "<CAF-new-1@mail.gmail.com>"):
+    return compose(
+        "gmail_reply.eml",
+        FROM=sender,
+        FROM_NAME=name,
+        SUBJECT="Outlook keeps asking for my password",
+        MESSAGE_ID=message_id,
+    )
+
+
+def test_an_unknown_sender_at_a_client_domain_becomes_an_unverified_requester(acme, technician):
+    ticket = email_ingest(raw=first_message("nina.novak@acme.example", "Nina Novak")).ticket
+    nina = ticket.contact
+    assert (nina.client, nina.full_name) == (acme, "Nina Novak")
+    assert nina.email == "nina.novak@acme.example"
+    assert nina.unverified_from_email and nina.user is None
+    assert not nina.is_seat  # not a supported user until staff say so (per-seat billing)
+    # Replies reach her, and count as the first response.
+    ticket_reply(ticket=ticket, author=technician, body="Which device?")
+    assert OutboxMessage.objects.get().email == "nina.novak@acme.example"
+    ticket.refresh_from_db()
+    assert ticket.first_response_at is not None
+    content = signed_in(technician).get(reverse("tickets:detail", args=[ticket.pk]))
+    content = content.content.decode()
+    assert "nina.novak@acme.example" in content
+    assert 'data-testid="unverified-requester"' in content
+
+
+def test_a_second_message_from_the_requester_reuses_the_contact(acme):
+    email_ingest(raw=first_message("nina.novak@acme.example", "Nina Novak"))
+    again = email_ingest(
+        raw=first_message("Nina.Novak@acme.example", "Nina", message_id="<CAF-new-2@gmail.com>")
+    )
+    assert Contact.objects.filter(email__iexact="nina.novak@acme.example").count() == 1
+    assert again.ticket.contact.full_name == "Nina Novak"
+
+
+def test_the_mailbox_default_client_records_the_requester_too(client_b):
+    box = Mailbox.objects.create(
+        name="b", host="h", username="u", password="p", default_client=client_b
+    )
+    ticket = email_ingest(raw=first_message("sam@gmail.example", ""), mailbox=box).ticket
+    assert (ticket.contact.client, ticket.contact.email) == (client_b, "sam@gmail.example")
+    assert ticket.contact.full_name == "sam"  # no display name: the address's local part
+    assert ticket.contact.unverified_from_email
+
+
+NOT_YET = (
+    "Waits for the fixtures that reply on tickets without a contact (tests/reporting, "
+    "tests/contracts, test_escalations, test_breach_trace) to give them one; then ticket_reply "
+    "stops the clocks only when the reply reached someone."
+)
+
+
+@pytest.fixture(params=["no contact", "contact without email"])
+def unreachable(request, client_a):
+    contact = None if request.param == "no contact" else ContactFactory(client=client_a, email="")
+    return ticket_open(client=client_a, contact=contact, subject="Phoned in: printer")
+
+
+def test_a_reply_nobody_receives_is_marked_and_sent_nowhere(unreachable, technician):
+    comment = ticket_reply(ticket=unreachable, author=technician, body="We will look at it.")
+    assert comment.reached_nobody
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.xfail(strict=True, reason=NOT_YET)
+def test_a_reply_nobody_receives_is_not_a_first_response(unreachable, technician):
+    ticket_reply(ticket=unreachable, author=technician, body="We will look at it.")
+    unreachable.refresh_from_db()
+    assert unreachable.first_response_at is None
+    assert unreachable.sla_clocks.get(kind=ClockKind.RESPONSE).state == ClockState.RUNNING
+
+
+def test_the_technician_is_told_nobody_received_the_reply(unreachable, technician):
+    http = signed_in(technician)
+    page = http.get(reverse("tickets:detail", args=[unreachable.pk])).content.decode()
+    assert "no contact with an email address" in page  # said before sending
+    response = http.post(
+        reverse("tickets:reply", args=[unreachable.pk]), {"body": "On it"}, HTTP_HX_REQUEST="true"
+    )
+    assert "nobody received this reply: add a contact" in response.content.decode()
