@@ -7,10 +7,12 @@ import pytest
 
 from msp.celery import app
 from sla.services import default_policy_ensure
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, StaffFactory
+from tests.tickets.emails import compose
 from tickets.choices import InboundStatus
 from tickets.mailboxes import mailbox_poll, mailboxes_poll
 from tickets.models import InboundEmail, Mailbox, Ticket
+from tickets.reply_address import reply_address
 
 pytestmark = pytest.mark.django_db
 EMAILS = Path(__file__).parent / "emails"
@@ -68,6 +70,26 @@ def test_poll_opens_tickets_threads_replies_and_ignores_bounces(imap_server, mai
     assert mailbox_poll(mailbox=mailbox).fetched == 0  # nothing new
     mailbox.refresh_from_db()
     assert mailbox.last_polled_at is not None and mailbox.last_error == ""
+
+
+def test_only_the_reply_sent_to_the_signed_address_acts_for_staff(imap_server, mailbox):
+    deliver(imap_server, (EMAILS / "plain.eml").read_bytes())
+    mailbox_poll(mailbox=mailbox)
+    ticket = Ticket.objects.get()
+    tom = StaffFactory(email="tom@msp.example")
+    signed = reply_address(ticket_id=ticket.pk, user=tom)
+    subject = f"RE: [#{ticket.pk}] Printer on floor 2 is jammed"
+    deliver(
+        imap_server,
+        compose("outlook_reply.eml", FROM=tom.email, SUBJECT=subject, MESSAGE_ID="<forged@x>"),
+        compose("outlook_reply.eml", FROM=tom.email, SUBJECT=subject, TO=signed),
+    )
+    assert mailbox_poll(mailbox=mailbox).fetched == 2
+    forged, real = InboundEmail.objects.filter(ticket=ticket).exclude(subject__startswith="Pr")
+    assert {forged.sender_verified, real.sender_verified} == {False, True}
+    ticket.refresh_from_db()
+    assert ticket.first_response_at is not None
+    assert ticket.comments.get(is_public=True).author == tom
 
 
 def test_wrong_password_is_recorded_not_raised(imap_server, mailbox):
