@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from msp.models import OutboxMessage
+from msp.services import outbox_deliver
 from sla.choices import ClockKind, ClockState
 from sla.services import default_policy_ensure
 from tests.factories import ContactFactory, StaffFactory
@@ -160,11 +161,14 @@ def test_dmarc_fail_is_unverified_even_at_the_signed_address(ticket, tom):
     assert ticket.comments.get().is_public is False
 
 
-def test_our_reply_carries_the_contacts_signed_address(ticket, technician):
+def test_our_reply_carries_the_contacts_signed_address(ticket, technician, mailoutbox):
     ticket_reply(ticket=ticket, author=technician, body="We replaced the roller.")
     outgoing = OutboxMessage.objects.get()
     signed = outgoing.headers["Reply-To"]
     assert signed == reply_address(ticket_id=ticket.pk, contact=ticket.contact)
+    outbox_deliver(message_id=outgoing.pk)
+    sent = mailoutbox[0].message()
+    assert (sent["Reply-To"], sent["From"]) == (signed, "Service desk <support@demo.msp>")
     local, domain = signed.split("@")
     assert domain == "demo.msp" and re.fullmatch(r"support\+t\d+-c\d+-[a-z2-7]{20}", local)
     # Issued per ticket and recipient.
