@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
@@ -22,7 +22,6 @@ from sla.choices import ClockKind
 from sla.models import SLAClock
 
 CENT = Decimal("0.01")
-PERCENT = Decimal("0.01")
 MINUTES_PER_HOUR = Decimal(60)
 
 
@@ -41,11 +40,17 @@ def contract_active_for(*, client_id: int, on: date) -> Contract | None:
     )
 
 
+def contracts_active_on(*, on: date):
+    """The contracts active on a date (a client has at most one), as a queryset."""
+    return Contract.objects.filter(_active_on(on))
+
+
 def contracts_active_for(*, client_ids: list[int], on: date) -> dict[int, Contract]:
     """Each client's active contract on a date, with what reports read of it (lines, targets,
     maintenance windows), in a fixed number of queries."""
     contracts = (
-        Contract.objects.filter(_active_on(on), client_id__in=client_ids)
+        contracts_active_on(on=on)
+        .filter(client_id__in=client_ids)
         .select_related("client", "sla_policy")
         .prefetch_related("service_lines", "compliance_targets", "maintenance_windows")
     )
@@ -262,6 +267,17 @@ def concluded_clocks(
     return clocks.filter(_exemption_in_force() if exempted else ~_exemption_in_force())
 
 
+def counted_clocks(*, concluded: Q, contracts, clients_without_contract=(), exempted=False):
+    """The clocks that count towards compliance, the one scope rule that evaluations, reports,
+    dashboards and credits share: response and resolution clocks concluded in the client's
+    period (`concluded`, from concluded_between) whose ticket was opened under the contract
+    measured, exempted breaches left out (`exempted=True`: just those). A client with no
+    contract for the period (`clients_without_contract`) counts all its clocks: it has no
+    targets and no credits. `contracts` and the clients may be lists or querysets."""
+    scope = Q(ticket__contract__in=contracts) | Q(client__in=clients_without_contract)
+    return concluded_clocks(where=concluded, exempted=exempted).filter(scope)
+
+
 def met_and_breached(clocks, *group_by: str):
     """Met and breached clocks per group, in one grouped query."""
     return (
@@ -274,10 +290,20 @@ def met_and_breached(clocks, *group_by: str):
     )
 
 
+def compliance_measured(
+    *, concluded: Q, contracts, clients_without_contract=(), by: tuple[str, ...] = ()
+) -> list[dict]:
+    """The one compliance selector: met and breached counted clocks by `by` (e.g. client_id),
+    priority and metric, in one grouped query however many contracts and time zones."""
+    clocks = counted_clocks(
+        concluded=concluded, contracts=contracts, clients_without_contract=clients_without_contract
+    )
+    return list(met_and_breached(clocks, *by, "ticket__priority", "kind"))
+
+
 def contract_compliance(*, contract_id: int, period: tuple[datetime, datetime]) -> list[dict]:
-    """Concluded clocks of a contract's tickets, met and breached, by priority and metric."""
-    clocks = concluded_clocks(period=period, ticket__contract_id=contract_id)
-    return list(met_and_breached(clocks, "ticket__priority", "kind"))
+    """Counted clocks of a contract's month, met and breached, by priority and metric."""
+    return compliance_measured(concluded=concluded_between(*period), contracts=[contract_id])
 
 
 def contract_exemptions(*, contract_id: int, period: tuple[datetime, datetime]):
@@ -293,33 +319,49 @@ def contract_exemptions(*, contract_id: int, period: tuple[datetime, datetime]):
     )
 
 
+def compliance_share(met: int, concluded: int) -> Decimal | None:
+    """The one precision of a compliance share: % to 0.01, cut down (integer arithmetic, so
+    exact), never read above what was measured. Targets have two decimals, so a cut share meets
+    its target exactly when the true share does: 32 of 33 (96.9697 %) reads 96.96 % and misses
+    96.97 %. None: nothing concluded."""
+    if not concluded:
+        return None
+    return Decimal(met * 10000 // concluded).scaleb(-2)
+
+
+def target_met(measured: Decimal | None, target: Decimal) -> bool:
+    """The one test of a target (compliance or availability), on the figure as measured and
+    shown: at or above the target; nothing to measure counts as met."""
+    return measured is None or measured >= target
+
+
 @dataclass(frozen=True)
 class ComplianceRow:
-    target: object
+    target: object  # a ComplianceTarget, or None where none is set
     met: int
     breached: int
-    share: Decimal | None
+
+    @property
+    def concluded(self) -> int:
+        return self.met + self.breached
+
+    @property
+    def share(self) -> Decimal | None:
+        return compliance_share(self.met, self.concluded)
 
     @property
     def ok(self) -> bool:
-        return self.share is None or self.share >= self.target.percent
+        return self.target is None or target_met(self.share, self.target.percent)
 
 
 def compliance_rows(*, contract: Contract, measured: list[dict]) -> list[ComplianceRow]:
-    """Each compliance target with the period's measured share of met clocks (None: no clock
-    concluded, which counts as met)."""
+    """Each compliance target with the period's met and breached clocks (a share of None:
+    nothing concluded, which counts as met)."""
     by_key = {(row["ticket__priority"], row["kind"]): row for row in measured}
     rows = []
     for target in contract.compliance_targets.all():
         row = by_key.get((target.priority, target.metric), {"met": 0, "breached": 0})
-        concluded = row["met"] + row["breached"]
-        # Rounded down, so that 94.996 % never passes a 95 % target.
-        share = (
-            (Decimal(row["met"]) * 100 / concluded).quantize(PERCENT, rounding=ROUND_DOWN)
-            if concluded
-            else None
-        )
-        rows.append(ComplianceRow(target, row["met"], row["breached"], share))
+        rows.append(ComplianceRow(target, row["met"], row["breached"]))
     return rows
 
 

@@ -240,7 +240,7 @@ def _month_results(contract: Contract, month: date) -> list[TargetResult]:
             service=service,
             target_percent=target,
             measured_percent=measured[service],
-            met=measured[service] >= target,
+            met=selectors.target_met(measured[service], target),
         )
         for service, target in targets.items()
     ]
@@ -270,9 +270,11 @@ def _evaluate_one(contract: Contract, month: date) -> MonthlyEvaluation:
             "credit_percent": percent,
             "credit_amount": amount,
             "currency": contract.currency,
-            "exempted_clocks": selectors.contract_exemptions(contract_id=contract.pk, period=period)
-            .filter(revoked_at__isnull=True)
-            .count(),
+            "exempted_clocks": selectors.counted_clocks(
+                concluded=selectors.concluded_between(*period),
+                contracts=[contract.pk],
+                exempted=True,
+            ).count(),
         },
     )
     evaluation.results.all().delete()

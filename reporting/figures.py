@@ -80,10 +80,14 @@ def _earlier_periods(
     return result
 
 
-def _breaches(client: Client, bounds) -> dict:
+def _breaches(client: Client, bounds, contract) -> dict:
+    """The period's breaches, of the tickets whose clocks count towards the contract (as in
+    compliance, contracts.selectors.counted_clocks), exempted ones with their reason."""
     start, end = bounds
     in_force = BreachExemption.objects.filter(clock=OuterRef("pk"), revoked_at__isnull=True)
     clocks = SLAClock.objects.filter(client=client, breached_at__gte=start, breached_at__lt=end)
+    if contract is not None:
+        clocks = clocks.filter(ticket__contract=contract)
     listed = (
         clocks.annotate(exemption=Subquery(in_force.values("reason")[:1]))
         .order_by("breached_at", "pk")
@@ -146,6 +150,6 @@ def period_figures(*, client: Client, period: Period, now: datetime, store: bool
         },
         "metrics": rows,
         "trend": trend,
-        "breaches": _breaches(client, bounds),
+        "breaches": _breaches(client, bounds, contract),
         "computed_at": now.isoformat(),
     }

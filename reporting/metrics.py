@@ -3,9 +3,12 @@ functions; no Python loop over tickets) and stored as Metric rows, replacing wha
 had. Periods are calendar months and quarters in the client's time zone.
 
 Definitions (the README repeats them for readers of the reports):
-- compliance: response and resolution clocks concluded in the period (met when stopped in time,
-  breached when breached), by priority and metric; exempted breaches are left out (and counted
-  under exempted_breaches). Target: the client's contract's compliance target.
+- compliance: the clocks that count towards the client's contract (contracts.selectors.
+  counted_clocks, the contract evaluation's own scope: response and resolution clocks concluded
+  in the period on tickets opened under the contract; all the client's clocks when it has none),
+  by priority and metric, met when stopped in time, breached when breached; exempted breaches
+  are left out (and counted under exempted_breaches). Shares are cut down to 0.01 %
+  (compliance_share), as evaluated. Target: the client's contract's compliance target.
 - response_p50/p90, resolution_p50/p90: business time (seconds) spent by the response and
   resolution clocks that stopped in the period, nearest-rank percentiles, by priority and "all".
 - mttr: mean wall-clock seconds from opening to resolution of tickets resolved in the period.
@@ -21,7 +24,8 @@ Definitions (the README repeats them for readers of the reports):
   hours times the months of the period.
 - top_asset, top_category: the five assets and categories with most tickets opened.
 - credit / ladder: the contract's monthly evaluations of the period's months: credits summed,
-  the ladder step of the last one.
+  the ladder step of the last one; credit_month, credit_percent and credit_missed: each month's
+  credit with the missed targets (measured, clocks, target) it was computed from, as evaluated.
 """
 
 from collections import defaultdict
@@ -37,6 +41,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     IntegerField,
     OuterRef,
     Q,
@@ -47,14 +52,17 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from contracts.choices import PricingModel
+from contracts.choices import PricingModel, TargetKind
 from contracts.models import Contract, MonthlyEvaluation
 from contracts.selectors import (
+    ComplianceRow,
+    compliance_measured,
+    compliance_share,
     concluded_between,
-    concluded_clocks,
     contracts_active_for,
+    contracts_active_on,
     contracts_availability,
-    met_and_breached,
+    counted_clocks,
     service_targets,
 )
 from msp.models import Client
@@ -119,37 +127,41 @@ def _share(part: int, total: int) -> Decimal | None:
     return Decimal(part) * 100 / total if total else None
 
 
-def _compliance(rows: Rows, targets: dict[int, dict]) -> None:
-    clocks = concluded_clocks(where=rows.concluded())
-    grouped = met_and_breached(clocks, "client_id", "ticket__priority", "kind")
-    met, total, seen = defaultdict(int), defaultdict(int), set()
-    for group in grouped:
-        client_id, key = group["client_id"], (group["ticket__priority"], group["kind"])
-        concluded = group["met"] + group["breached"]
-        target = targets.get(client_id, {}).get(key)
-        rows.add(
-            client_id,
-            "compliance",
-            f"{key[0]}/{key[1]}",
-            _share(group["met"], concluded),
-            concluded,
-            target,
-        )
-        seen.add((client_id, key))
-        met[client_id] += group["met"]
-        total[client_id] += concluded
+def _compliance(rows: Rows, contracts: dict[int, Contract]) -> None:
+    """Per client, the clocks that count towards its contract (counted_clocks: the evaluation's
+    scope) by priority and metric, with every target even where nothing concluded, and
+    overall; shares at the evaluation's precision (compliance_share)."""
+    scope = {
+        "contracts": list(contracts.values()),
+        "clients_without_contract": [pk for pk in rows.client_ids if pk not in contracts],
+    }
+    measured = defaultdict(dict)
+    for group in compliance_measured(concluded=rows.concluded(), by=("client_id",), **scope):
+        key = (group["ticket__priority"], group["kind"])
+        measured[group["client_id"]][key] = (group["met"], group["breached"])
     exempted = dict(
-        concluded_clocks(where=rows.concluded(), exempted=True)
+        counted_clocks(concluded=rows.concluded(), exempted=True, **scope)
         .values("client_id")
         .annotate(n=Count("pk"))
         .values_list("client_id", "n")
     )
     for client_id in rows.client_ids:
-        for key, target in targets.get(client_id, {}).items():
-            if (client_id, key) not in seen:  # a target with nothing concluded: shown empty
-                rows.add(client_id, "compliance", f"{key[0]}/{key[1]}", None, 0, target)
-        share = _share(met[client_id], total[client_id])
-        rows.add(client_id, "compliance", "all", share, total[client_id])
+        contract = contracts.get(client_id)
+        targets = (
+            {(t.priority, t.metric): t for t in contract.compliance_targets.all()}
+            if contract
+            else {}
+        )
+        found = measured[client_id]
+        met = breached = 0
+        for key in sorted(found.keys() | targets.keys()):
+            row = ComplianceRow(targets.get(key), *found.get(key, (0, 0)))
+            target = row.target.percent if row.target else None
+            rows.add(client_id, "compliance", "/".join(key), row.share, row.concluded, target)
+            met, breached = met + row.met, breached + row.breached
+        rows.add(
+            client_id, "compliance", "all", compliance_share(met, met + breached), met + breached
+        )
         rows.add(client_id, "exempted_breaches", "", None, exempted.get(client_id, 0))
 
 
@@ -328,13 +340,7 @@ def _contract_rows(rows: Rows, contracts: dict[int, Contract], period: Period) -
         month=first_day.month,
         months=period.months,
     )
-    evaluations = MonthlyEvaluation.objects.filter(
-        contract__in=list(contracts.values()), month__gte=first_day, month__lt=period.end_day
-    ).order_by("contract_id", "month")
-    evaluations_of = {
-        contract_id: list(months)
-        for contract_id, months in groupby(evaluations, key=lambda e: e.contract_id)
-    }
+    evaluations_of = _evaluations(contracts, period)
     for client_id, contract in contracts.items():
         block = sum(
             (
@@ -351,11 +357,86 @@ def _contract_rows(rows: Rows, contracts: dict[int, Contract], period: Period) -
         _maintenance(rows, contract, period.bounds(contract.client.timezone))
         months = evaluations_of.get(contract.pk)
         if months:
-            last = months[-1]
-            credit = sum((e.credit_amount for e in months), Decimal(0))
-            missed = sum(e.missed_targets for e in months)
-            rows.add(client_id, "credit", last.currency, credit, missed)
-            rows.add(client_id, "ladder", last.ladder_step, None, last.consecutive_missed_months)
+            last = months[-1][0]
+            credit = sum((e["credit_amount"] for e, _ in months), Decimal(0))
+            missed = sum(e["missed_targets"] for e, _ in months)
+            rows.add(client_id, "credit", last["currency"], credit, missed)
+            rows.add(
+                client_id, "ladder", last["ladder_step"], None, last["consecutive_missed_months"]
+            )
+            for evaluation, results in months:
+                _credit_rows(rows, client_id, evaluation, results)
+
+
+def _credit_rows(rows: Rows, client_id: int, evaluation: dict, results: list[dict]) -> None:
+    """A month's credit with the missed targets it was computed from, as evaluated, so that a
+    report traces each credit to its figures."""
+    month = f"{evaluation['month']:%Y-%m}"
+    rows.add(
+        client_id, "credit_month", month, evaluation["credit_amount"], evaluation["missed_targets"]
+    )
+    rows.add(client_id, "credit_percent", month, evaluation["credit_percent"])
+    for result in results:
+        if result["kind"] == TargetKind.AVAILABILITY:
+            dimension, clocks = f"{month} availability {result['service']}", 0
+        else:
+            dimension = f"{month} compliance {result['priority']}/{result['metric']}"
+            clocks = result["met_count"] + result["breached_count"]
+        rows.add(
+            client_id,
+            "credit_missed",
+            dimension,
+            result["measured_percent"],
+            clocks,
+            result["target_percent"],
+        )
+
+
+MISSED_FIELDS = (
+    "kind",
+    "priority",
+    "metric",
+    "service",
+    "measured_percent",
+    "target_percent",
+    "met_count",
+    "breached_count",
+)
+
+
+def _evaluations(contracts: dict[int, Contract], period: Period) -> dict[int, list]:
+    """The period's monthly evaluations of each contract, each with its missed targets, in one
+    query (a left join on the missed results)."""
+    found = (
+        MonthlyEvaluation.objects.filter(
+            contract__in=list(contracts.values()),
+            month__gte=period.first_day,
+            month__lt=period.end_day,
+        )
+        .annotate(missed=FilteredRelation("results", condition=Q(results__met=False)))
+        .values(
+            "contract_id",
+            "month",
+            "missed_targets",
+            "consecutive_missed_months",
+            "ladder_step",
+            "credit_percent",
+            "credit_amount",
+            "currency",
+            *(f"missed__{name}" for name in MISSED_FIELDS),
+        )
+        .order_by("contract_id", "month", "missed__kind", "missed__priority", "missed__metric")
+    )
+    evaluations: dict[int, list] = defaultdict(list)
+    for (contract_id, _), joined in groupby(found, key=lambda e: (e["contract_id"], e["month"])):
+        joined = list(joined)
+        results = [
+            {name: row[f"missed__{name}"] for name in MISSED_FIELDS}
+            for row in joined
+            if row["missed__kind"] is not None
+        ]
+        evaluations[contract_id].append((joined[0], results))
+    return evaluations
 
 
 def _maintenance(rows: Rows, contract: Contract, bounds) -> None:
@@ -370,7 +451,8 @@ def _maintenance(rows: Rows, contract: Contract, bounds) -> None:
 
 def period_contract(client: Client, period: Period) -> Contract | None:
     """The contract that was active at the end of the period (its targets apply)."""
-    return period_contracts([client.pk], period).get(client.pk)
+    on = period.end_day - timedelta(days=1)
+    return contracts_active_on(on=on).filter(client=client).select_related("sla_policy").first()
 
 
 def period_contracts(client_ids: list[int], period: Period) -> dict[int, Contract]:
@@ -382,12 +464,8 @@ def clients_metrics(*, clients: list[Client], period: Period) -> dict[int, list[
     stored, in a fixed number of grouped queries whatever the number of clients. The live
     dashboard shows the same figures the report will."""
     contracts = period_contracts([client.pk for client in clients], period)
-    targets = {
-        client_id: {(t.priority, t.metric): t.percent for t in contract.compliance_targets.all()}
-        for client_id, contract in contracts.items()
-    }
     rows = Rows(clients, period)
-    _compliance(rows, targets)
+    _compliance(rows, contracts)
     _times(rows)
     _resolutions(rows)
     _satisfaction(rows)

@@ -3,12 +3,13 @@
 stored."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from contracts.choices import LadderStep
+from contracts.choices import LadderStep, Service
+from contracts.selectors import target_met
 from reporting import charts
 from sla.choices import Priority
 from tickets.choices import TicketSource, TicketType
@@ -23,15 +24,18 @@ VOLUME_GROUPS = (
     ("site", "By site", {"-": "No site"}),
 )
 LADDER_STEPS = dict(LadderStep.choices)
-# How precisely each unit is shown: percentages to 0.1, ratings to 0.01, counts whole, and
-# durations cut down like the SLA countdowns (tickets' seconds_as_duration): whole minutes, and
-# whole hours from a day on.
+SERVICES = dict(Service.choices)
+# How precisely each unit is shown: percentages to 0.01 and cut down, the precision compliance
+# is measured and judged at (contracts.selectors.compliance_share), so a share below its target
+# never reads as reaching it; ratings to 0.01, counts whole, and durations cut down like the SLA
+# countdowns (tickets' seconds_as_duration): whole minutes, and whole hours from a day on.
 SHOWN_STEP = {
-    "%": Decimal("0.1"),
+    "%": Decimal("0.01"),
     "seconds": Decimal(60),
     "rating": Decimal("0.01"),
     "count": Decimal(1),
 }
+CUT_DOWN = {"%", "seconds"}
 DAY_SECONDS, HOUR_SECONDS = Decimal(86400), Decimal(3600)
 
 
@@ -41,7 +45,7 @@ def as_shown(value, unit: str) -> Decimal:
     step = SHOWN_STEP[unit]
     if unit == "seconds" and abs(Decimal(value)) >= DAY_SECONDS:
         step = HOUR_SECONDS  # a day or more reads in days and hours ("1 d 4 h")
-    rounding = ROUND_DOWN if unit == "seconds" else ROUND_HALF_UP
+    rounding = ROUND_DOWN if unit in CUT_DOWN else ROUND_HALF_UP
     return (Decimal(value) / step).quantize(Decimal(1), rounding=rounding) * step
 
 
@@ -59,7 +63,8 @@ class Row:
 
     @property
     def below_target(self) -> bool:
-        return self.value is not None and self.target is not None and self.value < self.target
+        """A missed target, by the rule the contract evaluation applies."""
+        return self.target is not None and not target_met(self.value, self.target)
 
 
 @dataclass(frozen=True)
@@ -274,7 +279,10 @@ class ReportContent:
 
     @property
     def availability(self) -> list[Row]:
-        return self._listed("availability")
+        return [
+            Row(SERVICES.get(row.label, row.label), row.value, row.count, row.target)
+            for row in self._listed("availability")
+        ]
 
     @property
     def maintenance(self) -> list[Row]:
@@ -304,6 +312,65 @@ class ReportContent:
             "currency": row["dimension"],
             "missed": row["count"],
         }
+
+    @cached_property
+    def credits(self) -> list[dict]:
+        """Each evaluated month's credit with the missed targets it was computed from (figures
+        as evaluated), oldest first; empty in a report stored before they were kept."""
+        currency = self.credit["currency"] if self.credit else ""
+        missed: dict[str, list[Row]] = {}
+        for row in self._rows.get("credit_missed", []):
+            month, kind, name = row["dimension"].split(" ", 2)
+            label = (
+                f"{SERVICES.get(name, name)} availability"
+                if kind == "availability"
+                else self._compliance_label(name)
+            )
+            target = _decimal(row["target"])
+            missed.setdefault(month, []).append(
+                Row(label, _decimal(row["value"]), row["count"], target)
+            )
+        percents = {
+            r["dimension"]: _decimal(r["value"]) for r in self._rows.get("credit_percent", [])
+        }
+        credits = []
+        for row in sorted(self._rows.get("credit_month", []), key=lambda r: r["dimension"]):
+            month = row["dimension"]
+            credits.append(
+                {
+                    "month": date.fromisoformat(f"{month}-01").strftime("%B %Y"),
+                    "amount": _decimal(row["value"]),
+                    "currency": currency,
+                    "percent": percents.get(month),
+                    "missed_count": row["count"],
+                    "missed": missed.get(month, []),
+                }
+            )
+        return credits
+
+    @property
+    def missed_targets(self) -> list[Row]:
+        """The targets this report shows as missed, labelled as in its credits."""
+        availability = [
+            Row(f"{row.label} availability", row.value, row.count, row.target)
+            for row in self.availability
+        ]
+        return [row for row in [*self.compliance, *availability] if row.below_target]
+
+    @property
+    def credit_traceable(self) -> bool:
+        """Whether a month's credit was computed from the very figures the report shows: its
+        evaluated missed targets are the rows shown as missed. (A quarter's credits trace to
+        each month's report.) False when a month's evaluation predates a change, such as a
+        breach exempted since."""
+        if self.is_quarter or not self.credits:
+            return True
+        [credit] = self.credits
+
+        def figures(rows):
+            return sorted((r.label, r.value, r.count, r.target) for r in rows)
+
+        return figures(credit["missed"]) == figures(self.missed_targets)
 
     @property
     def ladder(self) -> dict | None:

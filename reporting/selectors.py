@@ -8,7 +8,13 @@ from datetime import datetime, timedelta
 from django.db.models import OuterRef, Subquery
 
 from contracts.models import Contract, MonthlyEvaluation
-from contracts.selectors import concluded_clocks, met_and_breached
+from contracts.selectors import (
+    compliance_share,
+    contracts_active_on,
+    counted_clocks,
+    met_and_breached,
+    target_met,
+)
 from msp.models import Client
 from reporting.choices import PeriodKind
 from reporting.metrics import Rows, clients_metrics, period_contracts
@@ -40,19 +46,22 @@ def sla_risk(*, clients, now: datetime, day_start: datetime, month: Period) -> d
         .select_related("ticket__client", "ticket__assignee")
         .order_by("-breached_at")
     )
-    clocks = concluded_clocks(where=Rows(list(clients.only("pk", "timezone")), month).concluded())
-    by_client = met_and_breached(clocks, "client__slug", "client__name")
+    # The report's scope, its contracts found in the same query (as subqueries).
+    contracts = contracts_active_on(on=month.end_day - timedelta(days=1)).filter(client__in=clients)
+    clocks = counted_clocks(
+        concluded=Rows(list(clients.only("pk", "timezone")), month).concluded(),
+        contracts=contracts.values("pk"),
+        clients_without_contract=clients.exclude(pk__in=contracts.values("client_id")).values("pk"),
+    )
     compliance = [
         {
             "slug": row["client__slug"],
             "client": row["client__name"],
             "met": row["met"],
             "breached": row["breached"],
-            "share": row["met"] * 100 / (row["met"] + row["breached"])
-            if row["met"] + row["breached"]
-            else None,
+            "share": compliance_share(row["met"], row["met"] + row["breached"]),
         }
-        for row in by_client
+        for row in met_and_breached(clocks, "client__slug", "client__name")
     ]
     compliance.sort(key=lambda row: (row["share"] is None, row["share"] or 0))
     return {
@@ -92,9 +101,8 @@ class Account:
             metric
             for (key, _), metric in self.figures.items()
             if key in ("compliance", "availability")
-            and metric.value is not None
             and metric.target is not None
-            and metric.value < metric.target
+            and not target_met(metric.value, metric.target)
         ]
 
     @property

@@ -22,8 +22,10 @@ from msp.models import Client, Contact, User
 from msp.services import outbox_enqueue
 from reporting.choices import PeriodKind
 from reporting.figures import period_figures
+from reporting.metrics import period_contract
 from reporting.models import Report
 from reporting.periods import Period
+from reporting.presentation import ReportContent
 from reporting.rendering import report_title
 
 logger = logging.getLogger(__name__)
@@ -53,10 +55,24 @@ def report_generate(
         kind=period.kind,
         period_start=period.first_day,
         version=(latest or 0) + 1,
-        figures=period_figures(client=client, period=period, now=now),
+        figures=_figures_with_their_credits(client, period, now),
         generated_at=now,
         generated_by=by,
     )
+
+
+def _figures_with_their_credits(client: Client, period: Period, now: datetime) -> dict:
+    """The period's figures, with credits computed from them: the contract's months not yet
+    evaluated are evaluated first, and a month whose evaluation no longer matches the figures
+    (a breach exempted or an outage recorded since) is evaluated again."""
+    contract = period_contract(client, period)
+    if contract is not None:
+        _evaluate_if_missing(contract, period, now)
+    figures = period_figures(client=client, period=period, now=now)
+    if contract is not None and not ReportContent(figures).credit_traceable:
+        contract_month_evaluate(contract=contract, month=period.first_day, now=now)
+        figures = period_figures(client=client, period=period, now=now)
+    return figures
 
 
 def report_ensure(*, client: Client, period: Period, now: datetime) -> tuple[Report, bool]:
@@ -157,7 +173,6 @@ def reports_run_scheduled(*, now: datetime | None = None) -> list[Report]:
                 continue  # the contract began after the period
             try:
                 with transaction.atomic():
-                    _evaluate_if_missing(contract, period, now)
                     report, created = report_ensure(client=client, period=period, now=now)
                     if created and report_recipients(client).exists():
                         report_send(report=report, now=now)

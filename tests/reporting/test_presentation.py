@@ -15,7 +15,7 @@ def test_a_change_too_small_to_show_reads_as_no_change():
 
 def test_changes_read_with_their_unit_and_direction():
     compliance = Headline("SLA compliance", Decimal("95.0"), "%", Decimal("97.5"), True)
-    assert headline_change(compliance) == "-2.5 pts" and compliance.improved is False
+    assert headline_change(compliance) == "-2.50 pts" and compliance.improved is False
     response = Headline("Median first response", 480, "seconds", 1200, False)
     assert headline_change(response) == "-12 min" and response.improved is True
     volume = Headline("Tickets opened", 12, "count", 10, False)
@@ -34,11 +34,13 @@ def test_a_change_is_the_difference_of_the_figures_as_they_read():
     # 4 h 41 min 30 s and 4 h 41 min both read "4 h 41 min" (durations are cut to the minute).
     mttr = Headline("Mean time to resolve", 16890, "seconds", 16860, False)
     assert headline_change(mttr) == "no change"
-    # 95.04 % and 94.96 % both read "95.0 %"; 95.05 % reads "95.1 %", a tenth up.
-    compliance = Headline("SLA compliance", Decimal("95.04"), "%", Decimal("94.96"), True)
-    assert headline_value(compliance) == "95.0 %" and headline_change(compliance) == "no change"
-    compliance = Headline("SLA compliance", Decimal("95.05"), "%", Decimal("94.96"), True)
-    assert headline_change(compliance) == "+0.1 pts" and compliance.improved is True
+    # Percentages read to 0.01, cut down as compliance is judged: 95.049 % and 95.041 % both
+    # read "95.04 %"; 94.999 % reads "94.99 %", never "95.00 %".
+    compliance = Headline("SLA compliance", Decimal("95.049"), "%", Decimal("95.041"), True)
+    assert headline_value(compliance) == "95.04 %" and headline_change(compliance) == "no change"
+    compliance = Headline("SLA compliance", Decimal("94.999"), "%", Decimal("95.001"), True)
+    assert headline_value(compliance) == "94.99 %"
+    assert headline_change(compliance) == "-0.01 pts" and compliance.improved is False
     assert headline_value(Headline("CSAT", Decimal("4.5"), "rating", None, True)) == "4.50"
 
 

@@ -54,7 +54,7 @@ def test_a_report_keeps_its_figures_and_a_new_version_takes_new_ones(month, acco
     assert figure(second, "compliance", "P1/response") == {
         "key": "compliance",
         "dimension": "P1/response",
-        "value": "66.667",
+        "value": "66.660",
         "count": 3,
         "target": "95.000",
     }
@@ -99,7 +99,7 @@ def test_pdf_shows_the_figures(month):
     assert content.startswith(b"%PDF")
     text = pdf_text(content)
     assert "Monthly service report, November 2026" in text
-    assert "P1 resolution" in text and "66.7 %" in text
+    assert "P1 resolution" in text and "66.66 %" in text
     assert "Client asked us to call after 10:15." in text
     assert "SRV-01" in text  # the recurring asset
 
@@ -108,7 +108,7 @@ def test_csv_has_every_figure(month):
     report = report_generate(client=month, period=NOVEMBER, now=AFTER_NOVEMBER)
     rows = list(csv.reader(io.StringIO(report_csv(report))))
     assert rows[0] == ["section", "key", "dimension", "value", "count", "target", "detail"]
-    assert ["metric", "compliance", "P1/resolution", "66.667", "3", "", ""] in rows
+    assert ["metric", "compliance", "P1/resolution", "66.660", "3", "", ""] in rows
     assert ["metric", "volume", "all", "", "5", "", ""] in rows
     assert sum(row[0] == "metric" for row in rows) == len(report.figures["metrics"])
     assert sum(row[0] == "breach" for row in rows) == 2
@@ -135,7 +135,7 @@ def test_sending_emails_the_pdf_to_each_recipient_once(month):
     assert email.to == [paula.email]
     filename, content, mimetype = email.attachments[0]
     assert filename.endswith("-month-2026-11-v1.pdf") and mimetype == "application/pdf"
-    assert "66.7 %" in pdf_text(content)
+    assert "66.66 %" in pdf_text(content)
     report.refresh_from_db()
     assert report.sent_at == AFTER_NOVEMBER
 

@@ -50,7 +50,7 @@ def test_due_soon_breached_today_and_compliance_by_client(risky, technician):
     # Due within 2 h: Soon's response (1 min) and Quick's 4 h resolution (1 h left).
     assert 'data-testid="soon-count">2<' in page and "Soon" in page
     assert 'data-testid="breached-count">1<' in page and "Late" in page
-    assert "50.0 %" in page  # client B: one response met, one breached
+    assert "50.00 %" in page  # client B: one response met, one breached
 
 
 def test_my_clients_only(risky, account_manager):
