@@ -261,7 +261,7 @@ def ticket_reply(
     """A public reply by staff (`email_sender`: sent by email, to the signed reply address
     issued to `author`). The first one that a person writes stops the response clock; each one
     stops a running next-update clock. A reply that reaches nobody (no contact with an email
-    address) is marked so."""
+    address) is marked so and is no response: the clocks keep running."""
     at = _now(at)
     _require_staff(author)
     ticket = _lock(ticket)
@@ -279,7 +279,7 @@ def ticket_reply(
     _event(ticket, EventKind.REPLY, author, at, comment=comment)
     _email_contact(ticket, comment)
     fields = []
-    if not automatic:
+    if not automatic and not comment.reached_nobody:
         if ticket.first_response_at is None:
             ticket.first_response_at = at
             fields.append("first_response_at")
@@ -645,8 +645,13 @@ def ticket_resolve(
     ticket.refresh_from_db()
     _set_status(ticket, actor, TicketStatus.RESOLVED, at)
     ticket.resolved_at = at
+    if ticket.first_response_at is None:
+        # Resolving is the response of last resort (a ticket with nobody to write to, such as
+        # an alert's): its response clock ends here, met or breached.
+        ticket.first_response_at = at
+        sla_services.sla_response_stop(ticket=ticket, at=at)
     _apply_clock_summary(ticket, sla_services.sla_resolution_stop(ticket=ticket, at=at))
-    _save(ticket, "status", "resolved_at")
+    _save(ticket, "status", "resolved_at", "first_response_at")
     _event(ticket, EventKind.RESOLVED, actor, at, detail=resolution.strip()[:500])
     survey_send(ticket=ticket, at=at)
     return ticket

@@ -31,6 +31,7 @@ from contracts.services import (
 from msp.models import OutboxMessage
 from sla.choices import ClockKind
 from sla.services import default_policy_ensure
+from tests.factories import ContactFactory
 from tickets.choices import Impact, Urgency
 from tickets.services import ticket_open, ticket_reply
 
@@ -76,6 +77,7 @@ def late_p1_response(contract, technician, *, opened: datetime):
     """A P1 answered after 20 minutes: its 15-minute response clock breaches at +15 min."""
     ticket = ticket_open(
         client=contract.client,
+        contact=ContactFactory(client=contract.client),
         subject="Server down",
         impact=Impact.HIGH,
         urgency=Urgency.HIGH,

@@ -20,7 +20,7 @@ from contracts.models import (
 from contracts.services import contract_create
 from sla.choices import ClockKind
 from sla.services import default_policy_ensure
-from tests.factories import AssetFactory
+from tests.factories import AssetFactory, ContactFactory
 from tests.helpers import signed_in
 from tickets.choices import Impact, Urgency
 from tickets.services import ticket_open, ticket_reply
@@ -288,6 +288,7 @@ def breached(contract, technician):
     opened = datetime(2026, 6, 10, 9, tzinfo=UTC)
     ticket = ticket_open(
         client=contract.client,
+        contact=ContactFactory(client=contract.client),
         subject="Mail down",
         impact=Impact.HIGH,
         urgency=Urgency.HIGH,

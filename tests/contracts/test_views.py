@@ -9,7 +9,7 @@ from contracts.choices import ComplianceMetric, ContractStatus, PricingModel, Se
 from contracts.models import ComplianceTarget, Outage, ServiceLine
 from contracts.services import contract_change_status, contract_create
 from sla.services import default_policy_ensure
-from tests.factories import AssetFactory
+from tests.factories import AssetFactory, ContactFactory
 from tests.factories.msp import PASSWORD
 from tests.helpers import signed_in
 from tickets import services as ticket_services
@@ -63,6 +63,7 @@ def test_detail_shows_charges_block_hours_availability_and_compliance(
     with time_machine.travel(NOW, tick=False):
         p1 = ticket_services.ticket_open(
             client=client_a,
+            contact=ContactFactory(client=client_a),
             subject="Down",
             impact=Impact.HIGH,
             urgency=Urgency.HIGH,

@@ -12,7 +12,7 @@ from contracts.models import ComplianceTarget
 from contracts.services import breach_exemption_grant, contract_change_status, contract_create
 from reporting.periods import Period
 from sla.services import default_policy_ensure
-from tests.factories import AssetFactory
+from tests.factories import AssetFactory, ContactFactory
 from tickets import services
 from tickets.choices import Impact, Urgency
 
@@ -41,10 +41,12 @@ def month(client_a, technician, account_manager):
     )
     contract_change_status(contract=contract, status=ContractStatus.ACTIVE)
     server = AssetFactory(client=client_a, name="SRV-01")
+    contact = ContactFactory(client=client_a)  # replies reach someone: they are responses
 
     def p1(at, **extra):
         return services.ticket_open(
             client=client_a,
+            contact=contact,
             subject="Down",
             impact=Impact.HIGH,
             urgency=Urgency.HIGH,
@@ -68,7 +70,9 @@ def month(client_a, technician, account_manager):
     services.ticket_escalate(ticket=t3, actor=technician, reason="HW", at=ny(2026, 11, 4, 11))
     services.ticket_resolve(ticket=t3, actor=technician, resolution="Fixed", at=ny(2026, 11, 4, 15))
     # T4 (P4): resolved, reopened the next day, resolved again.
-    t4 = services.ticket_open(client=client_a, subject="Printer", at=ny(2026, 11, 5, 9))
+    t4 = services.ticket_open(
+        client=client_a, contact=contact, subject="Printer", at=ny(2026, 11, 5, 9)
+    )
     services.ticket_resolve(ticket=t4, actor=technician, resolution="Toner", at=ny(2026, 11, 5, 10))
     services.ticket_reopen(ticket=t4, actor=technician, reason="Again", at=ny(2026, 11, 6, 9))
     services.ticket_resolve(

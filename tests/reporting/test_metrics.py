@@ -9,6 +9,7 @@ from contracts.selectors import compliance_share
 from reporting.metrics import client_metrics_compute
 from reporting.models import Metric
 from reporting.periods import Period
+from tests.factories import ContactFactory
 from tests.reporting.conftest import NOVEMBER, ny
 
 pytestmark = pytest.mark.django_db
@@ -117,11 +118,11 @@ def test_overall_compliance_adds_up_the_rows(month):
 
 
 def test_satisfaction_average_and_response_rate(month, technician):
-    from tests.factories import ContactFactory
     from tickets.models import SatisfactionSurvey, Ticket
 
     contact = ContactFactory(client=month)
     tickets = list(Ticket.objects.filter(client=month).order_by("pk"))
+    SatisfactionSurvey.objects.filter(client=month).delete()  # the ones sent on resolving
 
     def survey(ticket, sent, rating=None, answered=None):
         SatisfactionSurvey.objects.create(
@@ -178,6 +179,7 @@ def test_a_paused_ticket_across_the_night_the_clocks_go_back(client_b, technicia
     default_policy_ensure()
     ticket = services.ticket_open(
         client=client_b,
+        contact=ContactFactory(client=client_b),
         subject="Down",
         impact=Impact.HIGH,
         urgency=Urgency.HIGH,

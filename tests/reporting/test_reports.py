@@ -150,7 +150,7 @@ def test_sending_without_recipients_is_refused(month):
 
 class TestSchedule:
     def test_the_month_is_reported_once_it_has_ended_in_the_clients_zone(self, month):
-        ContactFactory(client=month, receives_reports=True)
+        recipient = ContactFactory(client=month, receives_reports=True)
         # 04:40 UTC on 1 December is still 30 November in New York.
         made = reports_run_scheduled(now=datetime(2026, 12, 1, 4, 40, tzinfo=UTC))
         assert {(r.kind, r.period_start) for r in made} == {
@@ -162,7 +162,7 @@ class TestSchedule:
             ("month", date(2026, 11, 1), 1)
         ]
         assert made[0].sent_at is not None
-        assert OutboxMessage.objects.filter(key=f"report:{made[0].pk}:{month.contacts.get().pk}")
+        assert OutboxMessage.objects.filter(key=f"report:{made[0].pk}:{recipient.pk}")
         # Later hours find everything done.
         assert reports_run_scheduled(now=datetime(2026, 12, 1, 6, 40, tzinfo=UTC)) == []
         assert Report.objects.filter(client=month, period_start=date(2026, 11, 1)).count() == 1

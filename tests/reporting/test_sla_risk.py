@@ -7,6 +7,7 @@ import time_machine
 from django.urls import reverse
 
 from sla.services import default_policy_ensure
+from tests.factories import ContactFactory
 from tests.helpers import signed_in
 from tickets.choices import Impact, Urgency
 from tickets.services import ticket_open, ticket_reply
@@ -27,12 +28,14 @@ def risky(client_a, client_b, technician, account_manager):
     )  # fmt: skip
     # A P1 answered late this morning: a response breach today, and one met clock for client B.
     late = ticket_open(
-        client=client_b, subject="Late", impact=Impact.HIGH, urgency=Urgency.HIGH,
+        client=client_b, contact=ContactFactory(client=client_b), subject="Late",
+        impact=Impact.HIGH, urgency=Urgency.HIGH,
         at=NOW - timedelta(hours=5),
     )  # fmt: skip
     ticket_reply(ticket=late, author=technician, body="Sorry", at=NOW - timedelta(hours=4))
     quick = ticket_open(
-        client=client_b, subject="Quick", impact=Impact.HIGH, urgency=Urgency.HIGH,
+        client=client_b, contact=ContactFactory(client=client_b), subject="Quick",
+        impact=Impact.HIGH, urgency=Urgency.HIGH,
         at=NOW - timedelta(hours=3),
     )  # fmt: skip
     ticket_reply(

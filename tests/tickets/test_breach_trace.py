@@ -10,7 +10,7 @@ from msp.choices import Tier, UserRole
 from msp.models import OutboxMessage
 from sla.choices import ClockKind
 from sla.models import SLAClock, SLAEvent
-from tests.factories import StaffFactory
+from tests.factories import ContactFactory, StaffFactory
 from tests.tickets.conftest import ny
 from tickets import services
 from tickets.choices import EventKind, Impact, TicketStatus, Urgency
@@ -31,6 +31,7 @@ def p1(policy, client_a, teams):
     technician = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1)
     return services.ticket_open(
         client=client_a,
+        contact=ContactFactory(client=client_a),
         subject="Core switch down",
         impact=Impact.HIGH,
         urgency=Urgency.HIGH,

@@ -12,7 +12,7 @@ from tests.helpers import signed_in
 from tests.tickets.emails import compose
 from tickets.email_intake import email_ingest
 from tickets.models import Mailbox
-from tickets.services import ticket_open, ticket_reply
+from tickets.services import ticket_open, ticket_reply, ticket_resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -77,13 +77,6 @@ def test_the_mailbox_default_client_records_the_requester_too(client_b):
     assert ticket.contact.unverified_from_email
 
 
-NOT_YET = (
-    "Waits for the fixtures that reply on tickets without a contact (tests/reporting, "
-    "tests/contracts, test_escalations, test_breach_trace) to give them one; then ticket_reply "
-    "stops the clocks only when the reply reached someone."
-)
-
-
 @pytest.fixture(params=["no contact", "contact without email"])
 def unreachable(request, client_a):
     contact = None if request.param == "no contact" else ContactFactory(client=client_a, email="")
@@ -96,12 +89,21 @@ def test_a_reply_nobody_receives_is_marked_and_sent_nowhere(unreachable, technic
     assert not OutboxMessage.objects.exists()
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET)
 def test_a_reply_nobody_receives_is_not_a_first_response(unreachable, technician):
     ticket_reply(ticket=unreachable, author=technician, body="We will look at it.")
     unreachable.refresh_from_db()
     assert unreachable.first_response_at is None
     assert unreachable.sla_clocks.get(kind=ClockKind.RESPONSE).state == ClockState.RUNNING
+
+
+def test_resolving_a_ticket_nobody_can_be_written_to_concludes_its_response_clock(
+    unreachable, technician
+):
+    ticket_resolve(ticket=unreachable, actor=technician, resolution="Disk replaced.")
+    unreachable.refresh_from_db()
+    assert unreachable.first_response_at == unreachable.resolved_at
+    states = dict(unreachable.sla_clocks.values_list("kind", "state"))
+    assert states == {ClockKind.RESPONSE: ClockState.MET, ClockKind.RESOLUTION: ClockState.MET}
 
 
 def test_the_technician_is_told_nobody_received_the_reply(unreachable, technician):

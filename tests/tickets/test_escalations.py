@@ -12,7 +12,7 @@ from msp.models import Notification, OutboxMessage
 from msp.services import outbox_deliver, outbox_retry_due
 from sla.choices import ClockKind, ClockState
 from sla.models import SLAClock, SLAEvent
-from tests.factories import StaffFactory
+from tests.factories import ContactFactory, StaffFactory
 from tests.tickets.conftest import ny
 from tickets import services
 from tickets.choices import EventKind, Impact, Urgency
@@ -31,6 +31,7 @@ def p1(policy, client_a, teams):
     client_a.save()
     return services.ticket_open(
         client=client_a,
+        contact=ContactFactory(client=client_a),
         subject="Core switch down",
         impact=Impact.HIGH,
         urgency=Urgency.HIGH,
@@ -204,7 +205,12 @@ class TestOutbox:
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_record_each_milestone_once(postgres, policy, client_a, teams):
     ticket = services.ticket_open(
-        client=client_a, subject="Race", impact=Impact.HIGH, urgency=Urgency.HIGH, at=OPENED
+        client=client_a,
+        contact=ContactFactory(client=client_a),
+        subject="Race",
+        impact=Impact.HIGH,
+        urgency=Urgency.HIGH,
+        at=OPENED,
     )
     later = OPENED + timedelta(minutes=20)
     barrier = threading.Barrier(2)
@@ -248,7 +254,12 @@ def test_a_reply_racing_the_warning_never_contradicts_it(
     wins, and the outcome is consistent either way."""
     technician = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1)
     ticket = services.ticket_open(
-        client=client_a, subject="Race", impact=Impact.HIGH, urgency=Urgency.HIGH, at=OPENED
+        client=client_a,
+        contact=ContactFactory(client=client_a),
+        subject="Race",
+        impact=Impact.HIGH,
+        urgency=Urgency.HIGH,
+        at=OPENED,
     )
     moment = OPENED + timedelta(minutes=11, seconds=15)  # the 75 % warning of the response
     first_done = threading.Event()
