@@ -28,6 +28,7 @@ from sla.models import EscalationRule
 from tickets import services
 from tickets.choices import EventKind
 from tickets.models import Ticket, TimelineEvent
+from tickets.reply_address import reply_address
 
 SWEEP_BATCH = 100
 
@@ -191,6 +192,8 @@ def _notifications(
     subject = f"[{ticket.number}] {detail} {ticket.subject}"[:250]
     body = render_to_string(template, context)
     base_key = f"sla:{milestone.clock.pk}:{milestone.key}:rule{rule.pk}"
+    # Each person's email carries their own signed reply address: answering it is a reply
+    # on the ticket as them (SPEC section 11), any other address is unverified.
     messages = [
         {
             "key": f"{base_key}:user{person.pk}:{channel}",
@@ -199,6 +202,11 @@ def _notifications(
             "body": body,
             "recipient": person,
             "url": context["url"],
+            **(
+                {"headers": {"Reply-To": reply_address(ticket_id=ticket.pk, user=person)}}
+                if channel == OutboxChannel.EMAIL
+                else {}
+            ),
         }
         for person in dict.fromkeys(people)
         for channel in (OutboxChannel.IN_APP, OutboxChannel.EMAIL)
@@ -221,6 +229,7 @@ def _notifications(
                 "subject": f"[{ticket.number}] Update on your request: {ticket.subject}"[:250],
                 "body": render_to_string("email/client_update.txt", context),
                 "email": ticket.contact.email,
+                "headers": {"Reply-To": reply_address(ticket_id=ticket.pk, contact=ticket.contact)},
             }
         )
     return messages

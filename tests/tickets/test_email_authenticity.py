@@ -5,6 +5,7 @@ Everything else is kept and shown as from an unverified sender, with no SLA effe
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from msp.models import OutboxMessage
@@ -253,3 +254,32 @@ def test_a_reply_to_a_merged_ticket_lands_on_the_surviving_one(ticket, technicia
     assert row.sender_verified == (kept == "signed address")
     survivors[1].refresh_from_db()
     assert survivors[1].status != TicketStatus.CLOSED
+
+
+def test_a_staff_member_answers_an_sla_warning_by_email(ticket, tom, settings):
+    """The sweep's warning email carries Tom's own signed reply address; answering it is a
+    verified reply as Tom, while the same address in anyone else's hands is not."""
+    from datetime import timedelta
+
+    from tickets.escalations import sla_sweep
+    from tickets.services import ticket_assign
+
+    ticket_assign(ticket=ticket, actor=tom, assignee=tom)
+    ticket.refresh_from_db()
+    later = ticket.created_at + timedelta(days=30)
+    sla_sweep(now=later)
+    warning = OutboxMessage.objects.filter(
+        key__startswith="sla:", recipient=tom, channel="email"
+    ).first()
+    assert warning is not None
+    signed = warning.headers["Reply-To"]
+    assert signed == reply_address(ticket_id=ticket.pk, user=tom)
+
+    with time_machine.travel(later + timedelta(minutes=5), tick=False):
+        forged = email_ingest(raw=staff_reply(ticket, to=signed, sender="mallory@evil.example"))
+        row = email_ingest(
+            raw=staff_reply(ticket, to=signed, MESSAGE_ID="<tom-answers-the-warning@msp.example>")
+        )
+    assert not forged.sender_verified
+    assert row.sender_verified
+    assert ticket.comments.filter(author=tom, is_public=True).exists()
