@@ -189,3 +189,18 @@ def test_client_user_opens_follows_and_answers_a_ticket_in_a_browser(page, clien
     assert "It just dropped again at 10:02." in page.get_by_test_id("conversation").inner_text()
     page.get_by_role("list", name="Main").get_by_role("link", name="Tickets").click()
     assert "Wi-Fi drops" in page.get_by_test_id("portal-tickets").inner_text()
+
+
+def test_an_emailed_message_shows_its_sender_and_whether_it_was_verified(client_user_a, own):
+    from tickets.services import ticket_client_message
+
+    ticket_client_message(
+        ticket=own,
+        body="Sent from my phone",
+        email_sender="paula.private@mail.example",
+        unverified_reason="Not sent to a signed reply address.",
+    )
+    page = signed_in(client_user_a).get(reverse("portal:ticket-detail", args=[own.pk]))
+    text = page.content.decode()
+    assert "paula.private@mail.example" in text
+    assert 'data-testid="unverified"' in text
