@@ -139,6 +139,14 @@ class AssignSerializer(serializers.Serializer):
     )
 
 
+class ContactSerializer(serializers.Serializer):
+    contact = serializers.PrimaryKeyRelatedField(
+        queryset=Contact.objects.all(),
+        allow_null=True,
+        help_text="A contact of the ticket's client.",
+    )
+
+
 class StatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=TicketStatus.choices)
     note = serializers.CharField(required=False, default="", allow_blank=True)
@@ -344,6 +352,19 @@ class TicketViewSet(
             request,
             AssignSerializer,
             lambda ticket, data: services.ticket_assign(ticket=ticket, actor=request.user, **data),
+        )
+
+    @extend_schema(request=ContactSerializer, responses=TicketDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def contact(self, request, pk=None):
+        """Set the contact that public replies are emailed to."""
+        _staff_only(request)
+        return self._act(
+            request,
+            ContactSerializer,
+            lambda ticket, data: services.ticket_set_contact(
+                ticket=ticket, actor=request.user, contact=data["contact"]
+            ),
         )
 
     @extend_schema(request=StatusSerializer, responses=TicketDetailSerializer)

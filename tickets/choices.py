@@ -74,6 +74,7 @@ class EventKind(models.TextChoices):
     STATUS = "status", "Status changed"
     PRIORITY = "priority", "Priority changed"
     ASSIGNED = "assigned", "Assigned"
+    CONTACT = "contact", "Contact changed"
     ESCALATED = "escalated", "Escalated"
     REPLY = "reply", "Public reply"
     NOTE = "note", "Internal note"

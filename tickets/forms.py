@@ -86,6 +86,21 @@ class AssignForm(ActionForm):
         self.fields["assignee"].queryset = staff_choices()
 
 
+class ContactForm(ActionForm):
+    """The ticket's contact; the choices are the client's, the service checks the choice."""
+
+    contact = forms.ModelChoiceField(
+        queryset=Contact.objects.filter(is_active=True), required=False, empty_label="Nobody"
+    )
+
+    def __init__(self, *args, client_id: int | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if client_id is not None:
+            self.fields["contact"].queryset = Contact.objects.filter(
+                client_id=client_id, is_active=True
+            ).order_by("full_name")
+
+
 class StatusForm(ActionForm):
     status = forms.ChoiceField(
         choices=[

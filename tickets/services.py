@@ -509,6 +509,31 @@ def ticket_assign(
 
 
 @transaction.atomic
+def ticket_set_contact(
+    *, ticket: Ticket, actor: User, contact: Contact | None, at: datetime | None = None
+) -> Ticket:
+    """Who the client side of the ticket is: public replies are emailed to them."""
+    at = _now(at)
+    _require_staff(actor)
+    ticket = _lock(ticket)
+    _require_open(ticket, "change its contact")
+    if contact is not None and (contact.client_id != ticket.client_id or not contact.is_active):
+        raise ValidationError({"contact": "Choose an active contact of this ticket's client."})
+    old = str(ticket.contact or "nobody")
+    ticket.contact = contact
+    _save(ticket, "contact")
+    _event(
+        ticket,
+        EventKind.CONTACT,
+        actor,
+        at,
+        old_value=old[:200],
+        new_value=str(contact or "nobody")[:200],
+    )
+    return ticket
+
+
+@transaction.atomic
 def ticket_escalate(
     *, ticket: Ticket, actor: User | None, reason: str, assignee: User | None = None, at=None
 ) -> Ticket:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/acknowledge/", views.AcknowledgeView.as_view(), name="acknowledge"),
     path("<int:pk>/assign/", views.AssignView.as_view(), name="assign"),
     path("<int:pk>/take/", views.TakeView.as_view(), name="take"),
+    path("<int:pk>/contact/", views.ContactView.as_view(), name="contact"),
     path("<int:pk>/status/", views.StatusView.as_view(), name="status"),
     path("<int:pk>/priority/", views.PriorityView.as_view(), name="priority"),
     path("<int:pk>/escalate/", views.EscalateView.as_view(), name="escalate"),

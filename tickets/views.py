@@ -136,6 +136,9 @@ def _page_context(request, ticket: Ticket, **forms_given) -> dict:
         **_clock_context(request, ticket),
         "reply_form": forms.CommentForm(),
         "assign_form": forms.AssignForm(initial={"assignee": ticket.assignee_id}),
+        "contact_form": forms.ContactForm(
+            initial={"contact": ticket.contact_id}, client_id=ticket.client_id
+        ),
         "status_form": forms.StatusForm(initial={"status": ticket.status}),
         "priority_form": forms.PriorityForm(
             initial={"impact": ticket.impact, "urgency": ticket.urgency}
@@ -166,7 +169,8 @@ class TicketActionView(StaffRequiredMixin, View):
     form_name = ""
     success_message = ""
 
-    def perform(self, ticket: Ticket, data: dict):
+    def perform(self, ticket: Ticket, data: dict) -> str | None:
+        """Carry out the action; a returned text replaces the success message."""
         raise NotImplementedError
 
     def post(self, request, pk: int):
@@ -174,15 +178,15 @@ class TicketActionView(StaffRequiredMixin, View):
         form = self.form_class(request.POST, request.FILES)
         if form.is_valid():
             try:
-                self.perform(ticket, form.cleaned_data)
+                said = self.perform(ticket, form.cleaned_data) or self.success_message
             except ValidationError as error:
                 _add_errors(form, error)
             else:
                 if not request.htmx:
-                    messages.success(request, self.success_message)
+                    messages.success(request, said)
                     return redirect("tickets:detail", pk=pk)
                 ticket = _visible_ticket(request, pk)
-                context = _page_context(request, ticket, flash=self.success_message)
+                context = _page_context(request, ticket, flash=said)
                 return render(request, "tickets/_ticket_main.html", context)
         context = _page_context(request, ticket, open_panel=self.form_name, failed_form=form)
         if self.form_name:
@@ -196,12 +200,15 @@ class ReplyView(TicketActionView):
     form_class, form_name, success_message = forms.CommentForm, "reply_form", "Reply sent."
 
     def perform(self, ticket, data):
-        services.ticket_reply(
+        comment = services.ticket_reply(
             ticket=ticket,
             author=self.request.user,
             body=data["body"],
             attachments=data["attachments"],
         )
+        if comment.reached_nobody:
+            return "Reply kept, but nobody received it: add a contact. It is no response."
+        return None
 
 
 class NoteView(TicketActionView):
@@ -228,6 +235,13 @@ class AssignView(TicketActionView):
 
     def perform(self, ticket, data):
         services.ticket_assign(ticket=ticket, actor=self.request.user, assignee=data["assignee"])
+
+
+class ContactView(TicketActionView):
+    form_class, form_name, success_message = forms.ContactForm, "contact_form", "Contact saved."
+
+    def perform(self, ticket, data):
+        services.ticket_set_contact(ticket=ticket, actor=self.request.user, contact=data["contact"])
 
 
 class TakeView(TicketActionView):

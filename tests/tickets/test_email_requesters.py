@@ -114,3 +114,26 @@ def test_the_technician_is_told_nobody_received_the_reply(unreachable, technicia
         reverse("tickets:reply", args=[unreachable.pk]), {"body": "On it"}, HTTP_HX_REQUEST="true"
     )
     assert "nobody received this reply: add a contact" in response.content.decode()
+
+
+def test_the_technician_adds_a_contact_and_the_next_reply_is_the_response(
+    unreachable, technician
+):
+    contact = ContactFactory(client=unreachable.client, email="ops@acme.example")
+    http = signed_in(technician)
+    said = http.post(
+        reverse("tickets:reply", args=[unreachable.pk]), {"body": "On it"}, HTTP_HX_REQUEST="true"
+    )
+    assert "nobody received it: add a contact" in said.content.decode()
+    page = http.post(
+        reverse("tickets:contact", args=[unreachable.pk]),
+        {"contact": contact.pk},
+        HTTP_HX_REQUEST="true",
+    )
+    assert page.status_code == 200 and "Contact saved." in page.content.decode()
+    http.post(reverse("tickets:reply", args=[unreachable.pk]), {"body": "Fixed the printer"})
+    unreachable.refresh_from_db()
+    assert unreachable.contact == contact
+    assert unreachable.first_response_at is not None
+    assert unreachable.sla_clocks.get(kind=ClockKind.RESPONSE).state == ClockState.MET
+    assert unreachable.events.filter(kind="contact", new_value=str(contact)).exists()

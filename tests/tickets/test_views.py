@@ -127,8 +127,8 @@ class TestTicketPage:
         http = signed_in(technician)
         # session, user, ticket with its joins, clocks, events (with actor and comment),
         # time entries (with user), attachments, children, the clocks' breach exemptions,
-        # the assignee choices.
-        with django_assert_num_queries(10):
+        # the assignee choices, the contact choices.
+        with django_assert_num_queries(11):
             http.get(reverse("tickets:detail", args=[ticket.pk]))
 
     def test_unknown_ticket_is_404(self, technician):

@@ -194,6 +194,12 @@ def api_staff_merge_across(world, api_as, whose="b"):
     return client.post(url, {"into": world[whose]["ticket"].pk}, format="json").status_code
 
 
+def api_staff_contact_across(world, api_as, whose="b"):
+    url = f"/api/v1/tickets/{world['a']['ticket'].pk}/contact/"
+    client = _api(world, api_as, "staff")
+    return client.post(url, {"contact": world[whose]["contact"].pk}, format="json").status_code
+
+
 def api_directory_patch(resource, key):
     def attempt(world, api_as, whose="b"):
         url = f"/api/v1/{resource}/{world[whose][key].pk}/"
@@ -377,6 +383,8 @@ WRITE_PATHS = {
     "api staff create for A with B's site": api_staff_create_with("site"),
     "api staff create for A with B's asset": api_staff_create_with("asset"),
     "api staff merge A into B": api_staff_merge_across,
+    "api contact": api_ticket_action("contact", {"contact": None}),
+    "api staff contact of A is B's": api_staff_contact_across,
     # Alerts, with client A's alert token.
     "alert fire on B's asset": generic_alert(
         "firing", asset=lambda w, whose: w[whose]["asset"].rmm_id
@@ -406,6 +414,9 @@ WRITE_PATHS = {
     # Workspace forms, as staff, mixing two clients' objects.
     "workspace merge A into B": workspace_post(
         "merge", lambda w, whose: ("target", w[whose]["ticket"].pk)
+    ),
+    "workspace contact of A is B's": workspace_post(
+        "contact", lambda w, whose: ("contact", w[whose]["contact"].pk)
     ),
     "workspace parent of A is B": workspace_post(
         "parent", lambda w, whose: ("parent", w[whose]["ticket"].pk)
@@ -463,6 +474,8 @@ CONTROLS = [
     "portal ticket with B's site",
     "portal ticket with B's asset",
     "workspace new ticket for A with B's contact",
+    "workspace contact of A is B's",
+    "api staff contact of A is B's",
     "workspace new ticket for A with B's asset",
 ]
 
