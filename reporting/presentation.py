@@ -60,6 +60,7 @@ class Row:
     count: int = 0
     target: Decimal | None = None
     short_label: str = ""
+    kind: str = ""  # "availability": measured to 0.001 %, not at the compliance precision
 
     @property
     def below_target(self) -> bool:
@@ -280,7 +281,13 @@ class ReportContent:
     @property
     def availability(self) -> list[Row]:
         return [
-            Row(SERVICES.get(row.label, row.label), row.value, row.count, row.target)
+            Row(
+                SERVICES.get(row.label, row.label),
+                row.value,
+                row.count,
+                row.target,
+                kind="availability",
+            )
             for row in self._listed("availability")
         ]
 
@@ -328,7 +335,7 @@ class ReportContent:
             )
             target = _decimal(row["target"])
             missed.setdefault(month, []).append(
-                Row(label, _decimal(row["value"]), row["count"], target)
+                Row(label, _decimal(row["value"]), row["count"], target, kind=kind)
             )
         percents = {
             r["dimension"]: _decimal(r["value"]) for r in self._rows.get("credit_percent", [])
@@ -352,7 +359,7 @@ class ReportContent:
     def missed_targets(self) -> list[Row]:
         """The targets this report shows as missed, labelled as in its credits."""
         availability = [
-            Row(f"{row.label} availability", row.value, row.count, row.target)
+            Row(f"{row.label} availability", row.value, row.count, row.target, kind=row.kind)
             for row in self.availability
         ]
         return [row for row in [*self.compliance, *availability] if row.below_target]

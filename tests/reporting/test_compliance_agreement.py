@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django.template.loader import render_to_string
 
 from contracts.choices import ComplianceMetric, ContractStatus, TargetKind
 from contracts.models import ComplianceTarget, Contract, MonthlyEvaluation
@@ -176,6 +177,10 @@ def test_the_report_lists_the_missed_targets_each_credit_was_computed_from(contr
     ]
     # The same target is the one the compliance table marks as missed.
     assert [row.label for row in content.compliance if row.below_target] == ["P1 first response"]
+    page = render_to_string("reporting/_report_body.html", {"content": content, "report": report})
+    credits = page[page.index('data-testid="credits"') :]
+    assert "July 2026: 50.00 USD (5 % of the monthly fee)" in credits
+    assert "P1 first response, 1 clock</td><td" in credits and "0.00 %" in credits
 
 
 def test_a_report_generated_after_an_exemption_takes_the_credit_off_with_the_breach(
