@@ -37,3 +37,27 @@ def teams(db):
 @pytest.fixture
 def contact_a(client_a):
     return ContactFactory(client=client_a)
+
+
+SUNDAY_NIGHT = ny(2026, 11, 22, 3, 0)  # P1 runs round the clock; the other priorities do not
+
+
+@pytest.fixture
+def p1(policy, client_a, teams):
+    """A P1 opened on Sunday night, assigned to an L1 technician, with a contact to reply to
+    and an account manager to tell."""
+    from tickets import services
+    from tickets.choices import Impact, Urgency
+
+    technician = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1, full_name="Night Tech")
+    client_a.account_manager = StaffFactory(role=UserRole.ACCOUNT_MANAGER, tier="")
+    client_a.save()
+    return services.ticket_open(
+        client=client_a,
+        contact=ContactFactory(client=client_a),
+        subject="Core switch down",
+        impact=Impact.HIGH,
+        urgency=Urgency.HIGH,
+        assignee=technician,
+        at=SUNDAY_NIGHT,
+    )

@@ -10,34 +10,18 @@ from msp.choices import Tier, UserRole
 from msp.models import OutboxMessage
 from sla.choices import ClockKind
 from sla.models import SLAClock, SLAEvent
-from tests.factories import ContactFactory, StaffFactory
-from tests.tickets.conftest import ny
+from tests.factories import StaffFactory
+from tests.tickets.conftest import SUNDAY_NIGHT, ny
 from tickets import services
 from tickets.choices import EventKind, Impact, TicketStatus, Urgency
 from tickets.escalations import sla_sweep
 
 pytestmark = pytest.mark.django_db
 
-OPENED = ny(2026, 11, 22, 3, 0)  # a Sunday night: P1 runs round the clock
+OPENED = SUNDAY_NIGHT
 RESPONSE_DUE = OPENED + timedelta(minutes=15)
 RESOLUTION_DUE = OPENED + timedelta(hours=4)
 LATE = timedelta(seconds=5)  # after the due instant, before any sweep has run
-
-
-@pytest.fixture
-def p1(policy, client_a, teams):
-    client_a.account_manager = StaffFactory(role=UserRole.ACCOUNT_MANAGER, tier="")
-    client_a.save()
-    technician = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1)
-    return services.ticket_open(
-        client=client_a,
-        contact=ContactFactory(client=client_a),
-        subject="Core switch down",
-        impact=Impact.HIGH,
-        urgency=Urgency.HIGH,
-        assignee=technician,
-        at=OPENED,
-    )
 
 
 def _reply(ticket, at):

@@ -13,7 +13,7 @@ from msp.services import outbox_deliver, outbox_retry_due
 from sla.choices import ClockKind, ClockState
 from sla.models import SLAClock, SLAEvent
 from tests.factories import ContactFactory, StaffFactory
-from tests.tickets.conftest import ny
+from tests.tickets.conftest import SUNDAY_NIGHT
 from tickets import services
 from tickets.choices import EventKind, Impact, Urgency
 from tickets.escalations import sla_sweep
@@ -21,23 +21,7 @@ from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
-OPENED = ny(2026, 11, 22, 3, 0)  # a Sunday night: P1 runs round the clock
-
-
-@pytest.fixture
-def p1(policy, client_a, teams):
-    technician = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1, full_name="Night Tech")
-    client_a.account_manager = StaffFactory(role=UserRole.ACCOUNT_MANAGER, tier="")
-    client_a.save()
-    return services.ticket_open(
-        client=client_a,
-        contact=ContactFactory(client=client_a),
-        subject="Core switch down",
-        impact=Impact.HIGH,
-        urgency=Urgency.HIGH,
-        assignee=technician,
-        at=OPENED,
-    )
+OPENED = SUNDAY_NIGHT
 
 
 def keys(ticket) -> list[str]:
