@@ -116,9 +116,7 @@ def test_the_technician_is_told_nobody_received_the_reply(unreachable, technicia
     assert "nobody received this reply: add a contact" in response.content.decode()
 
 
-def test_the_technician_adds_a_contact_and_the_next_reply_is_the_response(
-    unreachable, technician
-):
+def test_the_technician_adds_a_contact_and_the_next_reply_is_the_response(unreachable, technician):
     contact = ContactFactory(client=unreachable.client, email="ops@acme.example")
     http = signed_in(technician)
     said = http.post(
