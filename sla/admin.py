@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 
 from msp.admin import AppendOnlyAdmin
 from sla.forms import SLATargetFormSetBase, WorkingIntervalFormSetBase
 from sla.models import (
     BusinessCalendar,
+    CalendarVersion,
     EscalationRule,
     Holiday,
     SLAClock,
@@ -12,7 +14,7 @@ from sla.models import (
     SLATarget,
     WorkingInterval,
 )
-from sla.services import calendar_touch
+from sla.services import calendar_version_append, calendar_versions_ensure
 
 
 class WorkingIntervalInline(admin.TabularInline):
@@ -31,11 +33,56 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
     list_display = ["name", "timezone", "is_24x7", "holiday_country", "holiday_subdivision"]
     search_fields = ["name"]
     inlines = [WorkingIntervalInline, HolidayInline]
+    readonly_fields = ["version_history"]
+
+    @admin.display(description="Versions")
+    def version_history(self, calendar: BusinessCalendar) -> str:
+        rows = [
+            (
+                version.effective_from or "the start",
+                version.timezone,
+                "24x7" if version.is_24x7 else f"{version.weekly_hours:g} h a week",
+                len(version.holidays),
+            )
+            for version in calendar.versions.all()
+        ]
+        if not rows:
+            return "No change on record yet."
+        return format_html(
+            "<table><tr><th>In force from</th><th>Time zone</th><th>Hours</th><th>Holidays</th>"
+            "</tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            # Before anything is saved: the rules in force until now must be on record.
+            calendar_versions_ensure(calendar=obj)
+        super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
-        # Inline edits do not touch the calendar row; bump it so cached engines are rebuilt.
-        calendar_touch(calendar=form.instance)
+        # The edit (row and inlines) takes effect from now on, as a new version.
+        calendar_version_append(calendar=form.instance)
+
+
+@admin.register(CalendarVersion)
+class CalendarVersionAdmin(admin.ModelAdmin):
+    """Shown, never added, changed or deleted: a calendar is edited as a whole, and each edit
+    appends a version (see the calendar's own page)."""
+
+    list_display = ["calendar", "effective_from", "recorded_at", "timezone", "is_24x7"]
+    list_select_related = ["calendar"]
+    list_filter = ["calendar"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class SLATargetInline(admin.TabularInline):

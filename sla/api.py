@@ -1,12 +1,26 @@
-"""Calendars and SLA policies over the API: read-only for staff (they are edited in the
-workspace, where a change is reviewed against the tickets it moves)."""
+"""Calendars and SLA policies over the API. Staff read both; account managers and
+administrators also edit calendars, through the same services as the calendar pages: each
+edit of the rules is a new version from now on (business time already elapsed keeps its
+measure), listed under /calendars/{id}/versions/ and never changed."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
-from msp.api.base import ScopedViewSet
-from sla.models import BusinessCalendar, Holiday, SLAPolicy, SLATarget, WorkingInterval
+from msp.api.base import CleanModelSerializer, ScopedViewSet
+from msp.choices import SERVICE_MANAGER_ROLES
+from sla import selectors, services
+from sla.models import (
+    BusinessCalendar,
+    CalendarVersion,
+    Holiday,
+    SLAPolicy,
+    SLATarget,
+    WorkingInterval,
+)
 
 
 @extend_schema_field({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]$"})
@@ -39,6 +53,7 @@ class CalendarSerializer(serializers.ModelSerializer):
             "id",
             "name",
             "timezone",
+            "is_24x7",
             "holiday_country",
             "holiday_subdivision",
             "description",
@@ -46,6 +61,74 @@ class CalendarSerializer(serializers.ModelSerializer):
             "holidays",
             "updated_at",
         ]
+
+
+class HolidayInputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    name = serializers.CharField(max_length=150)
+
+
+class CalendarWriteSerializer(CleanModelSerializer):
+    """A calendar's fields, and its week and holidays when given (each list replaces the
+    whole), saved as one change."""
+
+    intervals = WorkingIntervalSerializer(many=True, required=False)
+    holidays = HolidayInputSerializer(many=True, required=False)
+
+    class Meta:
+        model = BusinessCalendar
+        fields = [
+            "name",
+            "timezone",
+            "is_24x7",
+            "holiday_country",
+            "holiday_subdivision",
+            "description",
+            "intervals",
+            "holidays",
+        ]
+
+    def validate(self, attrs):
+        intervals = attrs.pop("intervals", None)
+        holidays = attrs.pop("holidays", None)
+        attrs = super().validate(attrs)
+        if intervals is not None:
+            rows = [WorkingInterval(**interval) for interval in intervals]
+            try:
+                for row in rows:
+                    row.clean()
+                attrs["intervals"] = [(r.weekday, r.start_minute, r.end_minute) for r in rows]
+                services.working_intervals_validate(attrs["intervals"])
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"intervals": exc.messages}) from None
+        if holidays is not None:
+            attrs["holidays"] = {holiday["date"]: holiday["name"] for holiday in holidays}
+        return attrs
+
+    def create(self, validated_data):
+        validated_data["timezone_name"] = validated_data.pop("timezone")
+        return _through_service(services.calendar_create, **validated_data)
+
+    def update(self, instance, validated_data):
+        return _through_service(services.calendar_update, calendar=instance, **validated_data)
+
+    def to_representation(self, instance):
+        instance = selectors.calendar_detail(pk=instance.pk)
+        return CalendarSerializer(instance, context=self.context).data
+
+
+def _through_service(service, **arguments):
+    try:
+        return service(**arguments)
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        raise serializers.ValidationError(detail) from None
+
+
+class CalendarVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CalendarVersion
+        fields = ["id", "effective_from", "recorded_at", "timezone", "is_24x7", "week", "holidays"]
 
 
 class TargetSerializer(serializers.ModelSerializer):
@@ -85,12 +168,29 @@ class ReadOnlyStaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
         return self.queryset  # configuration, not client data: every staff member reads it
 
 
-class CalendarViewSet(ReadOnlyStaffViewSet):
+_WRITE_SCHEMA = extend_schema(request=CalendarWriteSerializer, responses=CalendarSerializer)
+
+
+@extend_schema_view(create=_WRITE_SCHEMA, update=_WRITE_SCHEMA, partial_update=_WRITE_SCHEMA)
+class CalendarViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnlyStaffViewSet):
     queryset = BusinessCalendar.objects.prefetch_related(
         Prefetch("intervals", queryset=WorkingInterval.objects.order_by("weekday", "start_time")),
         Prefetch("holidays", queryset=Holiday.objects.order_by("date")),
     ).order_by("id")
     serializer_class = CalendarSerializer
+    write_roles = SERVICE_MANAGER_ROLES
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return CalendarWriteSerializer
+        return super().get_serializer_class()
+
+    @extend_schema(responses=CalendarVersionSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def versions(self, request, pk=None):
+        """The calendar's rules from each instant on, first to latest (never changed)."""
+        versions = selectors.calendar_version_list(calendar=self.get_object())
+        return Response(CalendarVersionSerializer(versions, many=True).data)
 
 
 class PolicyViewSet(ReadOnlyStaffViewSet):

@@ -304,6 +304,77 @@ class BusinessCalendar:
         return _Chunk(tuple(starts), tuple(ends), tuple(before))
 
 
+class VersionedCalendar:
+    """A calendar whose rules changed over time: each instant is measured on the version in
+    force at that instant, so an edit moves what is still to come, never what has elapsed.
+
+    `versions` are (effective from, calendar) pairs in order; the first is in force from the
+    beginning of time (its instant is ignored). Same operations as `BusinessCalendar`.
+    """
+
+    __slots__ = ("_changes", "_changes_us", "key", "tz", "versions")
+
+    def __init__(
+        self, versions: Sequence[tuple[datetime | None, BusinessCalendar]], *, key: object = None
+    ) -> None:
+        if not versions:
+            raise CalendarError("A versioned calendar needs at least one version.")
+        self.versions = tuple(calendar for _, calendar in versions)
+        self._changes = tuple(_from_us(_to_us(instant)) for instant, _ in versions[1:])
+        self._changes_us = tuple(_to_us(instant) for instant in self._changes)
+        if any(b <= a for a, b in pairwise(self._changes_us)):
+            raise CalendarError("Calendar versions must take effect in order.")
+        self.key = key
+        self.tz = self.versions[-1].tz  # the zone in force now, for reading local times
+
+    def __repr__(self) -> str:
+        return f"<VersionedCalendar {len(self.versions)} versions key={self.key!r}>"
+
+    @property
+    def is_continuous(self) -> bool:
+        return all(version.is_continuous for version in self.versions)
+
+    def add(self, start: datetime, minutes: float | int | timedelta) -> datetime:
+        """The earliest instant at which `minutes` of business time have elapsed since `start`,
+        walking from the version in force at `start` through the later ones."""
+        amount = _duration_us(minutes)
+        index = self._index(_to_us(start))
+        at = start
+        while index < len(self._changes):
+            change = self._changes[index]
+            available = self.versions[index].between(at, change) // ONE_MICROSECOND
+            if amount <= available:
+                break
+            amount -= available
+            at = change
+            index += 1
+        return self.versions[index].add(at, timedelta(microseconds=amount))
+
+    def between(self, start: datetime, end: datetime) -> timedelta:
+        """Business time from `start` to `end`, each stretch on its version; negative when
+        `end` is before `start`."""
+        start_us, end_us = _to_us(start), _to_us(end)
+        if end_us < start_us:
+            return -self.between(end, start)
+        first, last = self._index(start_us), self._index(end_us)
+        total = timedelta(0)
+        at = start
+        for index in range(first, last):
+            total += self.versions[index].between(at, self._changes[index])
+            at = self._changes[index]
+        return total + self.versions[last].between(at, end)
+
+    def minutes_between(self, start: datetime, end: datetime) -> float:
+        return self.between(start, end) / timedelta(minutes=1)
+
+    def is_working(self, instant: datetime) -> bool:
+        return self.versions[self._index(_to_us(instant))].is_working(instant)
+
+    def _index(self, us: int) -> int:
+        """The version in force at `us` (a version is in force from its instant on)."""
+        return bisect_right(self._changes_us, us)
+
+
 @lru_cache(maxsize=1024)
 def _constant_offsets(zone: str, number: int) -> tuple[tuple[int, int, int], ...]:
     """Chunk `number` of UTC time cut into (start, end, UTC offset) pieces of constant offset,

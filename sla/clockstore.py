@@ -3,9 +3,8 @@
 from datetime import datetime, timedelta
 
 from sla import selectors
-from sla.calendar import BusinessCalendar as CalendarEngine
 from sla.clock import Clock, ClockStatus, Span, Target
-from sla.models import BusinessCalendar, SLAClock
+from sla.models import SLAClock
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -33,9 +32,9 @@ def clock_to_history(clock: Clock) -> dict:
     }
 
 
-def calendar_engines(ids: set[int]) -> dict[int, CalendarEngine]:
-    calendars = BusinessCalendar.objects.with_rules().in_bulk(ids)
-    return {pk: selectors.calendar_engine(calendar) for pk, calendar in calendars.items()}
+def calendar_engines(ids: set[int]) -> dict[int, selectors.CalendarEngine]:
+    # Each calendar's engine measures every span on the version in force at the time.
+    return selectors.calendar_engines(ids)
 
 
 def history_calendar_ids(history: dict) -> set[int]:
@@ -44,7 +43,7 @@ def history_calendar_ids(history: dict) -> set[int]:
     return ids
 
 
-def clock_from_history(history: dict, engines: dict[int, CalendarEngine]) -> Clock:
+def clock_from_history(history: dict, engines: dict[int, selectors.CalendarEngine]) -> Clock:
     def spans(items: list) -> tuple[Span, ...]:
         return tuple(Span(_instant(s), _instant(e), engines[key]) for s, e, key in items)
 
@@ -60,7 +59,7 @@ def clock_from_history(history: dict, engines: dict[int, CalendarEngine]) -> Clo
     )
 
 
-def clock_load(row: SLAClock, engines: dict[int, CalendarEngine] | None = None) -> Clock:
+def clock_load(row: SLAClock, engines: dict[int, selectors.CalendarEngine] | None = None) -> Clock:
     if engines is None:
         engines = calendar_engines(history_calendar_ids(row.history))
     return clock_from_history(row.history, engines)

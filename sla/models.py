@@ -2,7 +2,8 @@ import holidays as holiday_presets
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils.timezone import now
 
 from msp.models import TimeStampedModel
 from msp.validators import validate_timezone_name
@@ -458,3 +459,55 @@ class EscalationRule(models.Model):
             and (not self.priorities or priority in self.priorities)
             and (not self.clock_kind or self.clock_kind == clock_kind)
         )
+
+
+class CalendarVersion(models.Model):
+    """The rules of a business calendar from one instant on (SPEC section 11: calendars are
+    versioned). Every edit appends one and none is ever changed, so business time already
+    elapsed stays measured on the rules that were in force when it elapsed.
+
+    The rules are kept as data: the time zone, 24x7, the week as [weekday, start minute, end
+    minute] rows (an end of 1440 is midnight) and the holidays as ISO dates.
+    """
+
+    calendar = models.ForeignKey(
+        "sla.BusinessCalendar", on_delete=models.PROTECT, related_name="versions"
+    )
+    effective_from = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Blank for the calendar's first rules: in force from the beginning of time.",
+    )
+    recorded_at = models.DateTimeField(default=now, editable=False)
+    timezone = models.CharField("time zone", max_length=64, validators=[validate_timezone_name])
+    is_24x7 = models.BooleanField("24x7", default=False)
+    week = models.JSONField(default=list, help_text="[weekday, start minute, end minute] rows.")
+    holidays = models.JSONField(default=list, help_text="Holiday dates, YYYY-MM-DD.")
+
+    class Meta:
+        ordering = [F("effective_from").asc(nulls_first=True), "pk"]
+        get_latest_by = "pk"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar"],
+                condition=Q(effective_from__isnull=True),
+                name="calendar_version_one_first",
+            ),
+            models.UniqueConstraint(
+                fields=["calendar", "effective_from"], name="calendar_version_unique_instant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        since = self.effective_from.isoformat() if self.effective_from else "the start"
+        return f"Rules of calendar {self.calendar_id} from {since}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Appended, never rewritten (PostgreSQL also refuses it with a trigger).
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError("Calendar versions cannot be changed; edit the calendar.")
+        super().save(*args, **kwargs)
+
+    @property
+    def weekly_hours(self) -> float:
+        return sum(end - start for _, start, end in self.week) / 60

@@ -1,39 +1,93 @@
 """Reads of calendars and policies, and the bridge from stored rows to the pure engines."""
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Count, QuerySet
 
 from sla import calendar as engine
 from sla.clock import Target
-from sla.models import BusinessCalendar, SLAClock, SLAPolicy, SLATarget
+from sla.models import BusinessCalendar, CalendarVersion, SLAClock, SLAPolicy, SLATarget
 
-# Built engines by (calendar id, last change): a calendar's engine caches its per-year tables,
-# so reusing it across requests and sweeps avoids rebuilding them. Edits bump updated_at.
-_ENGINE_CACHE: dict[tuple[int, object], engine.BusinessCalendar] = {}
+CalendarEngine = engine.BusinessCalendar | engine.VersionedCalendar
+
+# Built engines by (calendar id, last change): an engine caches its tables, so reusing it
+# across requests and sweeps avoids rebuilding them. Every edit that appends a version bumps
+# the calendar's updated_at, so a hit costs no query. Versions never change, so their own
+# engines are kept by version and reused when a calendar gains a version.
+_ENGINE_CACHE: dict[tuple[int, object], CalendarEngine] = {}
+_VERSION_ENGINES: dict[tuple[int, object], engine.BusinessCalendar] = {}
 _ENGINE_CACHE_SIZE = 256
+_VERSION_CACHE_SIZE = 1024
 
 
-def calendar_engine(calendar: BusinessCalendar) -> engine.BusinessCalendar:
-    """The pure engine of a stored calendar (uses prefetched intervals and holidays if any)."""
+def calendar_engine(calendar: BusinessCalendar) -> CalendarEngine:
+    """The pure engine of a stored calendar: each instant is measured on the version of the
+    calendar in force at that instant. With a single version it is that version's engine."""
     cache_key = (calendar.pk, calendar.updated_at)
     built = _ENGINE_CACHE.get(cache_key)
     if built is not None:
         return built
+    versions = list(calendar.versions.all())  # uses a prefetch of "versions" when present
+    if not versions:
+        built = _rows_engine(calendar)
+    elif len(versions) == 1:
+        built = _version_engine(versions[0])
+    else:
+        built = engine.VersionedCalendar(
+            [(version.effective_from, _version_engine(version)) for version in versions],
+            key=calendar.pk,
+        )
+    if len(_ENGINE_CACHE) >= _ENGINE_CACHE_SIZE:
+        _ENGINE_CACHE.clear()
+    _ENGINE_CACHE[cache_key] = built
+    return built
+
+
+def _version_engine(version: CalendarVersion) -> engine.BusinessCalendar:
+    cache_key = (version.pk, version.recorded_at)
+    built = _VERSION_ENGINES.get(cache_key)
+    if built is None:
+        week: dict[int, list[tuple[int, int]]] = {}
+        for weekday, start, end in version.week:
+            week.setdefault(weekday, []).append((start, end))
+        built = engine.BusinessCalendar(
+            timezone=version.timezone,
+            week=week,
+            holidays=[date.fromisoformat(day) for day in version.holidays],
+            always_open=version.is_24x7,
+            key=version.calendar_id,
+        )
+        if len(_VERSION_ENGINES) >= _VERSION_CACHE_SIZE:
+            _VERSION_ENGINES.clear()
+        _VERSION_ENGINES[cache_key] = built
+    return built
+
+
+def _rows_engine(calendar: BusinessCalendar) -> engine.BusinessCalendar:
+    """A calendar with no version on record yet (made by hand): its rules have never changed
+    through the services, so its current rows are in force throughout."""
     week: dict[int, list[tuple[int, int]]] = {}
     for interval in calendar.intervals.all():
         week.setdefault(interval.weekday, []).append((interval.start_minute, interval.end_minute))
-    built = engine.BusinessCalendar(
+    return engine.BusinessCalendar(
         timezone=calendar.timezone,
         week=week,
         holidays=[holiday.date for holiday in calendar.holidays.all()],
         always_open=calendar.is_24x7,
         key=calendar.pk,
     )
-    if len(_ENGINE_CACHE) >= _ENGINE_CACHE_SIZE:
-        _ENGINE_CACHE.clear()
-    _ENGINE_CACHE[cache_key] = built
-    return built
+
+
+def calendar_engines(ids: set[int]) -> dict[int, CalendarEngine]:
+    """Engines of several calendars by id: one query, one more per calendar not cached."""
+    calendars = BusinessCalendar.objects.in_bulk(ids)
+    return {pk: calendar_engine(calendar) for pk, calendar in calendars.items()}
+
+
+def calendar_version_list(*, calendar: BusinessCalendar) -> QuerySet[CalendarVersion]:
+    """A calendar's versions, first to latest."""
+    return CalendarVersion.objects.filter(calendar=calendar)
 
 
 @dataclass(frozen=True)
@@ -82,7 +136,7 @@ def calendar_list() -> QuerySet[BusinessCalendar]:
 
 
 def calendar_detail(*, pk: int) -> BusinessCalendar:
-    return BusinessCalendar.objects.with_rules().get(pk=pk)
+    return BusinessCalendar.objects.with_rules().prefetch_related("versions").get(pk=pk)
 
 
 def policy_list() -> QuerySet[SLAPolicy]:

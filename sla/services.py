@@ -1,6 +1,6 @@
 """Writes to calendars and policies. Each is atomic and keeps engine caches correct."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -15,6 +15,7 @@ from sla.choices import ClockKind, ClockState, EscalationTrigger, HolidaySource,
 from sla.clock import Clock
 from sla.models import (
     BusinessCalendar,
+    CalendarVersion,
     EscalationRule,
     Holiday,
     SLAClock,
@@ -45,10 +46,81 @@ def _minutes_to_time(minutes: int) -> time:
     return time(0) if minutes == 1440 else time(minutes // 60, minutes % 60)
 
 
-def calendar_touch(*, calendar: BusinessCalendar) -> None:
-    """Mark the calendar changed, so that engines built from it are rebuilt."""
-    calendar.updated_at = timezone.now()
+def _calendar_rules(calendar_id: int) -> dict:
+    """The calendar's rules as stored now, read afresh (an instance may hold unsaved edits)."""
+    row = BusinessCalendar.objects.values("timezone", "is_24x7").get(pk=calendar_id)
+    week = sorted(
+        [interval.weekday, interval.start_minute, interval.end_minute]
+        for interval in WorkingInterval.objects.filter(calendar_id=calendar_id)
+    )
+    holidays = sorted(
+        day.isoformat()
+        for day in Holiday.objects.filter(calendar_id=calendar_id).values_list("date", flat=True)
+    )
+    return {**row, "week": week, "holidays": holidays}
+
+
+def calendar_versions_ensure(*, calendar: BusinessCalendar) -> None:
+    """Start an edit: lock the calendar and make sure the rules in force until now are on
+    record (a calendar made before versions, or by hand, gets them as its first version).
+    Call inside the edit's transaction, before changing anything."""
+    BusinessCalendar.objects.select_for_update().filter(pk=calendar.pk).values_list("pk").get()
+    if not CalendarVersion.objects.filter(calendar_id=calendar.pk).exists():
+        CalendarVersion.objects.create(calendar_id=calendar.pk, **_calendar_rules(calendar.pk))
+
+
+def calendar_version_append(*, calendar: BusinessCalendar) -> CalendarVersion | None:
+    """Record the calendar's current rules as in force from now on.
+
+    Time already elapsed stays measured on the earlier versions; only what is still to come
+    (the deadlines of running clocks) moves. A calendar's first version is in force from the
+    beginning of time. Nothing is appended when the rules did not change (a renamed holiday,
+    a new description). Call inside the edit's transaction, after `calendar_versions_ensure`
+    and the changes.
+    """
+    rules = _calendar_rules(calendar.pk)
+    latest = CalendarVersion.objects.filter(calendar_id=calendar.pk).order_by("-pk").first()
+    if latest is not None and all(getattr(latest, name) == value for name, value in rules.items()):
+        return None
+    effective_from = None
+    if latest is not None:
+        effective_from = timezone.now()
+        if latest.effective_from is not None and effective_from <= latest.effective_from:
+            # Versions take effect in order even if this server's clock lags another's.
+            effective_from = latest.effective_from + timedelta(microseconds=1)
+    version = CalendarVersion.objects.create(
+        calendar_id=calendar.pk, effective_from=effective_from, **rules
+    )
+    # Engines are cached by the calendar's updated_at: move it on with every version, even
+    # within one clock tick, so that no cached engine outlives the rules it was built from.
+    last_change = BusinessCalendar.objects.values_list("updated_at", flat=True).get(pk=calendar.pk)
+    calendar.updated_at = max(timezone.now(), last_change + timedelta(microseconds=1))
     BusinessCalendar.objects.filter(pk=calendar.pk).update(updated_at=calendar.updated_at)
+    return version
+
+
+def _calendar_rows_create(
+    *,
+    name: str,
+    timezone_name: str,
+    intervals: Iterable[tuple[int, int, int]],
+    is_24x7: bool,
+    holiday_country: str,
+    holiday_subdivision: str,
+    description: str,
+) -> BusinessCalendar:
+    calendar = BusinessCalendar(
+        name=name,
+        timezone=timezone_name,
+        is_24x7=is_24x7,
+        holiday_country=holiday_country,
+        holiday_subdivision=holiday_subdivision,
+        description=description,
+    )
+    calendar.full_clean()
+    calendar.save()
+    _intervals_replace(calendar=calendar, intervals=intervals)
+    return calendar
 
 
 @transaction.atomic
@@ -61,26 +133,27 @@ def calendar_create(
     holiday_country: str = "",
     holiday_subdivision: str = "",
     description: str = "",
+    holidays: Mapping[date, str] | None = None,
 ) -> BusinessCalendar:
-    calendar = BusinessCalendar(
+    """A new calendar; its rules are its first version, in force from the beginning of time."""
+    calendar = _calendar_rows_create(
         name=name,
-        timezone=timezone_name,
+        timezone_name=timezone_name,
+        intervals=intervals,
         is_24x7=is_24x7,
         holiday_country=holiday_country,
         holiday_subdivision=holiday_subdivision,
         description=description,
     )
-    calendar.full_clean()
-    calendar.save()
-    calendar_intervals_set(calendar=calendar, intervals=intervals)
+    if holidays:
+        _holidays_replace(calendar=calendar, holidays=holidays)
+    calendar_version_append(calendar=calendar)
     return calendar
 
 
-@transaction.atomic
-def calendar_intervals_set(
+def _intervals_replace(
     *, calendar: BusinessCalendar, intervals: Iterable[tuple[int, int, int]]
 ) -> None:
-    """Replace the calendar's weekly working intervals, given as (weekday, start, end) minutes."""
     intervals = list(intervals)
     working_intervals_validate(intervals)
     calendar.intervals.all().delete()
@@ -93,23 +166,55 @@ def calendar_intervals_set(
         )
         for weekday, start, end in intervals
     )
-    calendar_touch(calendar=calendar)
+
+
+@transaction.atomic
+def calendar_intervals_set(
+    *, calendar: BusinessCalendar, intervals: Iterable[tuple[int, int, int]]
+) -> None:
+    """Replace the calendar's weekly working intervals, given as (weekday, start, end) minutes."""
+    calendar_versions_ensure(calendar=calendar)
+    _intervals_replace(calendar=calendar, intervals=intervals)
+    calendar_version_append(calendar=calendar)
 
 
 @transaction.atomic
 def holiday_add(*, calendar: BusinessCalendar, day: date, name: str) -> Holiday:
+    calendar_versions_ensure(calendar=calendar)
     holiday, _ = Holiday.objects.update_or_create(
         calendar=calendar, date=day, defaults={"name": name, "source": HolidaySource.MANUAL}
     )
-    calendar_touch(calendar=calendar)
+    calendar_version_append(calendar=calendar)
     return holiday
 
 
 @transaction.atomic
 def holiday_delete(*, holiday: Holiday) -> None:
     calendar = holiday.calendar
+    calendar_versions_ensure(calendar=calendar)
     holiday.delete()
-    calendar_touch(calendar=calendar)
+    calendar_version_append(calendar=calendar)
+
+
+@transaction.atomic
+def calendar_holidays_set(*, calendar: BusinessCalendar, holidays: Mapping[date, str]) -> None:
+    """Make the calendar's holidays exactly these dates (with their names), as one change."""
+    calendar_versions_ensure(calendar=calendar)
+    _holidays_replace(calendar=calendar, holidays=holidays)
+    calendar_version_append(calendar=calendar)
+
+
+def _holidays_replace(*, calendar: BusinessCalendar, holidays: Mapping[date, str]) -> None:
+    # Dates already on the calendar keep their source; new ones count as entered by hand.
+    existing = {holiday.date: holiday for holiday in calendar.holidays.all()}
+    calendar.holidays.exclude(date__in=list(holidays)).delete()
+    for day, name in holidays.items():
+        if day not in existing:
+            Holiday.objects.create(
+                calendar=calendar, date=day, name=name, source=HolidaySource.MANUAL
+            )
+        elif existing[day].name != name:
+            Holiday.objects.filter(pk=existing[day].pk).update(name=name)
 
 
 def holiday_preset_dates(
@@ -135,6 +240,13 @@ def calendar_holidays_import(*, calendar: BusinessCalendar, first_year: int, las
     Dates already on the calendar (for example entered by hand) are left as they are.
     Returns the number of holidays added.
     """
+    calendar_versions_ensure(calendar=calendar)
+    created = _preset_holidays_create(calendar=calendar, first_year=first_year, last_year=last_year)
+    calendar_version_append(calendar=calendar)
+    return created
+
+
+def _preset_holidays_create(*, calendar: BusinessCalendar, first_year: int, last_year: int) -> int:
     if not calendar.holiday_country:
         raise ValidationError({"holiday_country": "Set a country to import its holidays."})
     if last_year < first_year or last_year - first_year >= MAX_PRESET_YEARS:
@@ -152,7 +264,6 @@ def calendar_holidays_import(*, calendar: BusinessCalendar, first_year: int, las
         for day, name in sorted(found.items())
         if day not in existing
     )
-    calendar_touch(calendar=calendar)
     return len(created)
 
 
@@ -185,17 +296,21 @@ def default_policy_ensure(
     business_name = f"Business hours ({timezone_name})"
     business = BusinessCalendar.objects.filter(name=business_name).first()
     if business is None:
-        business = calendar_create(
+        # Made with its public holidays in one go: one first version, holidays included.
+        business = _calendar_rows_create(
             name=business_name,
             timezone_name=timezone_name,
             intervals=[(weekday, 8 * 60, 18 * 60) for weekday in range(5)],
+            is_24x7=False,
             holiday_country=holiday_country,
+            holiday_subdivision="",
             description="Monday to Friday, 08:00-18:00, public holidays off.",
         )
         this_year = timezone.now().year
-        calendar_holidays_import(
+        _preset_holidays_create(
             calendar=business, first_year=this_year - 1, last_year=this_year + 2
         )
+        calendar_version_append(calendar=business)
     policy = SLAPolicy.objects.filter(name=DEFAULT_POLICY_NAME).first()
     if policy is None:
         policy = SLAPolicy.objects.create(
@@ -239,12 +354,23 @@ CALENDAR_FIELDS = (
 
 @transaction.atomic
 def calendar_update(
-    *, calendar: BusinessCalendar, intervals: Iterable[tuple[int, int, int]], **fields
+    *,
+    calendar: BusinessCalendar,
+    intervals: Iterable[tuple[int, int, int]] | None = None,
+    holidays: Mapping[date, str] | None = None,
+    **fields,
 ) -> BusinessCalendar:
+    """Change a calendar's fields, and its week and holidays when given, as one change: one
+    new version from now on if its rules changed."""
+    calendar_versions_ensure(calendar=calendar)
     _assign(calendar, fields, allowed=CALENDAR_FIELDS)
     calendar.full_clean()
     calendar.save()
-    calendar_intervals_set(calendar=calendar, intervals=intervals)
+    if intervals is not None:
+        _intervals_replace(calendar=calendar, intervals=intervals)
+    if holidays is not None:
+        _holidays_replace(calendar=calendar, holidays=holidays)
+    calendar_version_append(calendar=calendar)
     return calendar
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sla.calendar import BusinessCalendar
+from sla.calendar import BusinessCalendar, VersionedCalendar
 
 ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "Asia/Kolkata", "UTC"]
 ONE_MINUTE = timedelta(minutes=1)
@@ -151,3 +151,62 @@ def test_reference_sanity():
         2026, 11, 23, 10, 0, tzinfo=tz
     )
     assert date(2026, 11, 23).weekday() == 0
+
+
+@st.composite
+def versioned_calendars(draw):
+    """Two or three versions (zone, week and holidays may all change), taking effect at whole
+    minutes within the window, with the plain reference rule applied per minute to the
+    version in force at that minute."""
+    first, week, holidays, window = draw(calendars())
+    versions = [(None, first, week, holidays)]
+    offsets = sorted(draw(st.sets(st.integers(1, 6 * 1440), min_size=1, max_size=2)))
+    for offset in offsets:
+        calendar, week, holidays, _ = draw(calendars())
+        versions.append((window + timedelta(minutes=offset), calendar, week, holidays))
+    engine = VersionedCalendar([(at, calendar) for at, calendar, _, _ in versions])
+    return engine, versions, window
+
+
+def versioned_reference_is_working(versions, instant: datetime) -> bool:
+    in_force = [v for v in versions if v[0] is None or v[0] <= instant][-1]
+    _, calendar, week, holidays = in_force
+    return reference_is_working(calendar, week, holidays, instant)
+
+
+@PROPERTY_SETTINGS
+@given(
+    case=versioned_calendars(),
+    offset=st.integers(0, 7 * 1440),
+    length=st.integers(0, 4 * 1440),
+    minutes=st.integers(0, 1500),
+)
+def test_versioned_calendar_agrees_with_the_reference(case, offset, length, minutes):
+    engine, versions, window = case
+    start = window + timedelta(minutes=offset)
+    counted, instant = 0, start
+    while instant < start + timedelta(minutes=length):
+        counted += versioned_reference_is_working(versions, instant)
+        instant += ONE_MINUTE
+    assert engine.between(start, start + timedelta(minutes=length)) == counted * ONE_MINUTE
+    instant, left = start, minutes
+    while left > 0:
+        left -= versioned_reference_is_working(versions, instant)
+        instant += ONE_MINUTE
+    assert engine.add(start, minutes) == instant
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    case=versioned_calendars(),
+    offset_seconds=st.integers(0, 14 * 86400),
+    amount_seconds=st.integers(0, 30 * 86400),
+)
+def test_versioned_between_inverts_add(case, offset_seconds, amount_seconds):
+    engine, _, window = case
+    start = window + timedelta(seconds=offset_seconds)
+    amount = timedelta(seconds=amount_seconds)
+    due = engine.add(start, amount)
+    assert engine.between(start, due) == amount
+    if amount:
+        assert engine.between(start, due - timedelta(microseconds=1)) < amount
