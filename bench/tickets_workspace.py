@@ -81,10 +81,18 @@ def _text_value(value) -> str:
 def copy_rows(model, rows: list[dict]) -> None:
     from django.db import connection
 
-    fields = [f for f in model._meta.concrete_fields if f.column in rows[0]]
+    # Columns the seed does not name take the model's default, so that a field added later
+    # (with a default) does not break the seed.
+    defaults = {
+        f.column: f.get_default()
+        for f in model._meta.concrete_fields
+        if f.column not in rows[0] and (f.has_default() or (f.empty_strings_allowed and not f.null))
+    }
+    fields = [f for f in model._meta.concrete_fields if f.column in rows[0] or f.column in defaults]
     buffer = io.StringIO()
     for row in rows:
-        buffer.write("\t".join(_text_value(row[field.column]) for field in fields))
+        values = (row.get(field.column, defaults.get(field.column)) for field in fields)
+        buffer.write("\t".join(_text_value(value) for value in values))
         buffer.write("\n")
     buffer.seek(0)
     columns = ", ".join(f'"{f.column}"' for f in fields)
