@@ -204,6 +204,11 @@ class Clock:
         # The new target may already be used up: then it was breached when it ran out.
         return clock._record_breach(at)
 
+    def record_breach(self, *, at: datetime) -> "Clock":
+        """Write a breach that has happened by `at` into the history (the sweep acting on it),
+        so that no later recomputation, on any calendar version, can move or undo it."""
+        return self._record_breach(at)
+
     # Derived figures --------------------------------------------------------------------
 
     def status(self, now: datetime) -> ClockStatus:

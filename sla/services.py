@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import holidays as holiday_presets
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from sla import clockstore, selectors
@@ -91,12 +92,31 @@ def calendar_version_append(*, calendar: BusinessCalendar) -> CalendarVersion | 
     version = CalendarVersion.objects.create(
         calendar_id=calendar.pk, effective_from=effective_from, **rules
     )
+    if effective_from is not None:
+        _running_clocks_recheck(calendar_id=calendar.pk, at=effective_from)
     # Engines are cached by the calendar's updated_at: move it on with every version, even
     # within one clock tick, so that no cached engine outlives the rules it was built from.
     last_change = BusinessCalendar.objects.values_list("updated_at", flat=True).get(pk=calendar.pk)
     calendar.updated_at = max(timezone.now(), last_change + timedelta(microseconds=1))
     BusinessCalendar.objects.filter(pk=calendar.pk).update(updated_at=calendar.updated_at)
     return version
+
+
+def _running_clocks_recheck(*, calendar_id: int, at: datetime) -> int:
+    """A new version may move the deadlines of clocks still running on the calendar: make them
+    due for the timer sweep at once, which recomputes their deadlines (and the ticket's) and
+    fires whatever the new rules make due, once. One set-based update through the policies
+    whose targets use the calendar."""
+    policies = SLAPolicy.objects.filter(
+        Q(calendar_id=calendar_id)
+        | Q(targets__response_calendar_id=calendar_id)
+        | Q(targets__resolution_calendar_id=calendar_id)
+    ).values("pk")
+    return (
+        SLAClock.objects.filter(stopped_at__isnull=True, ticket__sla_policy_id__in=policies)
+        .exclude(next_check_at__lte=at)
+        .update(next_check_at=at)
+    )
 
 
 def _calendar_rows_create(
@@ -691,6 +711,8 @@ def sla_milestones_fire(*, ticket, now: datetime) -> tuple[list[FiredMilestone],
             row.milestones_fired = [*row.milestones_fired, key]
             trigger, percent = _trigger_of(key, clock.warning_percents)
             fired.append(FiredMilestone(row, key, at, trigger, percent))
+            if key == "breach":
+                clock = clock.record_breach(at=now)
         clockstore.row_apply(row, clock, now=now)
         row.save()
     return fired, clock_summary(rows)

@@ -264,3 +264,21 @@ def test_thresholds_must_be_between_1_and_99():
         Clock.start(
             at=datetime(2026, 1, 1, tzinfo=UTC), target=Target(60, OFFICE), warning_percents=(100,)
         )
+
+
+def test_a_breach_recorded_by_the_sweep_is_kept_in_the_history():
+    from datetime import UTC, datetime, timedelta
+
+    from sla.calendar import BusinessCalendar
+    from sla.clock import Clock, Target
+
+    always = BusinessCalendar(timezone="UTC", always_open=True)
+    start = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    clock = Clock.start(at=start, target=Target(60, always))
+    late = start + timedelta(minutes=61)
+    assert clock.breached_at is None and clock.status(late).breached_at == start + timedelta(
+        hours=1
+    )
+    recorded = clock.record_breach(at=late)
+    assert recorded.breached_at == start + timedelta(hours=1)
+    assert clock.record_breach(at=start + timedelta(minutes=30)).breached_at is None  # not yet
