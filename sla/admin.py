@@ -67,22 +67,13 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
 
 
 @admin.register(CalendarVersion)
-class CalendarVersionAdmin(admin.ModelAdmin):
+class CalendarVersionAdmin(AppendOnlyAdmin):
     """Shown, never added, changed or deleted: a calendar is edited as a whole, and each edit
     appends a version (see the calendar's own page)."""
 
     list_display = ["calendar", "effective_from", "recorded_at", "timezone", "is_24x7"]
     list_select_related = ["calendar"]
     list_filter = ["calendar"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class SLATargetInline(admin.TabularInline):

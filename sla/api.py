@@ -21,6 +21,7 @@ from sla.models import (
     SLATarget,
     WorkingInterval,
 )
+from sla.services import CALENDAR_FIELDS
 
 
 @extend_schema_field({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]$"})
@@ -49,18 +50,7 @@ class CalendarSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BusinessCalendar
-        fields = [
-            "id",
-            "name",
-            "timezone",
-            "is_24x7",
-            "holiday_country",
-            "holiday_subdivision",
-            "description",
-            "intervals",
-            "holidays",
-            "updated_at",
-        ]
+        fields = ["id", *CALENDAR_FIELDS, "intervals", "holidays", "updated_at"]
 
 
 class HolidayInputSerializer(serializers.Serializer):
@@ -77,16 +67,7 @@ class CalendarWriteSerializer(CleanModelSerializer):
 
     class Meta:
         model = BusinessCalendar
-        fields = [
-            "name",
-            "timezone",
-            "is_24x7",
-            "holiday_country",
-            "holiday_subdivision",
-            "description",
-            "intervals",
-            "holidays",
-        ]
+        fields = [*CALENDAR_FIELDS, "intervals", "holidays"]
 
     def validate(self, attrs):
         intervals = attrs.pop("intervals", None)
