@@ -199,3 +199,31 @@ def test_make_use_and_revoke_a_token_in_a_browser(page, live_server, dispatcher)
     page.wait_for_url("**/accounts/api-tokens/")
     assert "revoked" in page.get_by_test_id("tokens").inner_text()
     assert call() == 401
+
+
+def test_the_api_keeps_working_when_the_throttle_cache_is_down(technician, api_as, settings):
+    """Throttle counters live in Redis in production: with Redis down, requests (and alerts)
+    go through unthrottled instead of failing."""
+    from sla.services import default_policy_ensure
+    from tests.factories import AssetFactory
+
+    default_policy_ensure()
+    AssetFactory(rmm_id="RMM-1")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    client = api_as(technician)
+    assert client.get("/api/v1/tickets/").status_code == 200
+    alert = {
+        "source": "zabbix",
+        "fingerprint": "f1",
+        "severity": "critical",
+        "summary": "Disk full",
+        "asset": "RMM-1",
+    }
+    response = api_as(technician, "alerts").post("/api/v1/alerts/", alert, format="json")
+    assert response.status_code == 202
+    assert response.json()["results"][0]["action"] == "opened"
