@@ -83,7 +83,9 @@ def _deliver_after_commit(message_ids: list[int]) -> None:
         for message_id in message_ids:
             current_app.send_task(OUTBOX_DELIVER_TASK, args=[message_id])
 
-    transaction.on_commit(queue)
+    # Robust: with the broker down the change is still committed and the request answered;
+    # the periodic outbox retry delivers the pending rows once the broker is back.
+    transaction.on_commit(queue, robust=True)
 
 
 def outbox_enqueue(**message) -> OutboxMessage | None:

@@ -266,3 +266,30 @@ def test_a_repeat_of_an_alert_whose_ticket_was_merged_lands_on_the_survivor(
     assert Ticket.objects.count() == 2
     resolved = post(rmm, alert(status="resolved")).json()["results"][0]
     assert resolved["ticket"] == survivor.pk
+
+
+def test_writes_are_answered_while_the_broker_is_down(
+    rmm, server, technician, api_as, client_a, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The change and its outbox rows are committed; queueing their delivery fails, which the
+    periodic outbox retry makes good later. The caller still gets its answer, not a 500."""
+    from celery import current_app
+    from kombu.exceptions import OperationalError
+
+    from msp.models import OutboxMessage
+    from tests.factories import ContactFactory
+    from tickets.services import ticket_open
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(current_app, "send_task", broker_down)
+    ticket = ticket_open(client=client_a, contact=ContactFactory(client=client_a), subject="VPN")
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        fired = post(rmm, alert())
+        replied = api_as(technician).post(
+            f"/api/v1/tickets/{ticket.pk}/reply/", {"body": "Reset it"}, format="json"
+        )
+    assert (fired.status_code, replied.status_code) == (202, 201)
+    assert queued  # delivery was attempted, and failed
+    assert OutboxMessage.objects.filter(status="pending", email=ticket.contact.email).exists()
