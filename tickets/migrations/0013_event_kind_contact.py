@@ -5,24 +5,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0012_email_verification'),
+        ("tickets", "0012_email_verification"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='timelineevent',
-            name='event_kind_valid',
+            model_name="timelineevent",
+            name="event_kind_valid",
         ),
         migrations.AlterField(
-            model_name='timelineevent',
-            name='kind',
-            field=models.CharField(choices=[('created', 'Created'), ('status', 'Status changed'), ('priority', 'Priority changed'), ('assigned', 'Assigned'), ('contact', 'Contact changed'), ('escalated', 'Escalated'), ('reply', 'Public reply'), ('note', 'Internal note'), ('client_message', 'Client message'), ('acknowledged', 'Acknowledged'), ('time_logged', 'Time logged'), ('attachment', 'Attachment added'), ('resolved', 'Resolved'), ('reopened', 'Reopened'), ('closed', 'Closed'), ('merged', 'Merged'), ('linked', 'Linked'), ('sla_warning', 'SLA warning'), ('sla_breach', 'SLA breached'), ('maintenance_pause', 'Paused for maintenance'), ('maintenance_end', 'Maintenance ended'), ('alert', 'Monitoring alert')], max_length=20),
+            model_name="timelineevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("status", "Status changed"),
+                    ("priority", "Priority changed"),
+                    ("assigned", "Assigned"),
+                    ("contact", "Contact changed"),
+                    ("escalated", "Escalated"),
+                    ("reply", "Public reply"),
+                    ("note", "Internal note"),
+                    ("client_message", "Client message"),
+                    ("acknowledged", "Acknowledged"),
+                    ("time_logged", "Time logged"),
+                    ("attachment", "Attachment added"),
+                    ("resolved", "Resolved"),
+                    ("reopened", "Reopened"),
+                    ("closed", "Closed"),
+                    ("merged", "Merged"),
+                    ("linked", "Linked"),
+                    ("sla_warning", "SLA warning"),
+                    ("sla_breach", "SLA breached"),
+                    ("maintenance_pause", "Paused for maintenance"),
+                    ("maintenance_end", "Maintenance ended"),
+                    ("alert", "Monitoring alert"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='timelineevent',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['created', 'status', 'priority', 'assigned', 'contact', 'escalated', 'reply', 'note', 'client_message', 'acknowledged', 'time_logged', 'attachment', 'resolved', 'reopened', 'closed', 'merged', 'linked', 'sla_warning', 'sla_breach', 'maintenance_pause', 'maintenance_end', 'alert'])), name='event_kind_valid'),
+            model_name="timelineevent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "created",
+                            "status",
+                            "priority",
+                            "assigned",
+                            "contact",
+                            "escalated",
+                            "reply",
+                            "note",
+                            "client_message",
+                            "acknowledged",
+                            "time_logged",
+                            "attachment",
+                            "resolved",
+                            "reopened",
+                            "closed",
+                            "merged",
+                            "linked",
+                            "sla_warning",
+                            "sla_breach",
+                            "maintenance_pause",
+                            "maintenance_end",
+                            "alert",
+                        ],
+                    )
+                ),
+                name="event_kind_valid",
+            ),
         ),
     ]
