@@ -117,16 +117,11 @@ def contract_usage(*, contract_id: int, first_day: date, next_first_day: date) -
 
 
 def ticket_touched_by_a_person(*, ticket_id: int) -> bool:
-    """Whether staff worked the ticket: a reply, logged time or a status change by a person
-    (assignment alone does not count)."""
-    return TimelineEvent.objects.filter(
-        ticket_id=ticket_id,
-        actor__isnull=False,
-        kind__in=[
-            EventKind.REPLY,
-            EventKind.TIME_LOGGED,
-            EventKind.STATUS,
-            EventKind.RESOLVED,
-            EventKind.REOPENED,
-        ],
-    ).exists()
+    """Whether a person has acted on the ticket since it was opened: any timeline entry with
+    an actor (a reply, a note, an assignment, time, a status or priority change, a file, a
+    client's message...). Opening it does not count: an RMM's own token opens alert tickets."""
+    return (
+        TimelineEvent.objects.filter(ticket_id=ticket_id, actor__isnull=False)
+        .exclude(kind=EventKind.CREATED)
+        .exists()
+    )

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from msp.services import api_token_create
 from sla.services import default_policy_ensure
 from tests.factories import AssetFactory
+from tickets import services
 from tickets.models import Alert, Ticket
 from tickets.services import time_entry_log
 
@@ -121,6 +122,27 @@ def test_resolved_alert_only_notes_a_ticket_someone_worked(rmm, server, technici
     ticket = Ticket.objects.get(pk=ticket_id)
     assert ticket.status != "resolved"
     assert ticket.comments.get(is_public=False).body.startswith("Monitoring reports")
+
+
+HUMAN_ACTIONS = {
+    "took it": lambda t, tech: services.ticket_assign(ticket=t, actor=tech, assignee=tech),
+    "internal note": lambda t, tech: services.ticket_note(ticket=t, author=tech, body="Checking"),
+    "acknowledged": lambda t, tech: services.ticket_acknowledge(ticket=t, actor=tech),
+    "priority": lambda t, tech: services.ticket_change_priority(
+        ticket=t, actor=tech, priority="P2", reason="One disk of two"
+    ),
+    "escalated": lambda t, tech: services.ticket_escalate(ticket=t, actor=tech, reason="SAN"),
+}
+
+
+@pytest.mark.parametrize("action", HUMAN_ACTIONS)
+def test_any_human_action_keeps_a_resolved_alert_from_resolving_the_ticket(
+    action, rmm, server, technician
+):
+    ticket_id = post(rmm, alert()).json()["results"][0]["ticket"]
+    HUMAN_ACTIONS[action](Ticket.objects.get(pk=ticket_id), technician)
+    assert post(rmm, alert(status="resolved")).json()["results"][0]["action"] == "noted"
+    assert Ticket.objects.get(pk=ticket_id).status != "resolved"
 
 
 def test_unknown_resolution_is_accepted_and_ignored(rmm, server):
