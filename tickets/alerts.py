@@ -130,33 +130,46 @@ def alert_receive(*, alert: AlertIn, user: User, at: datetime | None = None) -> 
         return AlertOutcome(alert.fingerprint, "opened", row.ticket_id)
 
 
+OPEN_ROW_ATTEMPTS = 5
+
+
 def _open_row(alert: AlertIn, client: Client, asset: Asset | None, at: datetime) -> Alert:
-    Alert.objects.bulk_create(
-        [
-            Alert(
+    """The open episode of the alert, inserted if there is none, locked.
+
+    The insert may conflict with an open row that a concurrent "resolved" closes before this
+    transaction can lock it; the locking read then finds no open row, and the insert is tried
+    again (it no longer conflicts), so a firing racing its resolution is never lost."""
+    for _ in range(OPEN_ROW_ATTEMPTS):
+        Alert.objects.bulk_create(
+            [
+                Alert(
+                    source=alert.source,
+                    fingerprint=alert.fingerprint,
+                    client=client,
+                    asset=asset,
+                    severity=alert.severity,
+                    summary=alert.summary[:200],
+                    details=alert.details,
+                    first_seen_at=at,
+                    last_seen_at=at,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        row = (
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("ticket")
+            .filter(
+                client=client,
                 source=alert.source,
                 fingerprint=alert.fingerprint,
-                client=client,
-                asset=asset,
-                severity=alert.severity,
-                summary=alert.summary[:200],
-                details=alert.details,
-                first_seen_at=at,
-                last_seen_at=at,
+                resolved_at__isnull=True,
             )
-        ],
-        ignore_conflicts=True,
-    )
-    return (
-        Alert.objects.select_for_update(of=("self",))
-        .select_related("ticket")
-        .get(
-            client=client,
-            source=alert.source,
-            fingerprint=alert.fingerprint,
-            resolved_at__isnull=True,
+            .first()
         )
-    )
+        if row is not None:
+            return row
+    raise RuntimeError(f"Alert {alert.fingerprint} kept resolving while it was being opened.")
 
 
 def _open_ticket(alert: AlertIn, client, asset, user: User, at: datetime) -> Ticket:

@@ -215,30 +215,50 @@ def test_client_users_alert_only_about_their_own_assets(client_user_b, api_as, s
     assert response.status_code == 400  # the asset is another client's: unknown to them
 
 
-@pytest.mark.django_db(transaction=True)
-def test_twenty_concurrent_senders_make_one_ticket(postgres, technician, server):
-    default_policy_ensure()
-    _, secret = api_token_create(user=technician, name="rmm", scope="alerts")
-    barrier = threading.Barrier(20)
+def concurrently(secret: str, bodies: list[dict]) -> list[int]:
+    """POST each body from its own thread and connection, all released at once."""
+    barrier = threading.Barrier(len(bodies))
     codes = []
 
-    def send():
+    def send(body):
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
         barrier.wait()
         try:
-            codes.append(client.post("/api/v1/alerts/", alert(), format="json").status_code)
+            codes.append(client.post("/api/v1/alerts/", body, format="json").status_code)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=send) for _ in range(20)]
+    threads = [threading.Thread(target=send, args=(body,)) for body in bodies]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert codes == [202] * 20
+    return codes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_senders_make_one_ticket(postgres, technician, server):
+    default_policy_ensure()
+    _, secret = api_token_create(user=technician, name="rmm", scope="alerts")
+    assert concurrently(secret, [alert()] * 20) == [202] * 20
     assert Ticket.objects.count() == 1
     assert Alert.objects.get().occurrences == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_firing_and_resolved_together_lose_nothing(postgres, technician, server):
+    """Ten firings and ten resolutions of one alert at once, five times over: every request is
+    answered 202, and every episode has its one ticket."""
+    default_policy_ensure()
+    _, secret = api_token_create(user=technician, name="rmm", scope="alerts")
+    for _ in range(5):
+        codes = concurrently(secret, [alert(), alert(status="resolved")] * 10)
+        assert codes == [202] * 20
+    episodes = list(Alert.objects.values_list("ticket_id", flat=True))
+    assert None not in episodes
+    assert len(set(episodes)) == len(episodes) == Ticket.objects.count()
+    assert Alert.objects.filter(resolved_at__isnull=True).count() <= 1
 
 
 def test_rmm_id_wins_over_a_host_name_match(rmm, client_a, server):
