@@ -8,6 +8,7 @@ and a worker that dies mid-sweep loses only its open transaction: the rows stay 
 next sweep takes them.
 """
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +32,9 @@ from tickets.models import Ticket, TimelineEvent
 from tickets.reply_address import reply_address
 
 SWEEP_BATCH = 100
+RESTRICT_VIOLATION = "23001"  # SQLSTATE of the append-only triggers' refusals
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -88,10 +92,13 @@ def _sweep_ticket(ticket_id: int, now: datetime, rules_by_policy: dict) -> list 
             outbox_enqueue_many(outbox)
             services.ticket_sla_summary_save(ticket=ticket, summary=summary)
             return fired
-    except IntegrityError:
-        # Another sweep recorded the same milestone first (the unique constraint): nothing
-        # of this attempt was kept, and nothing is left to do.
-        return []
+    except IntegrityError as error:
+        # Another sweep recorded the same milestone first (the unique constraint): nothing of
+        # this attempt was kept, and nothing is left to do. Any other refusal (the SLA record's
+        # append-only triggers) is a bug to see, and must not hold the sweep on this ticket.
+        if getattr(error.__cause__, "pgcode", None) == RESTRICT_VIOLATION:
+            log.error("SLA sweep refused for ticket %s: %s", ticket_id, error)
+        return None
 
 
 def _act_on(

@@ -118,3 +118,35 @@ def test_the_admin_shows_the_record_read_only(model, pk_of, breached, admin_user
     assert client.post(f"{base}{pk}/delete/", {"post": "yes"}).status_code == 403
     assert client.get(f"{base}add/").status_code == 403
     assert model.objects.filter(pk=pk).exists()
+
+
+def test_a_refused_write_does_not_hold_the_sweep(postgres, client_a, caplog):
+    """A clock whose update the triggers refuse is logged and skipped; the other due tickets
+    are still swept, and the sweep does not spin on the refused one until its budget ends."""
+    import time
+
+    default_policy_ensure()
+    opened = [
+        services.ticket_open(
+            client=client_a,
+            subject=f"Down {n}",
+            impact=Impact.HIGH,
+            urgency=Urgency.HIGH,
+            at=OPENED,
+        )
+        for n in range(2)
+    ]
+    broken = SLAClock.objects.get(ticket=opened[0], kind=ClockKind.RESPONSE)
+    with connection.cursor() as cursor:  # a corrupt row, written past the triggers
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(
+            "UPDATE sla_slaclock SET started_at = started_at - interval '1 hour' WHERE id = %s",
+            [broken.pk],
+        )
+        cursor.execute("SET LOCAL session_replication_role = origin")
+    began = time.monotonic()
+    result = sla_sweep(now=OPENED + timedelta(minutes=20), budget_seconds=10)
+    assert time.monotonic() - began < 5
+    assert result.busy == 1 and result.tickets == 1
+    assert SLAEvent.objects.filter(clock__ticket=opened[1], key="breach").exists()
+    assert "SLA sweep refused" in caplog.text
