@@ -58,6 +58,7 @@ class Authenticity:
     ticket: Ticket | None = None
     verified_as: Sender | None = None
     reason: str = ""  # why the sender is not verified; "" when verified
+    internal: bool = False  # sent to an address issued on internal mail: a note, not a reply
 
     @property
     def verified(self) -> bool:
@@ -175,7 +176,7 @@ def _authenticity(parsed: ParsedEmail) -> Authenticity:
         reasons.append(f"the reply address was issued to someone else, not {parsed.sender}")
     if reasons:
         return Authenticity(ticket=ticket, reason="; ".join(reasons))
-    return Authenticity(ticket=ticket, verified_as=issued_to)
+    return Authenticity(ticket=ticket, verified_as=issued_to, internal=signed.internal)
 
 
 def _issued_to(ticket: Ticket, contact_id: int | None, user_id: int | None) -> Sender | None:
@@ -256,7 +257,11 @@ def _place(parsed: ParsedEmail, mailbox: Mailbox | None, authenticity: Authentic
     body = parsed.reply_text or "(no text)"
     if ticket is not None and ticket.status not in FINISHED:
         if sender is not None and sender.staff is not None:
-            if authenticity.verified:
+            if authenticity.verified and authenticity.internal:
+                services.ticket_note(
+                    ticket=ticket, author=sender.staff, body=body, attachments=_uploads(parsed)
+                )
+            elif authenticity.verified:
                 services.ticket_reply(
                     ticket=ticket,
                     author=sender.staff,

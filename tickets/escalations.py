@@ -199,8 +199,8 @@ def _notifications(
     subject = f"[{ticket.number}] {detail} {ticket.subject}"[:250]
     body = render_to_string(template, context)
     base_key = f"sla:{milestone.clock.pk}:{milestone.key}:rule{rule.pk}"
-    # Each person's email carries their own signed reply address: answering it is a reply
-    # on the ticket as them (SPEC section 11), any other address is unverified.
+    # Each person's email carries their own signed internal reply address: answering it adds
+    # an internal note as them (never a reply to the client); from anyone else, unverified.
     messages = [
         {
             "key": f"{base_key}:user{person.pk}:{channel}",
@@ -210,7 +210,11 @@ def _notifications(
             "recipient": person,
             "url": context["url"],
             **(
-                {"headers": {"Reply-To": reply_address(ticket_id=ticket.pk, user=person)}}
+                {
+                    "headers": {
+                        "Reply-To": reply_address(ticket_id=ticket.pk, user=person, internal=True)
+                    }
+                }
                 if channel == OutboxChannel.EMAIL
                 else {}
             ),

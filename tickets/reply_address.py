@@ -2,7 +2,11 @@
 address with a plus-tag naming the ticket and the one recipient it was issued to, sealed with
 an HMAC of both (keyed by SECRET_KEY, salted):
 
-    support+t123-c45-<20 base32 characters>@demo.msp    (c: a contact, u: a staff user)
+    support+t123-c45-<20 base32 characters>@demo.msp    (c: a contact, u: a staff user,
+                                                          n: a staff user, internally)
+
+An `n` address goes on internal mail to staff (SLA warnings, escalations): answering it adds an
+internal note as that person, never a reply to the client.
 
 The seal cannot be guessed (100 bits) nor moved to another ticket or recipient, so a reply
 sent to it proves that its sender was given it; the sender must still be that recipient for
@@ -20,9 +24,9 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 SALT = "tickets.reply_address"
 SIGNATURE_LENGTH = 20  # base32 characters: 100 bits
-CONTACT, USER = "c", "u"
+CONTACT, USER, NOTE = "c", "u", "n"
 TAG = re.compile(
-    r"\+t(?P<ticket>\d{1,12})-(?P<kind>[cu])(?P<recipient>\d{1,12})-(?P<signature>[a-z2-7]+)@",
+    r"\+t(?P<ticket>\d{1,12})-(?P<kind>[cun])(?P<recipient>\d{1,12})-(?P<signature>[a-z2-7]+)@",
     re.IGNORECASE,
 )
 
@@ -41,7 +45,12 @@ class SignedReply:
 
     @property
     def user_id(self) -> int | None:
-        return self.recipient_id if self.kind == USER else None
+        return self.recipient_id if self.kind in (USER, NOTE) else None
+
+    @property
+    def internal(self) -> bool:
+        """Issued on internal mail: a reply to it is an internal note."""
+        return self.kind == NOTE
 
 
 @dataclass(frozen=True)
@@ -63,11 +72,15 @@ def _base_address() -> tuple[str, str]:
     return local.split("+", 1)[0], domain
 
 
-def reply_address(*, ticket_id: int, contact=None, user=None) -> str:
-    """The address a reply about `ticket_id` from this contact (or staff user) is sent to."""
-    if (contact is None) == (user is None):
+def reply_address(*, ticket_id: int, contact=None, user=None, internal: bool = False) -> str:
+    """The address a reply about `ticket_id` from this contact (or staff user) is sent to;
+    `internal` for a staff user's internal mail, whose replies become internal notes."""
+    if (contact is None) == (user is None) or (internal and user is None):
         raise ValueError("A reply address is issued to one contact or one user.")
-    kind, recipient_id = (CONTACT, contact.pk) if contact is not None else (USER, user.pk)
+    if contact is not None:
+        kind, recipient_id = CONTACT, contact.pk
+    else:
+        kind, recipient_id = (NOTE if internal else USER), user.pk
     local, domain = _base_address()
     signature = _signature(ticket_id, kind, recipient_id, settings.SECRET_KEY)
     return f"{local}+t{ticket_id}-{kind}{recipient_id}-{signature}@{domain}"

@@ -257,8 +257,9 @@ def test_a_reply_to_a_merged_ticket_lands_on_the_surviving_one(ticket, technicia
 
 
 def test_a_staff_member_answers_an_sla_warning_by_email(ticket, tom, settings):
-    """The sweep's warning email carries Tom's own signed reply address; answering it is a
-    verified reply as Tom, while the same address in anyone else's hands is not."""
+    """The sweep's warning email carries Tom's own signed internal address: answering it is a
+    verified internal note by Tom (nothing reaches the client, no clock stops), while the same
+    address in anyone else's hands is unverified."""
     from datetime import timedelta
 
     from tickets.escalations import sla_sweep
@@ -273,7 +274,7 @@ def test_a_staff_member_answers_an_sla_warning_by_email(ticket, tom, settings):
     ).first()
     assert warning is not None
     signed = warning.headers["Reply-To"]
-    assert signed == reply_address(ticket_id=ticket.pk, user=tom)
+    assert signed == reply_address(ticket_id=ticket.pk, user=tom, internal=True)
 
     with time_machine.travel(later + timedelta(minutes=5), tick=False):
         forged = email_ingest(raw=staff_reply(ticket, to=signed, sender="mallory@evil.example"))
@@ -282,4 +283,7 @@ def test_a_staff_member_answers_an_sla_warning_by_email(ticket, tom, settings):
         )
     assert not forged.sender_verified
     assert row.sender_verified
-    assert ticket.comments.filter(author=tom, is_public=True).exists()
+    assert ticket.comments.filter(author=tom, is_public=False).exists()
+    assert not ticket.comments.filter(author=tom, is_public=True).exists()
+    ticket.refresh_from_db()
+    assert ticket.first_response_at is None
