@@ -194,13 +194,17 @@ def _resolve(alert: AlertIn, user: User, at: datetime) -> AlertOutcome:
     rows = Alert.objects.for_user(user).filter(
         source=alert.source, fingerprint=alert.fingerprint, resolved_at__isnull=True
     )
+    client = None
     if alert.asset or alert.client:
         try:
             client, _ = resolve_target(alert, user)
             rows = rows.filter(client=client)
         except ValidationError:
             pass  # an asset retired since it fired: the sender's scope still holds
-
+    if client is None and rows.values("client_id").distinct().count() > 1:
+        # An MSP-wide sender naming no client, with this fingerprint open for several: which
+        # one cleared is unknown, so none is resolved (each still resolves when named).
+        return AlertOutcome(alert.fingerprint, "ignored", None)
     with transaction.atomic():
         row = rows.select_for_update(of=("self",)).select_related("ticket").order_by("pk").first()
         if row is None:

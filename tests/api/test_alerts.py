@@ -335,3 +335,18 @@ def test_writes_are_answered_while_the_broker_is_down(
     assert (fired.status_code, replied.status_code) == (202, 201)
     assert queued  # delivery was attempted, and failed
     assert OutboxMessage.objects.filter(status="pending", email=ticket.contact.email).exists()
+
+
+def test_an_msp_wide_resolution_naming_no_client_never_guesses_between_clients(
+    rmm, server, client_b
+):
+    other = AssetFactory(client=client_b, hostname="db-01.other.local", rmm_id="RMM-88")
+    ours = post(rmm, alert()).json()["results"][0]["ticket"]
+    theirs = post(rmm, alert(asset=other.rmm_id)).json()["results"][0]["ticket"]
+    assert post(rmm, alert(status="resolved", asset="")).json()["results"][0]["action"] == (
+        "ignored"
+    )
+    assert Alert.objects.filter(resolved_at__isnull=True).count() == 2
+    resolved = post(rmm, alert(status="resolved", asset=other.rmm_id)).json()["results"][0]
+    assert (resolved["action"], resolved["ticket"]) == ("resolved", theirs)
+    assert Ticket.objects.get(pk=ours).status == "new"
