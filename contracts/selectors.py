@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, When
 
 from contracts.availability import availability_percent
 from contracts.choices import ContractStatus, PricingModel
@@ -45,16 +45,30 @@ def contracts_active_on(*, on: date):
     return Contract.objects.filter(_active_on(on))
 
 
-def contracts_active_for(*, client_ids: list[int], on: date) -> dict[int, Contract]:
-    """Each client's active contract on a date, with what reports read of it (lines, targets,
-    maintenance windows), in a fixed number of queries."""
+def contracts_in_force_on(*, on: date):
+    """The contracts whose term covered a date, for reporting a period that has ended: the
+    active one, or one that has expired since (a client's last contract month is reported
+    with that contract's targets). Ordered so that each client's active one comes first."""
+    in_force = Q(status__in=[ContractStatus.ACTIVE, ContractStatus.EXPIRED], start_date__lte=on) & (
+        Q(end_date__isnull=True) | Q(end_date__gte=on)
+    )
+    active_first = Case(When(status=ContractStatus.ACTIVE, then=0), default=1)
+    return Contract.objects.filter(in_force).order_by("client_id", active_first, "-start_date")
+
+
+def contracts_in_force_for(*, client_ids: list[int], on: date) -> dict[int, Contract]:
+    """Each client's contract in force on a date (contracts_in_force_on), with what reports
+    read of it (lines, targets, maintenance windows), in a fixed number of queries."""
     contracts = (
-        contracts_active_on(on=on)
+        contracts_in_force_on(on=on)
         .filter(client_id__in=client_ids)
         .select_related("client", "sla_policy")
         .prefetch_related("service_lines", "compliance_targets", "maintenance_windows")
     )
-    return {contract.client_id: contract for contract in contracts}
+    chosen: dict[int, Contract] = {}
+    for contract in contracts:
+        chosen.setdefault(contract.client_id, contract)
+    return chosen
 
 
 @dataclass(frozen=True)

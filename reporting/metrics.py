@@ -59,9 +59,9 @@ from contracts.selectors import (
     compliance_measured,
     compliance_share,
     concluded_between,
-    contracts_active_for,
-    contracts_active_on,
     contracts_availability,
+    contracts_in_force_for,
+    contracts_in_force_on,
     counted_clocks,
     service_targets,
 )
@@ -450,13 +450,14 @@ def _maintenance(rows: Rows, contract: Contract, bounds) -> None:
 
 
 def period_contract(client: Client, period: Period) -> Contract | None:
-    """The contract that was active at the end of the period (its targets apply)."""
+    """The contract in force at the end of the period (its targets apply), even if it has
+    expired since."""
     on = period.end_day - timedelta(days=1)
-    return contracts_active_on(on=on).filter(client=client).select_related("sla_policy").first()
+    return contracts_in_force_on(on=on).filter(client=client).select_related("sla_policy").first()
 
 
 def period_contracts(client_ids: list[int], period: Period) -> dict[int, Contract]:
-    return contracts_active_for(client_ids=client_ids, on=period.end_day - timedelta(days=1))
+    return contracts_in_force_for(client_ids=client_ids, on=period.end_day - timedelta(days=1))
 
 
 def clients_metrics(*, clients: list[Client], period: Period) -> dict[int, list[Metric]]:

@@ -36,6 +36,20 @@ def test_compliance_leaves_exempted_breaches_out(month):
     assert got[("exempted_breaches", "")].count == 1
 
 
+def test_a_contract_that_has_expired_since_reports_its_last_month(month):
+    """November's report of a contract that ended on 30 November and has since expired still
+    applies its targets (it used to find no active contract and report none)."""
+    from contracts.choices import ContractStatus
+    from contracts.models import Contract
+    from contracts.services import contract_change_status
+
+    contract = Contract.objects.get(client=month)
+    contract.end_date = date(2026, 11, 30)
+    contract.save()
+    contract_change_status(contract=contract, status=ContractStatus.EXPIRED)
+    assert figures(month)[("compliance", "P1/response")].target == Decimal("95.000")
+
+
 def test_response_and_resolution_percentiles(month):
     got = figures(month)
     # P1 responses spent 5, 10 and 20 minutes of round-the-clock time.
