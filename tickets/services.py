@@ -297,9 +297,10 @@ def ticket_email_subject(ticket: Ticket) -> str:
 
 
 def _reply_recipient(ticket: Ticket) -> Contact | None:
-    """Who a public reply is emailed to: the ticket's contact, when they have an address."""
+    """Who a public reply is emailed to: the ticket's contact, while active and with an
+    address (a deactivated contact is no longer written to)."""
     contact = ticket.contact
-    return contact if contact is not None and contact.email else None
+    return contact if contact is not None and contact.is_active and contact.email else None
 
 
 def _email_contact(ticket: Ticket, comment: Comment) -> None:

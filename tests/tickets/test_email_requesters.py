@@ -77,10 +77,18 @@ def test_the_mailbox_default_client_records_the_requester_too(client_b):
     assert ticket.contact.unverified_from_email
 
 
-@pytest.fixture(params=["no contact", "contact without email"])
+@pytest.fixture(params=["no contact", "contact without email", "contact deactivated since"])
 def unreachable(request, client_a):
     contact = None if request.param == "no contact" else ContactFactory(client=client_a, email="")
-    return ticket_open(client=client_a, contact=contact, subject="Phoned in: printer")
+    if request.param == "contact deactivated since":
+        contact.email = "left.the.company@acme.example"
+        contact.save()
+    ticket = ticket_open(client=client_a, contact=contact, subject="Phoned in: printer")
+    if request.param == "contact deactivated since":
+        contact.is_active = False
+        contact.save()
+        ticket.refresh_from_db()
+    return ticket
 
 
 def test_a_reply_nobody_receives_is_marked_and_sent_nowhere(unreachable, technician):
