@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, time, timedelta
 import holidays as holiday_presets
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from sla import clockstore, selectors
@@ -105,15 +104,10 @@ def calendar_version_append(*, calendar: BusinessCalendar) -> CalendarVersion | 
 def _running_clocks_recheck(*, calendar_id: int, at: datetime) -> int:
     """A new version may move the deadlines of clocks still running on the calendar: make them
     due for the timer sweep at once, which recomputes their deadlines (and the ticket's) and
-    fires whatever the new rules make due, once. One set-based update through the policies
-    whose targets use the calendar."""
-    policies = SLAPolicy.objects.filter(
-        Q(calendar_id=calendar_id)
-        | Q(targets__response_calendar_id=calendar_id)
-        | Q(targets__resolution_calendar_id=calendar_id)
-    ).values("pk")
+    fires whatever the new rules make due, once. One set-based update; a running clock's
+    remaining time is measured on its target's calendar, as its history records it."""
     return (
-        SLAClock.objects.filter(stopped_at__isnull=True, ticket__sla_policy_id__in=policies)
+        SLAClock.objects.filter(stopped_at__isnull=True, history__target__1=calendar_id)
         .exclude(next_check_at__lte=at)
         .update(next_check_at=at)
     )

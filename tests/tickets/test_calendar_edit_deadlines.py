@@ -70,3 +70,17 @@ def test_longer_hours_bring_a_warning_forward_and_it_fires_once(p3, policy):
     sla_sweep(now=ny(2026, 12, 9, 11, 45))
     keys = SLAEvent.objects.filter(clock=resolution(p3)).values_list("key", flat=True)
     assert list(keys) == ["warning-75"]
+
+
+def test_the_clocks_rechecked_are_those_measured_on_the_calendar(p3, policy):
+    """Found by the calendar in each clock's history, not by the policy as it is now: a policy
+    moved to another calendar since still has its running clocks rechecked on the old one."""
+    from sla.models import BusinessCalendar
+
+    measured_on = policy.calendar
+    policy.calendar = BusinessCalendar.objects.create(name="Nights", timezone="UTC", is_24x7=True)
+    policy.save()
+    edited = MONDAY_9 + timedelta(hours=1)
+    with time_machine.travel(edited, tick=False):
+        holiday_add(calendar=measured_on, day=date(2026, 12, 9), name="Office move")
+    assert resolution(p3).next_check_at == edited
