@@ -242,7 +242,7 @@ class TestVersions:
     def test_the_migration_gives_existing_calendars_their_rules_as_first_version(self):
         calendar = business_hours_calendar(timezone="Europe/Berlin")
         calendar.holidays.create(date=date(2026, 12, 25), name="Christmas")
-        migration = importlib.import_module("sla.migrations.0006_calendar_versions")
+        migration = importlib.import_module("sla.migrations.0008_calendar_versions")
         migration.first_versions(apps, None)
         (version,) = CalendarVersion.objects.filter(calendar=calendar)
         assert version.effective_from is None
