@@ -13,6 +13,7 @@ from django.urls import reverse
 from msp.choices import OutboxChannel
 from msp.services import outbox_enqueue
 from tickets.models import SatisfactionSurvey, Ticket
+from tickets.reply_address import reply_address
 
 SALT = "tickets.csat"
 RATINGS = range(1, 6)
@@ -81,7 +82,11 @@ def survey_send(*, ticket: Ticket, at: datetime) -> SatisfactionSurvey | None:
                 "days": settings.CSAT_LINK_DAYS,
             },
         ),
-        headers={"Auto-Submitted": "auto-generated", "X-PSA-Ticket": str(ticket.pk)},
+        headers={
+            "Auto-Submitted": "auto-generated",
+            "X-PSA-Ticket": str(ticket.pk),
+            "Reply-To": reply_address(ticket_id=ticket.pk, contact=contact),
+        },
     )
     return survey
 

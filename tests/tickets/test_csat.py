@@ -13,6 +13,7 @@ from msp.services import outbox_deliver
 from tests.factories import ContactFactory
 from tickets import services
 from tickets.models import SatisfactionSurvey
+from tickets.reply_address import reply_address
 
 pytestmark = pytest.mark.django_db
 RESOLVED = datetime(2026, 11, 2, 15, tzinfo=UTC)
@@ -43,6 +44,10 @@ def test_resolution_emails_the_contact_five_one_click_links(resolved):
     email = survey_email()
     assert email.to == ["paula@acme.example"]
     assert email.subject == f"[{resolved.number}] How did we do?"
+    # Answering the email itself threads back as the contact, verified.
+    assert email.extra_headers["Reply-To"] == reply_address(
+        ticket_id=resolved.pk, contact=resolved.contact
+    )
     assert sorted(links(email)) == [1, 2, 3, 4, 5]
     survey = SatisfactionSurvey.objects.get(ticket=resolved)
     assert (survey.sent_at, survey.rating) == (RESOLVED, None)
