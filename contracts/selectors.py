@@ -263,21 +263,11 @@ def concluded_between(start: datetime, end: datetime) -> Q:
     )
 
 
-def concluded_clocks(
-    *,
-    period: tuple[datetime, datetime] | None = None,
-    where: Q | None = None,
-    exempted: bool = False,
-    **scope,
-):
-    """Response and resolution clocks concluded in the period: met (stopped in time) or
-    breached. Breaches exempted (and not revoked) count as neither; `exempted=True` gives just
-    those instead. `scope` narrows the clocks, e.g. ticket__client=client; `where` replaces
-    `period` where periods differ by client (built from concluded_between)."""
-    concluded = where if where is not None else concluded_between(*period)
-    clocks = SLAClock.objects.filter(
-        concluded, kind__in=[ClockKind.RESPONSE, ClockKind.RESOLUTION], **scope
-    )
+def concluded_clocks(*, where: Q, exempted: bool = False):
+    """Response and resolution clocks concluded as `where` says (built from concluded_between,
+    per client where periods differ by client): met (stopped in time) or breached. Breaches
+    exempted (and not revoked) count as neither; `exempted=True` gives just those instead."""
+    clocks = SLAClock.objects.filter(where, kind__in=[ClockKind.RESPONSE, ClockKind.RESOLUTION])
     return clocks.filter(_exemption_in_force() if exempted else ~_exemption_in_force())
 
 
