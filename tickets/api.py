@@ -139,7 +139,7 @@ class AssignSerializer(serializers.Serializer):
     )
 
 
-class ContactSerializer(serializers.Serializer):
+class TicketContactSerializer(serializers.Serializer):
     contact = serializers.PrimaryKeyRelatedField(
         queryset=Contact.objects.all(),
         allow_null=True,
@@ -354,14 +354,14 @@ class TicketViewSet(
             lambda ticket, data: services.ticket_assign(ticket=ticket, actor=request.user, **data),
         )
 
-    @extend_schema(request=ContactSerializer, responses=TicketDetailSerializer)
+    @extend_schema(request=TicketContactSerializer, responses=TicketDetailSerializer)
     @action(detail=True, methods=["post"])
     def contact(self, request, pk=None):
         """Set the contact that public replies are emailed to."""
         _staff_only(request)
         return self._act(
             request,
-            ContactSerializer,
+            TicketContactSerializer,
             lambda ticket, data: services.ticket_set_contact(
                 ticket=ticket, actor=request.user, contact=data["contact"]
             ),
