@@ -13,6 +13,7 @@ from django.utils.module_loading import import_string
 
 from msp.choices import OutboxChannel, OutboxStatus, UserRole
 from msp.models import ApiToken, Contact, Heartbeat, Notification, OutboxMessage, User
+from msp.text import one_line
 
 
 def heartbeat_record(*, name: str) -> Heartbeat:
@@ -67,7 +68,7 @@ def _outbox_fields(
     return {
         "key": key[:200],
         "channel": channel,
-        "subject": subject[:250],
+        "subject": one_line(subject)[:250],
         "body": body,
         "recipient": recipient,
         "email": email,
@@ -155,11 +156,14 @@ def _send(message: OutboxMessage) -> None:
             recipient=message.recipient, title=message.subject, body=message.body, url=message.url
         )
         return
+    # Header values on one line whatever was stored: Django refuses a line break in a header
+    # (BadHeaderError), and a message that can never be sent would hold the outbox up.
+    headers = {name: one_line(str(value)) for name, value in message.headers.items()}
     email = EmailMessage(
-        subject=message.subject,
+        subject=one_line(message.subject),
         body=message.body,
         to=[message.email],
-        headers={**message.headers, "Message-ID": outbox_message_id(message.key)},
+        headers={**headers, "Message-ID": outbox_message_id(message.key)},
     )
     if message.attachment:
         email.attach(*_attachment(message.attachment))

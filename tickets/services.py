@@ -15,6 +15,7 @@ from contracts.selectors import contract_active_for
 from msp.choices import OutboxChannel, Tier
 from msp.models import Asset, Client, Contact, Site, Team, User
 from msp.services import outbox_enqueue, outbox_message_id
+from msp.text import one_line
 from sla import services as sla_services
 from sla.choices import Priority
 from sla.models import SLAPolicy
@@ -169,7 +170,7 @@ def ticket_open(
         contact=contact,
         site=site or (asset.site if asset else None),
         asset=asset,
-        subject=subject.strip(),
+        subject=one_line(subject).strip(),
         description=description,
         type=type,
         category=category.strip(),

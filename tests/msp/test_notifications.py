@@ -98,3 +98,41 @@ def test_a_claim_whose_worker_died_is_delivered_again(technician):
     message.refresh_from_db()
     assert message.status == OutboxStatus.SENT
     assert Notification.objects.filter(recipient=technician).count() == 1
+
+
+def test_a_line_break_in_a_subject_or_header_never_blocks_the_outbox(settings):
+    """A message stored with CR/LF in its subject or a header (by a user, or before subjects
+    were kept on one line) still goes out, on one line, instead of failing every retry."""
+    from django.core import mail
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    message = OutboxMessage.objects.create(
+        key="crlf",
+        channel=OutboxChannel.EMAIL,
+        subject="[#7] Printer\r\nBcc: everyone@example.com",
+        body="Hello",
+        email="paula@acme.example",
+        headers={"X-PSA-Ticket": "7\nX-Injected: yes"},
+    )
+    assert outbox_deliver(message_id=message.pk) == OutboxStatus.SENT
+    sent = mail.outbox[-1]
+    assert sent.subject == "[#7] Printer Bcc: everyone@example.com"
+    assert sent.bcc == []
+    assert "\nX-Injected:" not in sent.message().as_string()
+    assert sent.extra_headers["X-PSA-Ticket"] == "7 X-Injected: yes"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("Printer\r\nBcc: all@example.com", "Printer Bcc: all@example.com"),
+        ("VPN \u2028down", "VPN  down"),
+        ("Two  spaces\tand a tab", "Two  spaces\tand a tab"),
+    ],
+)
+def test_ticket_subjects_are_stored_on_one_line(typed, stored, client_a):
+    from sla.services import default_policy_ensure
+    from tickets.services import ticket_open
+
+    default_policy_ensure()
+    assert ticket_open(client=client_a, subject=typed).subject == stored
