@@ -148,6 +148,13 @@ def _process(row: InboundEmail, parsed: ParsedEmail, mailbox: Mailbox | None) ->
         return _finish(row, InboundStatus.QUARANTINED, str(exc))
     except ValidationError as exc:
         return _finish(row, InboundStatus.QUARANTINED, "; ".join(exc.messages))
+    except Exception as exc:
+        # One message we fail on must not block the others: kept, with the reason, for an
+        # administrator to release after a fix (nothing of it was written but this row).
+        log.exception("Email %s could not be processed", row.message_id)
+        return _finish(
+            row, InboundStatus.QUARANTINED, f"Processing failed: {type(exc).__name__}: {exc}"
+        )
     return _finish(
         row,
         InboundStatus.PROCESSED,

@@ -69,6 +69,20 @@ class UnreadableEmail(ValueError):
     """A message that cannot be read at all (no sender, not MIME)."""
 
 
+def safe_filename(name: str, fallback: str) -> str:
+    """An attachment's name as a file may be called: the last part of a path in either
+    convention (`..\\..\\win.ini` is `win.ini`), without NULs, control characters or leading
+    dots, at most 255 characters; `fallback` when nothing is left."""
+    name = re.split(r"[\\/]", name.replace("\x00", ""))[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip().lstrip(".").strip()
+    return name[:255] or fallback
+
+
+def _no_nul(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; no mail client means one in readable text.
+    return text.replace("\x00", "")
+
+
 def parse_email(raw: bytes) -> ParsedEmail:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     if not message.keys():
@@ -77,6 +91,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     if "@" not in sender:
         raise UnreadableEmail("The message has no sender address.")
     text, html_body, attachments = _bodies(message)
+    text, html_body = _no_nul(text), _no_nul(html_body)
     if not text.strip() and html_body:
         text = html_to_text(html_body)
     message_ids = _ids(_header(message, "Message-ID"))
@@ -85,7 +100,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
         in_reply_to=_ids(_header(message, "In-Reply-To")),
         references=_ids(_header(message, "References")),
         subject=" ".join(_header(message, "Subject").split())[:500],
-        sender_name=sender_name,
+        sender_name=_no_nul(sender_name),
         sender=sender.lower(),
         recipients=tuple(
             address.lower()
@@ -111,15 +126,16 @@ def parse_email(raw: bytes) -> ParsedEmail:
 
 def _header(message: EmailMessage, name: str) -> str:
     try:
-        return str(message.get(name) or "")
+        return _no_nul(str(message.get(name) or ""))
     except (ValueError, IndexError, TypeError):  # a header too malformed to decode: take it raw
         wanted = name.lower()
-        return next((str(raw) for key, raw in message.raw_items() if key.lower() == wanted), "")
+        raw = next((str(raw) for key, raw in message.raw_items() if key.lower() == wanted), "")
+        return _no_nul(raw)
 
 
 def _all_headers(message: EmailMessage, name: str) -> list[str]:
     wanted = name.lower()
-    return [str(raw) for key, raw in message.raw_items() if key.lower() == wanted]
+    return [_no_nul(str(raw)) for key, raw in message.raw_items() if key.lower() == wanted]
 
 
 def _ids(value: str) -> tuple[str, ...]:
@@ -153,7 +169,7 @@ def _bodies(message: EmailMessage):
         content = part.get_payload(decode=True) or b""
         attachments.append(
             ParsedAttachment(
-                filename=(filename or f"inline.{part.get_content_subtype()}")[:255],
+                filename=safe_filename(filename or "", f"inline.{part.get_content_subtype()}"),
                 content_type=part.get_content_type(),
                 content=content,
                 inline=disposition == "inline",

@@ -42,7 +42,12 @@ def mailbox_poll(*, mailbox: Mailbox) -> PollResult:
                 raw = next((part[1] for part in parts if isinstance(part, tuple)), None)
                 if raw is None:
                     continue
-                email_ingest(raw=raw, mailbox=mailbox)
+                try:
+                    email_ingest(raw=raw, mailbox=mailbox)
+                except Exception:
+                    # Not even stored: left unseen for the next poll, and the rest go on.
+                    log.exception("Mailbox %s: message %s could not be stored", mailbox.name, uid)
+                    continue
                 imap.uid("STORE", uid, "+FLAGS", "(\\Seen)")
                 fetched += 1
         error = ""

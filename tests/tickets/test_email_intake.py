@@ -174,3 +174,33 @@ def test_admin_retries_quarantined_messages(client_a, admin_user, client):
     row.refresh_from_db()
     assert row.status == InboundStatus.PROCESSED
     assert client.get(f"/admin/tickets/inboundemail/{row.pk}/change/").status_code == 200
+
+
+def test_a_nul_byte_and_a_windows_path_in_a_file_name_are_made_safe(paula):
+    """Thunderbird-shaped mail with NUL bytes in its subject and text (PostgreSQL refuses NUL)
+    and an attachment named ..\\..\\win.ini: a ticket, NULs dropped, the file named win.ini."""
+    row = email_ingest(raw=raw("poison_nul_and_windows_path.eml"))
+    assert row.status == InboundStatus.PROCESSED, row.reason
+    ticket = row.ticket
+    assert ticket.subject == "Log from the scanner PC"
+    assert "log: after every reboot" in ticket.description
+    assert [a.filename for a in ticket.attachments.all()] == ["win.ini"]
+
+
+def test_a_message_that_fails_is_quarantined_and_the_next_goes_through(paula, monkeypatch):
+    from tickets import services as ticket_services
+
+    real_open = ticket_services.ticket_open
+
+    def broken_once(**kwargs):
+        monkeypatch.setattr(ticket_services, "ticket_open", real_open)
+        raise RuntimeError("disk full while saving")
+
+    monkeypatch.setattr(ticket_services, "ticket_open", broken_once)
+    failed = email_ingest(raw=raw("plain.eml"))
+    assert failed.status == InboundStatus.QUARANTINED
+    assert failed.reason == "Processing failed: RuntimeError: disk full while saving"
+    assert not Ticket.objects.exists()  # nothing half-written
+    assert email_ingest(raw=raw("multipart_attachment.eml")).status == InboundStatus.PROCESSED
+    released = email_retry(inbound=failed)  # after the fix, an administrator releases it
+    assert released.status == InboundStatus.PROCESSED

@@ -104,3 +104,32 @@ def test_wrong_password_is_recorded_not_raised(imap_server, mailbox):
 def test_beat_polls_mailboxes():
     app.loader.import_default_modules()
     assert app.conf.beat_schedule["poll-mailboxes"]["task"] == "tickets.poll_mailboxes"
+
+
+def test_a_poison_message_never_blocks_the_rest_of_the_poll(imap_server, mailbox, monkeypatch):
+    """The NUL-byte, Windows-path message is made safe; one that cannot even be stored is left
+    unseen for the next poll while the messages after it are processed."""
+    from tickets import mailboxes
+
+    real_ingest = mailboxes.email_ingest
+
+    def ingest(*, raw, mailbox):
+        if b"Subject: Cannot be stored" in raw:
+            raise RuntimeError("database went away")
+        return real_ingest(raw=raw, mailbox=mailbox)
+
+    monkeypatch.setattr(mailboxes, "email_ingest", ingest)
+    deliver(
+        imap_server,
+        (EMAILS / "poison_nul_and_windows_path.eml").read_bytes(),
+        b"Message-ID: <x-1@acme.example>\nFrom: paula@acme.example\n"
+        b"Subject: Cannot be stored\n\nHello\n",
+        (EMAILS / "plain.eml").read_bytes(),
+    )
+    result = mailbox_poll(mailbox=mailbox)
+    assert (result.fetched, result.error) == (2, "")
+    # (dovecot itself turns the NUL in the header into a replacement character)
+    subjects = sorted(Ticket.objects.values_list("subject", flat=True))
+    assert subjects[0].startswith("Log from the scanner") and subjects[0].endswith("PC")
+    assert subjects[1] == "Printer on floor 2 is jammed"
+    assert unseen(imap_server) == 1  # the one that failed, for the next poll
