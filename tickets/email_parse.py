@@ -13,6 +13,8 @@ from email.utils import getaddresses, parseaddr
 
 import nh3
 
+from msp.text import one_line
+
 TICKET_TAG = re.compile(r"\[#(\d{1,12})\]")
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 # Where the quoted history of a reply starts (English and the usual client formats).
@@ -99,7 +101,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
         message_id=message_ids[0] if message_ids else "",
         in_reply_to=_ids(_header(message, "In-Reply-To")),
         references=_ids(_header(message, "References")),
-        subject=" ".join(_header(message, "Subject").split())[:500],
+        subject=one_line(_header(message, "Subject")).strip()[:500],
         sender_name=_no_nul(sender_name),
         sender=sender.lower(),
         recipients=tuple(

@@ -323,7 +323,8 @@ def _email_contact(ticket: Ticket, comment: Comment) -> None:
     }
     if thread:
         headers["In-Reply-To"] = thread[-1]
-        headers["References"] = " ".join([thread[0], *thread[-9:]][-10:])
+        # The first message and the last nine, each once (RFC 5322 keeps the thread's root).
+        headers["References"] = " ".join(dict.fromkeys([thread[0], *thread[-9:]]))
     if comment.is_automatic:
         headers["Auto-Submitted"] = "auto-generated"
     author = comment.author.full_name if comment.author else "Service desk"

@@ -92,6 +92,7 @@ def test_our_reply_goes_out_threaded_and_their_answer_comes_back(paula, technici
     assert outgoing.subject == f"[#{ticket.pk}] Printer on floor 2 is jammed"
     assert outgoing.email == "paula@acme.example"
     assert outgoing.headers["In-Reply-To"] == "<plain-1@acme.example>"
+    assert outgoing.headers["References"] == "<plain-1@acme.example>"  # each id once
     sent_id = EmailThreadMessage.objects.get(outbound=True).message_id
     answer = raw("reply_quoted.eml").replace(b"<REPLACED-BY-TEST>", sent_id.encode())
     row = email_ingest(raw=answer)

@@ -109,3 +109,12 @@ def test_dmarc_verdict_and_delivery_address_are_read():
     assert parse_email(compose("outlook_reply.eml", DMARC="fail")).dmarc_failed
     assert parse_email(compose("gmail_reply.eml", DMARC="FAIL")).dmarc_failed
     assert not parsed("plain.eml").dmarc_failed  # no Authentication-Results at all
+
+
+def test_the_subject_keeps_its_spacing_and_unfolds_to_one_line():
+    email = parse_email(
+        b"From: Paula Smith <paula@acme.example>\r\n"
+        b"Subject: RE:  VPN   down since 09:00 -- floor 2 and\r\n the warehouse\r\n"
+        b"Message-ID: <spacing@acme.example>\r\n\r\nStill down.\r\n"
+    )
+    assert email.subject == "RE:  VPN   down since 09:00 -- floor 2 and the warehouse"
