@@ -4,7 +4,14 @@ from django.contrib import admin, messages
 from msp.admin import AppendOnlyAdmin
 from tickets.choices import InboundStatus
 from tickets.email_intake import email_retry
-from tickets.models import Alert, InboundEmail, Mailbox, TimelineEvent
+from tickets.models import (
+    Alert,
+    AlertSettings,
+    InboundEmail,
+    Mailbox,
+    TimelineEvent,
+    UnroutedAlert,
+)
 
 
 class MailboxForm(forms.ModelForm):
@@ -56,11 +63,39 @@ class InboundEmailAdmin(admin.ModelAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
-    list_display = ["source", "fingerprint", "client", "severity", "occurrences", "ticket"]
-    list_display += ["first_seen_at", "resolved_at"]
+    list_display = ["source", "fingerprint", "client", "severity", "occurrences", "flaps"]
+    list_display += ["ticket", "first_seen_at", "resolved_at"]
     list_filter = ["source", "severity"]
     search_fields = ["fingerprint", "summary"]
     raw_id_fields = ["ticket", "asset"]
+
+
+@admin.register(AlertSettings)
+class AlertSettingsAdmin(admin.ModelAdmin):
+    """One row: the flap window and the storm rule, changed without a deploy."""
+
+    list_display = ["__str__", "flap_window_minutes", "storm_threshold", "storm_window_minutes"]
+
+    def has_add_permission(self, request):
+        return not AlertSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(UnroutedAlert)
+class UnroutedAlertAdmin(admin.ModelAdmin):
+    """Read-only here: routing opens a ticket, which the staff workspace does."""
+
+    list_display = ["source", "fingerprint", "summary", "reason", "received_at", "routed_client"]
+    list_filter = ["source"]
+    search_fields = ["fingerprint", "summary", "asset_reference"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(TimelineEvent)

@@ -1,13 +1,13 @@
 """POST /api/v1/alerts/ (generic JSON) and /api/v1/alerts/alertmanager/ (Prometheus
 Alertmanager's webhook, version 4, as it is sent). Both answer 202 with what became of each
-alert; bad payloads get 400 with the reason and create nothing."""
+alert; an alert whose client or asset is unknown is kept as unrouted (never dropped); payloads
+that are not valid get 400 with the reason and create nothing."""
 
 import hashlib
 import json
 import logging
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ValidationError
@@ -140,9 +140,21 @@ OUTCOMES = inline_serializer(
                 {
                     "fingerprint": serializers.CharField(),
                     "action": serializers.ChoiceField(
-                        choices=["opened", "repeated", "resolved", "noted", "ignored"]
+                        choices=[
+                            "opened",
+                            "repeated",
+                            "reopened",
+                            "resolved",
+                            "noted",
+                            "ignored",
+                            "unrouted",
+                        ]
                     ),
                     "ticket": serializers.IntegerField(allow_null=True),
+                    "unrouted": serializers.IntegerField(
+                        allow_null=True,
+                        help_text="The kept alert's id when its client or asset is unknown.",
+                    ),
                 },
             )
         )
@@ -173,19 +185,17 @@ class AlertIntakeView(APIView):
             raise ValidationError({"non_field_errors": ["Send one JSON object."]})
         alerts = self.alerts_of(request)
         results = []
-        try:
-            for alert in alerts:
-                outcome = alert_receive(alert=alert, user=request.user)
-                results.append(
-                    {
-                        "fingerprint": outcome.fingerprint,
-                        "action": outcome.action,
-                        "ticket": outcome.ticket_id,
-                    }
-                )
-        except DjangoValidationError as exc:
-            log.info("Alert refused: %s", exc.message_dict)
-            raise
+        for alert in alerts:
+            # Each alert on its own: one that cannot be routed is kept, never blocks the rest.
+            outcome = alert_receive(alert=alert, user=request.user)
+            results.append(
+                {
+                    "fingerprint": outcome.fingerprint,
+                    "action": outcome.action,
+                    "ticket": outcome.ticket_id,
+                    "unrouted": outcome.unrouted_id,
+                }
+            )
         return Response({"results": results}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -5,12 +5,20 @@ add an occurrence to its ticket instead. The database decides which delivery is 
 delivery inserts the alert with ON CONFLICT DO NOTHING against a partial unique index on open
 alerts, then locks the one open row, so twenty concurrent repeats still make one ticket.
 A resolved alert resolves its ticket when no person has worked it; otherwise it leaves a note.
+
+A new episode of an alert whose last ticket is still open (a repeat after a noted resolution,
+or after that ticket was merged) goes on that ticket. One that flaps, firing again within the
+flap window (AlertSettings) of the automatic resolution of its ticket, reopens that ticket and
+counts a flap; a ticket that a person resolved or closed is never reopened by an alert.
+
+Nothing is dropped: an alert whose client or asset is not found (within the sender's scope) is
+kept as an UnroutedAlert, which a dispatcher routes to a client later.
 """
 
 import logging
 import operator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from functools import reduce
 
 from django.conf import settings
@@ -22,7 +30,7 @@ from django.utils import timezone
 from msp.models import Asset, Client, User
 from tickets import selectors, services
 from tickets.choices import EventKind, TicketSource, TicketStatus
-from tickets.models import Alert, Ticket
+from tickets.models import Alert, AlertSettings, Ticket, TimelineEvent, UnroutedAlert
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +52,9 @@ class AlertIn:
 @dataclass(frozen=True)
 class AlertOutcome:
     fingerprint: str
-    action: str  # opened | repeated | resolved | noted | ignored
+    action: str  # opened | repeated | reopened | resolved | noted | ignored | unrouted
     ticket_id: int | None
+    unrouted_id: int | None = None
 
 
 def severity_levels() -> dict[str, tuple[str, str]]:
@@ -101,33 +110,186 @@ def alert_receive(*, alert: AlertIn, user: User, at: datetime | None = None) -> 
     at = at or timezone.now()
     if alert.status == "resolved":
         return _resolve(alert, user, at)
-    client, asset = resolve_target(alert, user)
-    with transaction.atomic():
+    try:
+        client, asset = resolve_target(alert, user)
+    except ValidationError as exc:
+        return _keep_unrouted(alert, user, at, reason=_reason(exc))
+    return _fire(alert, client, asset, user, at)
+
+
+def _reason(exc: ValidationError) -> str:
+    return "; ".join(message for messages in exc.message_dict.values() for message in messages)
+
+
+@transaction.atomic
+def _fire(alert: AlertIn, client: Client, asset: Asset | None, user: User, at) -> AlertOutcome:
+    row = _open_row(alert, client, asset, at)
+    ticket = _surviving(row.ticket)
+    if ticket is not None and ticket.is_open:
+        return _repeat(alert, row, ticket, at)
+    if ticket is not None:
+        # Its ticket was resolved or closed by hand while the alert kept firing: a new episode.
+        row.resolved_at = at
+        row.save(update_fields=["resolved_at"])
         row = _open_row(alert, client, asset, at)
-        ticket = row.ticket
-        if ticket is not None and ticket.status not in (
-            TicketStatus.RESOLVED,
-            TicketStatus.CLOSED,
-            TicketStatus.CANCELLED,
-        ):
-            row.occurrences += 1
-            row.last_seen_at = at
-            row.save(update_fields=["occurrences", "last_seen_at"])
-            services.ticket_system_event(
-                ticket=ticket,
-                kind=EventKind.ALERT,
-                at=at,
-                detail=f"{alert.summary} (fired again: occurrence {row.occurrences})",
-            )
-            return AlertOutcome(alert.fingerprint, "repeated", ticket.pk)
-        if ticket is not None:
-            # Its ticket was closed by hand while the alert kept firing: a new episode.
-            row.resolved_at = at
-            row.save(update_fields=["resolved_at"])
-            row = _open_row(alert, client, asset, at)
-        row.ticket = _open_ticket(alert, client, asset, user, at)
-        row.save(update_fields=["ticket"])
-        return AlertOutcome(alert.fingerprint, "opened", row.ticket_id)
+    previous = _previous_episode(row)
+    ticket = _surviving(previous.ticket) if previous is not None else None
+    if ticket is not None and ticket.is_open:
+        # Cleared while a person worked the ticket (only a note then), or merged since.
+        row.flaps = previous.flaps + 1
+        return _repeat(alert, row, ticket, at)
+    if ticket is not None:
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket is not None and _flap_reopens(ticket, at):
+        row.flaps = previous.flaps + 1
+        # A firing sent before the resolution was recorded reopens at that resolution, since
+        # clocks never go back in time.
+        at = max(at, ticket.resolved_at)
+        row.ticket = services.ticket_reopen(
+            ticket=ticket,
+            actor=None,
+            reason=f"Monitoring alert fired again: {alert.summary} (flap {row.flaps})",
+            at=at,
+        )
+        row.save(update_fields=["ticket", "flaps"])
+        services.ticket_system_event(
+            ticket=ticket,
+            kind=EventKind.ALERT,
+            at=at,
+            detail=f"{alert.summary} (flapped: flap {row.flaps})",
+        )
+        return AlertOutcome(alert.fingerprint, "reopened", ticket.pk)
+    row.ticket = _open_ticket(alert, client, asset, user, at)
+    row.save(update_fields=["ticket"])
+    return AlertOutcome(alert.fingerprint, "opened", row.ticket_id)
+
+
+def _repeat(alert: AlertIn, row: Alert, ticket: Ticket, at: datetime) -> AlertOutcome:
+    row.ticket = ticket
+    row.occurrences += 1
+    row.last_seen_at = at
+    row.save(update_fields=["ticket", "occurrences", "last_seen_at", "flaps"])
+    flapped = f", flap {row.flaps}" if row.flaps else ""
+    services.ticket_system_event(
+        ticket=ticket,
+        kind=EventKind.ALERT,
+        at=at,
+        detail=f"{alert.summary} (fired again: occurrence {row.occurrences}{flapped})",
+    )
+    return AlertOutcome(alert.fingerprint, "repeated", ticket.pk)
+
+
+MERGE_CHAIN_LIMIT = 20
+
+
+def _surviving(ticket: Ticket | None) -> Ticket | None:
+    """The ticket itself, or the one it was merged into (following merges of merges)."""
+    for _ in range(MERGE_CHAIN_LIMIT):
+        if ticket is None or ticket.merged_into_id is None:
+            return ticket
+        ticket = ticket.merged_into
+    return ticket
+
+
+def _previous_episode(row: Alert) -> Alert | None:
+    return (
+        Alert.objects.filter(
+            client_id=row.client_id,
+            source=row.source,
+            fingerprint=row.fingerprint,
+            resolved_at__isnull=False,
+            ticket__isnull=False,
+        )
+        .select_related("ticket")
+        .order_by("-resolved_at", "-pk")
+        .first()
+    )
+
+
+def _flap_reopens(ticket: Ticket, at: datetime) -> bool:
+    """A ticket resolved automatically (by its alert clearing) within the flap window; one a
+    person resolved, or any closed ticket, is left alone."""
+    if ticket.status != TicketStatus.RESOLVED or ticket.resolved_at is None:
+        return False
+    window = timedelta(minutes=AlertSettings.current().flap_window_minutes)
+    if ticket.resolved_at < at - window:
+        return False
+    last_resolution = (
+        TimelineEvent.objects.filter(ticket_id=ticket.pk, kind=EventKind.RESOLVED)
+        .order_by("-at", "-pk")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+    return (
+        last_resolution is None
+        and TimelineEvent.objects.filter(ticket_id=ticket.pk, kind=EventKind.RESOLVED).exists()
+    )
+
+
+def _keep_unrouted(alert: AlertIn, user: User, at: datetime, *, reason: str) -> AlertOutcome:
+    kept = UnroutedAlert.objects.create(
+        source=alert.source,
+        fingerprint=alert.fingerprint,
+        status=alert.status,
+        severity=alert.severity,
+        summary=alert.summary[:200],
+        details=alert.details,
+        asset_reference=alert.asset[:255],
+        client_reference=alert.client[:80],
+        reason=reason[:255],
+        sender=user,
+        scope_client_id=None if user.is_msp_staff else user.client_id,
+        received_at=at,
+    )
+    log.warning("Alert %s kept unrouted (#%s): %s", alert.fingerprint, kept.pk, reason)
+    return AlertOutcome(alert.fingerprint, "unrouted", None, kept.pk)
+
+
+def unrouted_clients(*, unrouted: UnroutedAlert, user: User):
+    """The clients an unrouted alert may be routed to by this user: those the user sees, and
+    only the sender's own client when the sender is a client user."""
+    clients = Client.objects.for_user(user).order_by("name")
+    if unrouted.scope_client_id is not None:
+        clients = clients.filter(pk=unrouted.scope_client_id)
+    return clients
+
+
+def unrouted_alert_route(
+    *, unrouted: UnroutedAlert, client: Client, actor: User, at: datetime | None = None
+) -> AlertOutcome:
+    """Route a kept alert to a client: its ticket is opened (or repeated, or reopened) exactly
+    as if it had named that client, by the same rules."""
+    at = at or timezone.now()
+    if not actor.is_msp_staff:
+        raise ValidationError("Only staff route alerts.")
+    with transaction.atomic():
+        unrouted = UnroutedAlert.objects.select_for_update().get(pk=unrouted.pk)
+        if unrouted.routed_at is not None:
+            raise ValidationError("This alert has already been routed.")
+        if not unrouted_clients(unrouted=unrouted, user=actor).filter(pk=client.pk).exists():
+            raise ValidationError({"client": "This alert cannot be routed to that client."})
+        alert = AlertIn(
+            source=unrouted.source,
+            fingerprint=unrouted.fingerprint,
+            status="firing",
+            severity=unrouted.severity,
+            summary=unrouted.summary,
+            details=unrouted.details,
+            asset=unrouted.asset_reference,
+            client=str(client.pk),
+        )
+        asset = _find_asset(unrouted.asset_reference, actor)
+        if asset is not None and asset.client_id != client.pk:
+            asset = None
+        outcome = _fire(alert, client, asset, unrouted.sender, at)
+        if unrouted.resolved_at is not None:
+            outcome = _resolve(replace(alert, status="resolved"), unrouted.sender, at)
+        unrouted.routed_client = client
+        unrouted.routed_by = actor
+        unrouted.routed_at = at
+        unrouted.ticket_id = outcome.ticket_id
+        unrouted.save(update_fields=["routed_client", "routed_by", "routed_at", "ticket"])
+    return outcome
 
 
 OPEN_ROW_ATTEMPTS = 5
@@ -208,7 +370,7 @@ def _resolve(alert: AlertIn, user: User, at: datetime) -> AlertOutcome:
     with transaction.atomic():
         row = rows.select_for_update(of=("self",)).select_related("ticket").order_by("pk").first()
         if row is None:
-            return AlertOutcome(alert.fingerprint, "ignored", None)
+            return _clear_unrouted(alert, user, at)
         row.resolved_at = at
         row.last_seen_at = at
         row.save(update_fields=["resolved_at", "last_seen_at"])
@@ -221,3 +383,26 @@ def _resolve(alert: AlertIn, user: User, at: datetime) -> AlertOutcome:
             return AlertOutcome(alert.fingerprint, "noted", ticket.pk)
         services.ticket_resolve_automatically(ticket=ticket, resolution=message, at=at)
         return AlertOutcome(alert.fingerprint, "resolved", ticket.pk)
+
+
+def _clear_unrouted(alert: AlertIn, user: User, at: datetime) -> AlertOutcome:
+    """A resolution for an alert that was kept unrouted marks it cleared (within the sender's
+    scope), so that routing it later does not leave a ticket open for nothing."""
+    scope = Q(scope_client__isnull=True) if user.is_msp_staff else Q(scope_client=user.client_id)
+    kept = (
+        UnroutedAlert.objects.filter(
+            scope,
+            source=alert.source,
+            fingerprint=alert.fingerprint,
+            status="firing",
+            routed_at__isnull=True,
+            resolved_at__isnull=True,
+        )
+        .order_by("-received_at", "-pk")
+        .first()
+    )
+    if kept is None:
+        return AlertOutcome(alert.fingerprint, "ignored", None)
+    kept.resolved_at = at
+    kept.save(update_fields=["resolved_at"])
+    return AlertOutcome(alert.fingerprint, "unrouted", None, kept.pk)

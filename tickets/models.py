@@ -373,6 +373,9 @@ class Alert(models.Model):
     summary = models.CharField(max_length=200)
     details = models.JSONField(default=dict, blank=True)
     occurrences = models.PositiveIntegerField(default=1)
+    flaps = models.PositiveIntegerField(
+        default=0, help_text="How many times the alert has cleared and fired again on its ticket."
+    )
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -391,6 +394,85 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.fingerprint}"
+
+
+class AlertSettings(models.Model):
+    """The MSP's alert rules that an admin tunes without a deploy (one row, pk 1)."""
+
+    flap_window_minutes = models.PositiveIntegerField(
+        default=30,
+        help_text="An alert firing again within this many minutes of clearing reopens the "
+        "ticket it resolved automatically instead of opening a new one.",
+    )
+    storm_threshold = models.PositiveIntegerField(
+        default=5,
+        validators=[MinValueValidator(2)],
+        help_text="This many alert tickets for one client within the storm window are grouped "
+        "under one parent incident.",
+    )
+    storm_window_minutes = models.PositiveIntegerField(default=5)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "alert settings"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="alert_settings_singleton")]
+
+    def __str__(self) -> str:
+        return "Alert settings"
+
+    @classmethod
+    def current(cls) -> "AlertSettings":
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class UnroutedAlert(models.Model):
+    """An alert whose client or asset could not be found: kept as received, listed for
+    dispatchers, and routed to a client by hand. `scope_client` is the sender's own client when
+    the sender is a client user: the alert can only ever be routed there."""
+
+    source = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=200)
+    status = models.CharField(max_length=10)
+    severity = models.CharField(max_length=30)
+    summary = models.CharField(max_length=200)
+    details = models.JSONField(default=dict, blank=True)
+    asset_reference = models.CharField(max_length=255, blank=True)
+    client_reference = models.CharField(max_length=80, blank=True)
+    reason = models.CharField(max_length=255)
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    scope_client = models.ForeignKey(
+        "msp.Client", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    received_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the sender reported it cleared, if it has."
+    )
+    routed_client = models.ForeignKey(
+        "msp.Client", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    routed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    routed_at = models.DateTimeField(null=True, blank=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=Q(routed_at__isnull=True),
+                name="unrouted_alert_waiting",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.fingerprint} (unrouted)"
 
 
 class Mailbox(models.Model):

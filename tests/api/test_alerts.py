@@ -11,7 +11,7 @@ from msp.services import api_token_create
 from sla.services import default_policy_ensure
 from tests.factories import AssetFactory
 from tickets import services
-from tickets.models import Alert, Ticket
+from tickets.models import Alert, AlertSettings, Ticket, UnroutedAlert
 from tickets.services import time_entry_log
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +110,8 @@ def test_resolved_alert_resolves_an_untouched_ticket(rmm, server):
     ticket = Ticket.objects.get(pk=ticket_id)
     assert ticket.status == "resolved"
     assert not ticket.sla_clocks.filter(stopped_at__isnull=True).exists()
-    # The next firing is a new episode with a new ticket.
+    # Past the flap window, the next firing is a new episode with a new ticket.
+    AlertSettings.objects.update_or_create(pk=1, defaults={"flap_window_minutes": 0})
     assert post(rmm, alert()).json()["results"][0]["action"] == "opened"
     assert Ticket.objects.count() == 2
 
@@ -162,8 +163,6 @@ def test_host_name_and_client_slug_match(rmm, server, client_b):
     ("body", "field"),
     [
         (alert(severity="apocalyptic"), "severity"),
-        (alert(asset="nowhere"), "asset"),
-        (alert(asset=""), "client"),
         (alert(colour="red"), "colour"),
         ({k: v for k, v in alert().items() if k != "fingerprint"}, "fingerprint"),
         (alert(details="not an object"), "details"),
@@ -212,7 +211,10 @@ def test_read_tokens_cannot_post_alerts(technician, api_as, server):
 
 def test_client_users_alert_only_about_their_own_assets(client_user_b, api_as, server):
     response = post(api_as(client_user_b, "alerts"), alert())
-    assert response.status_code == 400  # the asset is another client's: unknown to them
+    # The asset is another client's: unknown to them, so the alert is kept unrouted.
+    assert response.status_code == 202
+    assert response.json()["results"][0]["action"] == "unrouted"
+    assert not Ticket.objects.exists() and not Alert.objects.exists()
 
 
 def concurrently(secret: str, bodies: list[dict]) -> list[int]:
@@ -257,7 +259,8 @@ def test_firing_and_resolved_together_lose_nothing(postgres, technician, server)
         assert codes == [202] * 20
     episodes = list(Alert.objects.values_list("ticket_id", flat=True))
     assert None not in episodes
-    assert len(set(episodes)) == len(episodes) == Ticket.objects.count()
+    # Every episode after the first flapped within the window: all on the one ticket.
+    assert len(set(episodes)) == Ticket.objects.count() == 1
     assert Alert.objects.filter(resolved_at__isnull=True).count() <= 1
 
 
@@ -281,7 +284,7 @@ def test_another_clients_token_cannot_resolve_or_repeat_an_alert(
 
     resolved = post(other, alert(status="resolved", asset="RMM-B"))
     assert resolved.json()["results"] == [
-        {"fingerprint": "disk-db01", "action": "ignored", "ticket": None}
+        {"fingerprint": "disk-db01", "action": "ignored", "ticket": None, "unrouted": None}
     ]
     resolved_unnamed = post(other, alert(status="resolved", asset=""))
     assert resolved_unnamed.json()["results"][0]["ticket"] is None
@@ -304,7 +307,12 @@ def test_a_repeat_of_an_alert_whose_ticket_was_merged_lands_on_the_survivor(
     ticket_merge(source=Ticket.objects.get(pk=merged_id), target=survivor, actor=technician)
 
     repeat = post(rmm, alert()).json()["results"][0]
-    assert repeat == {"fingerprint": "disk-db01", "action": "repeated", "ticket": survivor.pk}
+    assert repeat == {
+        "fingerprint": "disk-db01",
+        "action": "repeated",
+        "ticket": survivor.pk,
+        "unrouted": None,
+    }
     assert Ticket.objects.count() == 2
     resolved = post(rmm, alert(status="resolved")).json()["results"][0]
     assert resolved["ticket"] == survivor.pk
@@ -350,3 +358,30 @@ def test_an_msp_wide_resolution_naming_no_client_never_guesses_between_clients(
     resolved = post(rmm, alert(status="resolved", asset=other.rmm_id)).json()["results"][0]
     assert (resolved["action"], resolved["ticket"]) == ("resolved", theirs)
     assert Ticket.objects.get(pk=ours).status == "new"
+
+
+def test_an_unroutable_alert_in_a_group_is_kept_and_the_rest_processed(rmm, server):
+    body = alertmanager()
+    lost = {
+        **body["alerts"][0],
+        "fingerprint": "zz9",
+        "labels": {"alertname": "HostDown", "instance": "nowhere:9100", "severity": "critical"},
+    }
+    later = {**body["alerts"][0], "fingerprint": "b2"}
+    body["alerts"] = [body["alerts"][0], lost, later]
+    response = post(rmm, body, "/api/v1/alerts/alertmanager/")
+    assert response.status_code == 202
+    actions = [(r["action"], r["unrouted"] is not None) for r in response.json()["results"]]
+    assert actions == [("opened", False), ("unrouted", True), ("opened", False)]
+    assert Ticket.objects.count() == 2
+    assert UnroutedAlert.objects.get().asset_reference == "nowhere"
+
+
+@pytest.mark.parametrize("changes", [{"asset": "nowhere"}, {"asset": ""}])
+def test_an_alert_naming_no_known_client_or_asset_is_kept_with_202(rmm, server, changes):
+    response = post(rmm, alert(**changes))
+    assert response.status_code == 202
+    (result,) = response.json()["results"]
+    assert result["action"] == "unrouted"
+    assert UnroutedAlert.objects.filter(pk=result["unrouted"]).exists()
+    assert not Ticket.objects.exists()

@@ -1,0 +1,156 @@
+"""Alert repeats and flaps (one ticket per problem, reopened within the flap window) and
+unrouted alerts (kept, listed, routed by a dispatcher: nothing dropped)."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from sla.services import default_policy_ensure
+from tests.factories import AssetFactory
+from tickets import services
+from tickets.alerts import AlertIn, alert_receive, unrouted_alert_route
+from tickets.models import Alert, AlertSettings, Ticket, UnroutedAlert
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def policy(db):
+    return default_policy_ensure()
+
+
+@pytest.fixture
+def server(client_a):
+    return AssetFactory(client=client_a, hostname="db-01.acme.local", rmm_id="RMM-77")
+
+
+def fire(user, at, status="firing", **changes):
+    values = {
+        "source": "zabbix",
+        "fingerprint": "disk-db01",
+        "status": status,
+        "severity": "critical",
+        "summary": "Disk full on db-01",
+        "details": {},
+        "asset": "RMM-77",
+        **changes,
+    }
+    return alert_receive(alert=AlertIn(**values), user=user, at=at)
+
+
+T0 = timezone.now().replace(microsecond=0) - timedelta(hours=2)
+
+
+def test_a_flap_within_the_window_reopens_the_auto_resolved_ticket(technician, server):
+    opened = fire(technician, T0)
+    assert fire(technician, T0 + timedelta(minutes=1), "resolved").action == "resolved"
+    again = fire(technician, T0 + timedelta(minutes=10))
+    assert (again.action, again.ticket_id) == ("reopened", opened.ticket_id)
+    ticket = Ticket.objects.get(pk=opened.ticket_id)
+    assert ticket.status == "in_progress" and ticket.resolved_at is None
+    assert Alert.objects.get(resolved_at__isnull=True).flaps == 1
+    assert ticket.events.filter(kind="reopened").count() == 1
+    assert ticket.events.filter(kind="alert", detail__contains="flap 1").exists()
+    # A second flap counts two, still one ticket.
+    fire(technician, T0 + timedelta(minutes=11), "resolved")
+    fire(technician, T0 + timedelta(minutes=12))
+    assert Alert.objects.get(resolved_at__isnull=True).flaps == 2
+    assert Ticket.objects.count() == 1
+
+
+def test_a_flap_after_the_window_opens_a_new_ticket(technician, server):
+    AlertSettings.objects.update_or_create(pk=1, defaults={"flap_window_minutes": 5})
+    first = fire(technician, T0)
+    fire(technician, T0 + timedelta(minutes=1), "resolved")
+    again = fire(technician, T0 + timedelta(minutes=7))
+    assert again.action == "opened" and again.ticket_id != first.ticket_id
+
+
+def test_a_ticket_a_person_resolved_is_not_reopened_by_a_flap(technician, server):
+    first = fire(technician, T0)
+    ticket = Ticket.objects.get(pk=first.ticket_id)
+    services.ticket_resolve(ticket=ticket, actor=technician, resolution="Freed space", at=T0)
+    fire(technician, T0 + timedelta(minutes=1), "resolved")
+    again = fire(technician, T0 + timedelta(minutes=2))
+    assert again.action == "opened" and again.ticket_id != first.ticket_id
+    assert Ticket.objects.get(pk=first.ticket_id).status == "resolved"
+
+
+def test_a_closed_ticket_is_not_reopened_by_a_flap(technician, server):
+    first = fire(technician, T0)
+    fire(technician, T0 + timedelta(minutes=1), "resolved")
+    services.ticket_close(ticket=Ticket.objects.get(pk=first.ticket_id), actor=technician)
+    again = fire(technician, T0 + timedelta(minutes=2))
+    assert again.action == "opened" and again.ticket_id != first.ticket_id
+
+
+def test_firing_again_after_a_noted_resolution_goes_on_the_open_ticket(technician, server):
+    first = fire(technician, T0)
+    ticket = Ticket.objects.get(pk=first.ticket_id)
+    services.ticket_note(ticket=ticket, author=technician, body="Looking", at=T0)
+    assert fire(technician, T0 + timedelta(minutes=1), "resolved").action == "noted"
+    again = fire(technician, T0 + timedelta(hours=1))
+    assert (again.action, again.ticket_id) == ("repeated", first.ticket_id)
+    assert Ticket.objects.count() == 1
+
+
+def test_firing_again_on_a_ticket_waiting_on_the_client_adds_to_it(technician, server):
+    first = fire(technician, T0)
+    ticket = Ticket.objects.get(pk=first.ticket_id)
+    services.ticket_change_status(ticket=ticket, actor=technician, status="waiting_on_client")
+    again = fire(technician, T0 + timedelta(minutes=5))
+    assert (again.action, again.ticket_id) == ("repeated", first.ticket_id)
+
+
+def test_firing_again_after_a_resolved_episode_and_a_merge_goes_on_the_survivor(
+    technician, server, client_a
+):
+    first = fire(technician, T0)
+    ticket = Ticket.objects.get(pk=first.ticket_id)
+    services.ticket_note(ticket=ticket, author=technician, body="Looking", at=T0)
+    fire(technician, T0 + timedelta(minutes=1), "resolved")
+    survivor = services.ticket_open(client=client_a, subject="Database server")
+    services.ticket_merge(source=ticket, target=survivor, actor=technician)
+    again = fire(technician, T0 + timedelta(minutes=30))
+    assert (again.action, again.ticket_id) == ("repeated", survivor.pk)
+
+
+def test_an_unknown_asset_is_kept_unrouted_and_routed_by_a_dispatcher(
+    technician, dispatcher, client_a
+):
+    outcome = fire(technician, T0, asset="nowhere-01")
+    assert outcome.action == "unrouted" and outcome.ticket_id is None
+    kept = UnroutedAlert.objects.get(pk=outcome.unrouted_id)
+    assert (kept.asset_reference, kept.routed_at) == ("nowhere-01", None)
+    assert "nowhere-01" in kept.reason
+    routed = unrouted_alert_route(unrouted=kept, client=client_a, actor=dispatcher)
+    assert routed.action == "opened"
+    ticket = Ticket.objects.get(pk=routed.ticket_id)
+    assert (ticket.client, ticket.source) == (client_a, "alert")
+    kept.refresh_from_db()
+    assert (kept.routed_client, kept.ticket_id) == (client_a, ticket.pk)
+    with pytest.raises(ValidationError):
+        unrouted_alert_route(unrouted=kept, client=client_a, actor=dispatcher)
+
+
+def test_a_client_users_unrouted_alert_can_only_go_to_their_client(
+    client_user_a, dispatcher, client_b
+):
+    outcome = fire(client_user_a, T0, asset="srv-of-b")
+    kept = UnroutedAlert.objects.get(pk=outcome.unrouted_id)
+    assert kept.scope_client_id == client_user_a.client_id
+    with pytest.raises(ValidationError):
+        unrouted_alert_route(unrouted=kept, client=client_b, actor=dispatcher)
+    assert not Ticket.objects.exists()
+
+
+def test_a_resolution_clears_the_kept_alert(technician, dispatcher, client_a):
+    outcome = fire(technician, T0, asset="nowhere-01")
+    cleared = fire(technician, T0 + timedelta(minutes=1), "resolved", asset="nowhere-01")
+    assert (cleared.action, cleared.unrouted_id) == ("unrouted", outcome.unrouted_id)
+    kept = UnroutedAlert.objects.get()
+    assert kept.resolved_at is not None
+    routed = unrouted_alert_route(unrouted=kept, client=client_a, actor=dispatcher)
+    assert Ticket.objects.get(pk=routed.ticket_id).status == "resolved"
