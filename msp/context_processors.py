@@ -1,5 +1,7 @@
 from django.urls import reverse
 
+from msp.choices import UserRole
+
 
 def navigation(request) -> dict:
     """Navigation entries for the signed-in user's area (workspace or portal)."""
@@ -18,6 +20,8 @@ def navigation(request) -> dict:
             ("Calendars", reverse("sla:calendar-list")),
             ("SLA policies", reverse("sla:policy-list")),
         ]
+        if user.role in (UserRole.DISPATCHER, UserRole.ADMIN):
+            items.append(("Unrouted alerts", reverse("tickets:unrouted-alerts")))
         if user.is_staff:
             items.append(("Admin", reverse("admin:index")))
     else:

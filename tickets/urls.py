@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.TicketCreateView.as_view(), name="create"),
     path("new/client-fields/", views.ClientFieldsView.as_view(), name="client-fields"),
     path("<int:pk>/", views.TicketDetailView.as_view(), name="detail"),
+    path("unrouted-alerts/", views.UnroutedAlertListView.as_view(), name="unrouted-alerts"),
     path("<int:pk>/sla/", views.TicketSlaFragmentView.as_view(), name="sla"),
     path("<int:pk>/reply/", views.ReplyView.as_view(), name="reply"),
     path("<int:pk>/note/", views.NoteView.as_view(), name="note"),

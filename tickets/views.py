@@ -14,13 +14,14 @@ from django.views.generic import TemplateView
 
 from contracts.choices import ExemptionCause
 from contracts.models import BreachExemption
-from msp.choices import SERVICE_MANAGER_ROLES
-from msp.mixins import StaffRequiredMixin
+from msp.choices import SERVICE_MANAGER_ROLES, UserRole
+from msp.mixins import RoleRequiredMixin, StaffRequiredMixin
+from msp.models import Client
 from msp.paginators import page_of
 from sla.choices import ClockKind
-from tickets import forms, selectors, services
+from tickets import alerts, forms, selectors, services
 from tickets.filtersets import TicketFilterSet
-from tickets.models import Attachment, Ticket
+from tickets.models import Attachment, Ticket, UnroutedAlert
 from tickets.selectors import Queue
 
 QUEUE_PAGE_SIZE = 50
@@ -357,3 +358,38 @@ class TicketSlaFragmentView(StaffRequiredMixin, View):
     def get(self, request, pk: int):
         ticket = _visible_ticket(request, pk)
         return render(request, "tickets/_clocks.html", _clock_context(request, ticket))
+
+
+class UnroutedAlertListView(RoleRequiredMixin, View):
+    """Alerts kept because their client or asset was unknown, waiting to be routed; a POST
+    routes one to a client, which opens its ticket by the alert rules."""
+
+    allowed_roles = (UserRole.DISPATCHER, UserRole.ADMIN)
+    template_name = "tickets/unrouted_alerts.html"
+
+    def get(self, request):
+        waiting = UnroutedAlert.objects.filter(routed_at__isnull=True).select_related(
+            "scope_client", "sender"
+        )
+        page = page_of(waiting, request.GET.get("page"), QUEUE_PAGE_SIZE)
+        clients = list(Client.objects.for_user(request.user).order_by("name"))
+        return render(request, self.template_name, {"page": page, "clients": clients})
+
+    def post(self, request):
+        unrouted = get_object_or_404(
+            UnroutedAlert, pk=request.POST.get("alert"), routed_at__isnull=True
+        )
+        client = alerts.unrouted_clients(unrouted=unrouted, user=request.user).filter(
+            pk=request.POST.get("client") or None
+        )
+        try:
+            if not client:
+                raise ValidationError("Choose a client this alert may be routed to.")
+            outcome = alerts.unrouted_alert_route(
+                unrouted=unrouted, client=client[0], actor=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("tickets:unrouted-alerts")
+        messages.success(request, f"Routed: ticket #{outcome.ticket_id} ({outcome.action}).")
+        return redirect("tickets:unrouted-alerts")

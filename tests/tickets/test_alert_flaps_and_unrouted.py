@@ -154,3 +154,32 @@ def test_a_resolution_clears_the_kept_alert(technician, dispatcher, client_a):
     assert kept.resolved_at is not None
     routed = unrouted_alert_route(unrouted=kept, client=client_a, actor=dispatcher)
     assert Ticket.objects.get(pk=routed.ticket_id).status == "resolved"
+
+
+def test_the_unrouted_list_page_routes_an_alert(technician, dispatcher, client_a, client):
+    for number in range(3):
+        fire(technician, T0, asset=f"nowhere-{number}", fingerprint=f"f{number}")
+    client.force_login(technician)
+    assert client.get("/workspace/tickets/unrouted-alerts/").status_code == 403
+    client.force_login(dispatcher)
+    page = client.get("/workspace/tickets/unrouted-alerts/")
+    assert page.status_code == 200 and b"nowhere-2" in page.content
+    assert b"Unrouted alerts" in page.content  # also in the navigation
+    kept = UnroutedAlert.objects.get(asset_reference="nowhere-1")
+    response = client.post(
+        "/workspace/tickets/unrouted-alerts/", {"alert": kept.pk, "client": client_a.pk}
+    )
+    assert response.status_code == 302
+    kept.refresh_from_db()
+    assert kept.ticket.client == client_a
+    assert b"nowhere-1" not in client.get("/workspace/tickets/unrouted-alerts/").content
+
+
+def test_the_unrouted_list_page_query_count(
+    technician, dispatcher, client, django_assert_max_num_queries
+):
+    for number in range(10):
+        fire(technician, T0, asset=f"nowhere-{number}", fingerprint=f"f{number}")
+    client.force_login(dispatcher)
+    with django_assert_max_num_queries(8):
+        assert client.get("/workspace/tickets/unrouted-alerts/").status_code == 200
