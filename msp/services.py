@@ -159,6 +159,13 @@ def _send(message: OutboxMessage) -> None:
     # Header values on one line whatever was stored: Django refuses a line break in a header
     # (BadHeaderError), and a message that can never be sent would hold the outbox up.
     headers = {name: one_line(str(value)) for name, value in message.headers.items()}
+    # No out-of-office or other robot answers our mail (no loops): Exchange honours
+    # X-Auto-Response-Suppress, RFC 3834 responders Auto-Submitted, older ones Precedence.
+    # Only a reply a person wrote on a ticket is not automatic.
+    headers.setdefault("X-Auto-Response-Suppress", "All")
+    if not message.key.startswith("ticket-reply:") or "Auto-Submitted" in headers:
+        headers.setdefault("Auto-Submitted", "auto-generated")
+        headers.setdefault("Precedence", "bulk")
     email = EmailMessage(
         subject=one_line(message.subject),
         body=message.body,

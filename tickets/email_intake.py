@@ -20,8 +20,12 @@ replies reach them.
 """
 
 import hashlib
+import html
 import logging
+import re
 from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import formataddr
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -31,16 +35,27 @@ from django.utils import timezone
 from msp.models import Client, Contact, User
 from tickets import services
 from tickets.choices import EventKind, InboundStatus, TicketSource, TicketStatus
-from tickets.email_parse import ParsedEmail, UnreadableEmail, parse_email
+from tickets.email_parse import ParsedEmail, UnreadableEmail, html_to_text, parse_email
 from tickets.models import EmailThreadMessage, InboundEmail, Mailbox, Ticket
 from tickets.reply_address import reply_address_check
 
 log = logging.getLogger(__name__)
 FINISHED = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
+# More than this many messages from one sender to one ticket within an hour is a mail loop.
+MESSAGES_PER_SENDER_AND_TICKET_PER_HOUR = 10
 
 
 class Quarantine(Exception):
     """A message we cannot place: kept with this reason."""
+
+
+class Ignore(Exception):
+    """A message stored and deliberately not acted on (a loop cut short): kept with this
+    reason and the ticket it was for."""
+
+    def __init__(self, reason: str, ticket: Ticket):
+        super().__init__(reason)
+        self.ticket = ticket
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,8 @@ def _process(row: InboundEmail, parsed: ParsedEmail, mailbox: Mailbox | None) ->
                 )
     except Quarantine as exc:
         return _finish(row, InboundStatus.QUARANTINED, str(exc))
+    except Ignore as exc:
+        return _finish(row, InboundStatus.IGNORED, str(exc), ticket=exc.ticket)
     except ValidationError as exc:
         return _finish(row, InboundStatus.QUARANTINED, "; ".join(exc.messages))
     except Exception as exc:
@@ -258,15 +275,52 @@ def _unknown(parsed: ParsedEmail) -> Quarantine:
     )
 
 
+def _loop_check(parsed: ParsedEmail, ticket: Ticket) -> None:
+    """Two robots answering each other (an auto-responder we failed to recognise, a
+    monitoring system writing to a ticket) are cut short: past the hourly cap, a sender's
+    messages to one ticket are stored and ignored."""
+    since = timezone.now() - timedelta(hours=1)
+    count = InboundEmail.objects.filter(
+        sender=parsed.sender[:320],
+        ticket=ticket,
+        status=InboundStatus.PROCESSED,
+        received_at__gte=since,
+    ).count()
+    if count >= MESSAGES_PER_SENDER_AND_TICKET_PER_HOUR:
+        raise Ignore(
+            f"Mail loop guard: {parsed.sender} already wrote {count} messages to "
+            f"{ticket.number} within the hour; stored, not added to the ticket.",
+            ticket,
+        )
+
+
+def _html_adds_content(parsed: ParsedEmail) -> bool:
+    """Whether the HTML holds words or links that the text version lacks (it then travels as
+    a file with a new ticket, whose description is text only)."""
+    if not parsed.html:
+        return False
+    words = set(re.findall(r"\w+", parsed.text.lower()))
+    links = " ".join(re.findall(r'href="([^"]*)"', parsed.html))
+    html_words = re.findall(r"\w+", f"{html_to_text(parsed.html)} {html.unescape(links)}".lower())
+    return bool(set(html_words) - words)
+
+
 def _place(parsed: ParsedEmail, mailbox: Mailbox | None, authenticity: Authenticity) -> Ticket:
     sender = authenticity.verified_as or _sender(parsed, mailbox)
     ticket = _surviving(authenticity.ticket or _threaded_ticket(parsed))
+    # A comment cannot be blank (the services refuse it); a description can.
     body = parsed.reply_text or "(no text)"
+    html_body = parsed.html
     if ticket is not None and ticket.status not in FINISHED:
+        _loop_check(parsed, ticket)
         if sender is not None and sender.staff is not None:
             if authenticity.verified and authenticity.internal:
                 services.ticket_note(
-                    ticket=ticket, author=sender.staff, body=body, attachments=_uploads(parsed)
+                    ticket=ticket,
+                    author=sender.staff,
+                    body=body,
+                    attachments=_uploads(parsed),
+                    body_html=html_body,
                 )
             elif authenticity.verified:
                 services.ticket_reply(
@@ -275,6 +329,7 @@ def _place(parsed: ParsedEmail, mailbox: Mailbox | None, authenticity: Authentic
                     body=body,
                     attachments=_uploads(parsed),
                     email_sender=parsed.sender,
+                    body_html=html_body,
                 )
             else:
                 services.ticket_unverified_note(
@@ -283,6 +338,7 @@ def _place(parsed: ParsedEmail, mailbox: Mailbox | None, authenticity: Authentic
                     email_sender=parsed.sender,
                     reason=authenticity.note,
                     attachments=_uploads(parsed),
+                    body_html=html_body,
                 )
             return ticket
         # Someone we cannot place may still answer at an address we issued for this ticket
@@ -301,15 +357,16 @@ def _place(parsed: ParsedEmail, mailbox: Mailbox | None, authenticity: Authentic
             attachments=_uploads(parsed),
             email_sender=parsed.sender,
             unverified_reason=authenticity.note,
+            body_html=html_body,
         )
         return ticket
     if sender is None:
         raise _unknown(parsed)
     if sender.staff is not None:
         raise Quarantine(f"Staff member {parsed.sender} wrote without a ticket to reply to.")
-    description = parsed.text or "(no text)"
+    description = parsed.text
     if ticket is not None:  # a reply to a closed ticket starts a follow-up
-        description = f"Follow-up to {ticket.number}.\n\n{description}"
+        description = f"Follow-up to {ticket.number}.\n\n{description}".strip()
     new = services.ticket_open(
         client=sender.client,
         contact=sender.contact
@@ -325,8 +382,16 @@ def _place(parsed: ParsedEmail, mailbox: Mailbox | None, authenticity: Authentic
         ticket=new,
         kind=EventKind.NOTE,
         at=timezone.now(),
-        detail=f"Opened by email from {parsed.sender}. {authenticity.note or 'Sender verified.'}",
+        detail=f"Opened by email from {formataddr((parsed.sender_name, parsed.sender))}. "
+        f"{authenticity.note or 'Sender verified.'}",
     )
-    for upload in _uploads(parsed):
+    uploads = _uploads(parsed)
+    if _html_adds_content(parsed):
+        uploads.append(
+            SimpleUploadedFile(
+                "message.html", parsed.html.encode(), content_type="text/html; charset=utf-8"
+            )
+        )
+    for upload in uploads:
         services.attachment_add(ticket=new, upload=upload, user=None)
     return new

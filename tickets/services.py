@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import nh3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -231,16 +232,19 @@ def _comment(
     email_sender: str = "",
     sender_verified: bool = True,
     reached_nobody: bool = False,
+    body_html: str = "",
 ):
     if not body.strip():
         raise ValidationError({"body": "Write a message."})
+    # An email's own HTML (`body_html`, sanitised again here) is kept as it was written;
+    # otherwise the body is Markdown.
     return Comment.objects.create(
         ticket=ticket,
         author=author,
         is_public=public,
         is_automatic=automatic,
         body=body,
-        body_html=markdown_to_safe_html(body),
+        body_html=nh3.clean(body_html) if body_html.strip() else markdown_to_safe_html(body),
         created_at=at,
         email_sender=email_sender[:320],
         sender_verified=sender_verified,
@@ -258,6 +262,7 @@ def ticket_reply(
     attachments: list[UploadedFile] = (),
     at: datetime | None = None,
     email_sender: str = "",
+    body_html: str = "",
 ) -> Comment:
     """A public reply by staff (`email_sender`: sent by email, to the signed reply address
     issued to `author`). The first one that a person writes stops the response clock; each one
@@ -276,6 +281,7 @@ def ticket_reply(
         at=at,
         email_sender=email_sender,
         reached_nobody=_reply_recipient(ticket) is None,
+        body_html=body_html,
     )
     _event(ticket, EventKind.REPLY, author, at, comment=comment)
     _email_contact(ticket, comment)
@@ -378,6 +384,7 @@ def ticket_unverified_note(
     reason: str,
     attachments: list[UploadedFile] = (),
     at: datetime | None = None,
+    body_html: str = "",
 ) -> Comment:
     """An email claiming to come from staff whose sender is not verified: kept as an internal
     note by no one, marked unverified. It reaches no client and changes no clock."""
@@ -392,6 +399,7 @@ def ticket_unverified_note(
         at=at,
         email_sender=email_sender,
         sender_verified=False,
+        body_html=body_html,
     )
     _event(ticket, EventKind.NOTE, None, at, comment=comment, detail=reason)
     for upload in attachments:
@@ -407,13 +415,16 @@ def ticket_note(
     body: str,
     attachments: list[UploadedFile] = (),
     at: datetime | None = None,
+    body_html: str = "",
 ) -> Comment:
     """An internal note: never shown to the client, never stops a clock."""
     at = _now(at)
     _require_staff(author)
     ticket = _lock(ticket)
     _require_open(ticket, "take notes")
-    comment = _comment(ticket, author, body, public=False, automatic=False, at=at)
+    comment = _comment(
+        ticket, author, body, public=False, automatic=False, at=at, body_html=body_html
+    )
     _event(ticket, EventKind.NOTE, author, at, comment=comment)
     for upload in attachments:
         _attachment_add(ticket, upload, author, comment, at)
@@ -430,6 +441,7 @@ def ticket_client_message(
     at: datetime | None = None,
     email_sender: str = "",
     unverified_reason: str = "",
+    body_html: str = "",
 ) -> Comment:
     """A message from the client (portal user, or by email from `email_sender`, `author` then
     being the verified contact's login if any).
@@ -453,6 +465,7 @@ def ticket_client_message(
         at=at,
         email_sender=email_sender,
         sender_verified=not unverified_reason,
+        body_html=body_html,
     )
     _event(ticket, EventKind.CLIENT_MESSAGE, author, at, comment=comment, detail=unverified_reason)
     if ticket.status == TicketStatus.RESOLVED:

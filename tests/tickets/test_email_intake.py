@@ -205,3 +205,161 @@ def test_a_message_that_fails_is_quarantined_and_the_next_goes_through(paula, mo
     assert email_ingest(raw=raw("multipart_attachment.eml")).status == InboundStatus.PROCESSED
     released = email_retry(inbound=failed)  # after the fix, an administrator releases it
     assert released.status == InboundStatus.PROCESSED
+
+
+# Content (issue 18, point 9), loops (point 10), fidelity (point 13) -----------------------
+
+
+def tagged(name: str, ticket) -> bytes:
+    """A stored reply or auto-reply aimed at `ticket` (the fixtures say [#1])."""
+    return raw(name).replace(b"[#1]", f"[#{ticket.pk}]".encode())
+
+
+def test_a_reply_keeps_its_sanitised_html_and_its_text(paula):
+    ticket = email_ingest(raw=raw("plain.eml")).ticket
+    row = email_ingest(raw=tagged("gmail_html_reply.eml", ticket))
+    assert row.status == InboundStatus.PROCESSED and row.ticket == ticket
+    comment = ticket.comments.get()
+    assert comment.body == "Tray 2 is fine now, tray 3 still jams."
+    assert "<span>tray 3 still jams</span>" in comment.body_html
+    assert "style=" not in comment.body_html
+
+
+def test_the_ticket_page_and_the_portal_show_the_html(paula, dispatcher, client_user_a):
+    from django.urls import reverse
+
+    from tests.helpers import signed_in
+
+    ticket = email_ingest(raw=raw("plain.eml")).ticket
+    email_ingest(raw=tagged("outlook_desktop_reply_html.eml", ticket))
+    staff_page = signed_in(dispatcher).get(reverse("tickets:detail", args=[ticket.pk]))
+    portal_page = signed_in(client_user_a).get(f"/portal/tickets/{ticket.pk}/")
+    for page in (staff_page, portal_page):
+        assert "Thanks, the new roller <b>works</b>." in page.content.decode()
+
+
+def test_a_new_ticket_keeps_html_the_text_lacks_as_a_file(paula):
+    siblings = email_ingest(raw=raw("text_and_html_siblings_in_mixed.eml")).ticket
+    assert "Model numbers: P2422H and P2419H." in siblings.description  # text from the HTML
+    message = (
+        b"From: paula@acme.example\nSubject: Portal link\nMessage-ID: <link@acme.example>\n"
+        b'Content-Type: multipart/alternative; boundary="b"\n\n--b\nContent-Type: text/plain\n\n'
+        b"The link below fails.\n--b\nContent-Type: text/html\n\n<p>The <a href="
+        b'"https://erp.acme.example/login?x=1">link below</a> fails.</p>\n--b--\n'
+    )
+    ticket = email_ingest(raw=message).ticket
+    (page,) = ticket.attachments.all()
+    assert page.filename == "message.html"
+    assert b'href="https://erp.acme.example/login?x=1"' in page.file.read()
+    owa = email_ingest(raw=raw("outlook_web_new_ticket.eml")).ticket  # a table only in HTML
+    assert [a.filename for a in owa.attachments.all()] == ["message.html"]
+    # The same words in both versions need no file.
+    only_html = email_ingest(raw=raw("text_only_in_html_alternative.eml")).ticket
+    assert not only_html.attachments.exists()
+
+
+def test_a_uuencoded_file_and_an_inline_image_land_decoded_on_the_ticket(paula):
+    ticket = email_ingest(raw=raw("x_uuencode_attachment.eml")).ticket
+    (export,) = ticket.attachments.all()
+    assert export.filename == "status.csv"
+    assert export.file.read() == b"host,status\nsrv01,down\nsrv02,up\n"
+    ticket = email_ingest(raw=raw("apple_mail_inline_image.eml")).ticket
+    assert [a.filename for a in ticket.attachments.all()] == ["Screenshot 2026-11-24.png"]
+
+
+def test_broken_mime_opens_a_ticket_with_its_text(paula):
+    ticket = email_ingest(raw=raw("multipart_declared_without_parts.eml")).ticket
+    assert ticket.description.startswith("The badge reader at the back door blinks red")
+
+
+def test_an_exchange_out_of_office_never_reopens_a_resolved_ticket_or_restarts_a_clock(
+    paula, technician
+):
+    from sla.models import SLAClock
+    from tickets.services import ticket_resolve
+
+    ticket = email_ingest(raw=raw("plain.eml")).ticket
+    ticket_resolve(ticket=ticket, actor=technician, resolution="New roller fitted.")
+    ticket.refresh_from_db()
+    clocks = list(SLAClock.objects.filter(ticket=ticket).order_by("pk").values())
+    events = ticket.events.count()
+    outbox = OutboxMessage.objects.count()
+    for name in ("exchange_out_of_office.eml", "exchange_inbox_rule_forward_loop.eml"):
+        row = email_ingest(raw=tagged(name, ticket))
+        assert row.status == InboundStatus.IGNORED, row.reason
+        assert row.reason.startswith("X-MS-Exchange-")
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved" and ticket.resolved_at is not None
+    assert list(SLAClock.objects.filter(ticket=ticket).order_by("pk").values()) == clocks
+    assert ticket.events.count() == events and ticket.comments.count() == 1
+    assert OutboxMessage.objects.count() == outbox
+
+
+def test_more_than_ten_messages_an_hour_from_one_sender_to_one_ticket_are_ignored(paula):
+    ticket = email_ingest(raw=raw("plain.eml")).ticket  # the first of the hour
+    rows = [
+        email_ingest(
+            raw=(
+                f"Message-ID: <loop-{n}@acme.example>\nFrom: paula@acme.example\n"
+                f"Subject: Re: [#{ticket.pk}] Printer\n\nStill jammed ({n}).\n"
+            ).encode()
+        )
+        for n in range(10)
+    ]
+    assert [row.status for row in rows[:9]] == [InboundStatus.PROCESSED] * 9
+    assert rows[9].status == InboundStatus.IGNORED and rows[9].ticket == ticket
+    assert rows[9].reason.startswith("Mail loop guard: paula@acme.example already wrote 10")
+    assert ticket.comments.count() == 9
+    # Another sender on the same ticket is not held back.
+    ContactFactory(client=paula.client, email="tom@acme.example")
+    other = email_ingest(
+        raw=f"Message-ID: <o@acme.example>\nFrom: tom@acme.example\nSubject: Re: [#{ticket.pk}] "
+        "Printer\n\nHere too.\n".encode()
+    )
+    assert other.status == InboundStatus.PROCESSED
+
+
+def test_the_opening_note_names_the_sender_with_their_display_name(paula):
+    ticket = email_ingest(raw=raw("plain.eml")).ticket
+    note = ticket.events.filter(detail__startswith="Opened by email").get()
+    assert note.detail.startswith("Opened by email from Paula Smith <paula@acme.example>.")
+
+
+def test_a_blank_body_is_stored_blank_and_line_endings_as_lf(paula):
+    ticket = email_ingest(raw=raw("scanner_blank_body_with_pdf.eml")).ticket
+    assert ticket.description == ""
+    assert [a.filename for a in ticket.attachments.all()] == ["scan_0001.pdf"]
+    ticket = email_ingest(raw=raw("crlf_and_cr_line_endings.eml")).ticket
+    assert ticket.description == "First line\nSecond line\nThird line"
+
+
+def test_our_mail_asks_robots_not_to_answer_and_marks_what_is_automatic(
+    paula, technician, settings
+):
+    """Every email we send carries X-Auto-Response-Suppress: All (Exchange sends no
+    out-of-office to it); automatic ones also Auto-Submitted (RFC 3834) and Precedence: bulk.
+    A reply a person wrote is not automatic."""
+    from django.core import mail
+
+    from msp.choices import OutboxChannel
+    from msp.services import outbox_deliver, outbox_enqueue
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    ticket = email_ingest(raw=raw("plain.eml")).ticket
+    ticket_reply(ticket=ticket, author=technician, body="We replaced the roller.")
+    human = OutboxMessage.objects.get(key__startswith="ticket-reply:")
+    robot = outbox_enqueue(
+        key="sla-warning:1",
+        channel=OutboxChannel.EMAIL,
+        email="tom@msp.example",
+        subject="SLA warning",
+        body="Due soon.",
+    )
+    sent = {}
+    for message in (human, robot):
+        outbox_deliver(message_id=message.pk)
+        sent[message.key] = mail.outbox[-1].message()
+    reply, warning = sent[human.key], sent["sla-warning:1"]
+    assert reply["X-Auto-Response-Suppress"] == warning["X-Auto-Response-Suppress"] == "All"
+    assert reply["Auto-Submitted"] is None and reply["Precedence"] is None
+    assert (warning["Auto-Submitted"], warning["Precedence"]) == ("auto-generated", "bulk")

@@ -118,3 +118,184 @@ def test_the_subject_keeps_its_spacing_and_unfolds_to_one_line():
         b"Message-ID: <spacing@acme.example>\r\n\r\nStill down.\r\n"
     )
     assert email.subject == "RE:  VPN   down since 09:00 -- floor 2 and the warehouse"
+
+
+# Content is never lost (issue 18, point 9) ------------------------------------------------
+
+
+def test_text_and_html_siblings_in_mixed_are_both_kept():
+    email = parsed("text_and_html_siblings_in_mixed.eml")
+    assert email.text == "Both monitors on desk 14 flicker.\n\nModel numbers: P2422H and P2419H."
+    assert "<b>P2422H</b>" in email.html and "desk 14 flicker" in email.html
+
+
+def test_html_with_a_plain_signature_part_keeps_both_and_is_sanitised():
+    email = parsed("html_with_plain_signature_part.eml")
+    assert email.text.startswith("The keyboard at reception is missing the F and J keys.")
+    assert email.text.endswith("disclaimer added by the mail gateway")
+    assert "<b>F</b>" in email.html and "disclaimer added" in email.html
+    assert "<script>" not in email.html
+
+
+def test_text_only_in_the_html_alternative():
+    email = parsed("text_only_in_html_alternative.eml")
+    assert email.text == "The fan of laptop LT-0042 is very loud since the BIOS update."
+    assert "<b>LT-0042</b>" in email.html
+
+
+def test_the_html_alternative_is_kept_beside_the_text():
+    email = parsed("outlook_web_new_ticket.eml")
+    assert email.text == "Hi,\n\nTeams signs me out every hour since the update.\n\nPaula"
+    assert "<b>every hour</b>" in email.html and "24.11.2" in email.html
+    assert "<style" not in email.html
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "broken_mime_missing_closing_boundary.eml",
+            "The scanner on floor 3 no longer sends scans to email since Friday.",
+        ),
+        (
+            "multipart_declared_without_parts.eml",
+            "The badge reader at the back door blinks red for every badge.\n"
+            "Can someone look at it today?",
+        ),
+        (
+            "multipart_without_boundary_parameter.eml",
+            "The Wi-Fi in meeting room B drops every few minutes.",
+        ),
+    ],
+)
+def test_broken_mime_gives_its_text_back(name, text):
+    assert parsed(name).text == text
+
+
+def test_broken_mime_keeps_the_file_before_the_missing_boundary():
+    (log,) = parsed("broken_mime_missing_closing_boundary.eml").attachments
+    assert (log.filename, log.content.strip()) == ("scan-log.txt", b"SMTP AUTH failed 535")
+
+
+def test_an_x_uuencode_part_is_decoded():
+    (export,) = parsed("x_uuencode_attachment.eml").attachments
+    assert export.filename == "status.csv"
+    assert export.content == b"host,status\nsrv01,down\nsrv02,up\n"
+
+
+def test_a_file_uuencoded_into_the_text_is_decoded_and_taken_out_of_it():
+    email = parsed("uuencoded_in_plain_text_body.eml")
+    assert email.text == "Here is the config file from the old firewall."
+    (conf,) = email.attachments
+    assert conf.filename == "fw01.conf"
+    assert conf.content == b"set hostname fw01" + bytes(range(256))
+
+
+def test_an_inline_image_is_kept_with_its_content_id_and_both_html_parts():
+    email = parsed("apple_mail_inline_image.eml")
+    (image,) = email.attachments
+    assert image.filename == "Screenshot 2026-11-24.png" and image.inline
+    assert image.content_id == "9C8B7A6F-5E4D-3C2B-1A09-F8E7D6C5B4A3"
+    assert image.content.startswith(b"\x89PNG")
+    assert "<i>after lunch</i>" in email.html  # the HTML part after the image as well
+
+
+def test_an_attached_message_is_kept_whole_as_a_file():
+    email = parsed("forwarded_message_attached.eml")
+    (original,) = email.attachments
+    assert original.filename == "attachment-1.eml"
+    assert b"Subject: Invoice overdue" in original.content
+    assert "evil.example/pay" not in email.text
+
+
+# Fidelity (point 13) ----------------------------------------------------------------------
+
+
+def test_line_endings_are_normalised_to_lf():
+    assert parsed("crlf_and_cr_line_endings.eml").text == "First line\nSecond line\nThird line"
+
+
+def test_a_blank_body_stays_blank():
+    email = parsed("scanner_blank_body_with_pdf.eml")
+    assert email.text == "" and email.reply_text == ""
+    assert [item.filename for item in email.attachments] == ["scan_0001.pdf"]
+
+
+@pytest.mark.parametrize(
+    ("name", "subject", "sender_name", "text"),
+    [
+        ("iso_8859_1_legacy_client.eml", "Cafémaschine im Büro", "Renée François", "«Entkalken»"),
+        (
+            "windows_1252_outlook_smart_quotes.eml",
+            "Invoice PDF won\u2019t open",
+            "Paula Smith",
+            "\u201cInvoice\u201d PDF won\u2019t open \u2013 it costs us €",
+        ),
+        ("shift_jis_japanese.eml", "プリンターが動きません", "山田 花子", "3階のプリンター"),
+        ("koi8_r_russian.eml", "\u041d\u0435 работает VPN", "Paula Smith", "не подключается"),
+        ("base64_text_body.eml", "Password reset does not arrive", "Paula Smith", "— I checked"),
+    ],
+)
+def test_legacy_charsets_and_encodings(name, subject, sender_name, text):
+    email = parsed(name)
+    assert (email.subject, email.sender_name) == (subject, sender_name)
+    assert text in email.text
+
+
+def test_a_very_long_subject_of_encoded_words_is_one_line():
+    subject = parsed("very_long_encoded_subject.eml").subject
+    assert subject.startswith("Ärger mit dem Drucker im zweiten Stock \u2013 seit Montag")
+    assert subject.endswith("kommt erst nächste Woche vorbei") and "\n" not in subject
+
+
+# Auto-replies, bounces, lists and robots (point 10) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("exchange_out_of_office.eml", "X-MS-Exchange-Generated-Message-Source: Mailbox Rules"),
+        ("exchange_inbox_rule_forward_loop.eml", "X-MS-Exchange-Inbox-Rules-Loop:"),
+        ("exchange_ndr_undeliverable.eml", "Auto-Submitted: auto-replied"),
+        ("gmail_vacation_responder.eml", "Auto-Submitted: auto-replied"),
+        ("zimbra_out_of_office.eml", "Auto-Submitted: auto-replied (zimbra; vacation)"),
+        ("postfix_dsn_bounce.eml", "Auto-Submitted: auto-replied"),
+        ("read_receipt_mdn.eml", "Delivery status report (read receipt)"),
+        ("mailing_list_with_list_id.eml", "Mailing list (List-Id:"),
+        ("html_only_marketing_newsletter.eml", "Precedence: bulk"),
+        ("jira_notification_robot.eml", "Auto-Submitted: auto-generated"),
+        ("zendesk_notification_robot.eml", "Auto-Submitted: auto-generated"),
+        ("empty_return_path_notification.eml", "Empty Return-Path <>"),
+    ],
+)
+def test_every_common_automatic_form_is_recognised(name, reason):
+    assert parsed(name).automatic_reason.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ("X-Auto-Response-Suppress: All", "X-Auto-Response-Suppress: all"),
+        ("X-Auto-Response-Suppress: DR, OOF, AutoReply", "X-Auto-Response-Suppress:"),
+        ("Precedence: junk", "Precedence: junk"),
+        ("Precedence: list", "Precedence: list"),
+        ("List-Unsubscribe: <mailto:leave@lists.example>", "Mailing list (List-Unsubscribe"),
+        ("X-Autogenerated: Reply", "X-Autogenerated: reply"),
+        ("X-Failed-Recipients: gone@acme.example", "X-Failed-Recipients:"),
+        ("Return-Path: <>", "Empty Return-Path"),
+        ("Subject: Automatic reply: Printer", "Auto-reply subject:"),
+        ("Subject: Out of Office: Printer", "Auto-reply subject:"),
+    ],
+)
+def test_automatic_headers_one_by_one(header, reason):
+    message = f"From: paula@acme.example\n{header}\nMessage-ID: <h@acme.example>\n\nHello\n"
+    assert parse_email(message.encode()).automatic_reason.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Auto-Submitted: no", "X-Auto-Response-Suppress: DR", "Precedence: first-class", ""],
+)
+def test_a_person_is_not_taken_for_a_robot(header):
+    message = f"From: paula@acme.example\n{header}\nSubject: Printer\n\nHello\n"
+    assert parse_email(message.encode()).automatic_reason == ""
