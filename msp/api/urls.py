@@ -34,6 +34,8 @@ urlpatterns = [
         alert_api.AlertmanagerIntakeView.as_view(),
         name="alerts-alertmanager",
     ),
+    path("alerts/grafana/", alert_api.GrafanaIntakeView.as_view(), name="alerts-grafana"),
+    path("alerts/zabbix/", alert_api.ZabbixIntakeView.as_view(), name="alerts-zabbix"),
     path("", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
