@@ -300,7 +300,7 @@ def _html_adds_content(parsed: ParsedEmail) -> bool:
     if not parsed.html:
         return False
     words = set(re.findall(r"\w+", parsed.text.lower()))
-    links = " ".join(re.findall(r'href="([^"]*)"', parsed.html))
+    links = " ".join(re.findall(r'href="(?!mailto:)([^"]*)"', parsed.html))
     html_words = re.findall(r"\w+", f"{html_to_text(parsed.html)} {html.unescape(links)}".lower())
     return bool(set(html_words) - words)
 
