@@ -7,6 +7,7 @@ from tickets.email_intake import email_retry
 from tickets.models import (
     Alert,
     AlertSettings,
+    AlertStorm,
     InboundEmail,
     Mailbox,
     TimelineEvent,
@@ -80,6 +81,16 @@ class AlertSettingsAdmin(admin.ModelAdmin):
         return not AlertSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AlertStorm)
+class AlertStormAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "client", "started_at", "last_alert_at", "alert_tickets"]
+    list_select_related = ["ticket", "client"]
+    raw_id_fields = ["ticket"]
+
+    def has_add_permission(self, request):
         return False
 
 

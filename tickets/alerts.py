@@ -29,8 +29,15 @@ from django.utils import timezone
 
 from msp.models import Asset, Client, User
 from tickets import selectors, services
-from tickets.choices import EventKind, TicketSource, TicketStatus
-from tickets.models import Alert, AlertSettings, Ticket, TimelineEvent, UnroutedAlert
+from tickets.choices import OPEN_STATUSES, EventKind, TicketSource, TicketStatus
+from tickets.models import (
+    Alert,
+    AlertSettings,
+    AlertStorm,
+    Ticket,
+    TimelineEvent,
+    UnroutedAlert,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +166,77 @@ def _fire(alert: AlertIn, client: Client, asset: Asset | None, user: User, at) -
             detail=f"{alert.summary} (flapped: flap {row.flaps})",
         )
         return AlertOutcome(alert.fingerprint, "reopened", ticket.pk)
-    row.ticket = _open_ticket(alert, client, asset, user, at)
+    storm = _storm_active(client, at)
+    row.ticket = _open_ticket(
+        alert, client, asset, user, at, parent=storm.ticket if storm else None
+    )
     row.save(update_fields=["ticket"])
+    if storm is not None:
+        storm.alert_tickets += 1
+        storm.last_alert_at = at
+        storm.save(update_fields=["alert_tickets", "last_alert_at"])
+    else:
+        _storm_start_if_due(alert, client, user, at)
     return AlertOutcome(alert.fingerprint, "opened", row.ticket_id)
+
+
+def _storm_active(client: Client, at: datetime) -> AlertStorm | None:
+    """The client's storm still taking alerts, if any. The client row is locked first, so
+    that concurrent alerts of one client decide about its storm one at a time."""
+    Client.objects.select_for_update().filter(pk=client.pk).values_list("pk", flat=True).first()
+    window = timedelta(minutes=AlertSettings.current().storm_window_minutes)
+    return (
+        AlertStorm.objects.filter(
+            client=client, last_alert_at__gte=at - window, ticket__status__in=OPEN_STATUSES
+        )
+        .select_related("ticket")
+        .order_by("-last_alert_at")
+        .first()
+    )
+
+
+def _storm_start_if_due(alert: AlertIn, client: Client, user: User, at: datetime) -> None:
+    """When the client has had `storm_threshold` alert tickets within the storm window, one
+    parent incident gathers them, and the storm's later alert tickets open under it."""
+    rules = AlertSettings.current()
+    recent = list(
+        Ticket.objects.filter(
+            client=client,
+            source=TicketSource.ALERT,
+            parent__isnull=True,
+            status__in=OPEN_STATUSES,
+            created_at__gte=at - timedelta(minutes=rules.storm_window_minutes),
+            alert_storm__isnull=True,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if len(recent) < rules.storm_threshold:
+        return
+    impact, urgency = severity_levels()[alert.severity]
+    incident = services.ticket_open(
+        client=client,
+        subject=f"Alert storm: {len(recent)} alerts for {client.name}"[:200],
+        description="Monitoring alerts arriving together; each alert's ticket is a child.",
+        impact=impact,
+        urgency=urgency,
+        source=TicketSource.ALERT,
+        created_by=user if user.is_msp_staff else None,
+        at=at,
+    )
+    AlertStorm.objects.create(
+        client=client, ticket=incident, started_at=at, last_alert_at=at, alert_tickets=len(recent)
+    )
+    # Linked by the system, not through ticket_link_parent: that service records a person's
+    # action, which would count as touching the alert tickets (and keep them from resolving).
+    Ticket.objects.filter(pk__in=recent).update(parent=incident, updated_at=at)
+    for ticket in Ticket.objects.filter(pk__in=recent).order_by("pk"):
+        services.ticket_system_event(
+            ticket=ticket,
+            kind=EventKind.LINKED,
+            at=at,
+            detail=f"Grouped under alert storm incident {incident.number}.",
+        )
 
 
 def _repeat(alert: AlertIn, row: Alert, ticket: Ticket, at: datetime) -> AlertOutcome:
@@ -334,7 +409,9 @@ def _open_row(alert: AlertIn, client: Client, asset: Asset | None, at: datetime)
     raise RuntimeError(f"Alert {alert.fingerprint} kept resolving while it was being opened.")
 
 
-def _open_ticket(alert: AlertIn, client, asset, user: User, at: datetime) -> Ticket:
+def _open_ticket(
+    alert: AlertIn, client, asset, user: User, at: datetime, parent: Ticket | None = None
+) -> Ticket:
     impact, urgency = severity_levels()[alert.severity]
     lines = [f"{alert.source} alert, severity {alert.severity}, fingerprint {alert.fingerprint}."]
     lines += [f"- {key}: {value}" for key, value in sorted(alert.details.items())][:50]
@@ -347,6 +424,7 @@ def _open_ticket(alert: AlertIn, client, asset, user: User, at: datetime) -> Tic
         urgency=urgency,
         source=TicketSource.ALERT,
         created_by=user if user.is_msp_staff else None,
+        parent=parent,
         at=at,
     )
 

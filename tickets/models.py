@@ -424,6 +424,26 @@ class AlertSettings(models.Model):
         return cls.objects.get_or_create(pk=1)[0]
 
 
+class AlertStorm(models.Model):
+    """A burst of alerts for one client: one parent incident ticket, whose children are the
+    alerts' tickets. It takes new alert tickets while alerts keep coming within the storm
+    window of each other and its incident is open."""
+
+    client = models.ForeignKey("msp.Client", on_delete=models.PROTECT, related_name="+")
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.PROTECT, related_name="alert_storm"
+    )
+    started_at = models.DateTimeField()
+    last_alert_at = models.DateTimeField()
+    alert_tickets = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "-last_alert_at"], name="alert_storm_recent")]
+
+    def __str__(self) -> str:
+        return f"Alert storm {self.ticket_id}"
+
+
 class UnroutedAlert(models.Model):
     """An alert whose client or asset could not be found: kept as received, listed for
     dispatchers, and routed to a client by hand. `scope_client` is the sender's own client when
