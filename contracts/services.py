@@ -5,10 +5,12 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from contracts import selectors
 from contracts.choices import (
@@ -22,6 +24,7 @@ from contracts.models import (
     BreachExemption,
     Contract,
     MonthlyEvaluation,
+    Outage,
     RemediationPlan,
     TargetResult,
 )
@@ -406,3 +409,47 @@ def breach_exemption_revoke(*, exemption: BreachExemption, user, reason: str, at
     exemption.revoke_reason = reason.strip()
     exemption.save(update_fields=["revoked_by", "revoked_at", "revoke_reason"])
     return exemption
+
+
+@transaction.atomic
+def outages_from_alert_open(*, asset, ticket, at: datetime, summary: str) -> list[Outage]:
+    """A critical alert on an asset: an unplanned outage, from now, on each service line of the
+    client's active contract that covers the asset's kind (its asset kinds), unless that
+    service is already down. Technicians correct or close them in the contract pages."""
+    on = timezone.localtime(at, ZoneInfo(asset.client.timezone)).date()
+    contract = selectors.contract_active_for(client_id=asset.client_id, on=on)
+    if contract is None:
+        return []
+    covering = {
+        line.service for line in contract.service_lines.all() if asset.kind in line.asset_kinds
+    }
+    already_down = set(
+        Outage.objects.filter(
+            contract=contract, service__in=covering, end__isnull=True
+        ).values_list("service", flat=True)
+    )
+    return [
+        Outage.objects.create(
+            contract=contract,
+            service=service,
+            start=at,
+            planned=False,
+            ticket=ticket,
+            description=f"Opened by a critical monitoring alert: {summary}",
+        )
+        for service in sorted(covering - already_down)
+    ]
+
+
+@transaction.atomic
+def outages_from_alert_close(*, outages, at: datetime) -> int:
+    """The alert cleared: its outages still open end now (never before they started); one a
+    technician has already ended or corrected is left as it is."""
+    closed = 0
+    for outage in Outage.objects.select_for_update().filter(
+        pk__in=[o.pk for o in outages], end__isnull=True
+    ):
+        outage.end = max(at, outage.start + timedelta(seconds=1))
+        outage.save(update_fields=["end"])
+        closed += 1
+    return closed

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from contracts import services as contract_services
 from msp.models import Asset, Client, User
 from tickets import selectors, services
 from tickets.choices import OPEN_STATUSES, EventKind, TicketSource, TicketStatus
@@ -165,6 +166,7 @@ def _fire(alert: AlertIn, client: Client, asset: Asset | None, user: User, at) -
             at=at,
             detail=f"{alert.summary} (flapped: flap {row.flaps})",
         )
+        _outages_open(alert, row, at)
         return AlertOutcome(alert.fingerprint, "reopened", ticket.pk)
     storm = _storm_active(client, at)
     row.ticket = _open_ticket(
@@ -177,7 +179,18 @@ def _fire(alert: AlertIn, client: Client, asset: Asset | None, user: User, at) -
         storm.save(update_fields=["alert_tickets", "last_alert_at"])
     else:
         _storm_start_if_due(alert, client, user, at)
+    _outages_open(alert, row, at)
     return AlertOutcome(alert.fingerprint, "opened", row.ticket_id)
+
+
+def _outages_open(alert: AlertIn, row: Alert, at: datetime) -> None:
+    """A critical alert on an asset takes the services covering it down (availability)."""
+    if alert.severity != "critical" or row.asset is None:
+        return
+    outages = contract_services.outages_from_alert_open(
+        asset=row.asset, ticket=row.ticket, at=at, summary=alert.summary
+    )
+    row.outages.add(*outages)
 
 
 def _storm_active(client: Client, at: datetime) -> AlertStorm | None:
@@ -452,6 +465,7 @@ def _resolve(alert: AlertIn, user: User, at: datetime) -> AlertOutcome:
         row.resolved_at = at
         row.last_seen_at = at
         row.save(update_fields=["resolved_at", "last_seen_at"])
+        contract_services.outages_from_alert_close(outages=row.outages.all(), at=at)
         ticket = row.ticket
         if ticket is None or not ticket.is_open:
             return AlertOutcome(alert.fingerprint, "ignored", row.ticket_id)

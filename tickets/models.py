@@ -379,6 +379,12 @@ class Alert(models.Model):
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    outages = models.ManyToManyField(
+        "contracts.Outage",
+        blank=True,
+        related_name="alerts",
+        help_text="Outages this episode opened on the services covering its asset.",
+    )
 
     objects = ClientScopedQuerySet.as_manager()
 
