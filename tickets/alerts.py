@@ -299,19 +299,16 @@ def _flap_reopens(ticket: Ticket, at: datetime) -> bool:
     person resolved, or any closed ticket, is left alone."""
     if ticket.status != TicketStatus.RESOLVED or ticket.resolved_at is None:
         return False
-    window = timedelta(minutes=AlertSettings.current().flap_window_minutes)
-    if ticket.resolved_at < at - window:
+    minutes = AlertSettings.current().flap_window_minutes
+    if not minutes or ticket.resolved_at < at - timedelta(minutes=minutes):
         return False
     last_resolution = (
         TimelineEvent.objects.filter(ticket_id=ticket.pk, kind=EventKind.RESOLVED)
         .order_by("-at", "-pk")
-        .values_list("actor_id", flat=True)
+        .values("actor_id")
         .first()
     )
-    return (
-        last_resolution is None
-        and TimelineEvent.objects.filter(ticket_id=ticket.pk, kind=EventKind.RESOLVED).exists()
-    )
+    return last_resolution is not None and last_resolution["actor_id"] is None
 
 
 def _keep_unrouted(alert: AlertIn, user: User, at: datetime, *, reason: str) -> AlertOutcome:

@@ -183,3 +183,11 @@ def test_the_unrouted_list_page_query_count(
     client.force_login(dispatcher)
     with django_assert_max_num_queries(8):
         assert client.get("/workspace/tickets/unrouted-alerts/").status_code == 200
+
+
+def test_a_flap_window_of_zero_turns_reopening_off(technician, server):
+    AlertSettings.objects.update_or_create(pk=1, defaults={"flap_window_minutes": 0})
+    first = fire(technician, T0)
+    fire(technician, T0 + timedelta(minutes=1), "resolved")
+    again = fire(technician, T0 + timedelta(minutes=1))
+    assert again.action == "opened" and again.ticket_id != first.ticket_id
