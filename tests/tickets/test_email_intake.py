@@ -343,6 +343,7 @@ def test_our_mail_asks_robots_not_to_answer_and_marks_what_is_automatic(
 
     from msp.choices import OutboxChannel
     from msp.services import outbox_deliver, outbox_enqueue
+    from tickets.services import ticket_resolve
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     ticket = email_ingest(raw=raw("plain.eml")).ticket
@@ -363,3 +364,11 @@ def test_our_mail_asks_robots_not_to_answer_and_marks_what_is_automatic(
     assert reply["X-Auto-Response-Suppress"] == warning["X-Auto-Response-Suppress"] == "All"
     assert reply["Auto-Submitted"] is None and reply["Precedence"] is None
     assert (warning["Auto-Submitted"], warning["Precedence"]) == ("auto-generated", "bulk")
+    # The satisfaction survey sent on resolve is automatic too (an out-of-office answering it
+    # would be ignored anyway: test_an_exchange_out_of_office_never_reopens...).
+    ticket_resolve(ticket=ticket, actor=technician, resolution="New roller fitted.")
+    survey = OutboxMessage.objects.get(key__startswith="csat:")
+    outbox_deliver(message_id=survey.pk)
+    sent_survey = mail.outbox[-1].message()
+    assert sent_survey["Auto-Submitted"] == "auto-generated"
+    assert sent_survey["X-Auto-Response-Suppress"] == "All"
