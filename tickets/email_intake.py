@@ -310,7 +310,7 @@ def _place(parsed: ParsedEmail, mailbox: Mailbox | None, authenticity: Authentic
     ticket = _surviving(authenticity.ticket or _threaded_ticket(parsed))
     # A comment cannot be blank (the services refuse it); a description can.
     body = parsed.reply_text or "(no text)"
-    html_body = parsed.html
+    html_body = parsed.reply_html  # trimmed like the text: the history is on the ticket already
     if ticket is not None and ticket.status not in FINISHED:
         _loop_check(parsed, ticket)
         if sender is not None and sender.staff is not None:

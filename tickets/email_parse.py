@@ -27,6 +27,18 @@ QUOTE_STARTS = [
     re.compile(r"^From:\s.+", re.IGNORECASE),
     re.compile(r"^Am .{4,200}schrieb .{0,200}:\s*$", re.IGNORECASE),
 ]
+# Where the quoted history starts in a reply's HTML: Gmail's quote, any blockquote (Apple
+# Mail, Thunderbird), Outlook on the web's and new Outlook's reply header, Outlook desktop's
+# separator line above "From:", Thunderbird's cite prefix.
+HTML_QUOTE_START = re.compile(
+    r"<div[^>]*class=[\"']?gmail_quote"
+    r"|<blockquote"
+    r"|<div[^>]*id=[\"']?(?:divRplyFwdMsg|appendonsend|mail-editor-reference-message-container)"
+    r"|<hr[^>]*id=[\"']?stopSpelling"
+    r"|<div[^>]*class=[\"']?moz-cite-prefix"
+    r"|<div[^>]*style=[\"'][^\"'>]*border-top:\s*solid\s+#(?:E1E1E1|B5C4DF)",
+    re.IGNORECASE,
+)
 BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@", "mail-daemon@", "mailerdaemon@")
 BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 # Present only on mail that Exchange generated or that an inbox rule sent on.
@@ -78,6 +90,7 @@ class ParsedEmail:
     text: str
     html: str
     attachments: tuple[ParsedAttachment, ...] = field(default_factory=tuple)
+    reply_html: str = ""  # the HTML up to where the quoted history starts (sanitised)
     automatic_reason: str = ""  # why this is an auto-reply or bounce; "" for a person
     delivered_to: tuple[str, ...] = ()
     dmarc_failed: bool = False  # an Authentication-Results header says dmarc=fail
@@ -141,6 +154,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
         ),
         text=text.strip(),
         html=nh3.clean(html_body) if html_body else "",
+        reply_html=_reply_html(html_body),
         attachments=tuple(attachments),
         automatic_reason=_automatic_reason(message, sender.lower()),
         delivered_to=tuple(
@@ -343,6 +357,17 @@ def _fallback_name(part, number: int) -> str:
         extension = ".eml"
     stem = "inline" if part.get("Content-ID") else f"attachment-{number}"
     return f"{stem}{extension}"
+
+
+def _reply_html(html_body: str) -> str:
+    """The new part of a reply's HTML, sanitised: up to where its quoted history starts (the
+    whole HTML when nothing would be left before it)."""
+    if not html_body:
+        return ""
+    start = HTML_QUOTE_START.search(html_body)
+    if start is not None and html_to_text(html_body[: start.start()]):
+        return nh3.clean(html_body[: start.start()])
+    return nh3.clean(html_body)
 
 
 def html_to_text(html_body: str) -> str:

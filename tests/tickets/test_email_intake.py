@@ -223,6 +223,7 @@ def test_a_reply_keeps_its_sanitised_html_and_its_text(paula):
     assert comment.body == "Tray 2 is fine now, tray 3 still jams."
     assert "<span>tray 3 still jams</span>" in comment.body_html
     assert "style=" not in comment.body_html
+    assert "We replaced the roller" not in comment.body_html  # the quoted history trimmed
 
 
 def test_the_ticket_page_and_the_portal_show_the_html(paula, dispatcher, client_user_a):

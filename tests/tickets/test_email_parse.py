@@ -299,3 +299,24 @@ def test_automatic_headers_one_by_one(header, reason):
 def test_a_person_is_not_taken_for_a_robot(header):
     message = f"From: paula@acme.example\n{header}\nSubject: Printer\n\nHello\n"
     assert parse_email(message.encode()).automatic_reason == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [
+        ("gmail_html_reply.eml", "<span>tray 3 still jams</span>"),
+        ("android_gmail_reply.eml", "<div>Ok thanks</div>"),
+        ("outlook_desktop_reply_html.eml", "roller <b>works</b>."),
+    ],
+)
+def test_the_replys_html_is_trimmed_of_its_quoted_history_like_its_text(name, kept):
+    email = parsed(name)
+    assert kept in email.reply_html and "We replaced the roller" not in email.reply_html
+    assert "We replaced the roller" in email.html  # the whole message is still there
+
+
+def test_html_that_is_all_quote_is_kept_whole():
+    email = parse_email(
+        b"From: a@acme.example\nContent-Type: text/html\n\n<blockquote>Only this</blockquote>\n"
+    )
+    assert "Only this" in email.reply_html
