@@ -58,7 +58,7 @@ AUTOMATIC_HEADERS = (
 )
 LIST_HEADERS = ("List-Id", "List-Unsubscribe", "List-Post")
 AUTO_REPLY_SUBJECT = re.compile(
-    r"^(automatic reply|auto(?:matic)?[ -]?reply|autoreply|auto|out of (?:the )?office"
+    r"^(automatic reply|auto(?:matic)?[ -]?reply|autoreply|out of (?:the )?office"
     r"(?: reply| autoreply)?|abwesenheitsnotiz|r[ée]ponse automatique|undeliverable"
     r"|undelivered mail returned to sender|delivery status notification"
     r"|mail delivery (?:failed|system)|returned mail)\s*:",
@@ -233,7 +233,8 @@ def _repaired(message: EmailMessage) -> EmailMessage:
     body = message.get_payload()
     if not isinstance(body, str):
         return message
-    found = re.search(r"^--([^\s-][^\s]{0,69}?)\s*$", body, re.MULTILINE)
+    # A boundary line is followed by a part's headers ("--Paula" signing off is not one).
+    found = re.search(r"^--([^\s-]\S{0,69}?)[ \t]*\r?\n(?=content-)", body, re.M | re.I)
     if found is None:
         return message
     head = "".join(

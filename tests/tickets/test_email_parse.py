@@ -294,7 +294,13 @@ def test_automatic_headers_one_by_one(header, reason):
 
 @pytest.mark.parametrize(
     "header",
-    ["Auto-Submitted: no", "X-Auto-Response-Suppress: DR", "Precedence: first-class", ""],
+    [
+        "Auto-Submitted: no",
+        "X-Auto-Response-Suppress: DR",
+        "Precedence: first-class",
+        "Subject: Auto: renew the licence",
+        "",
+    ],
 )
 def test_a_person_is_not_taken_for_a_robot(header):
     message = f"From: paula@acme.example\n{header}\nSubject: Printer\n\nHello\n"
@@ -320,3 +326,11 @@ def test_html_that_is_all_quote_is_kept_whole():
         b"From: a@acme.example\nContent-Type: text/html\n\n<blockquote>Only this</blockquote>\n"
     )
     assert "Only this" in email.reply_html
+
+
+def test_a_signature_line_is_not_taken_for_a_boundary():
+    email = parse_email(
+        b"From: paula@acme.example\nContent-Type: multipart/mixed; boundary=nowhere\n\n"
+        b"The projector is broken.\n--Paula\nReception\n"
+    )
+    assert email.text == "The projector is broken.\n--Paula\nReception"
