@@ -253,6 +253,9 @@ UUENCODED = re.compile(
 )
 
 
+UU_ENCODINGS = ("x-uuencode", "uuencode", "uue", "x-uue")
+
+
 def _uudecode(data: str) -> bytes:
     out = bytearray()
     for line in data.splitlines():
@@ -308,7 +311,8 @@ def _bodies(message: EmailMessage):
         attachments.append(
             ParsedAttachment(
                 filename=safe_filename(
-                    part.get_filename() or "", _fallback_name(part, len(attachments) + 1)
+                    part.get_filename() or _uu_name(part),
+                    _fallback_name(part, len(attachments) + 1),
                 ),
                 content_type=part.get_content_type(),
                 content=content,
@@ -350,6 +354,16 @@ def _rendered(part, want: str) -> list[str]:
     if want == "plain":
         return [html_to_text(content)]
     return [f"<pre>{html.escape(content.strip())}</pre>"]
+
+
+def _uu_name(part) -> str:
+    """The name an x-uuencode part gives on its "begin 644 name" line (the decoded content
+    no longer has it)."""
+    if part.get("Content-Transfer-Encoding", "").strip().lower() not in UU_ENCODINGS:
+        return ""
+    payload = part.get_payload(decode=False)
+    found = re.search(r"^begin [0-7]{3,4} ([^\r\n]+)", payload or "", re.MULTILINE)
+    return found.group(1).strip() if found else ""
 
 
 def _fallback_name(part, number: int) -> str:

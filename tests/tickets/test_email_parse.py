@@ -334,3 +334,13 @@ def test_a_signature_line_is_not_taken_for_a_boundary():
         b"The projector is broken.\n--Paula\nReception\n"
     )
     assert email.text == "The projector is broken.\n--Paula\nReception"
+
+
+def test_an_x_uuencode_part_without_a_file_name_takes_the_name_on_its_begin_line():
+    message = (EMAILS / "x_uuencode_attachment.eml").read_bytes()
+    message = message.replace(b'; name="status.csv"', b"").replace(
+        b'Content-Disposition: attachment; filename="status.csv"\n', b""
+    )
+    (export,) = parse_email(message).attachments
+    assert export.filename == "status.csv"
+    assert export.content == b"host,status\nsrv01,down\nsrv02,up\n"
