@@ -16,7 +16,7 @@ from tickets.alert_vendors.alertmanager import AlertmanagerSerializer
 from tickets.alert_vendors.generic import GenericAlertSerializer
 from tickets.alert_vendors.grafana import GrafanaSerializer
 from tickets.alert_vendors.zabbix import ZabbixSerializer
-from tickets.alerts import AlertIn, alert_receive
+from tickets.alerts import AlertIn, alerts_receive
 
 OUTCOMES = inline_serializer(
     "AlertOutcomes",
@@ -71,18 +71,16 @@ class AlertIntakeView(APIView):
         if not isinstance(request.data, dict):
             raise ValidationError({"non_field_errors": ["Send one JSON object."]})
         alerts = self.alerts_of(request)
-        results = []
-        for alert in alerts:
-            # Each alert on its own: one that cannot be routed is kept, never blocks the rest.
-            outcome = alert_receive(alert=alert, user=request.user)
-            results.append(
-                {
-                    "fingerprint": outcome.fingerprint,
-                    "action": outcome.action,
-                    "ticket": outcome.ticket_id,
-                    "unrouted": outcome.unrouted_id,
-                }
-            )
+        outcomes = alerts_receive(alerts=alerts, user=request.user)
+        results = [
+            {
+                "fingerprint": outcome.fingerprint,
+                "action": outcome.action,
+                "ticket": outcome.ticket_id,
+                "unrouted": outcome.unrouted_id,
+            }
+            for outcome in outcomes
+        ]
         return Response({"results": results}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -125,6 +125,22 @@ def alert_receive(*, alert: AlertIn, user: User, at: datetime | None = None) -> 
     return _fire(alert, client, asset, user, at)
 
 
+def alerts_receive(*, alerts: list[AlertIn], user: User) -> list[AlertOutcome]:
+    """Each alert of a delivery on its own: one that fails unexpectedly is rolled back alone
+    and kept unrouted with the reason (and logged), so that it never blocks the others nor
+    turns the delivery into an error that the sender would not retry."""
+    outcomes = []
+    for alert in alerts:
+        try:
+            outcomes.append(alert_receive(alert=alert, user=user))
+        except Exception as exc:
+            # Kept and logged, never dropped (the alert's own transaction was rolled back).
+            log.exception("Alert %s could not be processed", alert.fingerprint)
+            reason = f"Could not be processed ({type(exc).__name__}); route it by hand."
+            outcomes.append(_keep_unrouted(alert, user, timezone.now(), reason=reason))
+    return outcomes
+
+
 def _reason(exc: ValidationError) -> str:
     return "; ".join(message for messages in exc.message_dict.values() for message in messages)
 
@@ -366,9 +382,14 @@ def unrouted_alert_route(
         asset = _find_asset(unrouted.asset_reference, actor)
         if asset is not None and asset.client_id != client.pk:
             asset = None
-        outcome = _fire(alert, client, asset, unrouted.sender, at)
-        if unrouted.resolved_at is not None:
-            outcome = _resolve(replace(alert, status="resolved"), unrouted.sender, at)
+        resolution = replace(alert, status="resolved")
+        if unrouted.status == "resolved":
+            # A resolution that failed unexpectedly: it is applied to the chosen client.
+            outcome = _resolve(resolution, unrouted.sender, at)
+        else:
+            outcome = _fire(alert, client, asset, unrouted.sender, at)
+            if unrouted.resolved_at is not None:
+                outcome = _resolve(resolution, unrouted.sender, at)
         unrouted.routed_client = client
         unrouted.routed_by = actor
         unrouted.routed_at = at

@@ -385,3 +385,26 @@ def test_an_alert_naming_no_known_client_or_asset_is_kept_with_202(rmm, server, 
     assert result["action"] == "unrouted"
     assert UnroutedAlert.objects.filter(pk=result["unrouted"]).exists()
     assert not Ticket.objects.exists()
+
+
+def test_an_alert_that_fails_unexpectedly_is_kept_and_blocks_nothing(rmm, server, monkeypatch):
+    from tickets import alerts as alert_service
+
+    real_fire = alert_service._fire
+
+    def fire(alert, *args):
+        if alert.fingerprint == "boom":
+            raise RuntimeError("database hiccup")
+        return real_fire(alert, *args)
+
+    monkeypatch.setattr(alert_service, "_fire", fire)
+    body = alertmanager()
+    body["alerts"] = [
+        {**body["alerts"][0], "fingerprint": "boom"},
+        {**body["alerts"][0], "fingerprint": "fine"},
+    ]
+    response = post(rmm, body, "/api/v1/alerts/alertmanager/")
+    assert response.status_code == 202
+    failed, fine = response.json()["results"]
+    assert failed["action"] == "unrouted" and fine["action"] == "opened"
+    assert "RuntimeError" in UnroutedAlert.objects.get(pk=failed["unrouted"]).reason
