@@ -80,6 +80,10 @@ class AlertSettingsAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return not AlertSettings.objects.exists()
 
+    def save_model(self, request, obj, form, change):
+        obj.pk = 1  # the singleton's row, whatever the id sequence says
+        super().save_model(request, obj, form, change)
+
     def has_delete_permission(self, request, obj=None):
         return False
 

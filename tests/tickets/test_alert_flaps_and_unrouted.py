@@ -191,3 +191,26 @@ def test_a_flap_window_of_zero_turns_reopening_off(technician, server):
     fire(technician, T0 + timedelta(minutes=1), "resolved")
     again = fire(technician, T0 + timedelta(minutes=1))
     assert again.action == "opened" and again.ticket_id != first.ticket_id
+
+
+def test_an_admin_changes_the_alert_settings_without_a_deploy(admin_user, client):
+    client.force_login(admin_user)
+    assert client.get("/admin/tickets/alertsettings/").status_code == 200
+    response = client.post(
+        "/admin/tickets/alertsettings/add/",
+        {"flap_window_minutes": 10, "storm_threshold": 8, "storm_window_minutes": 3},
+    )
+    assert response.status_code == 302
+    rules = AlertSettings.current()
+    assert (rules.pk, rules.flap_window_minutes, rules.storm_threshold) == (1, 10, 8)
+    # One row only: no second one can be added.
+    assert client.get("/admin/tickets/alertsettings/add/").status_code == 403
+
+
+def test_alert_settings_default_when_never_saved(db):
+    rules = AlertSettings.current()
+    assert (rules.flap_window_minutes, rules.storm_threshold, rules.storm_window_minutes) == (
+        30,
+        5,
+        5,
+    )
