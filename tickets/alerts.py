@@ -28,7 +28,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from contracts import services as contract_services
-from msp.models import Asset, Client, User
+from msp.models import Asset, Client, Site, User
 from tickets import selectors, services
 from tickets.choices import OPEN_STATUSES, EventKind, TicketSource, TicketStatus
 from tickets.models import (
@@ -184,7 +184,8 @@ def _fire(alert: AlertIn, client: Client, asset: Asset | None, user: User, at) -
         )
         _outages_open(alert, row, at)
         return AlertOutcome(alert.fingerprint, "reopened", ticket.pk)
-    storm = _storm_active(client, at)
+    site_id = asset.site_id if asset is not None else None
+    storm = _storm_active(client, site_id, at)
     row.ticket = _open_ticket(
         alert, client, asset, user, at, parent=storm.ticket if storm else None
     )
@@ -194,7 +195,7 @@ def _fire(alert: AlertIn, client: Client, asset: Asset | None, user: User, at) -
         storm.last_alert_at = at
         storm.save(update_fields=["alert_tickets", "last_alert_at"])
     else:
-        _storm_start_if_due(alert, client, user, at)
+        _storm_start_if_due(alert, client, site_id, user, at)
     _outages_open(alert, row, at)
     return AlertOutcome(alert.fingerprint, "opened", row.ticket_id)
 
@@ -209,14 +210,16 @@ def _outages_open(alert: AlertIn, row: Alert, at: datetime) -> None:
     row.outages.add(*outages)
 
 
-def _storm_active(client: Client, at: datetime) -> AlertStorm | None:
-    """The client's storm still taking alerts, if any. The client row is locked first, so
-    that concurrent alerts of one client decide about its storm one at a time."""
+def _storm_active(client: Client, site_id: int | None, at: datetime) -> AlertStorm | None:
+    """The storm still taking this alert, if any: one of the alert's site, or one across the
+    client. The client row is locked first, so that concurrent alerts of one client decide
+    about its storms one at a time."""
     Client.objects.select_for_update().filter(pk=client.pk).values_list("pk", flat=True).first()
     window = timedelta(minutes=AlertSettings.current().storm_window_minutes)
+    scope = Q(site__isnull=True) | (Q(site_id=site_id) if site_id else Q())
     return (
         AlertStorm.objects.filter(
-            client=client, last_alert_at__gte=at - window, ticket__status__in=OPEN_STATUSES
+            scope, client=client, last_alert_at__gte=at - window, ticket__status__in=OPEN_STATUSES
         )
         .select_related("ticket")
         .order_by("-last_alert_at")
@@ -224,28 +227,36 @@ def _storm_active(client: Client, at: datetime) -> AlertStorm | None:
     )
 
 
-def _storm_start_if_due(alert: AlertIn, client: Client, user: User, at: datetime) -> None:
-    """When the client has had `storm_threshold` alert tickets within the storm window, one
-    parent incident gathers them, and the storm's later alert tickets open under it."""
+def _storm_start_if_due(
+    alert: AlertIn, client: Client, site_id: int | None, user: User, at: datetime
+) -> None:
+    """When the alert's site, or else the client, has had `storm_threshold` alert tickets
+    within the storm window, one parent incident gathers them, and the storm's later alert
+    tickets open under it."""
     rules = AlertSettings.current()
-    recent = list(
-        Ticket.objects.filter(
-            client=client,
-            source=TicketSource.ALERT,
-            parent__isnull=True,
-            status__in=OPEN_STATUSES,
-            created_at__gte=at - timedelta(minutes=rules.storm_window_minutes),
-            alert_storm__isnull=True,
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    if len(recent) < rules.storm_threshold:
+    recent = Ticket.objects.filter(
+        client=client,
+        source=TicketSource.ALERT,
+        parent__isnull=True,
+        status__in=OPEN_STATUSES,
+        created_at__gte=at - timedelta(minutes=rules.storm_window_minutes),
+        alert_storm__isnull=True,
+    ).order_by("pk")
+    site = None
+    grouped = list(recent.filter(asset__site_id=site_id).values_list("pk", flat=True))
+    if site_id and len(grouped) >= rules.storm_threshold:
+        site = Site.objects.get(pk=site_id)
+        where = f"{site.name} ({client.name})"
+    else:
+        grouped = list(recent.values_list("pk", flat=True))
+        where = client.name
+    if len(grouped) < rules.storm_threshold:
         return
     impact, urgency = severity_levels()[alert.severity]
     incident = services.ticket_open(
         client=client,
-        subject=f"Alert storm: {len(recent)} alerts for {client.name}"[:200],
+        site=site,
+        subject=f"Alert storm: {len(grouped)} alerts for {where}"[:200],
         description="Monitoring alerts arriving together; each alert's ticket is a child.",
         impact=impact,
         urgency=urgency,
@@ -254,12 +265,17 @@ def _storm_start_if_due(alert: AlertIn, client: Client, user: User, at: datetime
         at=at,
     )
     AlertStorm.objects.create(
-        client=client, ticket=incident, started_at=at, last_alert_at=at, alert_tickets=len(recent)
+        client=client,
+        site=site,
+        ticket=incident,
+        started_at=at,
+        last_alert_at=at,
+        alert_tickets=len(grouped),
     )
     # Linked by the system, not through ticket_link_parent: that service records a person's
     # action, which would count as touching the alert tickets (and keep them from resolving).
-    Ticket.objects.filter(pk__in=recent).update(parent=incident, updated_at=at)
-    for ticket in Ticket.objects.filter(pk__in=recent).order_by("pk"):
+    Ticket.objects.filter(pk__in=grouped).update(parent=incident, updated_at=at)
+    for ticket in Ticket.objects.filter(pk__in=grouped).order_by("pk"):
         services.ticket_system_event(
             ticket=ticket,
             kind=EventKind.LINKED,

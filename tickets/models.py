@@ -431,11 +431,19 @@ class AlertSettings(models.Model):
 
 
 class AlertStorm(models.Model):
-    """A burst of alerts for one client: one parent incident ticket, whose children are the
-    alerts' tickets. It takes new alert tickets while alerts keep coming within the storm
-    window of each other and its incident is open."""
+    """A burst of alerts for one site, or across one client: one parent incident ticket, whose
+    children are the alerts' tickets. It takes new alert tickets while alerts keep coming
+    within the storm window of each other and its incident is open."""
 
     client = models.ForeignKey("msp.Client", on_delete=models.PROTECT, related_name="+")
+    site = models.ForeignKey(
+        "msp.Site",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Blank: a storm across the client's sites.",
+    )
     ticket = models.OneToOneField(
         "tickets.Ticket", on_delete=models.PROTECT, related_name="alert_storm"
     )

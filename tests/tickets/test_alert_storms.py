@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from sla.services import default_policy_ensure
+from tests.factories import AssetFactory, SiteFactory
 from tickets.alerts import AlertIn, alert_receive
 from tickets.models import AlertSettings, AlertStorm, Ticket
 
@@ -67,3 +68,27 @@ def test_a_storm_ends_with_its_window(technician, client_a):
     later = fire(technician, client_a, 50, T0 + timedelta(minutes=30))
     assert Ticket.objects.get(pk=later.ticket_id).parent is None
     assert AlertStorm.objects.count() == 1
+
+
+def test_a_burst_at_one_site_is_that_sites_storm(technician, client_a):
+    north, south = SiteFactory(client=client_a), SiteFactory(client=client_a)
+    for n in range(5):
+        site = north if n < 3 else south
+        AssetFactory(client=client_a, site=site, rmm_id=f"R-{n}")
+        alert = AlertIn(
+            source="zabbix",
+            fingerprint=f"host-{n}",
+            status="firing",
+            severity="critical",
+            summary=f"Host {n} down",
+            details={},
+            asset=f"R-{n}",
+        )
+        alert_receive(alert=alert, user=technician, at=T0 + timedelta(seconds=n))
+    storm = AlertStorm.objects.get()
+    assert storm.site == north and storm.ticket.site == north
+    assert north.name in storm.ticket.subject
+    grouped = Ticket.objects.filter(parent=storm.ticket)
+    assert {t.asset.site for t in grouped} == {north} and grouped.count() == 3
+    # The other site's two alerts are no storm (and not part of the north one).
+    assert Ticket.objects.filter(asset__site=south, parent__isnull=True).count() == 2
