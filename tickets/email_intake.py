@@ -308,8 +308,7 @@ def _html_adds_content(parsed: ParsedEmail) -> bool:
 def _place(parsed: ParsedEmail, mailbox: Mailbox | None, authenticity: Authenticity) -> Ticket:
     sender = authenticity.verified_as or _sender(parsed, mailbox)
     ticket = _surviving(authenticity.ticket or _threaded_ticket(parsed))
-    # A comment cannot be blank (the services refuse it); a description can.
-    body = parsed.reply_text or "(no text)"
+    body = parsed.reply_text  # blank stays blank: an email is kept as it came
     html_body = parsed.reply_html  # trimmed like the text: the history is on the ticket already
     if ticket is not None and ticket.status not in FINISHED:
         _loop_check(parsed, ticket)

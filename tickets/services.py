@@ -234,7 +234,9 @@ def _comment(
     reached_nobody: bool = False,
     body_html: str = "",
 ):
-    if not body.strip():
+    # A person typing must write something; an email is kept as it came, blank or not (its
+    # files, if any, are the message).
+    if not body.strip() and not email_sender:
         raise ValidationError({"body": "Write a message."})
     # An email's own HTML (`body_html`, sanitised again here) is kept as it was written;
     # otherwise the body is Markdown.

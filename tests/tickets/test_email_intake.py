@@ -373,3 +373,23 @@ def test_our_mail_asks_robots_not_to_answer_and_marks_what_is_automatic(
     sent_survey = mail.outbox[-1].message()
     assert sent_survey["Auto-Submitted"] == "auto-generated"
     assert sent_survey["X-Auto-Response-Suppress"] == "All"
+
+
+def test_a_blank_reply_is_stored_blank_with_its_file(paula):
+    """iOS Mail sending only a photo in reply: the comment is blank, not "(no text)"."""
+    ticket = email_ingest(raw=raw("plain.eml")).ticket
+    reply = (
+        f"From: Paula Smith <paula@acme.example>\nTo: support@demo.msp\n"
+        f"Subject: Re: [#{ticket.pk}] Printer on floor 2 is jammed\n"
+        f"Message-ID: <blank-photo@acme.example>\nMIME-Version: 1.0\n"
+        f'Content-Type: multipart/mixed; boundary="b1"\n\n'
+        f"--b1\nContent-Type: text/plain; charset=us-ascii\n\n\n"
+        f"--b1\nContent-Type: image/jpeg; name=IMG_0042.jpg\n"
+        f"Content-Disposition: attachment; filename=IMG_0042.jpg\n"
+        f"Content-Transfer-Encoding: base64\n\n/9j/4AAQSkZJRgABAQ==\n--b1--\n"
+    ).encode()
+    row = email_ingest(raw=reply)
+    assert row.status == InboundStatus.PROCESSED, row.reason
+    comment = ticket.comments.order_by("-pk").first()
+    assert comment.body == ""
+    assert [a.filename for a in comment.attachments.all()] == ["IMG_0042.jpg"]
