@@ -3,7 +3,7 @@
 import pytest
 
 from msp.choices import Tier, UserRole
-from tests.factories import ClientFactory, ClientUserFactory, StaffFactory
+from tests.factories import AssetFactory, ClientFactory, ClientUserFactory, StaffFactory
 
 
 @pytest.fixture
@@ -60,3 +60,15 @@ def api_as(db):
         return client
 
     return make
+
+
+@pytest.fixture
+def server(client_a):
+    """Client A's database server as monitoring knows it: host name and RMM id."""
+    return AssetFactory(client=client_a, hostname="db-01.acme.local", rmm_id="RMM-77")
+
+
+@pytest.fixture
+def rmm(technician, api_as):
+    """An RMM or monitoring system: an API client with a technician's alerts-only token."""
+    return api_as(technician, "alerts")

@@ -22,16 +22,6 @@ def policy(db):
     return default_policy_ensure()
 
 
-@pytest.fixture
-def server(client_a):
-    return AssetFactory(client=client_a, hostname="db-01.acme.local", rmm_id="RMM-77")
-
-
-@pytest.fixture
-def rmm(technician, api_as):
-    return api_as(technician, "alerts")
-
-
 def alert(**changes) -> dict:
     return {
         "source": "zabbix",

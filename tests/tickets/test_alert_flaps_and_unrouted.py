@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from sla.services import default_policy_ensure
-from tests.factories import AssetFactory
 from tickets import services
 from tickets.alerts import AlertIn, alert_receive, unrouted_alert_route
 from tickets.models import Alert, AlertSettings, Ticket, UnroutedAlert
@@ -19,11 +18,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def policy(db):
     return default_policy_ensure()
-
-
-@pytest.fixture
-def server(client_a):
-    return AssetFactory(client=client_a, hostname="db-01.acme.local", rmm_id="RMM-77")
 
 
 def fire(user, at, status="firing", **changes):

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from sla.services import default_policy_ensure
-from tests.factories import AssetFactory
 from tickets.models import Alert, Ticket, UnroutedAlert
 
 pytestmark = pytest.mark.django_db
@@ -22,16 +21,6 @@ def payload(name: str) -> dict:
 @pytest.fixture(autouse=True)
 def policy(db):
     return default_policy_ensure()
-
-
-@pytest.fixture
-def server(client_a):
-    return AssetFactory(client=client_a, hostname="db-01.acme.local", rmm_id="RMM-77")
-
-
-@pytest.fixture
-def rmm(technician, api_as):
-    return api_as(technician, "alerts")
 
 
 def send(rmm, path, name):
