@@ -147,8 +147,9 @@ def _reason(exc: ValidationError) -> str:
 
 @transaction.atomic
 def _fire(alert: AlertIn, client: Client, asset: Asset | None, user: User, at) -> AlertOutcome:
+    rules = AlertSettings.current()  # read once per alert
     row = _open_row(alert, client, asset, at)
-    ticket = _surviving(row.ticket)
+    ticket = selectors.ticket_surviving(row.ticket)
     if ticket is not None and ticket.is_open:
         return _repeat(alert, row, ticket, at)
     if ticket is not None:
@@ -157,14 +158,14 @@ def _fire(alert: AlertIn, client: Client, asset: Asset | None, user: User, at) -
         row.save(update_fields=["resolved_at"])
         row = _open_row(alert, client, asset, at)
     previous = _previous_episode(row)
-    ticket = _surviving(previous.ticket) if previous is not None else None
+    ticket = selectors.ticket_surviving(previous.ticket) if previous is not None else None
     if ticket is not None and ticket.is_open:
         # Cleared while a person worked the ticket (only a note then), or merged since.
         row.flaps = previous.flaps + 1
         return _repeat(alert, row, ticket, at)
     if ticket is not None:
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    if ticket is not None and _flap_reopens(ticket, at):
+    if ticket is not None and _flap_reopens(ticket, at, rules.flap_window_minutes):
         row.flaps = previous.flaps + 1
         # A firing sent before the resolution was recorded reopens at that resolution, since
         # clocks never go back in time.
@@ -185,7 +186,7 @@ def _fire(alert: AlertIn, client: Client, asset: Asset | None, user: User, at) -
         _outages_open(alert, row, at)
         return AlertOutcome(alert.fingerprint, "reopened", ticket.pk)
     site_id = asset.site_id if asset is not None else None
-    storm = _storm_active(client, site_id, at)
+    storm = _storm_active(client, site_id, at, rules)
     row.ticket = _open_ticket(
         alert, client, asset, user, at, parent=storm.ticket if storm else None
     )
@@ -195,7 +196,7 @@ def _fire(alert: AlertIn, client: Client, asset: Asset | None, user: User, at) -
         storm.last_alert_at = at
         storm.save(update_fields=["alert_tickets", "last_alert_at"])
     else:
-        _storm_start_if_due(alert, client, site_id, user, at)
+        _storm_start_if_due(alert, client, site_id, user, at, rules)
     _outages_open(alert, row, at)
     return AlertOutcome(alert.fingerprint, "opened", row.ticket_id)
 
@@ -210,12 +211,14 @@ def _outages_open(alert: AlertIn, row: Alert, at: datetime) -> None:
     row.outages.add(*outages)
 
 
-def _storm_active(client: Client, site_id: int | None, at: datetime) -> AlertStorm | None:
+def _storm_active(
+    client: Client, site_id: int | None, at: datetime, rules: AlertSettings
+) -> AlertStorm | None:
     """The storm still taking this alert, if any: one of the alert's site, or one across the
     client. The client row is locked first, so that concurrent alerts of one client decide
     about its storms one at a time."""
     Client.objects.select_for_update().filter(pk=client.pk).values_list("pk", flat=True).first()
-    window = timedelta(minutes=AlertSettings.current().storm_window_minutes)
+    window = timedelta(minutes=rules.storm_window_minutes)
     scope = Q(site__isnull=True) | (Q(site_id=site_id) if site_id else Q())
     return (
         AlertStorm.objects.filter(
@@ -228,12 +231,16 @@ def _storm_active(client: Client, site_id: int | None, at: datetime) -> AlertSto
 
 
 def _storm_start_if_due(
-    alert: AlertIn, client: Client, site_id: int | None, user: User, at: datetime
+    alert: AlertIn,
+    client: Client,
+    site_id: int | None,
+    user: User,
+    at: datetime,
+    rules: AlertSettings,
 ) -> None:
     """When the alert's site, or else the client, has had `storm_threshold` alert tickets
     within the storm window, one parent incident gathers them, and the storm's later alert
     tickets open under it."""
-    rules = AlertSettings.current()
     recent = Ticket.objects.filter(
         client=client,
         source=TicketSource.ALERT,
@@ -299,18 +306,6 @@ def _repeat(alert: AlertIn, row: Alert, ticket: Ticket, at: datetime) -> AlertOu
     return AlertOutcome(alert.fingerprint, "repeated", ticket.pk)
 
 
-MERGE_CHAIN_LIMIT = 20
-
-
-def _surviving(ticket: Ticket | None) -> Ticket | None:
-    """The ticket itself, or the one it was merged into (following merges of merges)."""
-    for _ in range(MERGE_CHAIN_LIMIT):
-        if ticket is None or ticket.merged_into_id is None:
-            return ticket
-        ticket = ticket.merged_into
-    return ticket
-
-
 def _previous_episode(row: Alert) -> Alert | None:
     return (
         Alert.objects.filter(
@@ -326,12 +321,11 @@ def _previous_episode(row: Alert) -> Alert | None:
     )
 
 
-def _flap_reopens(ticket: Ticket, at: datetime) -> bool:
+def _flap_reopens(ticket: Ticket, at: datetime, minutes: int) -> bool:
     """A ticket resolved automatically (by its alert clearing) within the flap window; one a
     person resolved, or any closed ticket, is left alone."""
     if ticket.status != TicketStatus.RESOLVED or ticket.resolved_at is None:
         return False
-    minutes = AlertSettings.current().flap_window_minutes
     if not minutes or ticket.resolved_at < at - timedelta(minutes=minutes):
         return False
     last_resolution = (

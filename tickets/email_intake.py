@@ -38,6 +38,7 @@ from tickets.choices import EventKind, InboundStatus, TicketSource, TicketStatus
 from tickets.email_parse import ParsedEmail, UnreadableEmail, html_to_text, parse_email
 from tickets.models import EmailThreadMessage, InboundEmail, Mailbox, Ticket
 from tickets.reply_address import reply_address_check
+from tickets.selectors import ticket_surviving
 
 log = logging.getLogger(__name__)
 FINISHED = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
@@ -230,15 +231,6 @@ def _threaded_ticket(parsed: ParsedEmail) -> Ticket | None:
     return next((by_id[ref] for ref in references if ref in by_id), None)
 
 
-def _surviving(ticket: Ticket | None) -> Ticket | None:
-    """The ticket that a (possibly merged, possibly more than once) ticket lives on in."""
-    seen = set()
-    while ticket is not None and ticket.merged_into_id and ticket.pk not in seen:
-        seen.add(ticket.pk)
-        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
-    return ticket
-
-
 def _sender(parsed: ParsedEmail, mailbox: Mailbox | None) -> Sender | None:
     staff = User.objects.staff().filter(email__iexact=parsed.sender, is_active=True).first()
     if staff is not None:
@@ -307,7 +299,7 @@ def _html_adds_content(parsed: ParsedEmail) -> bool:
 
 def _place(parsed: ParsedEmail, mailbox: Mailbox | None, authenticity: Authenticity) -> Ticket:
     sender = authenticity.verified_as or _sender(parsed, mailbox)
-    ticket = _surviving(authenticity.ticket or _threaded_ticket(parsed))
+    ticket = ticket_surviving(authenticity.ticket or _threaded_ticket(parsed))
     body = parsed.reply_text  # blank stays blank: an email is kept as it came
     html_body = parsed.reply_html  # trimmed like the text: the history is on the ticket already
     if ticket is not None and ticket.status not in FINISHED:

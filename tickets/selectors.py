@@ -125,3 +125,13 @@ def ticket_touched_by_a_person(*, ticket_id: int) -> bool:
         .exclude(kind=EventKind.CREATED)
         .exists()
     )
+
+
+def ticket_surviving(ticket: Ticket | None) -> Ticket | None:
+    """The ticket a (possibly merged, possibly more than once) ticket lives on in: where an
+    email reply or an alert about it belongs."""
+    seen = set()
+    while ticket is not None and ticket.merged_into_id and ticket.pk not in seen:
+        seen.add(ticket.pk)
+        ticket = ticket.merged_into
+    return ticket
