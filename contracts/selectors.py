@@ -25,10 +25,12 @@ CENT = Decimal("0.01")
 MINUTES_PER_HOUR = Decimal(60)
 
 
+def _term_covers(on: date) -> Q:
+    return Q(start_date__lte=on) & (Q(end_date__isnull=True) | Q(end_date__gte=on))
+
+
 def _active_on(on: date) -> Q:
-    return Q(status=ContractStatus.ACTIVE, start_date__lte=on) & (
-        Q(end_date__isnull=True) | Q(end_date__gte=on)
-    )
+    return Q(status=ContractStatus.ACTIVE) & _term_covers(on)
 
 
 def contract_active_for(*, client_id: int, on: date) -> Contract | None:
@@ -49,9 +51,7 @@ def contracts_in_force_on(*, on: date):
     """The contracts whose term covered a date, for reporting a period that has ended: the
     active one, or one that has expired since (a client's last contract month is reported
     with that contract's targets). Ordered so that each client's active one comes first."""
-    in_force = Q(status__in=[ContractStatus.ACTIVE, ContractStatus.EXPIRED], start_date__lte=on) & (
-        Q(end_date__isnull=True) | Q(end_date__gte=on)
-    )
+    in_force = Q(status__in=[ContractStatus.ACTIVE, ContractStatus.EXPIRED]) & _term_covers(on)
     active_first = Case(When(status=ContractStatus.ACTIVE, then=0), default=1)
     return Contract.objects.filter(in_force).order_by("client_id", active_first, "-start_date")
 
