@@ -145,7 +145,7 @@ def concurrently(workers: int, seconds: float, work) -> int:
 
 
 def emails_per_second() -> None:
-    from tickets.email_parse import parse_email
+    from tickets.intake.email_parse import parse_email
 
     messages = [
         path.read_bytes()

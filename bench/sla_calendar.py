@@ -22,7 +22,7 @@ import pytz
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sla.calendar import BusinessCalendar
+from sla.calendar import WorkingTime
 
 YEARS = [2026, 2027]
 CALENDAR_SPECS = [
@@ -39,7 +39,7 @@ def build_calendars():
     for name, zone, start, end, country in CALENDAR_SPECS:
         days = holidays.country_holidays(country, years=[*YEARS, 2028])
         start_min, end_min = int(start * 60), int(end * 60)
-        ours = BusinessCalendar(
+        ours = WorkingTime(
             timezone=zone, week={d: [(start_min, end_min)] for d in range(5)}, holidays=set(days)
         )
         workday = businesstimedelta.WorkDayRule(

@@ -87,8 +87,8 @@ def main() -> None:
 
     from sla.models import SLAClock, SLAPolicy
     from sla.services import escalation_rules_default_ensure
-    from tickets.escalations import sla_sweep
     from tickets.models import Ticket
+    from tickets.timers.sweep import sla_sweep
 
     escalation_rules_default_ensure(policy=SLAPolicy.objects.get(is_default=True))
     print(f"{Ticket.objects.open().count():,} open tickets, {SLAClock.objects.count():,} clocks")

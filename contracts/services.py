@@ -183,10 +183,6 @@ def next_statuses(contract: Contract) -> list[str]:
     return sorted(CONTRACT_TRANSITIONS[contract.status])
 
 
-def _month_after(month: date) -> date:
-    return _add_months(month, 1)
-
-
 def ladder_step_for(*, contract: Contract, consecutive_missed_months: int) -> str:
     """The rung reached after this many consecutive missed months."""
     months = consecutive_missed_months

@@ -28,6 +28,3 @@ class ClientQuerySet(ClientScopedQuerySet):
 class UserQuerySet(ClientScopedQuerySet):
     def staff(self) -> "UserQuerySet":
         return self.filter(client__isnull=True)
-
-    def client_users(self) -> "UserQuerySet":
-        return self.filter(client__isnull=False)

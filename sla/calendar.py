@@ -1,6 +1,6 @@
 """Business-time arithmetic on a working calendar, with no database.
 
-A `BusinessCalendar` is a plain object built from an IANA time zone, working intervals per
+A `WorkingTime` is a plain object built from an IANA time zone, working intervals per
 weekday and holiday dates. The rule: an instant is business time when its wall-clock reading
 in the calendar's time zone (local date and time) falls inside a working interval of that
 weekday, on a date that is not a holiday. Business time is real elapsed time, so a 00:00-06:00
@@ -111,7 +111,7 @@ def _duration_us(amount: float | int | timedelta) -> int:
     return us
 
 
-class BusinessCalendar:
+class WorkingTime:
     """Working time of one calendar: time zone, weekly working intervals, holidays.
 
     `week` maps weekday (0 = Monday) to (start, end) minutes from local midnight; `always_open`
@@ -166,7 +166,7 @@ class BusinessCalendar:
         self._chunks: dict[int, _Chunk] = {}
 
     def __repr__(self) -> str:
-        return f"<BusinessCalendar {self.tz.key} {self.weekly_minutes} min/week key={self.key!r}>"
+        return f"<WorkingTime {self.tz.key} {self.weekly_minutes} min/week key={self.key!r}>"
 
     @classmethod
     def from_hours(
@@ -176,7 +176,7 @@ class BusinessCalendar:
         hours: Mapping[int, Sequence[tuple[str, str]]],
         holidays: Iterable[date] = (),
         key: object = None,
-    ) -> "BusinessCalendar":
+    ) -> "WorkingTime":
         """Build from "HH:MM" strings, e.g. {0: [("09:00", "17:00")]}; "24:00" ends the day."""
         week = {
             weekday: [(_parse_hhmm(start), _parse_hhmm(end)) for start, end in intervals]
@@ -309,13 +309,13 @@ class VersionedCalendar:
     force at that instant, so an edit moves what is still to come, never what has elapsed.
 
     `versions` are (effective from, calendar) pairs in order; the first is in force from the
-    beginning of time (its instant is ignored). Same operations as `BusinessCalendar`.
+    beginning of time (its instant is ignored). Same operations as `WorkingTime`.
     """
 
     __slots__ = ("_changes", "_changes_us", "key", "tz", "versions")
 
     def __init__(
-        self, versions: Sequence[tuple[datetime | None, BusinessCalendar]], *, key: object = None
+        self, versions: Sequence[tuple[datetime | None, WorkingTime]], *, key: object = None
     ) -> None:
         if not versions:
             raise CalendarError("A versioned calendar needs at least one version.")

@@ -23,7 +23,8 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sla.calendar import BusinessCalendar
+from sla.calendar import WorkingTime
+from sla.choices import ClockState
 
 DEFAULT_WARNING_PERCENTS = (75, 90)
 ZERO = timedelta(0)
@@ -31,13 +32,6 @@ ZERO = timedelta(0)
 
 class ClockTransitionError(ValueError):
     """A transition that the clock's current state does not allow (e.g. resume when running)."""
-
-
-class ClockState(enum.StrEnum):
-    RUNNING = "running"
-    PAUSED = "paused"
-    MET = "met"
-    BREACHED = "breached"
 
 
 class MilestoneKind(enum.StrEnum):
@@ -50,7 +44,7 @@ class Target:
     """A business-time target on its calendar."""
 
     minutes: int
-    calendar: BusinessCalendar
+    calendar: WorkingTime
 
     def __post_init__(self) -> None:
         if self.minutes <= 0:
@@ -67,7 +61,7 @@ class Span:
 
     start: datetime
     end: datetime | None
-    calendar: BusinessCalendar
+    calendar: WorkingTime
 
     def business_time(self, now: datetime) -> timedelta:
         end = self.end if self.end is not None else max(now, self.start)

@@ -9,14 +9,14 @@ from sla import calendar as engine
 from sla.clock import Target
 from sla.models import BusinessCalendar, CalendarVersion, SLAClock, SLAPolicy, SLATarget
 
-CalendarEngine = engine.BusinessCalendar | engine.VersionedCalendar
+CalendarEngine = engine.WorkingTime | engine.VersionedCalendar
 
 # Built engines by (calendar id, last change): an engine caches its tables, so reusing it
 # across requests and sweeps avoids rebuilding them. Every edit that appends a version bumps
 # the calendar's updated_at, so a hit costs no query. Versions never change, so their own
 # engines are kept by version and reused when a calendar gains a version.
 _ENGINE_CACHE: dict[tuple[int, object], CalendarEngine] = {}
-_VERSION_ENGINES: dict[tuple[int, object], engine.BusinessCalendar] = {}
+_VERSION_ENGINES: dict[tuple[int, object], engine.WorkingTime] = {}
 _ENGINE_CACHE_SIZE = 256
 _VERSION_CACHE_SIZE = 1024
 
@@ -44,14 +44,14 @@ def calendar_engine(calendar: BusinessCalendar) -> CalendarEngine:
     return built
 
 
-def _version_engine(version: CalendarVersion) -> engine.BusinessCalendar:
+def _version_engine(version: CalendarVersion) -> engine.WorkingTime:
     cache_key = (version.pk, version.recorded_at)
     built = _VERSION_ENGINES.get(cache_key)
     if built is None:
         week: dict[int, list[tuple[int, int]]] = {}
         for weekday, start, end in version.week:
             week.setdefault(weekday, []).append((start, end))
-        built = engine.BusinessCalendar(
+        built = engine.WorkingTime(
             timezone=version.timezone,
             week=week,
             holidays=[date.fromisoformat(day) for day in version.holidays],
@@ -64,13 +64,13 @@ def _version_engine(version: CalendarVersion) -> engine.BusinessCalendar:
     return built
 
 
-def _rows_engine(calendar: BusinessCalendar) -> engine.BusinessCalendar:
+def _rows_engine(calendar: BusinessCalendar) -> engine.WorkingTime:
     """A calendar with no version on record yet (made by hand): its rules have never changed
     through the services, so its current rows are in force throughout."""
     week: dict[int, list[tuple[int, int]]] = {}
     for interval in calendar.intervals.all():
         week.setdefault(interval.weekday, []).append((interval.start_minute, interval.end_minute))
-    return engine.BusinessCalendar(
+    return engine.WorkingTime(
         timezone=calendar.timezone,
         week=week,
         holidays=[holiday.date for holiday in calendar.holidays.all()],

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 
 from msp.admin import AppendOnlyAdmin
 from tickets.choices import InboundStatus
-from tickets.email_intake import email_retry
+from tickets.intake.mail import email_retry
 from tickets.models import (
     Alert,
     AlertSettings,

@@ -10,7 +10,7 @@ internal note as that person, never a reply to the client.
 
 The seal cannot be guessed (100 bits) nor moved to another ticket or recipient, so a reply
 sent to it proves that its sender was given it; the sender must still be that recipient for
-the reply to count as theirs (see tickets.email_intake). Pure: no database.
+the reply to count as theirs (see tickets.intake.mail). Pure: no database.
 """
 
 import base64

@@ -1,7 +1,6 @@
 """Every change to a ticket. Each service is atomic: the ticket row is locked, the change, its
 timeline event and its SLA clock effects commit together or not at all."""
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -48,14 +47,6 @@ from tickets.reply_address import reply_address
 
 NEXT_TIER = {Tier.L1: Tier.L2, Tier.L2: Tier.L3}
 FINISHED_STATUSES = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
-
-
-@dataclass(frozen=True)
-class TicketChange:
-    """What a service returns: the ticket after the change, and its new timeline events."""
-
-    ticket: Ticket
-    events: tuple[TimelineEvent, ...]
 
 
 def _now(at: datetime | None) -> datetime:

@@ -1,9 +1,9 @@
 from celery import shared_task
 from django.utils import timezone
 
-from tickets.escalations import sla_sweep
-from tickets.mailboxes import mailboxes_poll
-from tickets.maintenance import maintenance_pauses_apply
+from tickets.intake.mailboxes import mailboxes_poll
+from tickets.timers.maintenance import maintenance_pauses_apply
+from tickets.timers.sweep import sla_sweep
 
 
 @shared_task(name="tickets.sla_sweep")

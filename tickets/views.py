@@ -19,8 +19,9 @@ from msp.mixins import RoleRequiredMixin, StaffRequiredMixin
 from msp.models import Client
 from msp.paginators import page_of
 from sla.choices import ClockKind
-from tickets import alerts, forms, selectors, services
+from tickets import forms, selectors, services
 from tickets.filtersets import TicketFilterSet
+from tickets.intake import alerts
 from tickets.models import Attachment, Ticket, UnroutedAlert
 from tickets.selectors import Queue
 

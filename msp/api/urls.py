@@ -8,8 +8,8 @@ from contracts import api as contract_api
 from msp.api import views as directory_api
 from reporting import api as report_api
 from sla import api as sla_api
-from tickets import alert_api
 from tickets import api as ticket_api
+from tickets.intake import alert_api
 
 router = DefaultRouter()
 router.register("clients", directory_api.ClientViewSet)

@@ -378,7 +378,7 @@ def test_an_alert_naming_no_known_client_or_asset_is_kept_with_202(rmm, server, 
 
 
 def test_an_alert_that_fails_unexpectedly_is_kept_and_blocks_nothing(rmm, server, monkeypatch):
-    from tickets import alerts as alert_service
+    from tickets.intake import alerts as alert_service
 
     real_fire = alert_service._fire
 

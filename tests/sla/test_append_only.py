@@ -12,8 +12,8 @@ from sla.services import default_policy_ensure
 from tests.tickets.conftest import ny
 from tickets import services
 from tickets.choices import Impact, Urgency
-from tickets.escalations import sla_sweep
 from tickets.models import Ticket, TimelineEvent
+from tickets.timers.sweep import sla_sweep
 
 pytestmark = pytest.mark.django_db
 

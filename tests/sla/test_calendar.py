@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sla.calendar import BusinessCalendar, CalendarError, NoWorkingTimeError, check_intervals
+from sla.calendar import CalendarError, NoWorkingTimeError, WorkingTime, check_intervals
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -25,7 +25,7 @@ def utc(*args) -> datetime:
 
 
 def office(tz="America/New_York", hours=(("09:00", "17:00"),), days=WEEKDAYS, holidays=()):
-    return BusinessCalendar.from_hours(
+    return WorkingTime.from_hours(
         timezone=tz, hours={day: list(hours) for day in days}, holidays=holidays
     )
 
@@ -95,7 +95,7 @@ class TestAdd:
         assert calendar.add(ny(2026, 11, 23, 12, 30), 30) == ny(2026, 11, 23, 13, 30)
 
     def test_overnight_shift_split_at_midnight(self):
-        calendar = BusinessCalendar.from_hours(
+        calendar = WorkingTime.from_hours(
             timezone="America/New_York",
             hours={0: [("22:00", "24:00")], 1: [("00:00", "06:00")]},
         )
@@ -116,7 +116,7 @@ class TestAdd:
         assert due == ny(2028, 12, 27, 17, 0)  # the 780th weekday from 1 Jan 2026, at closing
 
     def test_24x7_is_elapsed_time(self):
-        calendar = BusinessCalendar(timezone="America/New_York", always_open=True)
+        calendar = WorkingTime(timezone="America/New_York", always_open=True)
         assert calendar.add(ny(2026, 11, 21, 23, 0), 240) == ny(2026, 11, 22, 3, 0)
 
 
@@ -134,17 +134,17 @@ class TestDaylightSavingTime:
         assert due == utc(2026, 11, 2, 15, 0)
 
     def test_ny_24x7_across_spring_forward_loses_the_skipped_hour(self):
-        calendar = BusinessCalendar(timezone="America/New_York", always_open=True)
+        calendar = WorkingTime(timezone="America/New_York", always_open=True)
         due = calendar.add(ny(2026, 3, 7, 22, 0), 360)
         assert due == ny(2026, 3, 8, 5, 0)  # 6 real hours; the wall clock shows 7 later
 
     def test_ny_24x7_across_fall_back_gains_the_repeated_hour(self):
-        calendar = BusinessCalendar(timezone="America/New_York", always_open=True)
+        calendar = WorkingTime(timezone="America/New_York", always_open=True)
         due = calendar.add(ny(2026, 10, 31, 22, 0), 360)
         assert due == ny(2026, 11, 1, 3, 0)  # 6 real hours; the wall clock shows 5 later
 
     def test_ny_interval_crossing_spring_forward_is_an_hour_shorter(self):
-        calendar = BusinessCalendar.from_hours(
+        calendar = WorkingTime.from_hours(
             timezone="America/New_York", hours={6: [("00:00", "06:00")]}
         )
         assert calendar.between(ny(2026, 3, 8, 0, 0), ny(2026, 3, 8, 12, 0)) == timedelta(hours=5)
@@ -152,7 +152,7 @@ class TestDaylightSavingTime:
         assert calendar.add(ny(2026, 3, 8, 1, 30), 30) == ny(2026, 3, 8, 3, 0)
 
     def test_ny_interval_crossing_fall_back_is_an_hour_longer(self):
-        calendar = BusinessCalendar.from_hours(
+        calendar = WorkingTime.from_hours(
             timezone="America/New_York", hours={6: [("00:00", "06:00")]}
         )
         sunday = ny(2026, 11, 1, 0, 0)
@@ -162,7 +162,7 @@ class TestDaylightSavingTime:
         assert calendar.add(sunday, 120) == utc(2026, 11, 1, 6, 0)
 
     def test_interval_starting_in_the_skipped_hour_starts_at_the_jump(self):
-        calendar = BusinessCalendar.from_hours(
+        calendar = WorkingTime.from_hours(
             timezone="America/New_York", hours={6: [("02:30", "04:00")]}
         )
         # 02:30 never shows on 8 March; working time starts when the clock jumps to 03:00.
@@ -170,7 +170,7 @@ class TestDaylightSavingTime:
         assert calendar.between(ny(2026, 3, 8, 0, 0), ny(2026, 3, 8, 12, 0)) == timedelta(hours=1)
 
     def test_interval_ending_in_the_repeated_hour_counts_both_passes(self):
-        calendar = BusinessCalendar.from_hours(
+        calendar = WorkingTime.from_hours(
             timezone="America/New_York", hours={6: [("00:00", "01:30")]}
         )
         day = (ny(2026, 11, 1, 0, 0), ny(2026, 11, 2, 0, 0))
@@ -188,9 +188,7 @@ class TestDaylightSavingTime:
         assert due == utc(2026, 10, 26, 8, 0)
 
     def test_berlin_interval_crossing_each_switch(self):
-        calendar = BusinessCalendar.from_hours(
-            timezone="Europe/Berlin", hours={6: [("01:00", "04:00")]}
-        )
+        calendar = WorkingTime.from_hours(timezone="Europe/Berlin", hours={6: [("01:00", "04:00")]})
         spring = calendar.between(berlin(2026, 3, 29, 0, 0), berlin(2026, 3, 30, 0, 0))
         autumn = calendar.between(berlin(2026, 10, 25, 0, 0), berlin(2026, 10, 26, 0, 0))
         assert spring == timedelta(hours=2)
@@ -198,15 +196,15 @@ class TestDaylightSavingTime:
         assert calendar.add(berlin(2026, 3, 29, 0, 0), 90) == berlin(2026, 3, 29, 3, 30)
 
     def test_berlin_24x7_week_with_the_switch(self):
-        calendar = BusinessCalendar(timezone="Europe/Berlin", always_open=True)
+        calendar = WorkingTime(timezone="Europe/Berlin", always_open=True)
         week = calendar.between(berlin(2026, 3, 23), berlin(2026, 3, 30))
         assert week == timedelta(days=7) - timedelta(hours=1)
 
     def test_berlin_full_days_calendar_matches_24x7(self):
-        full_days = BusinessCalendar(
+        full_days = WorkingTime(
             timezone="Europe/Berlin", week={day: [(0, 1440)] for day in range(7)}
         )
-        always = BusinessCalendar(timezone="Europe/Berlin", always_open=True)
+        always = WorkingTime(timezone="Europe/Berlin", always_open=True)
         start = berlin(2026, 10, 24, 12, 0)
         assert full_days.add(start, 1440) == always.add(start, 1440) == berlin(2026, 10, 25, 11, 0)
 
@@ -221,7 +219,7 @@ class TestChangesAtLocalMidnight:
     """
 
     def santiago(self, hours):
-        return BusinessCalendar.from_hours(timezone="America/Santiago", hours=hours)
+        return WorkingTime.from_hours(timezone="America/Santiago", hours=hours)
 
     def test_spring_forward_at_midnight_places_the_day_on_the_new_offset(self):
         calendar = self.santiago({6: [("08:00", "12:00")]})
@@ -250,10 +248,10 @@ class TestChangesAtLocalMidnight:
         assert sunday_morning.between(utc(2026, 4, 4), utc(2026, 4, 6)) == timedelta(hours=2)
 
     def test_repeated_hour_straddling_midnight_counts_each_date_apart(self):
-        saturday = BusinessCalendar.from_hours(
+        saturday = WorkingTime.from_hours(
             timezone="America/Goose_Bay", hours={5: [("23:00", "24:00")]}
         )
-        sunday = BusinessCalendar.from_hours(
+        sunday = WorkingTime.from_hours(
             timezone="America/Goose_Bay", hours={6: [("00:00", "01:00")]}
         )
         night = (utc(2010, 11, 7), utc(2010, 11, 8))
@@ -306,7 +304,7 @@ class TestBetween:
 
 class TestBadInput:
     def test_no_working_time_at_all_is_a_clear_error(self):
-        calendar = BusinessCalendar(timezone="UTC", week={})
+        calendar = WorkingTime(timezone="UTC", week={})
         with pytest.raises(NoWorkingTimeError, match="no working time"):
             calendar.add(utc(2026, 1, 1), 1)
         assert calendar.between(utc(2026, 1, 1), utc(2026, 2, 1)) == timedelta(0)
@@ -327,7 +325,7 @@ class TestBadInput:
 
     def test_unknown_time_zone(self):
         with pytest.raises(CalendarError, match="Mars/Olympus"):
-            BusinessCalendar(timezone="Mars/Olympus", week={})
+            WorkingTime(timezone="Mars/Olympus", week={})
 
     def test_overlapping_intervals(self):
         with pytest.raises(CalendarError, match="Monday: 09:00-12:00 overlaps 11:00-14:00"):

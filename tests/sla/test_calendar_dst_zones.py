@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
-from sla.calendar import BusinessCalendar
+from sla.calendar import WorkingTime
 
 SCAN_FROM = int(datetime(1990, 1, 1, tzinfo=UTC).timestamp())
 SCAN_TO = int(datetime(2038, 1, 1, tzinfo=UTC).timestamp())
@@ -166,7 +166,7 @@ def calendars_touching(change, rng: random.Random):
 
 
 def check_window(name: str, reference: Reference, week, holidays, always_open, rng) -> list[str]:
-    engine = BusinessCalendar(timezone=name, week=week, holidays=holidays, always_open=always_open)
+    engine = WorkingTime(timezone=name, week=week, holidays=holidays, always_open=always_open)
     counted = reference.counted(week, holidays)
     cumulative = [0]
     for working in counted:

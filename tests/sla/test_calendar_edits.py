@@ -17,8 +17,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from sla import clockstore, selectors, services
-from sla.calendar import BusinessCalendar as CalendarEngine
-from sla.calendar import VersionedCalendar
+from sla.calendar import VersionedCalendar, WorkingTime
 from sla.choices import ClockKind, Priority
 from sla.models import BusinessCalendar, CalendarVersion, SLAClock
 from tests.factories import business_hours_calendar
@@ -190,7 +189,7 @@ class TestVersions:
         )
         assert version.week == [list(row) for row in WEEK]
         # One version: the plain engine, no versioned wrapper to pay for.
-        assert type(selectors.calendar_engine(calendar_of(calendar))) is CalendarEngine
+        assert type(selectors.calendar_engine(calendar_of(calendar))) is WorkingTime
 
     def test_an_edit_appends_a_version_from_now_and_a_new_engine(self, office):
         calendar, _ = office

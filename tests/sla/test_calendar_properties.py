@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sla.calendar import BusinessCalendar, VersionedCalendar
+from sla.calendar import VersionedCalendar, WorkingTime
 
 ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "Asia/Kolkata", "UTC"]
 ONE_MINUTE = timedelta(minutes=1)
@@ -26,7 +26,7 @@ WINDOWS = [
 ]
 
 
-def reference_is_working(calendar: BusinessCalendar, week, holidays, instant: datetime) -> bool:
+def reference_is_working(calendar: WorkingTime, week, holidays, instant: datetime) -> bool:
     local = instant.astimezone(calendar.tz)
     if local.date() in holidays:
         return False
@@ -78,7 +78,7 @@ def calendars(draw):
             )
         )
     )
-    calendar = BusinessCalendar(timezone=zone, week=week, holidays=holidays)
+    calendar = WorkingTime(timezone=zone, week=week, holidays=holidays)
     return calendar, week, holidays, window
 
 
@@ -141,9 +141,7 @@ def test_between_is_additive(case, a, b, c):
 
 def test_reference_sanity():
     """The reference itself, on a case worked by hand: Friday 16:00 + 2 h = Monday 10:00."""
-    calendar = BusinessCalendar(
-        timezone="America/New_York", week={d: [(540, 1020)] for d in range(5)}
-    )
+    calendar = WorkingTime(timezone="America/New_York", week={d: [(540, 1020)] for d in range(5)})
     week = {d: [(540, 1020)] for d in range(5)}
     tz = ZoneInfo("America/New_York")
     start = datetime(2026, 11, 20, 16, 0, tzinfo=tz)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sla.calendar import BusinessCalendar, CalendarError, NoWorkingTimeError, VersionedCalendar
+from sla.calendar import CalendarError, NoWorkingTimeError, VersionedCalendar, WorkingTime
 
 NY = ZoneInfo("America/New_York")
 EDITED = datetime(2026, 11, 25, 12, 0, tzinfo=NY)
@@ -21,7 +21,7 @@ def ny(*args) -> datetime:
 
 
 def office(holidays=(), hours=(("09:00", "17:00"),), tz="America/New_York"):
-    return BusinessCalendar.from_hours(
+    return WorkingTime.from_hours(
         timezone=tz, hours={day: list(hours) for day in range(5)}, holidays=holidays, key=7
     )
 
@@ -78,7 +78,7 @@ def test_a_change_of_time_zone_and_hours_takes_effect_at_its_instant():
 
 
 def test_several_versions_and_no_working_time_at_the_end():
-    closed = BusinessCalendar(timezone="America/New_York", week={}, key=7)
+    closed = WorkingTime(timezone="America/New_York", week={}, key=7)
     calendar = VersionedCalendar(
         [(None, BEFORE), (EDITED, AFTER), (ny(2026, 11, 27, 12), closed)], key=7
     )

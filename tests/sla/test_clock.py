@@ -5,14 +5,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sla.calendar import BusinessCalendar
-from sla.clock import Clock, ClockState, ClockTransitionError, MilestoneKind, Target
+from sla.calendar import WorkingTime
+from sla.choices import ClockState
+from sla.clock import Clock, ClockTransitionError, MilestoneKind, Target
 
 NY = ZoneInfo("America/New_York")
-OFFICE = BusinessCalendar.from_hours(
+OFFICE = WorkingTime.from_hours(
     timezone="America/New_York", hours={day: [("09:00", "17:00")] for day in range(5)}
 )
-ALWAYS = BusinessCalendar(timezone="America/New_York", always_open=True)
+ALWAYS = WorkingTime(timezone="America/New_York", always_open=True)
 H = timedelta(hours=1)
 
 
@@ -269,10 +270,10 @@ def test_thresholds_must_be_between_1_and_99():
 def test_a_breach_recorded_by_the_sweep_is_kept_in_the_history():
     from datetime import UTC, datetime, timedelta
 
-    from sla.calendar import BusinessCalendar
+    from sla.calendar import WorkingTime
     from sla.clock import Clock, Target
 
-    always = BusinessCalendar(timezone="UTC", always_open=True)
+    always = WorkingTime(timezone="UTC", always_open=True)
     start = datetime(2026, 12, 1, 9, tzinfo=UTC)
     clock = Clock.start(at=start, target=Target(60, always))
     late = start + timedelta(minutes=61)

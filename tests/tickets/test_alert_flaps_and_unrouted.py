@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from sla.services import default_policy_ensure
 from tickets import services
-from tickets.alerts import AlertIn, alert_receive, unrouted_alert_route
+from tickets.intake.alerts import AlertIn, alert_receive, unrouted_alert_route
 from tickets.models import Alert, AlertSettings, Ticket, UnroutedAlert
 
 pytestmark = pytest.mark.django_db

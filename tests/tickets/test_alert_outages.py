@@ -12,7 +12,7 @@ from contracts.services import contract_change_status, contract_create
 from msp.choices import AssetKind
 from sla.services import default_policy_ensure
 from tests.factories import AssetFactory
-from tickets.alerts import AlertIn, alert_receive
+from tickets.intake.alerts import AlertIn, alert_receive
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from sla.services import default_policy_ensure
 from tests.factories import AssetFactory, SiteFactory
-from tickets.alerts import AlertIn, alert_receive
+from tickets.intake.alerts import AlertIn, alert_receive
 from tickets.models import AlertSettings, AlertStorm, Ticket
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from tests.factories import StaffFactory
 from tests.tickets.conftest import SUNDAY_NIGHT, ny
 from tickets import services
 from tickets.choices import EventKind, Impact, TicketStatus, Urgency
-from tickets.escalations import sla_sweep
+from tickets.timers.sweep import sla_sweep
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from tests.factories import ContactFactory
 from tests.tickets.conftest import ny
 from tickets import services
 from tickets.choices import Impact, Urgency
-from tickets.escalations import sla_sweep
+from tickets.timers.sweep import sla_sweep
 
 pytestmark = pytest.mark.django_db
 

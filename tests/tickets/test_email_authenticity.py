@@ -16,7 +16,7 @@ from tests.factories import ContactFactory, StaffFactory
 from tests.helpers import signed_in
 from tests.tickets.emails import compose, raw
 from tickets.choices import EventKind, InboundStatus, TicketStatus
-from tickets.email_intake import email_ingest
+from tickets.intake.mail import email_ingest
 from tickets.models import EmailThreadMessage, Ticket
 from tickets.reply_address import reply_address
 from tickets.services import ticket_merge, ticket_reply
@@ -262,8 +262,8 @@ def test_a_staff_member_answers_an_sla_warning_by_email(ticket, tom, settings):
     address in anyone else's hands is unverified."""
     from datetime import timedelta
 
-    from tickets.escalations import sla_sweep
     from tickets.services import ticket_assign
+    from tickets.timers.sweep import sla_sweep
 
     ticket_assign(ticket=ticket, actor=tom, assignee=tom)
     ticket.refresh_from_db()

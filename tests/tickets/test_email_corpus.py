@@ -13,7 +13,7 @@ from sla.services import default_policy_ensure
 from tests.factories import ContactFactory
 from tests.tickets.emails import compose
 from tickets.choices import InboundStatus
-from tickets.mailboxes import mailbox_poll
+from tickets.intake.mailboxes import mailbox_poll
 from tickets.models import InboundEmail, Mailbox
 from tickets.services import ticket_open
 

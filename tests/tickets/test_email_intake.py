@@ -10,7 +10,7 @@ from msp.models import OutboxMessage
 from sla.services import default_policy_ensure
 from tests.factories import ContactFactory
 from tickets.choices import InboundStatus
-from tickets.email_intake import email_ingest, email_retry
+from tickets.intake.mail import email_ingest, email_retry
 from tickets.models import EmailThreadMessage, InboundEmail, Mailbox, Ticket
 from tickets.reply_address import reply_address
 from tickets.services import ticket_open, ticket_reply

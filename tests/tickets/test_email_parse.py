@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.tickets.emails import compose
-from tickets.email_parse import UnreadableEmail, html_to_text, parse_email, trim_quoted
+from tickets.intake.email_parse import UnreadableEmail, html_to_text, parse_email, trim_quoted
 
 EMAILS = Path(__file__).parent / "emails"
 

@@ -10,7 +10,7 @@ from sla.services import default_policy_ensure
 from tests.factories import ContactFactory
 from tests.helpers import signed_in
 from tests.tickets.emails import compose
-from tickets.email_intake import email_ingest
+from tickets.intake.mail import email_ingest
 from tickets.models import Mailbox
 from tickets.services import ticket_open, ticket_reply, ticket_resolve
 

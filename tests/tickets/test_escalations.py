@@ -16,8 +16,8 @@ from tests.factories import ContactFactory, StaffFactory
 from tests.tickets.conftest import SUNDAY_NIGHT
 from tickets import services
 from tickets.choices import EventKind, Impact, Urgency
-from tickets.escalations import sla_sweep
 from tickets.models import Ticket
+from tickets.timers.sweep import sla_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -124,9 +124,9 @@ class TestSweep:
         assert sla_sweep(now=OPENED + timedelta(hours=6)).milestones == 0
 
     def test_a_worker_dying_mid_sweep_loses_nothing(self, p1, monkeypatch):
-        from tickets import escalations
+        from tickets.timers import sweep
 
-        original = escalations._act_on
+        original = sweep._act_on
         calls = {"n": 0}
 
         def dying(*args, **kwargs):
@@ -135,7 +135,7 @@ class TestSweep:
                 raise SystemExit("worker killed")
             return original(*args, **kwargs)
 
-        monkeypatch.setattr(escalations, "_act_on", dying)
+        monkeypatch.setattr(sweep, "_act_on", dying)
         with pytest.raises(SystemExit):
             sla_sweep(now=OPENED + timedelta(minutes=12))
         assert keys(p1) == [] and not OutboxMessage.objects.exists()

@@ -10,7 +10,7 @@ from sla.services import default_policy_ensure
 from tests.factories import ContactFactory, StaffFactory
 from tests.tickets.emails import compose
 from tickets.choices import InboundStatus
-from tickets.mailboxes import mailbox_poll, mailboxes_poll
+from tickets.intake.mailboxes import mailbox_poll, mailboxes_poll
 from tickets.models import InboundEmail, Mailbox, Ticket
 from tickets.reply_address import reply_address
 
@@ -109,7 +109,7 @@ def test_beat_polls_mailboxes():
 def test_a_poison_message_never_blocks_the_rest_of_the_poll(imap_server, mailbox, monkeypatch):
     """The NUL-byte, Windows-path message is made safe; one that cannot even be stored is left
     unseen for the next poll while the messages after it are processed."""
-    from tickets import mailboxes
+    from tickets.intake import mailboxes
 
     real_ingest = mailboxes.email_ingest
 

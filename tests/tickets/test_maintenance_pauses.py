@@ -12,8 +12,8 @@ from msp.celery import app
 from sla.choices import ClockKind
 from tests.factories import AssetFactory
 from tickets.choices import EventKind, Impact, TicketStatus, Urgency
-from tickets.maintenance import maintenance_pauses_apply
 from tickets.services import ticket_change_status, ticket_open
+from tickets.timers.maintenance import maintenance_pauses_apply
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from tests.factories import ClientFactory, ContactFactory, StaffFactory
 from tests.tickets.conftest import ny
 from tickets import services
 from tickets.choices import EventKind, Impact, TicketStatus, Urgency
-from tickets.escalations import sla_sweep
 from tickets.models import Comment, Ticket, TimeEntry
+from tickets.timers.sweep import sla_sweep
 
 pytestmark = pytest.mark.django_db
 

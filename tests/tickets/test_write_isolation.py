@@ -22,7 +22,7 @@ from sla.models import SLAClock
 from tests.factories import AssetFactory, ContactFactory, SiteFactory, StaffFactory
 from tickets import services
 from tickets.csat import SALT
-from tickets.email_intake import email_ingest
+from tickets.intake.mail import email_ingest
 from tickets.models import (
     Alert,
     Attachment,

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets.email_intake import email_ingest
+from tickets.intake.mail import email_ingest
 from tickets.models import Mailbox
 
 

@@ -4,9 +4,9 @@ values, silenceURL, dashboardURL, panelURL). The value that fired is kept in the
 
 from rest_framework import serializers
 
-from tickets.alert_vendors.alertmanager import AlertmanagerAlertSerializer, alert_in
-from tickets.alerts import AlertIn
 from tickets.choices import AlertStatus
+from tickets.intake.alerts import AlertIn
+from tickets.intake.vendors.alertmanager import AlertmanagerAlertSerializer, alert_in
 
 
 class GrafanaAlertSerializer(AlertmanagerAlertSerializer):

@@ -1,7 +1,7 @@
 """POST /api/v1/alerts/ (generic JSON), /api/v1/alerts/alertmanager/ (Prometheus
 Alertmanager's webhook, version 4, as it is sent), /api/v1/alerts/grafana/ (Grafana unified
 alerting, version 1) and /api/v1/alerts/zabbix/ (Zabbix's webhook media type); each vendor's
-payload is parsed in its module of tickets.alert_vendors. All answer 202 with what became of each
+payload is parsed in its module of tickets.intake.vendors. All answer 202 with what became of each
 alert; an alert whose client or asset is unknown is kept as unrouted (never dropped); payloads
 that are not valid get 400 with the reason and create nothing."""
 
@@ -12,11 +12,11 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tickets.alert_vendors.alertmanager import AlertmanagerSerializer
-from tickets.alert_vendors.generic import GenericAlertSerializer
-from tickets.alert_vendors.grafana import GrafanaSerializer
-from tickets.alert_vendors.zabbix import ZabbixSerializer
-from tickets.alerts import AlertIn, alerts_receive
+from tickets.intake.alerts import AlertIn, alerts_receive
+from tickets.intake.vendors.alertmanager import AlertmanagerSerializer
+from tickets.intake.vendors.generic import GenericAlertSerializer
+from tickets.intake.vendors.grafana import GrafanaSerializer
+from tickets.intake.vendors.zabbix import ZabbixSerializer
 
 OUTCOMES = inline_serializer(
     "AlertOutcomes",

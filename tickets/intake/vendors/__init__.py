@@ -1,2 +1,2 @@
 """One module per monitoring vendor: each turns that vendor's webhook payload into AlertIn
-values (tickets.alerts), which one service handles whatever their origin."""
+values (tickets.intake.alerts), which one service handles whatever their origin."""

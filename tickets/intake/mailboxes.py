@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from tickets.email_intake import email_ingest
+from tickets.intake.mail import email_ingest
 from tickets.models import Mailbox
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ from django.utils import timezone
 from msp.models import Client, Contact, User
 from tickets import services
 from tickets.choices import EventKind, InboundStatus, TicketSource, TicketStatus
-from tickets.email_parse import ParsedEmail, UnreadableEmail, html_to_text, parse_email
+from tickets.intake.email_parse import ParsedEmail, UnreadableEmail, html_to_text, parse_email
 from tickets.models import EmailThreadMessage, InboundEmail, Mailbox, Ticket
 from tickets.reply_address import reply_address_check
 from tickets.selectors import ticket_surviving

@@ -12,7 +12,7 @@ the same alert (a flap), whatever its new event id."""
 from django.conf import settings
 from rest_framework import serializers
 
-from tickets.alerts import AlertIn, severity_levels
+from tickets.intake.alerts import AlertIn, severity_levels
 
 SEVERITIES = {
     "not classified": "info",

@@ -2,8 +2,8 @@
 
 from rest_framework import serializers
 
-from tickets.alerts import AlertIn, severity_levels
 from tickets.choices import AlertStatus
+from tickets.intake.alerts import AlertIn, severity_levels
 
 
 class GenericAlertSerializer(serializers.Serializer):

@@ -8,8 +8,8 @@ import json
 from django.conf import settings
 from rest_framework import serializers
 
-from tickets.alerts import AlertIn, severity_levels
 from tickets.choices import AlertStatus
+from tickets.intake.alerts import AlertIn, severity_levels
 
 
 class AlertmanagerAlertSerializer(serializers.Serializer):
