@@ -35,6 +35,57 @@ def pytest_report_header(config) -> list[str]:
     return [f"database: {database}", f"redis: {redis}", f"browser: {browser}"]
 
 
+# Tests on the kinds of machinery that take seconds each (a real browser, a real IMAP server),
+# known by the fixture that starts it; Celery worker, demo seeding and slow modules carry the
+# marker themselves. `bin/test -m "not slow"` is the quick lane.
+SLOW_FIXTURES = {"browser", "imap_server"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+# The default SLA policy (two calendars with three years of public holidays, targets and the
+# escalation ladder) is made once with the test database instead of in every test that opens
+# a ticket; tests see it through the `policy` fixture. A test with `transaction=True` ends by
+# emptying every table, so it is made again after such a test.
+_DB_BLOCKER = pytest.StashKey()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, request):
+    from sla.services import default_policy_ensure
+
+    with django_db_blocker.unblock():
+        default_policy_ensure()
+    request.config.stash[_DB_BLOCKER] = django_db_blocker
+    yield
+    del request.config.stash[_DB_BLOCKER]  # the test database is about to go
+
+
+def _empties_the_database(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    try:
+        return (yield)
+    finally:
+        blocker = item.config.stash.get(_DB_BLOCKER, None)
+        if blocker is not None and _empties_the_database(item):
+            from sla.services import default_policy_ensure
+
+            with blocker.unblock():
+                default_policy_ensure()
+
+
 def _missing_service(message: str) -> None:
     if settings.CI:
         pytest.fail(f"{message} (CI=true: required, not skipped)")

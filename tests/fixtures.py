@@ -3,7 +3,20 @@
 import pytest
 
 from msp.choices import Tier, UserRole
-from tests.factories import AssetFactory, ClientFactory, ClientUserFactory, StaffFactory
+from tests.factories import (
+    AssetFactory,
+    ClientFactory,
+    ClientUserFactory,
+    StaffFactory,
+    the_default_policy,
+)
+
+
+@pytest.fixture
+def policy(db):
+    """The default SLA policy, made once with the test database (tests/conftest.py): P1 round
+    the clock; the others on New York business hours 08-18 with US public holidays."""
+    return the_default_policy()
 
 
 @pytest.fixture

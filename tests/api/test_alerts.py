@@ -8,18 +8,12 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from msp.services import api_token_create
-from sla.services import default_policy_ensure
 from tests.factories import AssetFactory
 from tickets import services
 from tickets.models import Alert, AlertSettings, Ticket, UnroutedAlert
 from tickets.services import time_entry_log
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def policy(db):
-    return default_policy_ensure()
 
 
 def alert(**changes) -> dict:
@@ -231,7 +225,6 @@ def concurrently(secret: str, bodies: list[dict]) -> list[int]:
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_senders_make_one_ticket(postgres, technician, server):
-    default_policy_ensure()
     _, secret = api_token_create(user=technician, name="rmm", scope="alerts")
     assert concurrently(secret, [alert()] * 20) == [202] * 20
     assert Ticket.objects.count() == 1
@@ -242,7 +235,6 @@ def test_twenty_concurrent_senders_make_one_ticket(postgres, technician, server)
 def test_firing_and_resolved_together_lose_nothing(postgres, technician, server):
     """Ten firings and ten resolutions of one alert at once, five times over: every request is
     answered 202, and every episode has its one ticket."""
-    default_policy_ensure()
     _, secret = api_token_create(user=technician, name="rmm", scope="alerts")
     for _ in range(5):
         codes = concurrently(secret, [alert(), alert(status="resolved")] * 10)

@@ -204,10 +204,8 @@ def test_make_use_and_revoke_a_token_in_a_browser(page, live_server, dispatcher)
 def test_the_api_keeps_working_when_the_throttle_cache_is_down(technician, api_as, settings):
     """Throttle counters live in Redis in production: with Redis down, requests (and alerts)
     go through unthrottled instead of failing."""
-    from sla.services import default_policy_ensure
     from tests.factories import AssetFactory
 
-    default_policy_ensure()
     AssetFactory(rmm_id="RMM-1")
     settings.CACHES = {
         "default": {

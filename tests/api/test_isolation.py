@@ -1,16 +1,18 @@
 """Scope isolation over every endpoint: client users' tokens see only their client; staff-only
 resources are closed to them; staff roles write only what their role may."""
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from contracts.models import MaintenanceWindow, Outage, ServiceLine
-from contracts.services import contract_create
-from sla.services import default_policy_ensure
-from tests.factories import AssetFactory, ContactFactory, SiteFactory
-from tickets.services import ticket_open
+from tests.factories import (
+    AssetFactory,
+    ContactFactory,
+    ContractFactory,
+    SiteFactory,
+    TicketFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,22 +32,15 @@ STAFF_ONLY = [
 @pytest.fixture
 def world(client_a, client_b):
     """One of everything for each client."""
-    policy = default_policy_ensure()
     rows = {}
     for key, client in (("a", client_a), ("b", client_b)):
-        contract = contract_create(
-            client=client,
-            number=f"C-{key}",
-            name="Managed",
-            start_date=date(2026, 1, 1),
-            sla_policy=policy,
-        )
+        contract = ContractFactory(client=client, number=f"C-{key}", name="Managed")
         rows[key] = {
             "clients": client,
             "sites": SiteFactory(client=client),
             "contacts": ContactFactory(client=client),
             "assets": AssetFactory(client=client),
-            "tickets": ticket_open(client=client, subject=f"Ticket {key}"),
+            "tickets": TicketFactory(client=client),
             "contracts": contract,
             "service-lines": ServiceLine.objects.create(
                 contract=contract, service="network", pricing_model="fixed_retainer"
@@ -180,8 +175,9 @@ def test_contract_api_validation(world, account_manager, api_as, client_a):
     assert Decimal(response.json()["monthly_fee"]) == Decimal("1500")
 
 
-def test_duplicate_contract_number_is_a_field_error(world, account_manager, api_as, client_a):
-    policy = default_policy_ensure()
+def test_duplicate_contract_number_is_a_field_error(
+    world, account_manager, api_as, client_a, policy
+):
     response = api_as(account_manager).post(
         "/api/v1/contracts/",
         {

@@ -16,9 +16,7 @@ from schemathesis import checks
 
 from msp.choices import UserRole
 from msp.services import api_token_create
-from sla.services import default_policy_ensure
-from tests.factories import AssetFactory, ClientFactory, StaffFactory
-from tickets.services import ticket_open
+from tests.factories import AssetFactory, ClientFactory, StaffFactory, TicketFactory
 
 
 def _schema():
@@ -44,10 +42,9 @@ def keep_connection():
 
 @pytest.fixture
 def token(db, keep_connection):
-    default_policy_ensure()
     client = ClientFactory(slug="acme")
     AssetFactory(client=client, hostname="db-01", rmm_id="1")
-    ticket_open(client=client, subject="Seed ticket")
+    TicketFactory(client=client)
     admin = StaffFactory(role=UserRole.ADMIN)
     return api_token_create(user=admin, name="schemathesis", scope="write")[1]
 

@@ -7,18 +7,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sla.services import default_policy_ensure
 from tests.factories import ContactFactory
 from tickets.choices import TicketStatus
 from tickets.models import Ticket
 from tickets.services import ticket_open, ticket_reply
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def policy(db):
-    return default_policy_ensure()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from contracts.choices import Service
 from contracts.models import MaintenanceWindow, Outage
 from contracts.selectors import month_period, service_availability
 from contracts.services import contract_create
-from sla.services import default_policy_ensure
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = timedelta(hours=1)
@@ -116,7 +115,7 @@ class TestRecurrence:
 @pytest.mark.django_db
 class TestStored:
     @pytest.fixture
-    def contract(self, client_a):
+    def contract(self, client_a, policy):
         client_a.timezone = "Europe/Berlin"
         client_a.save()
         return contract_create(
@@ -124,7 +123,7 @@ class TestStored:
             number="C-7",
             name="Managed",
             start_date=date(2026, 1, 1),
-            sla_policy=default_policy_ensure(),
+            sla_policy=policy,
         )
 
     def test_service_availability_for_a_month(self, contract):

@@ -11,28 +11,19 @@ from contracts.models import Contract, ServiceLine
 from contracts.selectors import Usage, contract_active_for, contract_charges_preview
 from contracts.services import contract_change_status, contract_create
 from msp.choices import AssetKind
-from sla.models import SLATarget
-from sla.services import default_policy_ensure, policy_save
-from tests.factories import AssetFactory, ContactFactory
+from sla.services import policy_save
+from tests.factories import AssetFactory, ContactFactory, ContractFactory
 from tickets.services import ticket_open
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def policy(db):
-    return default_policy_ensure()
-
-
-@pytest.fixture
-def contract(policy, client_a):
-    return contract_create(
+def contract(client_a):
+    return ContractFactory(
         client=client_a,
         number="C-1001",
-        name="Managed IT",
-        start_date=date(2026, 1, 1),
         end_date=date(2026, 12, 31),
-        sla_policy=policy,
         monthly_fee=Decimal("1500.00"),
     )
 
@@ -194,10 +185,6 @@ class TestCharges:
         with pytest.raises(ValidationError) as error:
             ServiceLine(contract=contract, service=Service.BACKUP, **fields).full_clean()
         assert field in error.value.message_dict
-
-
-def test_target_table_untouched_by_contracts(policy):
-    assert SLATarget.objects.filter(policy=policy).count() == 4
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from contracts.choices import (
     Service,
     TargetKind,
 )
-from contracts.models import ComplianceTarget, Contract, MonthlyEvaluation, Outage, ServiceLine
+from contracts.models import ComplianceTarget, MonthlyEvaluation, Outage, ServiceLine
 from contracts.services import (
     breach_exemption_grant,
     breach_exemption_revoke,
@@ -30,7 +30,6 @@ from contracts.services import (
 )
 from msp.models import OutboxMessage
 from sla.choices import ClockKind
-from sla.services import default_policy_ensure
 from tests.factories import ContactFactory
 from tickets.choices import Impact, Urgency
 from tickets.services import ticket_open, ticket_reply
@@ -41,7 +40,7 @@ AFTER_ALL = datetime(2027, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def contract(client_a, account_manager):
+def contract(client_a, account_manager, policy):
     client_a.timezone = "America/New_York"
     client_a.account_manager = account_manager
     client_a.save()
@@ -50,7 +49,7 @@ def contract(client_a, account_manager):
         number="C-7",
         name="Managed IT",
         start_date=date(2026, 1, 1),
-        sla_policy=default_policy_ensure(),
+        sla_policy=policy,
         monthly_fee=Decimal("2000.00"),
         credit_percent=Decimal("5"),
         escalated_credit_percent=Decimal("10"),
@@ -309,7 +308,3 @@ class TestExemptions:
             clock=clock, user=account_manager, cause="client", reason="Agreed.", at=AFTER_ALL
         )
         assert clock.exemptions.count() == 2
-
-
-def test_contract_model_has_no_active_duplicate(contract):
-    assert Contract.objects.filter(status=ContractStatus.ACTIVE).count() == 1

@@ -19,8 +19,7 @@ from contracts.models import (
 )
 from contracts.services import contract_create
 from sla.choices import ClockKind
-from sla.services import default_policy_ensure
-from tests.factories import AssetFactory, ContactFactory
+from tests.factories import AssetFactory, ContactFactory, ContractFactory
 from tests.helpers import signed_in
 from tickets.choices import Impact, Urgency
 from tickets.services import ticket_open, ticket_reply
@@ -29,22 +28,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def policy(db):
-    return default_policy_ensure()
-
-
-@pytest.fixture
-def contract(client_a, policy):
+def contract(client_a):
     client_a.timezone = "Europe/Berlin"
     client_a.save()
-    return contract_create(
-        client=client_a,
-        number="C-50",
-        name="Managed IT",
-        start_date=date(2026, 1, 1),
-        sla_policy=policy,
-        monthly_fee=Decimal("1000.00"),
-    )
+    return ContractFactory(client=client_a, number="C-50", monthly_fee=Decimal("1000.00"))
 
 
 def contract_fields(client, policy, **changes) -> dict:

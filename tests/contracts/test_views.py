@@ -7,9 +7,8 @@ from django.urls import reverse
 
 from contracts.choices import ComplianceMetric, ContractStatus, PricingModel, Service
 from contracts.models import ComplianceTarget, Outage, ServiceLine
-from contracts.services import contract_change_status, contract_create
-from sla.services import default_policy_ensure
-from tests.factories import AssetFactory, ContactFactory
+from contracts.services import contract_change_status
+from tests.factories import AssetFactory, ContactFactory, ContractFactory
 from tests.factories.msp import PASSWORD
 from tests.helpers import signed_in
 from tickets import services as ticket_services
@@ -21,14 +20,7 @@ NOW = datetime(2026, 6, 15, 14, 0, tzinfo=UTC)
 
 @pytest.fixture
 def contract(client_a):
-    contract = contract_create(
-        client=client_a,
-        number="C-42",
-        name="Managed IT",
-        start_date=date(2026, 1, 1),
-        sla_policy=default_policy_ensure(),
-        monthly_fee=Decimal("2000.00"),
-    )
+    contract = ContractFactory(client=client_a, number="C-42", monthly_fee=Decimal("2000.00"))
     ServiceLine.objects.create(
         contract=contract,
         service=Service.INFRASTRUCTURE,

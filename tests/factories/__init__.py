@@ -1,3 +1,4 @@
+from tests.factories.contracts import ContractFactory, the_default_policy
 from tests.factories.msp import (
     AssetFactory,
     ClientFactory,
@@ -7,6 +8,7 @@ from tests.factories.msp import (
     StaffFactory,
     TeamFactory,
 )
+from tests.factories.reporting import ReportFactory
 from tests.factories.sla import (
     BusinessCalendarFactory,
     HolidayFactory,
@@ -14,6 +16,7 @@ from tests.factories.sla import (
     WorkingIntervalFactory,
     business_hours_calendar,
 )
+from tests.factories.tickets import TicketFactory
 
 __all__ = [
     "AssetFactory",
@@ -21,11 +24,15 @@ __all__ = [
     "ClientFactory",
     "ClientUserFactory",
     "ContactFactory",
+    "ContractFactory",
     "HolidayFactory",
+    "ReportFactory",
     "SLAPolicyFactory",
     "SiteFactory",
     "StaffFactory",
     "TeamFactory",
+    "TicketFactory",
     "WorkingIntervalFactory",
     "business_hours_calendar",
+    "the_default_policy",
 ]

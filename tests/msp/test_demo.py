@@ -8,7 +8,7 @@ from msp.demo import DEMO_PASSWORD
 from msp.models import Asset, Client, Contact, Site, Team, User
 from sla.models import SLAPolicy
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]  # each test seeds the whole demo
 
 
 def _counts() -> dict:

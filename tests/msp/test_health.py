@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from msp.tasks import heartbeat_task
+from tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,8 +96,4 @@ def test_sla_status_command(capsys):
 
 @pytest.fixture
 def policy_ticket_overdue(db, client_a):
-    from sla.services import default_policy_ensure
-    from tickets.services import ticket_open
-
-    default_policy_ensure()
-    return ticket_open(client=client_a, subject="Old", at=timezone.now() - timedelta(days=10))
+    return TicketFactory(client=client_a, at=timezone.now() - timedelta(days=10))

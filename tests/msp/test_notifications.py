@@ -131,8 +131,6 @@ def test_a_line_break_in_a_subject_or_header_never_blocks_the_outbox(settings):
     ],
 )
 def test_ticket_subjects_are_stored_on_one_line(typed, stored, client_a):
-    from sla.services import default_policy_ensure
     from tickets.services import ticket_open
 
-    default_policy_ensure()
     assert ticket_open(client=client_a, subject=typed).subject == stored

@@ -19,7 +19,6 @@ from msp.models import Heartbeat, OutboxMessage
 from msp.selectors import BEAT_HEARTBEAT
 from msp.tasks import heartbeat_task
 from sla.models import SLAEvent, SLATarget
-from sla.services import default_policy_ensure
 from tests.factories import ClientFactory, StaffFactory, TeamFactory
 from tickets.choices import EventKind, Impact, Urgency
 from tickets.models import Ticket
@@ -89,6 +88,7 @@ def heartbeat_after(instant: datetime | None, timeout: float = 60) -> datetime |
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_beat_heartbeat_runs_on_a_real_worker_over_redis(postgres, redis_url, tmp_path):
     with worker_and_beat(redis_url, tmp_path, HEARTBEAT_INTERVAL_SECONDS="1"):
@@ -101,13 +101,13 @@ def test_beat_heartbeat_runs_on_a_real_worker_over_redis(postgres, redis_url, tm
     assert "Sending due task heartbeat" in (tmp_path / "beat.log").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_sla_warning_breach_and_escalation_happen_once_on_a_real_worker(
-    postgres, redis_url, tmp_path
+    postgres, redis_url, tmp_path, policy
 ):
     """A P1 ticket with a one-minute response target, left alone: beat and a real worker warn,
     breach and escalate it to L2, each once and within 60 s of its time."""
-    policy = default_policy_ensure()
     SLATarget.objects.filter(policy=policy, priority="P1").update(response_minutes=1)
     for tier in (Tier.L1, Tier.L2):
         lead = StaffFactory(role=UserRole.TECHNICIAN, tier=tier)
@@ -146,6 +146,7 @@ def test_sla_warning_breach_and_escalation_happen_once_on_a_real_worker(
     assert not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_sla_timers_are_not_held_up_behind_a_backlog_of_emails(postgres, redis_url, tmp_path):
     """Two thousand emails waiting in the default queue: beat's heartbeat (routed like the SLA

@@ -9,12 +9,10 @@ import pytest
 
 from contracts.choices import ComplianceMetric, ContractStatus
 from contracts.models import ComplianceTarget
-from contracts.services import breach_exemption_grant, contract_change_status, contract_create
+from contracts.services import breach_exemption_grant, contract_change_status
 from reporting.periods import Period
-from sla.services import default_policy_ensure
-from tests.factories import AssetFactory, ContactFactory
+from tests.factories import AssetFactory, ContactFactory, ContractFactory, TicketFactory
 from tickets import services
-from tickets.choices import Impact, Urgency
 
 NY = ZoneInfo("America/New_York")
 NOVEMBER = Period("month", date(2026, 11, 1))
@@ -29,13 +27,7 @@ def month(client_a, technician, account_manager):
     """Six tickets of November 2026 and one of 31 October, late evening."""
     client_a.timezone = "America/New_York"
     client_a.save()
-    contract = contract_create(
-        client=client_a,
-        number="C-1",
-        name="Managed",
-        start_date=date(2026, 1, 1),
-        sla_policy=default_policy_ensure(),
-    )
+    contract = ContractFactory(client=client_a, number="C-1", name="Managed")
     ComplianceTarget.objects.create(
         contract=contract, priority="P1", metric=ComplianceMetric.RESPONSE, percent=Decimal("95")
     )
@@ -44,14 +36,8 @@ def month(client_a, technician, account_manager):
     contact = ContactFactory(client=client_a)  # replies reach someone: they are responses
 
     def p1(at, **extra):
-        return services.ticket_open(
-            client=client_a,
-            contact=contact,
-            subject="Down",
-            impact=Impact.HIGH,
-            urgency=Urgency.HIGH,
-            at=at,
-            **extra,
+        return TicketFactory(
+            client=client_a, contact=contact, subject="Down", p1=True, at=at, **extra
         )
 
     # 31 Oct 23:30 in New York is 1 Nov 03:30 UTC: October's, not November's.

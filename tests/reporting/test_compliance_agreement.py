@@ -12,14 +12,13 @@ from django.template.loader import render_to_string
 
 from contracts.choices import ComplianceMetric, ContractStatus, TargetKind
 from contracts.models import ComplianceTarget, Contract, MonthlyEvaluation
-from contracts.services import contract_change_status, contract_create, contract_month_evaluate
+from contracts.services import contract_month_evaluate
 from reporting.figures import period_figures
 from reporting.models import Report
 from reporting.periods import Period
 from reporting.presentation import ReportContent
-from sla.services import default_policy_ensure
-from tickets.choices import Impact, Urgency
-from tickets.services import ticket_acknowledge, ticket_open
+from tests.factories import ContractFactory, TicketFactory
+from tickets.services import ticket_acknowledge
 
 pytestmark = pytest.mark.django_db
 
@@ -80,24 +79,21 @@ def contract(client_a):
     """Credits from the first missed month: 5 % of 1,000 per missed target."""
     client_a.timezone = "America/New_York"
     client_a.save()
-    contract = contract_create(
+    return ContractFactory(
         client=client_a,
         number="C-9",
         name="Managed",
         start_date=date(2026, 7, 1),
-        sla_policy=default_policy_ensure(),
         monthly_fee=Decimal("1000.00"),
         remediation_after_months=1,
         credit_after_months=1,
+        status=ContractStatus.ACTIVE,
     )
-    return contract_change_status(contract=contract, status=ContractStatus.ACTIVE)
 
 
 def p1(client, technician, *, opened: datetime, answered_after: int):
     """A P1 acknowledged after some minutes: its response clock has a 15-minute target."""
-    ticket = ticket_open(
-        client=client, subject="Down", impact=Impact.HIGH, urgency=Urgency.HIGH, at=opened
-    )
+    ticket = TicketFactory(client=client, subject="Down", p1=True, at=opened)
     return ticket_acknowledge(
         ticket=ticket, actor=technician, at=opened + timedelta(minutes=answered_after)
     )
@@ -212,6 +208,7 @@ def test_a_report_generated_after_an_exemption_takes_the_credit_off_with_the_bre
     assert (evaluation.missed_targets, content.credit["amount"]) == (0, Decimal("0.00"))
 
 
+@pytest.mark.slow  # seeds the whole demo
 def test_every_demo_client_and_month_reports_what_its_contract_was_evaluated_at():
     call_command("seed_demo")
     now = datetime.now(UTC)

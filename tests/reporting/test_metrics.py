@@ -184,13 +184,11 @@ def test_a_paused_ticket_across_the_night_the_clocks_go_back(client_b, technicia
     Times are real elapsed time, and a pause for the client does not count."""
     from datetime import UTC, datetime
 
-    from sla.services import default_policy_ensure
     from tickets import services
     from tickets.choices import Impact, TicketStatus, Urgency
 
     client_b.timezone = "America/New_York"
     client_b.save()
-    default_policy_ensure()
     ticket = services.ticket_open(
         client=client_b,
         contact=ContactFactory(client=client_b),

@@ -5,7 +5,6 @@ from django.core import mail
 
 from msp.models import OutboxMessage
 from msp.services import outbox_deliver
-from sla.services import default_policy_ensure
 from tests.factories import ContactFactory
 from tests.factories.msp import PASSWORD
 from tickets.services import ticket_open
@@ -23,7 +22,6 @@ def sign_in(page, user) -> None:
 def test_account_manager_prepares_a_report_the_client_then_reads(
     page, browser, live_server, client_a, client_user_a, account_manager
 ):
-    default_policy_ensure()
     client_a.account_manager = account_manager
     client_a.save()
     ContactFactory(client=client_a, email="erin@acme.example", receives_reports=True)

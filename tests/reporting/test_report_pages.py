@@ -9,8 +9,7 @@ from django.urls import reverse
 from msp.urls import portal_patterns
 from reporting.models import Report
 from reporting.periods import Period
-from reporting.services import report_generate, report_send
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, ReportFactory
 from tests.helpers import signed_in
 from tests.reporting.conftest import ny
 
@@ -21,9 +20,7 @@ AFTER = ny(2026, 11, 5, 9)
 
 def sent_report(client, period=OCTOBER) -> Report:
     ContactFactory(client=client, receives_reports=True)
-    report = report_generate(client=client, period=period, now=AFTER)
-    report_send(report=report, now=AFTER)
-    return report
+    return ReportFactory(client=client, period=period, now=AFTER, sent=True)
 
 
 @pytest.fixture
@@ -33,7 +30,7 @@ def own(client_a):
 
 @pytest.fixture
 def draft(client_a):
-    return report_generate(client=client_a, period=Period("quarter", date(2026, 7, 1)), now=AFTER)
+    return ReportFactory(client=client_a, period=Period("quarter", date(2026, 7, 1)), now=AFTER)
 
 
 @pytest.fixture
@@ -134,11 +131,9 @@ def test_the_isolation_matrix_covers_every_portal_url_with_an_object():
 def foreign_objects(client_b, foreign, technician, settings, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from sla.services import default_policy_ensure
     from tickets.services import attachment_add, ticket_open
 
     settings.MEDIA_ROOT = tmp_path
-    default_policy_ensure()
     ticket = ticket_open(client=client_b, subject="Their outage")
     attachment = attachment_add(
         ticket=ticket, upload=SimpleUploadedFile("log.txt", b"secret"), user=technician

@@ -6,7 +6,6 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from sla.services import default_policy_ensure
 from tests.factories import ContactFactory
 from tests.helpers import signed_in
 from tickets.choices import Impact, Urgency
@@ -18,7 +17,6 @@ NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 
 @pytest.fixture
 def risky(client_a, client_b, technician, account_manager):
-    default_policy_ensure()
     client_a.account_manager = account_manager
     client_a.save()
     # A P1 opened 14 minutes ago: its 15-minute response is due in a minute.
@@ -82,7 +80,6 @@ def test_compliance_uses_each_clients_own_month(client_a, technician):
     the client's report, so November has nothing concluded yet."""
     from zoneinfo import ZoneInfo
 
-    default_policy_ensure()
     new_york = ZoneInfo("America/New_York")
     ticket = ticket_open(
         client=client_a, subject="Late evening", impact=Impact.HIGH, urgency=Urgency.HIGH,

@@ -8,10 +8,9 @@ from django.db import IntegrityError, connection, transaction
 
 from sla.choices import ClockKind
 from sla.models import SLAClock, SLAEvent
-from sla.services import default_policy_ensure
+from tests.factories import TicketFactory
 from tests.tickets.conftest import ny
 from tickets import services
-from tickets.choices import Impact, Urgency
 from tickets.models import Ticket, TimelineEvent
 from tickets.timers.sweep import sla_sweep
 
@@ -23,10 +22,7 @@ OPENED = ny(2026, 11, 22, 3, 0)
 @pytest.fixture
 def breached(client_a):
     """A P1 ticket whose response clock breached and was recorded by the sweep."""
-    default_policy_ensure()
-    ticket = services.ticket_open(
-        client=client_a, subject="Down", impact=Impact.HIGH, urgency=Urgency.HIGH, at=OPENED
-    )
+    ticket = TicketFactory(client=client_a, p1=True, at=OPENED)
     sla_sweep(now=OPENED + timedelta(minutes=20))
     return ticket
 
@@ -125,17 +121,7 @@ def test_a_refused_write_does_not_hold_the_sweep(postgres, client_a, caplog):
     are still swept, and the sweep does not spin on the refused one until its budget ends."""
     import time
 
-    default_policy_ensure()
-    opened = [
-        services.ticket_open(
-            client=client_a,
-            subject=f"Down {n}",
-            impact=Impact.HIGH,
-            urgency=Urgency.HIGH,
-            at=OPENED,
-        )
-        for n in range(2)
-    ]
+    opened = TicketFactory.create_batch(2, client=client_a, p1=True, at=OPENED)
     broken = SLAClock.objects.get(ticket=opened[0], kind=ClockKind.RESPONSE)
     with connection.cursor() as cursor:  # a corrupt row, written past the triggers
         cursor.execute("SET LOCAL session_replication_role = replica")

@@ -8,6 +8,7 @@ The office calendar: New York, Monday to Friday 09:00-17:00. Tickets open on Mon
 
 import importlib
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -242,12 +243,23 @@ class TestVersions:
         calendar = business_hours_calendar(timezone="Europe/Berlin")
         calendar.holidays.create(date=date(2026, 12, 25), name="Christmas")
         migration = importlib.import_module("sla.migrations.0008_calendar_versions")
-        migration.first_versions(apps, None)
+        migration.first_versions(_BeforeVersions(), None)
         (version,) = CalendarVersion.objects.filter(calendar=calendar)
         assert version.effective_from is None
         assert version.timezone == "Europe/Berlin"
         assert version.week == [[weekday, 540, 1020] for weekday in range(5)]
         assert version.holidays == ["2026-12-25"]
+
+
+class _BeforeVersions:
+    """The app registry as migration 0008 saw it: no calendar had a version yet. (The test
+    database's default calendars have theirs already, and versions cannot be deleted.)"""
+
+    def get_model(self, app_label: str, model_name: str):
+        model = apps.get_model(app_label, model_name)
+        if model is BusinessCalendar:
+            return SimpleNamespace(objects=model.objects.filter(versions__isnull=True))
+        return model
 
 
 class TestEditPaths:

@@ -93,8 +93,8 @@ def test_targets_must_be_positive(field):
     assert field in errors_of(target)
 
 
-def test_only_one_default_policy():
-    SLAPolicyFactory(is_default=True)
+def test_only_one_default_policy(policy):
+    assert policy.is_default
     with pytest.raises(IntegrityError), transaction.atomic():
         SLAPolicyFactory(is_default=True)
 
@@ -144,5 +144,5 @@ def test_admin_rejects_a_negative_target(admin_user, client):
         data[f"targets-{index}-resolution_minutes"] = "480"
     response = client.post(reverse("admin:sla_slapolicy_add"), data)
     assert response.status_code == 200
-    assert not SLAPolicy.objects.exists()
+    assert not SLAPolicy.objects.filter(name="Policy").exists()
     assert "Ensure this value is greater than or equal to" in response.content.decode()

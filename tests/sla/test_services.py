@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from sla import selectors, services
 from sla.choices import HolidaySource, Priority
 from sla.models import BusinessCalendar, Holiday, SLAPolicy
-from tests.factories import BusinessCalendarFactory, SLAPolicyFactory, business_hours_calendar
+from tests.factories import BusinessCalendarFactory, business_hours_calendar
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,18 @@ def test_engine_follows_holiday_edits():
     )
 
 
-def test_default_policy_matches_common_msp_practice():
+@pytest.fixture
+def no_default_policy(db):
+    """The test database comes with the default policy (tests/conftest.py): in this test only,
+    its policy and calendars are put out of the way so that default_policy_ensure makes them."""
+    SLAPolicy.objects.filter(name=services.DEFAULT_POLICY_NAME).update(
+        name="Put aside", is_default=False
+    )
+    for name in (services.ALWAYS_ON_CALENDAR_NAME, "Business hours (America/New_York)"):
+        BusinessCalendar.objects.filter(name=name).update(name=f"Put aside: {name}")
+
+
+def test_default_policy_matches_common_msp_practice(no_default_policy):
     policy = services.default_policy_ensure()
     assert policy.is_default
     rows = {target.priority: target for target in policy.targets.all()}
@@ -97,12 +108,11 @@ def test_default_policy_matches_common_msp_practice():
     assert rows["P2"].resolution_calendar is None  # the policy's business-hours calendar
     assert policy.calendar.holidays.filter(date=date(2026, 11, 26)).exists()  # Thanksgiving
     assert services.default_policy_ensure() == policy
-    assert SLAPolicy.objects.count() == 1
+    assert SLAPolicy.objects.filter(name=services.DEFAULT_POLICY_NAME).count() == 1
 
 
-def test_policy_targets_give_engine_targets_on_the_right_calendars():
-    policy = selectors.default_policy() or services.default_policy_ensure()
-    policy = selectors.default_policy()
+def test_policy_targets_give_engine_targets_on_the_right_calendars(policy):
+    assert selectors.default_policy() == policy
     p1 = selectors.policy_targets(policy=policy, priority=Priority.P1)
     p3 = selectors.policy_targets(policy=policy, priority=Priority.P3)
     assert p1.response.minutes == 15 and p1.response.calendar.is_continuous
@@ -112,9 +122,9 @@ def test_policy_targets_give_engine_targets_on_the_right_calendars():
     assert p3.next_update is None
 
 
-def test_policy_save_hands_over_the_default_flag():
+def test_policy_save_hands_over_the_default_flag(policy):
     calendar = BusinessCalendarFactory()
-    old = SLAPolicyFactory(is_default=True, calendar=calendar)
+    old = policy
     targets = {p: {"response_minutes": 30, "resolution_minutes": 240} for p in Priority.values}
     new = services.policy_save(name="Gold", calendar=calendar, is_default=True, targets=targets)
     old.refresh_from_db()

@@ -2,7 +2,6 @@ import pytest
 from django.urls import reverse
 
 from sla.models import BusinessCalendar, Holiday, SLAPolicy
-from sla.services import default_policy_ensure
 from tests.factories import HolidayFactory, business_hours_calendar
 from tests.helpers import signed_in
 
@@ -139,14 +138,12 @@ class TestCalendarPages:
 
 
 class TestPolicyPages:
-    def test_policy_list_shows_targets(self, technician):
-        default_policy_ensure()
+    def test_policy_list_shows_targets(self, technician, policy):
         content = signed_in(technician).get(reverse("sla:policy-list")).content.decode()
         assert "Standard MSP SLA" in content and "default" in content
         assert "P1 - Critical" in content and "Waiting on client" in content
 
-    def test_policy_list_query_count_is_fixed(self, technician, django_assert_num_queries):
-        default_policy_ensure()
+    def test_policy_list_query_count_is_fixed(self, technician, policy, django_assert_num_queries):
         http = signed_in(technician)
         with django_assert_num_queries(6):  # session, user, policies, targets, 2 calendar lookups
             http.get(reverse("sla:policy-list"))
@@ -194,10 +191,9 @@ class TestPolicyPages:
         assert response.status_code == 200
         assert "first_warning_percent" in response.context["form"].errors
         assert "response_minutes" in response.context["formset"].forms[1].errors
-        assert not SLAPolicy.objects.exists()
+        assert not SLAPolicy.objects.filter(name="Gold").exists()
 
-    def test_edit_policy(self, admin_user):
-        policy = default_policy_ensure()
+    def test_edit_policy(self, admin_user, policy):
         http = signed_in(admin_user)
         assert http.get(reverse("sla:policy-edit", args=[policy.pk])).status_code == 200
         data = self._policy_data(policy.calendar, name=policy.name, is_default="on")
@@ -233,8 +229,7 @@ class TestEscalationRulesPage:
                     data[f"escalation_rules-{index}-{key}"] = value
         return data
 
-    def test_manager_edits_the_ladder(self, account_manager):
-        policy = default_policy_ensure()
+    def test_manager_edits_the_ladder(self, account_manager, policy):
         http = signed_in(account_manager)
         page = http.get(reverse("sla:escalation-rules", args=[policy.pk]))
         assert page.status_code == 200
@@ -274,8 +269,7 @@ class TestEscalationRulesPage:
         assert (new.priorities, new.notify_email) == (["P1"], "oncall@msp.example")
         assert policy.escalation_rules.filter(pk=rules[2].pk, raise_tier=True).exists()
 
-    def test_unacknowledged_rule_needs_minutes(self, account_manager):
-        policy = default_policy_ensure()
+    def test_unacknowledged_rule_needs_minutes(self, account_manager, policy):
         policy.escalation_rules.all().delete()
         rows = [{"name": "Silent", "trigger": "unacknowledged", "is_active": "on"}]
         response = signed_in(account_manager).post(
@@ -285,8 +279,7 @@ class TestEscalationRulesPage:
         assert "Say after how many minutes" in response.content.decode()
         assert not policy.escalation_rules.exists()
 
-    def test_technicians_may_not_edit_rules(self, technician):
-        policy = default_policy_ensure()
+    def test_technicians_may_not_edit_rules(self, technician, policy):
         assert (
             signed_in(technician).get(reverse("sla:escalation-rules", args=[policy.pk])).status_code
             == 403

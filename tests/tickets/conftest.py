@@ -4,20 +4,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from msp.choices import Tier, UserRole
-from sla.services import default_policy_ensure
-from tests.factories import ContactFactory, StaffFactory, TeamFactory
+from tests.factories import ContactFactory, StaffFactory, TeamFactory, TicketFactory
 
 NY = ZoneInfo("America/New_York")
 
 
 def ny(*args) -> datetime:
     return datetime(*args, tzinfo=NY)
-
-
-@pytest.fixture
-def policy(db):
-    """The default policy: P1 24x7; others on New York business hours 08-18 with US holidays."""
-    return default_policy_ensure()
 
 
 @pytest.fixture
@@ -46,18 +39,22 @@ SUNDAY_NIGHT = ny(2026, 11, 22, 3, 0)  # P1 runs round the clock; the other prio
 def p1(policy, client_a, teams):
     """A P1 opened on Sunday night, assigned to an L1 technician, with a contact to reply to
     and an account manager to tell."""
-    from tickets import services
-    from tickets.choices import Impact, Urgency
-
     technician = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1, full_name="Night Tech")
     client_a.account_manager = StaffFactory(role=UserRole.ACCOUNT_MANAGER, tier="")
     client_a.save()
-    return services.ticket_open(
+    return TicketFactory(
         client=client_a,
         contact=ContactFactory(client=client_a),
         subject="Core switch down",
-        impact=Impact.HIGH,
-        urgency=Urgency.HIGH,
+        p1=True,
         assignee=technician,
         at=SUNDAY_NIGHT,
     )
+
+
+@pytest.fixture
+def paula(client_a):
+    """Client A's contact who writes in by email from the client's own domain."""
+    client_a.email_domains = "acme.example"
+    client_a.save()
+    return ContactFactory(client=client_a, email="paula@acme.example", full_name="Paula Smith")

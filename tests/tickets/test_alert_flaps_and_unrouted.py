@@ -7,17 +7,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from sla.services import default_policy_ensure
 from tickets import services
 from tickets.intake.alerts import AlertIn, alert_receive, unrouted_alert_route
 from tickets.models import Alert, AlertSettings, Ticket, UnroutedAlert
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def policy(db):
-    return default_policy_ensure()
 
 
 def fire(user, at, status="firing", **changes):

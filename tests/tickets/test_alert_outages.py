@@ -8,10 +8,8 @@ from django.utils import timezone
 
 from contracts.choices import ContractStatus, PricingModel, Service
 from contracts.models import Outage, ServiceLine
-from contracts.services import contract_change_status, contract_create
 from msp.choices import AssetKind
-from sla.services import default_policy_ensure
-from tests.factories import AssetFactory
+from tests.factories import AssetFactory, ContractFactory
 from tickets.intake.alerts import AlertIn, alert_receive
 
 pytestmark = pytest.mark.django_db
@@ -19,21 +17,11 @@ pytestmark = pytest.mark.django_db
 T0 = timezone.now().replace(microsecond=0) - timedelta(hours=2)
 
 
-@pytest.fixture(autouse=True)
-def policy(db):
-    return default_policy_ensure()
-
-
 @pytest.fixture
-def contract(client_a, policy):
-    contract = contract_create(
-        client=client_a,
-        number="C-1",
-        name="Managed",
-        start_date=date(2020, 1, 1),
-        sla_policy=policy,
+def contract(client_a):
+    contract = ContractFactory(
+        client=client_a, start_date=date(2020, 1, 1), status=ContractStatus.ACTIVE
     )
-    contract = contract_change_status(contract=contract, status=ContractStatus.ACTIVE)
     ServiceLine.objects.create(
         contract=contract,
         service=Service.INFRASTRUCTURE,
@@ -47,11 +35,6 @@ def contract(client_a, policy):
         asset_kinds=[],
     )
     return contract
-
-
-@pytest.fixture
-def server(client_a):
-    return AssetFactory(client=client_a, kind=AssetKind.SERVER, rmm_id="RMM-77")
 
 
 def fire(user, at, status="firing", severity="critical", asset="RMM-77"):

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sla.services import default_policy_ensure
 from tests.factories import AssetFactory, SiteFactory
 from tickets.intake.alerts import AlertIn, alert_receive
 from tickets.models import AlertSettings, AlertStorm, Ticket
@@ -18,7 +17,6 @@ T0 = timezone.now().replace(microsecond=0) - timedelta(hours=2)
 
 @pytest.fixture(autouse=True)
 def rules(db):
-    default_policy_ensure()
     return AlertSettings.objects.create(pk=1, storm_threshold=3, storm_window_minutes=5)
 
 

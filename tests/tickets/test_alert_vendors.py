@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from sla.services import default_policy_ensure
 from tickets.models import Alert, Ticket, UnroutedAlert
 
 pytestmark = pytest.mark.django_db
@@ -16,11 +15,6 @@ FIXTURES = Path(__file__).parent / "alert_fixtures"
 
 def payload(name: str) -> dict:
     return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-@pytest.fixture(autouse=True)
-def policy(db):
-    return default_policy_ensure()
 
 
 def send(rmm, path, name):

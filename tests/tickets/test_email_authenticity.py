@@ -11,8 +11,7 @@ from django.urls import reverse
 from msp.models import OutboxMessage
 from msp.services import outbox_deliver
 from sla.choices import ClockKind, ClockState
-from sla.services import default_policy_ensure
-from tests.factories import ContactFactory, StaffFactory
+from tests.factories import StaffFactory
 from tests.helpers import signed_in
 from tests.tickets.emails import compose, raw
 from tickets.choices import EventKind, InboundStatus, TicketStatus
@@ -28,14 +27,6 @@ pytestmark = pytest.mark.django_db
 def setup(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     settings.DEFAULT_FROM_EMAIL = "Service desk <support@demo.msp>"
-    default_policy_ensure()
-
-
-@pytest.fixture
-def paula(client_a):
-    client_a.email_domains = "acme.example"
-    client_a.save()
-    return ContactFactory(client=client_a, email="paula@acme.example", full_name="Paula Smith")
 
 
 @pytest.fixture

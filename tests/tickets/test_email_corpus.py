@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from sla.services import default_policy_ensure
 from tests.factories import ContactFactory
 from tests.tickets.emails import compose
 from tickets.choices import InboundStatus
@@ -138,7 +137,6 @@ def _message_id(raw: bytes) -> str:
 
 def test_the_whole_corpus_through_imap(imap_server, client_a, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    default_policy_ensure()
     client_a.email_domains = "acme.example"
     client_a.save()
     ContactFactory(client=client_a, email="paula@acme.example", full_name="Paula Smith")

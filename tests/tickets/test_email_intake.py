@@ -7,7 +7,6 @@ import pytest
 from django.core.management import call_command
 
 from msp.models import OutboxMessage
-from sla.services import default_policy_ensure
 from tests.factories import ContactFactory
 from tickets.choices import InboundStatus
 from tickets.intake.mail import email_ingest, email_retry
@@ -22,14 +21,6 @@ EMAILS = Path(__file__).parent / "emails"
 @pytest.fixture(autouse=True)
 def setup(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    default_policy_ensure()
-
-
-@pytest.fixture
-def paula(client_a):
-    client_a.email_domains = "acme.example"
-    client_a.save()
-    return ContactFactory(client=client_a, email="paula@acme.example", full_name="Paula Smith")
 
 
 def raw(name: str) -> bytes:

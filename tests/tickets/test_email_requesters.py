@@ -6,7 +6,6 @@ from django.urls import reverse
 
 from msp.models import Contact, OutboxMessage
 from sla.choices import ClockKind, ClockState
-from sla.services import default_policy_ensure
 from tests.factories import ContactFactory
 from tests.helpers import signed_in
 from tests.tickets.emails import compose
@@ -20,7 +19,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def setup(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    default_policy_ensure()
 
 
 @pytest.fixture

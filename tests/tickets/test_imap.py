@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from msp.celery import app
-from sla.services import default_policy_ensure
 from tests.factories import ContactFactory, StaffFactory
 from tests.tickets.emails import compose
 from tickets.choices import InboundStatus
@@ -21,7 +20,6 @@ EMAILS = Path(__file__).parent / "emails"
 @pytest.fixture
 def mailbox(imap_server, client_a, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    default_policy_ensure()
     ContactFactory(client=client_a, email="paula@acme.example")
     return Mailbox.objects.create(
         name="support",

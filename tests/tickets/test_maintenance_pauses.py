@@ -1,18 +1,17 @@
 """Maintenance windows that pause SLA clocks of tickets about the affected assets."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from contracts.choices import ContractStatus
 from contracts.models import MaintenanceWindow
-from contracts.services import contract_change_status, contract_create
 from msp.celery import app
 from sla.choices import ClockKind
-from tests.factories import AssetFactory
-from tickets.choices import EventKind, Impact, TicketStatus, Urgency
-from tickets.services import ticket_change_status, ticket_open
+from tests.factories import AssetFactory, ContractFactory, TicketFactory
+from tickets.choices import EventKind, TicketStatus
+from tickets.services import ticket_change_status
 from tickets.timers.maintenance import maintenance_pauses_apply
 
 pytestmark = pytest.mark.django_db
@@ -25,23 +24,12 @@ def at(hours: float) -> datetime:
 
 
 @pytest.fixture
-def contract(client_a, policy):
+def contract(client_a):
     client_a.timezone = "UTC"  # windows recur in the client's zone: here, UTC
     client_a.save()
-    contract = contract_create(
-        client=client_a,
-        number="C-9",
-        name="Managed IT",
-        start_date=date(2026, 1, 1),
-        sla_policy=policy,
-        monthly_fee=Decimal("1000"),
+    return ContractFactory(
+        client=client_a, monthly_fee=Decimal("1000"), status=ContractStatus.ACTIVE
     )
-    return contract_change_status(contract=contract, status=ContractStatus.ACTIVE)
-
-
-@pytest.fixture
-def server(client_a):
-    return AssetFactory(client=client_a, hostname="srv-01")
 
 
 @pytest.fixture
@@ -59,14 +47,7 @@ def window(contract, server):
 
 def p1(client, asset=None, opened=None):
     """A P1: 4 h resolution round the clock."""
-    return ticket_open(
-        client=client,
-        subject="Server slow",
-        asset=asset,
-        impact=Impact.HIGH,
-        urgency=Urgency.HIGH,
-        at=opened or at(0),
-    )
+    return TicketFactory(client=client, asset=asset, p1=True, at=opened or at(0))
 
 
 def resolution(ticket):

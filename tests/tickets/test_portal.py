@@ -6,7 +6,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from msp.models import Contact
-from sla.services import default_policy_ensure
 from tests.factories import AssetFactory
 from tests.helpers import signed_in
 from tickets.models import Ticket
@@ -18,7 +17,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def setup(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    default_policy_ensure()
 
 
 @pytest.fixture
@@ -169,7 +167,6 @@ def test_list_query_count_is_fixed(client_user_a, django_assert_num_queries):
 def test_client_user_opens_follows_and_answers_a_ticket_in_a_browser(page, client_user_a):
     from tests.factories.msp import PASSWORD
 
-    default_policy_ensure()
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(client_user_a.email)
     page.get_by_label("Password").fill(PASSWORD)
