@@ -15,7 +15,6 @@ from contracts.models import (
 )
 from msp.choices import AssetKind
 from msp.models import Asset
-from tickets.models import Ticket
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -120,8 +119,11 @@ class OutageForm(forms.ModelForm):
         number = self.cleaned_data["ticket_number"].strip().removeprefix("#")
         self.instance.ticket = None
         if number:
+            # The ticket model through the outage's own foreign key, as a ModelChoiceField or
+            # the API's serializer finds it: contracts does not import tickets, the layer above.
+            tickets = Outage.ticket.field.related_model.objects
             ticket = (
-                Ticket.objects.filter(client_id=self.client_id, pk=int(number)).first()
+                tickets.filter(client_id=self.client_id, pk=int(number)).first()
                 if number.isdigit() and len(number) < 16
                 else None
             )

@@ -5,6 +5,7 @@ selectors, changes from services."""
 
 from datetime import timedelta
 
+from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -27,8 +28,6 @@ from contracts.models import (
 from msp.choices import SERVICE_MANAGER_ROLES
 from msp.mixins import RoleRequiredMixin, ScopedQuerysetMixin, StaffRequiredMixin
 from sla.models import SLAClock
-from tickets import selectors as ticket_selectors
-from tickets.models import Ticket
 
 
 class ContractListView(StaffRequiredMixin, ScopedQuerysetMixin, ListView):
@@ -72,10 +71,13 @@ class ContractDetailView(StaffRequiredMixin, TemplateView):
         period = selectors.month_period(
             year=today.year, month=today.month, timezone_name=contract.client.timezone
         )
+        billable_minutes = apps.get_app_config("contracts").billable_minutes
         usage = selectors.Usage(
-            ticket_selectors.contract_usage(
+            billable_minutes(
                 contract_id=contract.pk, first_day=first_day, next_first_day=next_first_day
             )
+            if billable_minutes
+            else {}
         )
         preview = selectors.contract_charges_preview(contract=contract, usage=usage)
         measured = selectors.contract_availability(
@@ -271,10 +273,10 @@ class BreachExemptView(ContractManagerMixin, View):
     """Exempt a breached clock, from the ticket page; back to the ticket."""
 
     def post(self, request, clock_pk: int):
-        clock = get_object_or_404(
-            SLAClock.objects.filter(ticket__in=Ticket.objects.for_user(request.user)),
-            pk=clock_pk,
-        )
+        # The user's tickets through the clock's own foreign key: contracts does not import
+        # tickets, the layer above.
+        tickets = SLAClock.ticket.field.related_model.objects.for_user(request.user)
+        clock = get_object_or_404(SLAClock.objects.filter(ticket__in=tickets), pk=clock_pk)
         try:
             services.breach_exemption_grant(
                 clock=clock,

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery import current_app
@@ -9,7 +10,6 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from msp.choices import OutboxChannel, OutboxStatus, UserRole
 from msp.models import ApiToken, Contact, Heartbeat, Notification, OutboxMessage, User
@@ -177,12 +177,22 @@ def _send(message: OutboxMessage) -> None:
     email.send(fail_silently=False)
 
 
+# Renderers of the files attached to outbox emails, by kind: function(id) giving (filename,
+# content, mimetype). The apps that own the files register them from their AppConfig.ready(),
+# since msp, the lowest layer, cannot import them.
+AttachmentRenderer = Callable[[str], tuple[str, bytes, str]]
+_attachment_renderers: dict[str, AttachmentRenderer] = {}
+
+
+def outbox_attachment_renderer_register(kind: str, render: AttachmentRenderer) -> None:
+    """Render the attachments referenced as "<kind>:<id>" with render(id) when sending."""
+    _attachment_renderers[kind] = render
+
+
 def _attachment(reference: str) -> tuple[str, bytes, str]:
-    """Render an attachment when sending, from its "kind:id" reference: the apps that own the
-    files register a renderer per kind in settings (msp cannot import them)."""
+    """Render an attachment when sending, from its "kind:id" reference."""
     kind, _, identifier = reference.partition(":")
-    render = import_string(settings.OUTBOX_ATTACHMENTS[kind])
-    return render(identifier)
+    return _attachment_renderers[kind](identifier)
 
 
 def outbox_message_id(key: str) -> str:

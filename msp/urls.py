@@ -5,12 +5,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from msp import views
-from reporting import views as reporting_views
-from tickets import csat_views, portal_views
+from sla.selectors import sweep_lag
 
+# The workspace: and portal: namespaces hold pages of several apps. Each app's list is included
+# without a namespace of its own, so that its names join the namespace around it (Django's
+# include() of a URLconf without app_name); one include per namespace could not be shared.
 workspace_patterns = [
-    path("sla-risk/", reporting_views.StaffSlaRiskView.as_view(), name="sla-risk"),
-    path("accounts/", reporting_views.AccountsView.as_view(), name="accounts"),
+    path("", include("reporting.workspace_urls")),
     path("clients/", views.ClientListView.as_view(), name="client-list"),
     path("clients/<slug:slug>/", views.ClientDetailView.as_view(), name="client-detail"),
     path("notifications/", views.NotificationListView.as_view(), name="notification-list"),
@@ -19,31 +20,15 @@ workspace_patterns = [
 
 portal_patterns = [
     path("", views.PortalHomeView.as_view(), name="home"),
-    path("sla/", reporting_views.ClientSlaDashboardView.as_view(), name="sla-dashboard"),
-    path("reports/", reporting_views.PortalReportListView.as_view(), name="report-list"),
-    path(
-        "reports/<int:pk>/", reporting_views.PortalReportDetailView.as_view(), name="report-detail"
-    ),
-    path(
-        "reports/<int:pk>/<file_format:file_format>/",
-        reporting_views.PortalReportDownloadView.as_view(),
-        name="report-download",
-    ),
-    path("tickets/", portal_views.PortalTicketListView.as_view(), name="ticket-list"),
-    path("tickets/new/", portal_views.PortalTicketCreateView.as_view(), name="ticket-new"),
-    path("tickets/<int:pk>/", portal_views.PortalTicketDetailView.as_view(), name="ticket-detail"),
-    path(
-        "tickets/<int:pk>/files/<int:attachment_pk>/",
-        portal_views.PortalAttachmentView.as_view(),
-        name="attachment",
-    ),
+    path("", include("reporting.portal_urls")),
+    path("", include("tickets.portal_urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
-    path("csat/<str:token>/<int:rating>/", csat_views.SurveyRateView.as_view(), name="csat-rate"),
-    path("csat/<str:token>/comment/", csat_views.SurveyCommentView.as_view(), name="csat-comment"),
+    # The SLA side's figure for the health report is handed in here, where the layers meet.
+    path("healthz", views.healthz, {"sweep_lag": sweep_lag}, name="healthz"),
+    path("csat/", include("tickets.csat_urls")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/api-tokens/", views.ApiTokenView.as_view(), name="api-tokens"),

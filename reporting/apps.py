@@ -14,8 +14,20 @@ class FileFormatConverter:
         return value
 
 
+def _report_attachment(report_id: str) -> tuple[str, bytes, str]:
+    # Imported when a report is emailed, not at start-up: WeasyPrint is slow to load.
+    from reporting.rendering import report_attachment
+
+    return report_attachment(report_id)
+
+
 class ReportingConfig(AppConfig):
     name = "reporting"
 
     def ready(self) -> None:
+        from msp.services import outbox_attachment_renderer_register
+
+        # Only reporting's URLconfs use it (urls.py and portal_urls.py); registered once here,
+        # before any URLconf is loaded.
         register_converter(FileFormatConverter, "file_format")
+        outbox_attachment_renderer_register("report", _report_attachment)

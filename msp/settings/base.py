@@ -150,9 +150,6 @@ HEARTBEAT_INTERVAL_SECONDS = env_int("HEARTBEAT_INTERVAL_SECONDS", 30)
 SLA_SWEEP_INTERVAL_SECONDS = env_int("SLA_SWEEP_INTERVAL_SECONDS", 15)
 # Absolute links in emails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-# Files attached to outbox emails when they are sent: kind -> function(id) giving
-# (filename, content, mimetype).
-OUTBOX_ATTACHMENTS = {"report": "reporting.rendering.report_attachment"}
 # Satisfaction links in resolution emails stay valid this long; each answers once.
 CSAT_LINK_DAYS = env_int("CSAT_LINK_DAYS", 30)
 

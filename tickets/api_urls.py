@@ -1,0 +1,22 @@
+"""tickets' API: the ticket resource (router, registered on the one API router by
+msp/api/urls.py) and the monitoring alert intake (urlpatterns, included there)."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from tickets import api
+from tickets.intake import alert_api
+
+router = SimpleRouter()
+router.register("tickets", api.TicketViewSet)
+
+urlpatterns = [
+    path("alerts/", alert_api.AlertIntakeView.as_view(), name="alerts"),
+    path(
+        "alerts/alertmanager/",
+        alert_api.AlertmanagerIntakeView.as_view(),
+        name="alerts-alertmanager",
+    ),
+    path("alerts/grafana/", alert_api.GrafanaIntakeView.as_view(), name="alerts-grafana"),
+    path("alerts/zabbix/", alert_api.ZabbixIntakeView.as_view(), name="alerts-zabbix"),
+]
