@@ -37,6 +37,57 @@ class ClockTransitionError(ValueError):
 class MilestoneKind(enum.StrEnum):
     WARNING = "warning"
     BREACH = "breach"
+    UNACKNOWLEDGED = "unack"  # a policy rule's "not acknowledged for N minutes" check
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneKey:
+    """The name under which a milestone is recorded once: "breach", "warning-75" (percent of
+    the target) or "unack-3" (escalation rule 3's check). Stored as its text in SLAEvent.key,
+    SLAClock.milestones_fired and extra_checks; `parse` reads that text back."""
+
+    kind: MilestoneKind
+    number: int | None = None  # the warning's percent, or the unacknowledged rule's id
+
+    @classmethod
+    def breach(cls) -> "MilestoneKey":
+        return cls(MilestoneKind.BREACH)
+
+    @classmethod
+    def warning(cls, percent: int) -> "MilestoneKey":
+        return cls(MilestoneKind.WARNING, percent)
+
+    @classmethod
+    def unacknowledged(cls, rule_id: int) -> "MilestoneKey":
+        return cls(MilestoneKind.UNACKNOWLEDGED, rule_id)
+
+    @classmethod
+    def parse(cls, text: str) -> "MilestoneKey":
+        if text == MilestoneKind.BREACH:
+            return cls.breach()
+        kind, _, number = text.partition("-")
+        if (
+            kind not in (MilestoneKind.WARNING, MilestoneKind.UNACKNOWLEDGED)
+            or not number.isdigit()
+        ):
+            raise ValueError(f"{text!r} is not a milestone key.")
+        return cls(MilestoneKind(kind), int(number))
+
+    def __str__(self) -> str:
+        return self.kind.value if self.number is None else f"{self.kind.value}-{self.number}"
+
+    @property
+    def is_breach(self) -> bool:
+        return self.kind is MilestoneKind.BREACH
+
+    @property
+    def label(self) -> str:
+        """For people: "75 % warning", "not acknowledged", "breach"."""
+        if self.kind is MilestoneKind.WARNING:
+            return f"{self.number} % warning"
+        if self.kind is MilestoneKind.UNACKNOWLEDGED:
+            return "not acknowledged"
+        return "breach"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +126,11 @@ class Milestone:
     at: datetime
 
     @property
-    def key(self) -> str:
-        """Stable name used to record that this milestone has fired, e.g. "warning-75"."""
-        return "breach" if self.kind is MilestoneKind.BREACH else f"warning-{self.percent}"
+    def key(self) -> MilestoneKey:
+        """The name under which this milestone is recorded once it has fired."""
+        if self.kind is MilestoneKind.BREACH:
+            return MilestoneKey.breach()
+        return MilestoneKey.warning(self.percent)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from sla import selectors
-from sla.clock import Clock, ClockStatus, Span, Target
+from sla.clock import Clock, ClockStatus, MilestoneKey, MilestoneKind, Span, Target
 from sla.models import SLAClock
 
 ONE_SECOND = timedelta(seconds=1)
@@ -77,27 +77,29 @@ def row_apply(row: SLAClock, clock: Clock, *, now: datetime) -> ClockStatus:
     row.stopped_at = status.stopped_at
     row.spent_seconds = int(status.spent // ONE_SECOND)
     row.paused_seconds = int(status.paused // ONE_SECOND)
-    warnings = [m for m in status.milestones if m.kind == "warning"]
+    warnings = [m for m in status.milestones if m.kind == MilestoneKind.WARNING]
     row.warn_at = warnings[0].at if warnings else None
     row.next_check_at = min((at for _, at in pending_checks(row, status)), default=None)
     return status
 
 
-def pending_checks(row: SLAClock, status: ClockStatus) -> list[tuple[str, datetime]]:
-    """Milestones and extra checks of the row not acted upon yet, as (key, instant)."""
-    pending = [(m.key, m.at) for m in status.milestones if m.key not in row.milestones_fired]
+def pending_checks(row: SLAClock, status: ClockStatus) -> list[tuple[MilestoneKey, datetime]]:
+    """Milestones and extra checks of the row not acted upon yet, by instant."""
+    fired = set(row.milestones_fired)
+    pending = [(m.key, m.at) for m in status.milestones if str(m.key) not in fired]
     # A breach concluded by a reply, resolve, pause or priority change before the sweep came
     # stays due until the sweep has recorded it and run its escalation rules.
+    breach = MilestoneKey.breach()
     if (
         status.breached_at is not None
-        and "breach" not in row.milestones_fired
-        and all(key != "breach" for key, _ in pending)
+        and str(breach) not in fired
+        and all(key != breach for key, _ in pending)
     ):
-        pending.append(("breach", status.breached_at))
+        pending.append((breach, status.breached_at))
     if status.stopped_at is None:
         pending += [
-            (key, datetime.fromisoformat(at))
+            (MilestoneKey.parse(key), datetime.fromisoformat(at))
             for key, at in row.extra_checks.items()
-            if key not in row.milestones_fired
+            if key not in fired
         ]
     return sorted(pending, key=lambda item: item[1])

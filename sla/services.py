@@ -1,25 +1,22 @@
 """Writes to calendars and policies. Each is atomic and keeps engine caches correct."""
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import holidays as holiday_presets
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from sla import clockstore, selectors
 from sla.calendar import WEEKDAY_NAMES, check_intervals
-from sla.choices import ClockKind, ClockState, EscalationTrigger, HolidaySource, Priority
-from sla.clock import Clock
+from sla.choices import ClockKind, EscalationTrigger, HolidaySource, Priority
+from sla.clock import MilestoneKey
 from sla.models import (
     BusinessCalendar,
     CalendarVersion,
     EscalationRule,
     Holiday,
     SLAClock,
-    SLAEvent,
     SLAPolicy,
     SLATarget,
     WorkingInterval,
@@ -436,280 +433,7 @@ def policy_save(
     return policy
 
 
-# Ticket clocks ----------------------------------------------------------------------------
-# The ticket services call these inside their own transaction, with the ticket row locked, so
-# that a ticket change and its clock changes commit together.
-
-
-@dataclass(frozen=True)
-class ClockSummary:
-    """What the ticket keeps of its clocks for queues: nearest deadline, warning, breach."""
-
-    due_at: datetime | None
-    warn_at: datetime | None
-    breached: bool
-
-
-def _ticket_clock_rows(ticket) -> list[SLAClock]:
-    # Locked in primary-key order, the same order the timer sweep uses.
-    return list(SLAClock.objects.select_for_update().filter(ticket=ticket).order_by("pk"))
-
-
-def _engines_for(rows: list[SLAClock], extra_calendar_ids: set[int] = frozenset()):
-    ids = set(extra_calendar_ids)
-    for row in rows:
-        ids |= clockstore.history_calendar_ids(row.history)
-    return clockstore.calendar_engines(ids)
-
-
-def _current(rows: list[SLAClock], kind: str) -> SLAClock | None:
-    candidates = [row for row in rows if row.kind == kind]
-    return max(candidates, key=lambda row: row.cycle) if candidates else None
-
-
-def _save_rows(rows: list[SLAClock], engines, changes: dict, *, now: datetime) -> ClockSummary:
-    for row, clock in changes.items():
-        clockstore.row_apply(row, clock, now=now)
-        row.save()
-    return clock_summary(rows)
-
-
-def clock_summary(rows: list[SLAClock]) -> ClockSummary:
-    running = [row for row in rows if row.is_running and row.due_at is not None]
-    nearest = min(running, key=lambda row: row.due_at, default=None)
-    return ClockSummary(
-        due_at=nearest.due_at if nearest else None,
-        warn_at=nearest.warn_at if nearest else None,
-        breached=any(row.breached_at is not None for row in rows),
-    )
-
-
-def _targets(ticket):
-    # A ticket being opened carries its policy with the targets already loaded.
-    cached = ticket.sla_policy if type(ticket).sla_policy.is_cached(ticket) else None
-    if cached is not None and "targets" in getattr(cached, "_prefetched_objects_cache", {}):
-        policy = cached
-    else:
-        policy = SLAPolicy.objects.with_targets().get(pk=ticket.sla_policy_id)
-    return selectors.policy_targets(policy=policy, priority=ticket.priority)
-
-
-def _unacknowledged_checks(ticket, at: datetime) -> dict[str, str]:
-    """Instants of the policy's "not acknowledged for N minutes" rules for a new ticket."""
-    rules = EscalationRule.objects.filter(
-        policy_id=ticket.sla_policy_id, trigger=EscalationTrigger.UNACKNOWLEDGED, is_active=True
-    )
-    return {
-        # In UTC: a local `at` plus minutes would be wall-clock arithmetic across DST.
-        f"unack-{rule.pk}": (at.astimezone(UTC) + timedelta(minutes=rule.minutes)).isoformat()
-        for rule in rules
-        if rule.applies_to(priority=ticket.priority, clock_kind=ClockKind.RESPONSE)
-    }
-
-
-def sla_clocks_start(*, ticket, at: datetime) -> ClockSummary:
-    """Start the response and resolution clocks of a new ticket."""
-    targets = _targets(ticket)
-    rows = []
-    for kind, target in (
-        (ClockKind.RESPONSE, targets.response),
-        (ClockKind.RESOLUTION, targets.resolution),
-    ):
-        clock = Clock.start(at=at, target=target, warning_percents=targets.warning_percents)
-        row = SLAClock(ticket=ticket, client_id=ticket.client_id, kind=kind, cycle=1, history={})
-        if kind == ClockKind.RESPONSE:
-            row.extra_checks = _unacknowledged_checks(ticket, at)
-        clockstore.row_apply(row, clock, now=at)
-        rows.append(row)
-    SLAClock.objects.bulk_create(rows)
-    return clock_summary(rows)
-
-
-def _transition(
-    ticket, kind: str, action, *, at: datetime, now: datetime | None = None
-) -> ClockSummary:
-    rows = _ticket_clock_rows(ticket)
-    row = _current(rows, kind)
-    if row is None:
-        return clock_summary(rows)
-    engines = _engines_for([row])
-    clock = clockstore.clock_load(row, engines)
-    changed = action(clock)
-    if changed is clock:
-        return clock_summary(rows)
-    return _save_rows(rows, engines, {row: changed}, now=now or at)
-
-
-def sla_response_stop(*, ticket, at: datetime) -> ClockSummary:
-    """First public reply or acknowledgement by staff: the response clock stops (once)."""
-    return _transition(
-        ticket, ClockKind.RESPONSE, lambda c: c if c.is_stopped else c.stop(at=at), at=at
-    )
-
-
-def sla_resolution_pause(*, ticket, at: datetime) -> ClockSummary:
-    return _transition(
-        ticket, ClockKind.RESOLUTION, lambda c: c.pause(at=at) if c.is_running else c, at=at
-    )
-
-
-def sla_resolution_pause_since(*, ticket, since: datetime, now: datetime) -> ClockSummary:
-    """Pause from an instant that may be past (a maintenance window that opened before the
-    sweep saw it), but never before the clock last started running."""
-    return _transition(
-        ticket,
-        ClockKind.RESOLUTION,
-        lambda c: c.pause(at=max(since, c.running[-1].start)) if c.is_running else c,
-        at=now,
-    )
-
-
-def sla_resolution_resume(*, ticket, at: datetime) -> ClockSummary:
-    return _transition(
-        ticket, ClockKind.RESOLUTION, lambda c: c.resume(at=at) if c.is_paused else c, at=at
-    )
-
-
-def sla_resolution_stop(*, ticket, at: datetime) -> ClockSummary:
-    sla_next_update_stop(ticket=ticket, at=at)
-    return _transition(
-        ticket, ClockKind.RESOLUTION, lambda c: c if c.is_stopped else c.stop(at=at), at=at
-    )
-
-
-def sla_resolution_reopen(*, ticket, at: datetime, paused: bool = False) -> ClockSummary:
-    def reopen(clock: Clock) -> Clock:
-        reopened = clock.reopen(at=at) if clock.is_stopped else clock
-        return reopened.pause(at=at) if paused and reopened.is_running else reopened
-
-    return _transition(ticket, ClockKind.RESOLUTION, reopen, at=at)
-
-
-def sla_next_update_start(*, ticket, at: datetime) -> ClockSummary:
-    """A client message: the next-update clock starts a new cycle (if the policy has one).
-
-    The clock restarts on every client message. A cycle still running is stopped and kept
-    (the record is append-only): superseded if it had not breached, breached if it had.
-    """
-    targets = _targets(ticket)
-    rows = _ticket_clock_rows(ticket)
-    if targets.next_update is None:
-        return clock_summary(rows)
-    current = _current(rows, ClockKind.NEXT_UPDATE)
-    cycle = 1
-    if current is not None:
-        cycle = current.cycle + 1
-        if current.stopped_at is None:
-            _supersede(current, at=at)
-    clock = Clock.start(
-        at=at, target=targets.next_update, warning_percents=targets.warning_percents
-    )
-    row = SLAClock(
-        ticket=ticket,
-        client_id=ticket.client_id,
-        kind=ClockKind.NEXT_UPDATE,
-        cycle=cycle,
-        history={},
-    )
-    clockstore.row_apply(row, clock, now=at)
-    row.save()
-    return clock_summary([*rows, row])
-
-
-def _supersede(row: SLAClock, *, at: datetime) -> None:
-    clock = clockstore.clock_load(row).stop(at=at)
-    status = clockstore.row_apply(row, clock, now=at)
-    if status.breached_at is None:
-        row.state = ClockState.SUPERSEDED
-    row.save()
-
-
-def sla_next_update_stop(*, ticket, at: datetime) -> ClockSummary:
-    return _transition(
-        ticket, ClockKind.NEXT_UPDATE, lambda c: c if c.is_stopped else c.stop(at=at), at=at
-    )
-
-
-def sla_clocks_retarget(*, ticket, at: datetime) -> ClockSummary:
-    """Priority change: every clock not yet stopped takes the new priority's target."""
-    targets = _targets(ticket)
-    rows = _ticket_clock_rows(ticket)
-    new_targets = {
-        ClockKind.RESPONSE: targets.response,
-        ClockKind.RESOLUTION: targets.resolution,
-        ClockKind.NEXT_UPDATE: targets.next_update,
-    }
-    live = [row for row in rows if row.stopped_at is None and new_targets[row.kind] is not None]
-    engines = _engines_for(live)
-    changes = {}
-    for row in live:
-        clock = clockstore.clock_load(row, engines)
-        changes[row] = clock.retarget(at=at, target=new_targets[row.kind])
-    return _save_rows(rows, engines, changes, now=at)
-
-
-def sla_clocks_stop_all(*, ticket, at: datetime) -> ClockSummary:
-    """Cancel or merge: every clock still going stops."""
-    rows = _ticket_clock_rows(ticket)
-    live = [row for row in rows if row.stopped_at is None]
-    engines = _engines_for(live)
-    changes = {row: clockstore.clock_load(row, engines).stop(at=at) for row in live}
-    return _save_rows(rows, engines, changes, now=at)
-
-
-# The timer sweep ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FiredMilestone:
-    """A milestone recorded by the sweep, for the ticket side to act upon."""
-
-    clock: SLAClock
-    key: str
-    due_at: datetime
-    trigger: str
-    percent: int | None
-
-
-def _trigger_of(key: str, warning_percents: tuple[int, ...]) -> tuple[str, int | None]:
-    if key == "breach":
-        return EscalationTrigger.BREACH, 100
-    if key.startswith("unack-"):
-        return EscalationTrigger.UNACKNOWLEDGED, None
-    percent = int(key.split("-", 1)[1])
-    first = percent == min(warning_percents)
-    return (EscalationTrigger.FIRST_WARNING if first else EscalationTrigger.SECOND_WARNING), percent
-
-
-def sla_milestones_fire(*, ticket, now: datetime) -> tuple[list[FiredMilestone], ClockSummary]:
-    """Record every milestone of the ticket's clocks that is due by `now` and not recorded.
-
-    The caller holds the ticket's row lock (the same lock order as every ticket service:
-    ticket, then its clocks), so a reply racing with the sweep either lands first, and the
-    stopped clock has nothing to fire, or after, when the warning has already happened. The
-    unique constraint on SLAEvent is the backstop: a second recording fails the transaction.
-    """
-    rows = _ticket_clock_rows(ticket)
-    due = [row for row in rows if row.next_check_at is not None and row.next_check_at <= now]
-    engines = _engines_for(due)
-    fired: list[FiredMilestone] = []
-    for row in due:
-        clock = clockstore.clock_load(row, engines)
-        status = clock.status(now)
-        for key, at in clockstore.pending_checks(row, status):
-            # A breach needs the due instant to have passed; at the instant itself a stop
-            # would still count as met.
-            if at > now or (key == "breach" and at == now):
-                break
-            SLAEvent.objects.create(clock=row, key=key, due_at=at, recorded_at=now)
-            row.milestones_fired = [*row.milestones_fired, key]
-            trigger, percent = _trigger_of(key, clock.warning_percents)
-            fired.append(FiredMilestone(row, key, at, trigger, percent))
-            if key == "breach":
-                clock = clock.record_breach(at=now)
-        clockstore.row_apply(row, clock, now=now)
-        row.save()
-    return fired, clock_summary(rows)
+# Escalation rules -------------------------------------------------------------------------
 
 
 def escalation_rules_of(*, policy_id: int) -> list[EscalationRule]:
@@ -721,7 +445,7 @@ def escalation_rules_of(*, policy_id: int) -> list[EscalationRule]:
 
 
 def escalation_rules_matching(
-    rules: list[EscalationRule], *, trigger: str, priority: str, clock_kind: str, key: str
+    rules: list[EscalationRule], *, trigger: str, priority: str, clock_kind: str, key: MilestoneKey
 ) -> list[EscalationRule]:
     """The rules, among a policy's, that act on one milestone of one clock."""
     return [
@@ -729,17 +453,11 @@ def escalation_rules_matching(
         for rule in rules
         if rule.trigger == trigger
         and rule.applies_to(priority=priority, clock_kind=clock_kind)
-        and (trigger != EscalationTrigger.UNACKNOWLEDGED or key == f"unack-{rule.pk}")
+        and (
+            trigger != EscalationTrigger.UNACKNOWLEDGED
+            or key == MilestoneKey.unacknowledged(rule.pk)
+        )
     ]
-
-
-def sla_due_ticket_ids(*, now: datetime, limit: int, exclude: set[int] = frozenset()) -> list[int]:
-    """Tickets with a clock due for a check, most overdue first (the partial index)."""
-    due = SLAClock.objects.filter(next_check_at__lte=now)
-    if exclude:
-        due = due.exclude(ticket_id__in=exclude)
-    ids = due.order_by("next_check_at").values_list("ticket_id", flat=True)[:limit]
-    return list(dict.fromkeys(ids))
 
 
 DEFAULT_ESCALATION_RULES = [

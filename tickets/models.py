@@ -7,6 +7,7 @@ from msp.choices import Tier
 from msp.models import TimeStampedModel
 from msp.querysets import ClientScopedQuerySet
 from sla.choices import Priority
+from sla.clock import MilestoneKey
 from tickets.choices import (
     OPEN_STATUSES,
     EventKind,
@@ -211,11 +212,10 @@ class TimelineEvent(models.Model):
 
 def _milestone_label(key: str) -> str:
     """ "warning-75" -> "75 % warning", "unack-4" -> "not acknowledged", "breach" -> "breach"."""
-    if key.startswith("warning-"):
-        return f"{key.split('-', 1)[1]} % warning"
-    if key.startswith("unack-"):
-        return "not acknowledged"
-    return key
+    try:
+        return MilestoneKey.parse(key).label
+    except ValueError:
+        return key
 
 
 class Comment(TimeStampedModel):

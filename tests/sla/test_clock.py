@@ -7,7 +7,7 @@ import pytest
 
 from sla.calendar import WorkingTime
 from sla.choices import ClockState
-from sla.clock import Clock, ClockTransitionError, MilestoneKind, Target
+from sla.clock import Clock, ClockTransitionError, MilestoneKey, MilestoneKind, Target
 
 NY = ZoneInfo("America/New_York")
 OFFICE = WorkingTime.from_hours(
@@ -50,8 +50,8 @@ class TestRunning:
             (MilestoneKind.WARNING, 90, ny(2026, 11, 23, 16, 12)),
             (MilestoneKind.BREACH, 100, ny(2026, 11, 23, 17, 0)),
         ]
-        assert [m.key for m in status.milestones] == ["warning-75", "warning-90", "breach"]
-        assert status.next_milestone(ny(2026, 11, 23, 15, 0)).key == "warning-90"
+        assert [str(m.key) for m in status.milestones] == ["warning-75", "warning-90", "breach"]
+        assert status.next_milestone(ny(2026, 11, 23, 15, 0)).key == MilestoneKey.warning(90)
         assert status.next_milestone(ny(2026, 11, 23, 17, 0)) is None
 
     def test_custom_thresholds(self):

@@ -29,14 +29,13 @@ def own(client_user_a, technician):
         upload=SimpleUploadedFile("photo.png", b"\x89PNG\r\n", content_type="image/png"),
         user=technician,
     )
-    from tickets.services import _attachment_add  # an internal file, on the note
+    from tickets.services.files import attach  # an internal file, on the note
+    from tickets.services.write import TicketWrite
 
-    _attachment_add(
-        ticket,
+    attach(
+        TicketWrite(ticket, technician, ticket.created_at),
         SimpleUploadedFile("secret.txt", b"internal", content_type="text/plain"),
-        technician,
         note,
-        ticket.created_at,
     )
     return ticket
 

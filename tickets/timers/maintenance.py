@@ -15,10 +15,10 @@ from django.db.models import Q
 
 from contracts.choices import ContractStatus
 from contracts.models import MaintenanceWindow
-from sla import services as sla_services
-from tickets import services
+from sla.ticket_clocks import sla_resolution_pause_since, sla_resolution_resume
 from tickets.choices import OPEN_STATUSES, EventKind
 from tickets.models import MaintenancePause, Ticket
+from tickets.services.write import TicketWrite
 
 # Occurrences that opened this long ago are still looked at (a beat outage shorter than this
 # loses nothing); longer windows are found through their pause rows.
@@ -62,7 +62,8 @@ def _pause_affected(window, start: datetime, end: datetime, now: datetime, run) 
     )
     for ticket_id in candidates.values_list("pk", flat=True).distinct():
         with transaction.atomic():
-            ticket = _lock_ticket(ticket_id)
+            write = TicketWrite.begin(ticket_id, None, now)
+            ticket = write.ticket
             if ticket.status not in OPEN_STATUSES:
                 continue
             MaintenancePause.objects.update_or_create(
@@ -71,23 +72,14 @@ def _pause_affected(window, start: datetime, end: datetime, now: datetime, run) 
                 occurrence_start=start,
                 defaults={"occurrence_end": end, "resumed_at": None},
             )
-            summary = sla_services.sla_resolution_pause_since(ticket=ticket, since=start, now=now)
-            services.ticket_sla_summary_save(ticket=ticket, summary=summary)
-            services.ticket_system_event(
-                ticket=ticket,
-                kind=EventKind.MAINTENANCE_PAUSE,
+            sla_resolution_pause_since(write.clocks, since=start, now=now)
+            write.save()
+            write.event(
+                EventKind.MAINTENANCE_PAUSE,
                 at=max(start, ticket.created_at),
                 detail=f"{window.name}, until {end:%Y-%m-%d %H:%M} UTC",
             )
             run.paused.append(ticket.number)
-
-
-def _lock_ticket(ticket_id: int) -> Ticket:
-    return (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("sla_policy")
-        .get(pk=ticket_id)
-    )
 
 
 def _resume_ended(now: datetime, run) -> None:
@@ -98,7 +90,8 @@ def _resume_ended(now: datetime, run) -> None:
                 "ticket_id", "window__name"
             ).get(pk=pause_id)
             # The ticket first, as every ticket service locks it; then the pause row.
-            ticket = _lock_ticket(ticket_id)
+            write = TicketWrite.begin(ticket_id, None, now)
+            ticket = write.ticket
             pause = MaintenancePause.objects.select_for_update().get(pk=pause_id)
             if pause.resumed_at is not None:
                 continue
@@ -109,12 +102,7 @@ def _resume_ended(now: datetime, run) -> None:
                 or ticket.status in ticket.sla_policy.pause_statuses
             ):
                 continue
-            summary = sla_services.sla_resolution_resume(ticket=ticket, at=pause.occurrence_end)
-            services.ticket_sla_summary_save(ticket=ticket, summary=summary)
-            services.ticket_system_event(
-                ticket=ticket,
-                kind=EventKind.MAINTENANCE_RESUME,
-                at=pause.occurrence_end,
-                detail=window_name,
-            )
+            sla_resolution_resume(write.clocks, at=pause.occurrence_end)
+            write.save()
+            write.event(EventKind.MAINTENANCE_RESUME, at=pause.occurrence_end, detail=window_name)
             run.resumed.append(ticket.number)

@@ -26,12 +26,16 @@ from msp.services import outbox_enqueue_many
 from sla import services as sla_services
 from sla.choices import EscalationTrigger
 from sla.models import EscalationRule
-from tickets import services
+from sla.ticket_clocks import FiredMilestone, sla_due_ticket_ids, sla_milestones_fire
 from tickets.choices import EventKind
-from tickets.models import Ticket, TimelineEvent
+from tickets.models import Ticket
 from tickets.reply_address import reply_address
+from tickets.services import routing
+from tickets.services.write import TicketWrite
 
 SWEEP_BATCH = 100
+# What the escalation rules read of a ticket: who is told, and the team lead after a move.
+NOTIFIED = ("client__account_manager", "team__lead", "assignee", "contact")
 RESTRICT_VIOLATION = "23001"  # SQLSTATE of the append-only triggers' refusals
 
 log = logging.getLogger(__name__)
@@ -55,7 +59,7 @@ def sla_sweep(
     rules_by_policy: dict[int, list[EscalationRule]] = {}  # read once per sweep
     started = time.monotonic()
     while time.monotonic() - started < budget_seconds:
-        ticket_ids = sla_services.sla_due_ticket_ids(now=now, limit=batch_size, exclude=busy)
+        ticket_ids = sla_due_ticket_ids(now=now, limit=batch_size, exclude=busy)
         if not ticket_ids:
             break
         for ticket_id in ticket_ids:
@@ -73,24 +77,20 @@ def sla_sweep(
 def _sweep_ticket(ticket_id: int, now: datetime, rules_by_policy: dict) -> list | None:
     try:
         with transaction.atomic():
-            ticket = (
-                Ticket.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("client__account_manager", "team__lead", "assignee", "contact")
-                .filter(pk=ticket_id)
-                .first()
-            )
-            if ticket is None:
+            write = TicketWrite.begin_unless_locked(ticket_id, now, related=NOTIFIED)
+            if write is None:
                 return None
-            fired, summary = sla_services.sla_milestones_fire(ticket=ticket, now=now)
+            ticket = write.ticket
+            fired = sla_milestones_fire(write.clocks, now=now)
             if fired and ticket.sla_policy_id not in rules_by_policy:
                 rules_by_policy[ticket.sla_policy_id] = sla_services.escalation_rules_of(
                     policy_id=ticket.sla_policy_id
                 )
             outbox: list[dict] = []
             for milestone in fired:
-                _act_on(ticket, milestone, now, rules_by_policy[ticket.sla_policy_id], outbox)
+                _act_on(write, milestone, rules_by_policy[ticket.sla_policy_id], outbox)
             outbox_enqueue_many(outbox)
-            services.ticket_sla_summary_save(ticket=ticket, summary=summary)
+            write.save()
             return fired
     except IntegrityError as error:
         # Another sweep recorded the same milestone first (the unique constraint): nothing of
@@ -102,12 +102,12 @@ def _sweep_ticket(ticket_id: int, now: datetime, rules_by_policy: dict) -> list 
 
 
 def _act_on(
-    ticket: Ticket,
-    milestone: sla_services.FiredMilestone,
-    now: datetime,
+    write: TicketWrite,
+    milestone: FiredMilestone,
     policy_rules: list[EscalationRule],
     outbox: list[dict],
 ) -> None:
+    ticket = write.ticket
     clock = milestone.clock
     label = clock.get_kind_display()
     if milestone.trigger == EscalationTrigger.BREACH:
@@ -124,9 +124,7 @@ def _act_on(
         kind = EventKind.SLA_WARNING
         due = _local(ticket, clock.due_at)
         detail = f"{label}: {milestone.percent} % of the target used (due {due})."
-    TimelineEvent.objects.create(
-        ticket=ticket, kind=kind, actor=None, at=now, new_value=milestone.key, detail=detail
-    )
+    write.event(kind, new_value=str(milestone.key), detail=detail)
     rules = sla_services.escalation_rules_matching(
         policy_rules,
         trigger=milestone.trigger,
@@ -135,28 +133,25 @@ def _act_on(
         key=milestone.key,
     )
     for rule in rules:
-        _apply_rule(ticket, rule, milestone, detail, now, outbox)
+        _apply_rule(write, rule, milestone, detail, outbox)
 
 
 def _apply_rule(
-    ticket, rule: EscalationRule, milestone, detail: str, now: datetime, outbox: list[dict]
+    write: TicketWrite, rule: EscalationRule, milestone, detail: str, outbox: list[dict]
 ) -> None:
+    ticket = write.ticket
     # Whoever had the ticket before the rule acts hears about it, and so does the new team.
     people = _people_to_notify(ticket, rule)
     escalated = False
     # A breach may be recorded after the reply or resolve that concluded it: a ticket no
     # longer open is not moved or reassigned, but everyone is still told.
-    if rule.raise_tier and ticket.is_open and ticket.tier in services.NEXT_TIER:
-        services.ticket_escalate(
-            ticket=ticket, actor=None, reason=f"Automatic, by rule: {rule.name}. {detail}", at=now
-        )
-        ticket.refresh_from_db()
+    if rule.raise_tier and ticket.is_open and ticket.tier in routing.NEXT_TIER:
+        routing.escalate(write, f"Automatic, by rule: {rule.name}. {detail}")
         escalated = True
         if ticket.team and ticket.team.lead:
             people.append(ticket.team.lead)
     if rule.reassign_to_id and rule.reassign_to.is_active and ticket.is_open:
-        services.ticket_assign(ticket=ticket, actor=None, assignee=rule.reassign_to, at=now)
-        ticket.refresh_from_db()
+        routing.assign(write, rule.reassign_to)
         people.append(rule.reassign_to)
     outbox.extend(_notifications(ticket, rule, milestone, detail, escalated, people))
 

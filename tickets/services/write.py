@@ -1,0 +1,132 @@
+"""One ticket write: the ticket row locked, its SLA clocks loaded once on first use, and the
+ticket's summary of its clocks (nearest deadline, warning, breach) kept in step on save.
+
+Every change to a ticket goes through a `TicketWrite`: the services of this package open one
+per call, and the timers (sweep, maintenance pauses) open one per ticket and compose the same
+steps, so that a ticket is locked once, read once and saved once per change.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from msp.models import User
+from sla.ticket_clocks import (
+    TicketClocks,
+    sla_resolution_pause,
+    sla_resolution_reopen,
+    sla_resolution_resume,
+)
+from tickets.choices import EventKind, TicketStatus
+from tickets.models import Ticket, TimelineEvent
+
+FINISHED_STATUSES = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
+SLA_SUMMARY_FIELDS = ("sla_due_at", "sla_warn_at", "sla_breached")
+
+
+@dataclass
+class TicketWrite:
+    ticket: Ticket
+    actor: User | None
+    at: datetime
+    _clocks: TicketClocks | None = field(default=None, repr=False)
+
+    @classmethod
+    def begin(cls, ticket: Ticket | int, actor: User | None, at: datetime | None = None):
+        """Lock the ticket's row (the caller is in a transaction) and start the write."""
+        pk = ticket if isinstance(ticket, int) else ticket.pk
+        locked = Ticket.objects.select_for_update(of=("self",)).select_related("sla_policy")
+        return cls(locked.get(pk=pk), actor, at or timezone.now())
+
+    @classmethod
+    def begin_unless_locked(cls, ticket_id: int, at: datetime, *, related=()):
+        """For the sweep: the ticket locked, or None when a service or another sweep holds it
+        (skip_locked), with the relations its escalation rules read."""
+        ticket = (
+            Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("sla_policy", *related)
+            .filter(pk=ticket_id)
+            .first()
+        )
+        return None if ticket is None else cls(ticket, None, at)
+
+    @classmethod
+    def opened(cls, ticket: Ticket, clocks: TicketClocks, actor: User | None, at: datetime):
+        """A ticket just inserted, with the clocks it started with."""
+        return cls(ticket, actor, at, clocks)
+
+    @property
+    def clocks(self) -> TicketClocks:
+        if self._clocks is None:
+            self._clocks = TicketClocks.lock(self.ticket)
+        return self._clocks
+
+    def event(self, kind: str, *, actor=..., at: datetime | None = None, **values):
+        return TimelineEvent.objects.create(
+            ticket=self.ticket,
+            kind=kind,
+            actor=self.actor if actor is ... else actor,
+            at=at or self.at,
+            **values,
+        )
+
+    def save(self, *fields: str) -> Ticket:
+        """Save the named fields, and the SLA summary when clocks were touched."""
+        summary_fields = ()
+        if self._clocks is not None:
+            summary = self._clocks.summary()
+            self.ticket.sla_due_at = summary.due_at
+            self.ticket.sla_warn_at = summary.warn_at
+            self.ticket.sla_breached = summary.breached
+            summary_fields = SLA_SUMMARY_FIELDS
+        self.ticket.save(update_fields=[*dict.fromkeys(fields), *summary_fields, "updated_at"])
+        return self.ticket
+
+    # Checks -----------------------------------------------------------------------------------
+
+    def require_staff(self) -> None:
+        if self.actor is None or not self.actor.is_msp_staff:
+            raise ValidationError("Only MSP staff may do this.")
+
+    def require_open(self, action: str) -> None:
+        if self.ticket.status in FINISHED_STATUSES:
+            raise ValidationError(
+                f"Ticket {self.ticket.number} is {self.ticket.get_status_display().lower()}; "
+                f"it cannot {action}."
+            )
+
+    # Status and the resolution clock's pauses ---------------------------------------------------
+
+    def set_status(self, status: str, *, detail: str = "") -> None:
+        """Change the status, pausing or resuming the resolution clock as the policy says."""
+        old = self.ticket.status
+        if old == status:
+            return
+        pause_statuses = self.ticket.sla_policy.pause_statuses
+        was_paused, now_paused = old in pause_statuses, status in pause_statuses
+        self.ticket.status = status
+        if now_paused and not was_paused:
+            sla_resolution_pause(self.clocks, at=self.at)
+        elif was_paused and not now_paused:
+            sla_resolution_resume(self.clocks, at=self.at)
+        self.event(EventKind.STATUS, old_value=old, new_value=status, detail=detail)
+
+    def reopen(self, reason: str) -> None:
+        """A resolved ticket back in progress: the resolution clock runs again."""
+        self.ticket.status = TicketStatus.IN_PROGRESS
+        self.ticket.resolved_at = None
+        sla_resolution_reopen(self.clocks, at=self.at)
+        self.event(
+            EventKind.REOPENED,
+            old_value=TicketStatus.RESOLVED,
+            new_value=TicketStatus.IN_PROGRESS,
+            detail=reason,
+        )
+
+
+def ticket_system_event(*, ticket: Ticket, kind: str, at: datetime, detail: str = ""):
+    """A timeline entry made by the system (no actor) that changes nothing else on the ticket,
+    e.g. an alert's repeat or an email set aside."""
+    return TimelineEvent.objects.create(ticket=ticket, kind=kind, actor=None, at=at, detail=detail)
