@@ -265,15 +265,15 @@ def main() -> None:
     database = workspace.open_database(options.tickets)
     add_report_data(random.Random(7))
 
+    from msp.choices import PeriodKind
     from msp.models import Client
-    from reporting.choices import PeriodKind
+    from msp.periods import Period
     from reporting.metrics import (
         client_metrics,
         client_metrics_compute,
         clients_metrics,
         clients_metrics_compute,
     )
-    from reporting.periods import Period
     from reporting.rendering import report_pdf
     from reporting.services import report_generate
     from tickets.models import Ticket

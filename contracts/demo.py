@@ -20,6 +20,7 @@ from contracts.models import ComplianceTarget, Contract, MaintenanceWindow, Outa
 from contracts.services import contract_change_status, contract_create, contract_month_evaluate
 from msp.choices import AssetKind
 from msp.models import Client
+from msp.periods import add_months
 from sla.models import SLAPolicy
 
 DEMO = [
@@ -144,5 +145,5 @@ def seed_evaluations() -> int:
             if not contract.evaluations.filter(month=month).exists():
                 contract_month_evaluate(contract=contract, month=month, now=now)
                 evaluated += 1
-            month = (month + timedelta(days=32)).replace(day=1)
+            month = add_months(month, 1)
     return evaluated

@@ -1,7 +1,7 @@
 """Reads of contracts, and the monthly charges preview."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from contracts.models import (
     ServiceLine,
 )
 from msp.models import Asset, Contact
+from msp.periods import Period
 from sla.choices import ClockKind
 from sla.models import SLAClock
 
@@ -152,50 +153,24 @@ def _charge(
     return ChargeLine(line, Decimal(1), line.spend_percent, _money(amount), "of managed spend")
 
 
-def month_period(
-    *, year: int, month: int, timezone_name: str, months: int = 1
-) -> tuple[datetime, datetime]:
-    """A calendar month (or `months` of them, a quarter say) in a time zone, as UTC instants,
-    so that its length is real time."""
-    zone = ZoneInfo(timezone_name)
-    start = datetime(year, month, 1, tzinfo=zone)
-    after = (year * 12 + month - 1) + months
-    end = datetime(after // 12, after % 12 + 1, 1, tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 def contract_availability(
-    *,
-    contract: Contract,
-    year: int,
-    month: int,
-    services: list[str] | None = None,
-    months: int = 1,
+    *, contract: Contract, period: Period, services: list[str] | None = None
 ) -> dict[str, Decimal]:
-    """Availability of services (default: those with a line in the contract) over a month (or
-    `months` from it) in the client's time zone: two queries (outages, windows) whatever the
-    number of services."""
+    """Availability of services (default: those with a line in the contract) over a period in
+    the client's time zone: two queries (outages, windows) whatever the number of services."""
     if services is None:
         services = [line.service for line in contract.service_lines.all()]
-    measured = contracts_availability(
-        services_of={contract: services}, year=year, month=month, months=months
-    )
-    return measured[contract.pk]
+    return contracts_availability(services_of={contract: services}, period=period)[contract.pk]
 
 
 def contracts_availability(
-    *, services_of: dict[Contract, list[str]], year: int, month: int, months: int = 1
+    *, services_of: dict[Contract, list[str]], period: Period
 ) -> dict[int, dict[str, Decimal]]:
     """Availability of each contract's services over a period in its client's time zone, in
     two queries (outages, maintenance windows) whatever the number of contracts."""
     if not services_of:
         return {}
-    periods = {
-        contract.pk: month_period(
-            year=year, month=month, timezone_name=contract.client.timezone, months=months
-        )
-        for contract in services_of
-    }
+    periods = {contract.pk: period.bounds(contract.client.timezone) for contract in services_of}
     earliest = min(start for start, _ in periods.values())
     latest = max(end for _, end in periods.values())
     outages: dict[int, dict[str, list]] = {}
@@ -242,10 +217,9 @@ def service_targets(contract: Contract) -> dict[str, Decimal]:
     return targets
 
 
-def service_availability(*, contract: Contract, service: str, year: int, month: int) -> Decimal:
-    """Availability of one service of a contract over a month in the client's time zone."""
-    figures = contract_availability(contract=contract, year=year, month=month, services=[service])
-    return figures[service]
+def service_availability(*, contract: Contract, service: str, period: Period) -> Decimal:
+    """Availability of one service of a contract over a period in the client's time zone."""
+    return contract_availability(contract=contract, period=period, services=[service])[service]
 
 
 def client_zone(contract: Contract) -> ZoneInfo:
@@ -369,10 +343,10 @@ def compliance_rows(*, contract: Contract, measured: list[dict]) -> list[Complia
     return rows
 
 
-def contract_month_compliance(*, contract: Contract, year: int, month: int) -> list[ComplianceRow]:
-    period = month_period(year=year, month=month, timezone_name=contract.client.timezone)
+def contract_month_compliance(*, contract: Contract, period: Period) -> list[ComplianceRow]:
+    bounds = period.bounds(contract.client.timezone)
     return compliance_rows(
-        contract=contract, measured=contract_compliance(contract_id=contract.pk, period=period)
+        contract=contract, measured=contract_compliance(contract_id=contract.pk, period=bounds)
     )
 
 

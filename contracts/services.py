@@ -1,7 +1,6 @@
 """Writes to contracts: the lifecycle, renewals, the monthly evaluation (targets, governance
 ladder, service credits), remediation plans and breach exemptions."""
 
-from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -31,6 +30,7 @@ from contracts.models import (
 from contracts.selectors import CENT
 from msp.choices import OutboxChannel
 from msp.models import Client
+from msp.periods import Period, add_months
 from msp.services import outbox_enqueue
 from sla.models import SLAClock, SLAPolicy
 
@@ -127,12 +127,6 @@ class RenewalRun:
     warned: list[str]
 
 
-def _add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, monthrange(year, month)[1]))
-
-
 @transaction.atomic
 def contract_renewals_run(*, today: date) -> RenewalRun:
     """Daily: renew or expire active contracts past their end date, and tell each account
@@ -148,7 +142,7 @@ def contract_renewals_run(*, today: date) -> RenewalRun:
             original, terms = contract.end_date, 0
             while contract.end_date < today:
                 terms += 1
-                contract.end_date = _add_months(original, terms * contract.renewal_months)
+                contract.end_date = add_months(original, terms * contract.renewal_months)
             contract.save(update_fields=["end_date", "updated_at"])
             renewed.append(contract.number)
         else:
@@ -213,9 +207,8 @@ def credit_for(*, contract: Contract, missed_targets: int, consecutive_missed_mo
 
 
 def _month_results(contract: Contract, month: date) -> list[TargetResult]:
-    compliance = selectors.contract_month_compliance(
-        contract=contract, year=month.year, month=month.month
-    )
+    period = Period.month(month.year, month.month)
+    compliance = selectors.contract_month_compliance(contract=contract, period=period)
     results = [
         TargetResult(
             kind=TargetKind.COMPLIANCE,
@@ -231,7 +224,7 @@ def _month_results(contract: Contract, month: date) -> list[TargetResult]:
     ]
     targets = selectors.service_targets(contract)
     measured = selectors.contract_availability(
-        contract=contract, year=month.year, month=month.month, services=sorted(targets)
+        contract=contract, period=period, services=sorted(targets)
     )
     results += [
         TargetResult(
@@ -249,14 +242,12 @@ def _month_results(contract: Contract, month: date) -> list[TargetResult]:
 def _evaluate_one(contract: Contract, month: date) -> MonthlyEvaluation:
     results = _month_results(contract, month)
     missed = sum(not result.met for result in results)
-    previous = contract.evaluations.filter(month=_add_months(month, -1)).first()
+    previous = contract.evaluations.filter(month=add_months(month, -1)).first()
     consecutive = (previous.consecutive_missed_months if previous else 0) + 1 if missed else 0
     percent, amount = credit_for(
         contract=contract, missed_targets=missed, consecutive_missed_months=consecutive
     )
-    period = selectors.month_period(
-        year=month.year, month=month.month, timezone_name=contract.client.timezone
-    )
+    period = Period.month(month.year, month.month).bounds(contract.client.timezone)
     evaluation, _ = MonthlyEvaluation.objects.update_or_create(
         contract=contract,
         month=month,
@@ -284,10 +275,8 @@ def _evaluate_one(contract: Contract, month: date) -> MonthlyEvaluation:
 
 
 def _month_has_ended(contract: Contract, month: date, now: datetime) -> bool:
-    period = selectors.month_period(
-        year=month.year, month=month.month, timezone_name=contract.client.timezone
-    )
-    return period[1] <= now
+    _, end = Period.month(month.year, month.month).bounds(contract.client.timezone)
+    return end <= now
 
 
 @transaction.atomic
@@ -347,7 +336,7 @@ def contract_evaluations_run(*, now: datetime) -> EvaluationRun:
     contracts = Contract.objects.filter(status=ContractStatus.ACTIVE).select_related("client")
     for contract in contracts.order_by("pk"):
         local_today = now.astimezone(selectors.client_zone(contract)).date()
-        last_month = _add_months(local_today.replace(day=1), -1)
+        last_month = add_months(local_today.replace(day=1), -1)
         if last_month >= contract.start_date.replace(day=1):
             due[contract] = last_month
     done = set(  # one query for the months already evaluated

@@ -3,8 +3,6 @@ availability, compliance, ladder history and credits; the contract forms; the mo
 evaluation on demand, remediation plans and breach exemptions. Thin: figures come from
 selectors, changes from services."""
 
-from datetime import timedelta
-
 from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -27,6 +25,7 @@ from contracts.models import (
 )
 from msp.choices import SERVICE_MANAGER_ROLES
 from msp.mixins import RoleRequiredMixin, ScopedQuerysetMixin, StaffRequiredMixin
+from msp.periods import Period
 from sla.models import SLAClock
 
 
@@ -66,27 +65,22 @@ class ContractDetailView(StaffRequiredMixin, TemplateView):
         if contract is None:
             raise Http404("No such contract.")
         today = timezone.localtime(timezone.now(), selectors.client_zone(contract)).date()
-        first_day = today.replace(day=1)
-        next_first_day = (first_day + timedelta(days=32)).replace(day=1)
-        period = selectors.month_period(
-            year=today.year, month=today.month, timezone_name=contract.client.timezone
-        )
+        month = Period.month(today.year, today.month)
+        period = month.bounds(contract.client.timezone)
         billable_minutes = apps.get_app_config("contracts").billable_minutes
         usage = selectors.Usage(
             billable_minutes(
-                contract_id=contract.pk, first_day=first_day, next_first_day=next_first_day
+                contract_id=contract.pk, first_day=month.first_day, next_first_day=month.end_day
             )
             if billable_minutes
             else {}
         )
         preview = selectors.contract_charges_preview(contract=contract, usage=usage)
-        measured = selectors.contract_availability(
-            contract=contract, year=today.year, month=today.month
-        )
+        measured = selectors.contract_availability(contract=contract, period=month)
         can_manage = self.request.user.role in SERVICE_MANAGER_ROLES
         context.update(
             contract=contract,
-            month=today.strftime("%B %Y"),
+            month=month.label,
             preview=preview,
             block_lines=[
                 line
@@ -94,9 +88,7 @@ class ContractDetailView(StaffRequiredMixin, TemplateView):
                 if line.line.pricing_model == PricingModel.BLOCK_OF_HOURS
             ],
             availability=[(line, measured[line.service]) for line in contract.service_lines.all()],
-            compliance=selectors.contract_month_compliance(
-                contract=contract, year=today.year, month=today.month
-            ),
+            compliance=selectors.contract_month_compliance(contract=contract, period=month),
             evaluations=selectors.contract_evaluations(contract=contract),
             exemptions=selectors.contract_exemptions(contract_id=contract.pk, period=period),
             windows=contract.maintenance_windows.select_related("asset"),

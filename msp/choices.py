@@ -73,3 +73,8 @@ class TokenScope(models.TextChoices):
     READ = "read", "Read"
     WRITE = "write", "Read and write"
     ALERTS = "alerts", "Alerts only"
+
+
+class PeriodKind(models.TextChoices):
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"

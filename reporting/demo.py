@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from contracts.choices import ContractStatus
 from contracts.models import Contract
-from reporting.choices import PeriodKind
-from reporting.periods import Period
+from msp.choices import PeriodKind
+from msp.periods import Period
 from reporting.services import report_annotate, report_ensure, report_send
 
 DEMO_MONTHS = 3

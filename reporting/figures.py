@@ -7,9 +7,9 @@ from django.db.models import OuterRef, Subquery
 
 from contracts.models import BreachExemption
 from msp.models import Client
+from msp.periods import Period
 from reporting.metrics import client_metrics, client_metrics_compute, period_contract
 from reporting.models import Metric
-from reporting.periods import Period
 from sla.models import SLAClock
 
 TREND_LENGTH = {"month": 6, "quarter": 4}  # periods shown in trends, the report's own included

@@ -1,9 +1,9 @@
 from django import forms
 from django.utils import timezone
 
+from msp.choices import PeriodKind
 from msp.models import Client
-from reporting.choices import PeriodKind
-from reporting.periods import Period
+from msp.periods import Period
 
 PERIODS_OFFERED = {PeriodKind.MONTH: 12, PeriodKind.QUARTER: 8}
 

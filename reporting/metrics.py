@@ -66,8 +66,8 @@ from contracts.selectors import (
     service_targets,
 )
 from msp.models import Client
+from msp.periods import Period
 from reporting.models import Metric
-from reporting.periods import Period
 from sla.choices import ClockKind, Priority
 from sla.models import SLAClock
 from tickets.choices import EventKind, TicketSource, TicketStatus, TicketType
@@ -332,13 +332,10 @@ def _hours(rows: Rows, period: Period) -> None:
 
 
 def _contract_rows(rows: Rows, contracts: dict[int, Contract], period: Period) -> None:
-    first_day = period.first_day
     targets = {contract: service_targets(contract) for contract in contracts.values()}
     measured = contracts_availability(
         services_of={contract: sorted(found) for contract, found in targets.items()},
-        year=first_day.year,
-        month=first_day.month,
-        months=period.months,
+        period=period,
     )
     evaluations_of = _evaluations(contracts, period)
     for client_id, contract in contracts.items():

@@ -2,9 +2,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
+from msp.choices import PeriodKind
+from msp.periods import Period
 from msp.querysets import ClientScopedQuerySet
-from reporting.choices import PeriodKind
-from reporting.periods import Period
 
 
 class Metric(models.Model):

@@ -15,11 +15,11 @@ from contracts.selectors import (
     met_and_breached,
     target_met,
 )
+from msp.choices import PeriodKind
 from msp.models import Client
-from reporting.choices import PeriodKind
+from msp.periods import Period
 from reporting.metrics import Rows, clients_metrics, period_contracts
 from reporting.models import Metric, Report
-from reporting.periods import Period
 from sla.models import SLAClock
 from tickets.models import Ticket
 

@@ -17,14 +17,13 @@ from django.utils import timezone
 from contracts.choices import ContractStatus
 from contracts.models import Contract, MonthlyEvaluation
 from contracts.services import contract_month_evaluate
-from msp.choices import OutboxChannel
+from msp.choices import OutboxChannel, PeriodKind
 from msp.models import Client, Contact, User
+from msp.periods import Period
 from msp.services import outbox_enqueue
-from reporting.choices import PeriodKind
 from reporting.figures import period_figures
 from reporting.metrics import period_contract
 from reporting.models import Report
-from reporting.periods import Period
 from reporting.presentation import ReportContent
 from reporting.rendering import report_title
 

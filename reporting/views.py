@@ -11,15 +11,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
 
-from msp.choices import SERVICE_MANAGER_ROLES
+from msp.choices import SERVICE_MANAGER_ROLES, PeriodKind
 from msp.mixins import ClientUserRequiredMixin, RoleRequiredMixin, StaffRequiredMixin
 from msp.models import Client
+from msp.periods import Period
 from reporting import selectors
-from reporting.choices import PeriodKind
 from reporting.figures import period_figures
 from reporting.forms import ReportAnnotateForm, ReportGenerateForm
 from reporting.models import Report
-from reporting.periods import Period
 from reporting.presentation import ReportContent
 from reporting.rendering import report_csv, report_filename, report_pdf, report_title
 from reporting.services import (

@@ -15,8 +15,9 @@ from contracts.availability import (
 )
 from contracts.choices import Service
 from contracts.models import MaintenanceWindow, Outage
-from contracts.selectors import month_period, service_availability
+from contracts.selectors import service_availability
 from contracts.services import contract_create
+from msp.periods import Period
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = timedelta(hours=1)
@@ -66,8 +67,8 @@ class TestArithmetic:
         assert downtime(outages=outage, maintenance=[], period=JUNE) == 2 * H
 
     def test_months_are_local_and_dst_correct(self):
-        march = month_period(year=2026, month=3, timezone_name="Europe/Berlin")
-        october = month_period(year=2026, month=10, timezone_name="Europe/Berlin")
+        march = Period.month(2026, 3).bounds("Europe/Berlin")
+        october = Period.month(2026, 10).bounds("Europe/Berlin")
         assert march[1] - march[0] == timedelta(days=31) - H
         assert october[1] - october[0] == timedelta(days=31) + H
         assert march[0] == utc(2026, 2, 28, 23)
@@ -156,10 +157,10 @@ class TestStored:
         # Network: 1 h unplanned, of which 08:00-08:30 UTC (09:30-10:30 Berlin) is in the window:
         # 30 min down of 43,200, 99.93055... %, cut to 99.930.
         assert service_availability(
-            contract=contract, service=Service.NETWORK, year=2026, month=6
+            contract=contract, service=Service.NETWORK, period=Period.month(2026, 6)
         ) == Decimal("99.930")
         assert service_availability(
-            contract=contract, service=Service.DATABASE, year=2026, month=6
+            contract=contract, service=Service.DATABASE, period=Period.month(2026, 6)
         ) == Decimal("100.000")
 
     def test_a_stored_window_keeps_its_local_hour_across_dst(self, contract):

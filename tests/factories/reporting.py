@@ -2,8 +2,8 @@ from datetime import UTC, date, datetime
 
 import factory
 
+from msp.periods import Period
 from reporting.models import Report
-from reporting.periods import Period
 from tests.factories.msp import ClientFactory
 
 

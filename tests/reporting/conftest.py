@@ -10,7 +10,7 @@ import pytest
 from contracts.choices import ComplianceMetric, ContractStatus
 from contracts.models import ComplianceTarget
 from contracts.services import breach_exemption_grant, contract_change_status
-from reporting.periods import Period
+from msp.periods import Period
 from tests.factories import AssetFactory, ContactFactory, ContractFactory, TicketFactory
 from tickets import services
 

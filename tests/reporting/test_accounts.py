@@ -13,7 +13,7 @@ from django.urls import reverse
 from contracts.choices import ComplianceMetric
 from contracts.models import ComplianceTarget
 from contracts.services import contract_month_evaluate
-from reporting.periods import Period
+from msp.periods import Period
 from reporting.services import report_generate
 from tests.factories import ClientFactory
 from tests.helpers import signed_in

@@ -13,9 +13,9 @@ from django.template.loader import render_to_string
 from contracts.choices import ComplianceMetric, ContractStatus, TargetKind
 from contracts.models import ComplianceTarget, Contract, MonthlyEvaluation
 from contracts.services import contract_month_evaluate
+from msp.periods import Period
 from reporting.figures import period_figures
 from reporting.models import Report
-from reporting.periods import Period
 from reporting.presentation import ReportContent
 from tests.factories import ContractFactory, TicketFactory
 from tickets.services import ticket_acknowledge

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from contracts.selectors import compliance_share
+from msp.periods import Period
 from reporting.metrics import client_metrics_compute
 from reporting.models import Metric
-from reporting.periods import Period
 from tests.factories import ContactFactory
 from tests.reporting.conftest import NOVEMBER, ny
 

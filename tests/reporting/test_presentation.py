@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from reporting.periods import Period
+from msp.periods import Period
 from reporting.presentation import Headline
 from reporting.templatetags.report_tags import headline_change, headline_value
 

@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from django.urls import URLResolver, get_resolver, reverse
 
+from msp.periods import Period
 from reporting.models import Report
-from reporting.periods import Period
 from tests.factories import ContactFactory, ReportFactory
 from tests.helpers import signed_in
 from tests.reporting.conftest import ny

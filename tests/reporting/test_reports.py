@@ -14,9 +14,9 @@ from contracts.models import BreachExemption
 from contracts.services import breach_exemption_revoke
 from msp.celery import app
 from msp.models import OutboxMessage
+from msp.periods import Period
 from msp.services import outbox_deliver
 from reporting.models import Report
-from reporting.periods import Period
 from reporting.rendering import report_csv, report_pdf
 from reporting.services import report_generate, report_send, reports_run_scheduled
 from tests.factories import ContactFactory

@@ -1,17 +1,26 @@
-"""Reporting periods: calendar months and quarters in the client's time zone."""
+"""Calendar periods (months and quarters) and month arithmetic, written once for every app:
+contract evaluations and renewals, availability, monthly reports and QBRs.
 
+A `Period` is a span of local days; `bounds(timezone)` gives it as UTC instants in a client's
+time zone, so that its length is real time (a March in Berlin is an hour shorter).
+"""
+
+from calendar import monthrange
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
-from contracts.selectors import month_period
-from reporting.choices import PeriodKind
+from msp.choices import PeriodKind
 
 MONTHS_IN = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3}
 
 
-def _add_months(day: date, months: int) -> date:
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (or earlier), on the month's last day when it is shorter:
+    31 January + 1 month is 28 or 29 February."""
     index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+    year, month = index // 12, index % 12 + 1
+    return date(year, month, min(day.day, monthrange(year, month)[1]))
 
 
 @dataclass(frozen=True, order=True)
@@ -24,6 +33,10 @@ class Period:
             raise ValueError(f"Unknown period kind {self.kind!r}.")
         if self.first_day.day != 1 or (self.first_day.month - 1) % self.months:
             raise ValueError(f"{self.first_day} does not start a {self.kind}.")
+
+    @classmethod
+    def month(cls, year: int, month: int) -> "Period":
+        return cls(PeriodKind.MONTH, date(year, month, 1))
 
     @classmethod
     def containing(cls, kind: str, day: date) -> "Period":
@@ -42,19 +55,17 @@ class Period:
     @property
     def end_day(self) -> date:
         """The first day after the period."""
-        return _add_months(self.first_day, self.months)
+        return add_months(self.first_day, self.months)
 
     def shifted(self, periods: int) -> "Period":
-        return Period(self.kind, _add_months(self.first_day, periods * self.months))
+        return Period(self.kind, add_months(self.first_day, periods * self.months))
 
     def bounds(self, timezone_name: str) -> tuple[datetime, datetime]:
         """The period as UTC instants, its days taken in the given time zone."""
-        return month_period(
-            year=self.first_day.year,
-            month=self.first_day.month,
-            timezone_name=timezone_name,
-            months=self.months,
-        )
+        zone = ZoneInfo(timezone_name)
+        start = datetime.combine(self.first_day, datetime.min.time(), tzinfo=zone)
+        end = datetime.combine(self.end_day, datetime.min.time(), tzinfo=zone)
+        return start.astimezone(UTC), end.astimezone(UTC)
 
     @property
     def label(self) -> str:
