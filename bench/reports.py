@@ -272,7 +272,6 @@ def main() -> None:
         client_metrics,
         client_metrics_compute,
         clients_metrics,
-        clients_metrics_compute,
     )
     from reporting.rendering import report_pdf
     from reporting.services import report_generate
@@ -301,13 +300,6 @@ def main() -> None:
     seconds_all, queries_all = timed(lambda: clients_metrics(clients=clients, period=period), 3)
     print(
         f"all clients' month, computed:           {seconds_all * 1000:7.1f} ms, "
-        f"{queries_all} queries ({seconds_all / floor:.2f}x the hand-written SQL)"
-    )
-    seconds_all, queries_all = timed(
-        lambda: clients_metrics_compute(clients=clients, period=period), 3
-    )
-    print(
-        f"all clients' month, computed and stored: {seconds_all * 1000:6.1f} ms, "
         f"{queries_all} queries ({seconds_all / floor:.2f}x the hand-written SQL)"
     )
 

@@ -217,11 +217,6 @@ def service_targets(contract: Contract) -> dict[str, Decimal]:
     return targets
 
 
-def service_availability(*, contract: Contract, service: str, period: Period) -> Decimal:
-    """Availability of one service of a contract over a period in the client's time zone."""
-    return contract_availability(contract=contract, period=period, services=[service])[service]
-
-
 def client_zone(contract: Contract) -> ZoneInfo:
     return ZoneInfo(contract.client.timezone)
 

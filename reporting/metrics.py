@@ -487,17 +487,12 @@ def client_metrics(*, client: Client, period: Period) -> list[Metric]:
 
 
 @transaction.atomic
-def clients_metrics_compute(
-    *, clients: list[Client], period: Period, now: datetime | None = None
-) -> int:
-    """Compute and store the period of many clients; safe to run again: figures are upserted,
-    and those the period no longer has (not touched by this run) are removed."""
+def client_metrics_compute(*, client: Client, period: Period, now: datetime | None = None):
+    """Compute and store one client's period; safe to run again: figures are upserted, and
+    those the period no longer has (not touched by this run) are removed. Returns the stored
+    figures."""
     now = now or timezone.now()
-    metrics = [
-        metric
-        for found in clients_metrics(clients=clients, period=period).values()
-        for metric in found
-    ]
+    metrics = client_metrics(client=client, period=period)
     for metric in metrics:
         metric.computed_at = now
     Metric.objects.bulk_create(
@@ -507,15 +502,8 @@ def clients_metrics_compute(
         unique_fields=UNIQUE_FIELDS,
         update_fields=["value", "count", "target", "computed_at"],
     )
-    Metric.objects.filter(
-        client__in=clients, period_kind=period.kind, period_start=period.first_day
-    ).exclude(computed_at=now).delete()
-    return len(metrics)
-
-
-def client_metrics_compute(*, client: Client, period: Period, now: datetime | None = None):
-    """Compute and store one client's period; returns its stored figures."""
-    clients_metrics_compute(clients=[client], period=period, now=now)
-    return Metric.objects.filter(
+    stored = Metric.objects.filter(
         client=client, period_kind=period.kind, period_start=period.first_day
-    ).order_by("key", "dimension")
+    )
+    stored.exclude(computed_at=now).delete()
+    return stored.order_by("key", "dimension")

@@ -207,14 +207,6 @@ def holiday_delete(*, holiday: Holiday) -> None:
     calendar_version_append(calendar=calendar)
 
 
-@transaction.atomic
-def calendar_holidays_set(*, calendar: BusinessCalendar, holidays: Mapping[date, str]) -> None:
-    """Make the calendar's holidays exactly these dates (with their names), as one change."""
-    calendar_versions_ensure(calendar=calendar)
-    _holidays_replace(calendar=calendar, holidays=holidays)
-    calendar_version_append(calendar=calendar)
-
-
 def _holidays_replace(*, calendar: BusinessCalendar, holidays: Mapping[date, str]) -> None:
     # Dates already on the calendar keep their source; new ones count as entered by hand.
     existing = {holiday.date: holiday for holiday in calendar.holidays.all()}
