@@ -283,3 +283,23 @@ def test_a_breach_recorded_by_the_sweep_is_kept_in_the_history():
     recorded = clock.record_breach(at=late)
     assert recorded.breached_at == start + timedelta(hours=1)
     assert clock.record_breach(at=start + timedelta(minutes=30)).breached_at is None  # not yet
+
+
+class TestMilestoneKey:
+    @pytest.mark.parametrize(
+        ("key", "text", "label"),
+        [
+            (MilestoneKey.breach(), "breach", "breach"),
+            (MilestoneKey.warning(75), "warning-75", "75 % warning"),
+            (MilestoneKey.unacknowledged(3), "unack-3", "not acknowledged"),
+        ],
+    )
+    def test_stored_text_reads_back_as_the_same_key(self, key, text, label):
+        assert str(key) == text
+        assert MilestoneKey.parse(text) == key
+        assert key.label == label
+
+    @pytest.mark.parametrize("text", ["", "warning", "warning-", "warning-x", "unack-3-4", "late"])
+    def test_anything_else_is_refused(self, text):
+        with pytest.raises(ValueError):
+            MilestoneKey.parse(text)
