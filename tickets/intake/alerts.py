@@ -279,16 +279,12 @@ def _storm_start_if_due(
         last_alert_at=at,
         alert_tickets=len(grouped),
     )
-    # Linked by the system, not through ticket_link_parent: that service records a person's
-    # action, which would count as touching the alert tickets (and keep them from resolving).
-    Ticket.objects.filter(pk__in=grouped).update(parent=incident, updated_at=at)
-    for ticket in Ticket.objects.filter(pk__in=grouped).order_by("pk"):
-        services.ticket_system_event(
-            ticket=ticket,
-            kind=EventKind.LINKED,
-            at=at,
-            detail=f"Grouped under alert storm incident {incident.number}.",
-        )
+    services.tickets_group_under(
+        ticket_ids=grouped,
+        parent=incident,
+        at=at,
+        detail=f"Grouped under alert storm incident {incident.number}.",
+    )
 
 
 def _repeat(alert: AlertIn, row: Alert, ticket: Ticket, at: datetime) -> AlertOutcome:

@@ -17,7 +17,7 @@ from tickets.services.conversation import (
     ticket_unverified_note,
 )
 from tickets.services.files import attachment_add
-from tickets.services.merge import ticket_link_parent, ticket_merge
+from tickets.services.merge import ticket_link_parent, ticket_merge, tickets_group_under
 from tickets.services.opening import ticket_open
 from tickets.services.routing import (
     NEXT_TIER,
@@ -61,5 +61,6 @@ __all__ = [
     "ticket_system_event",
     "ticket_system_note",
     "ticket_unverified_note",
+    "tickets_group_under",
     "time_entry_log",
 ]

@@ -9,7 +9,7 @@ from django.utils import timezone
 from msp.models import User
 from sla.ticket_clocks import sla_clocks_stop_all
 from tickets.choices import EventKind, TicketStatus
-from tickets.models import Alert, Attachment, Comment, Ticket, TimeEntry
+from tickets.models import Alert, Attachment, Comment, Ticket, TimeEntry, TimelineEvent
 from tickets.services.write import TicketWrite
 
 
@@ -73,3 +73,15 @@ def ticket_link_parent(
     write.save("parent")
     write.event(EventKind.LINKED, old_value=old, new_value=parent.number if parent else "")
     return ticket
+
+
+@transaction.atomic
+def tickets_group_under(*, ticket_ids: list[int], parent: Ticket, at: datetime, detail: str):
+    """The system's grouping of tickets under an incident (an alert storm). Not a person's
+    action, as `ticket_link_parent` is: it must not count as touching the tickets (an alert's
+    ticket untouched by people resolves when its alert clears)."""
+    Ticket.objects.filter(pk__in=ticket_ids).update(parent=parent, updated_at=at)
+    TimelineEvent.objects.bulk_create(
+        TimelineEvent(ticket_id=pk, kind=EventKind.LINKED, actor=None, at=at, detail=detail)
+        for pk in sorted(ticket_ids)
+    )
