@@ -182,16 +182,6 @@ API_THROTTLE_RATES = {
 # Monitoring alerts: severity -> (impact, urgency), which the priority matrix turns into a
 # priority (default matrix: critical P1, error P2, warning P3, info P4); the asset fields
 # matched, in order, against the alert's asset or host.
-ALERT_SEVERITY_LEVELS = {
-    "critical": ("high", "high"),
-    "error": ("high", "medium"),
-    "major": ("high", "medium"),
-    "warning": ("medium", "medium"),
-    "minor": ("medium", "medium"),
-    "info": ("low", "medium"),
-}
-ALERT_DEFAULT_SEVERITY = "warning"  # Alertmanager alerts without a known severity label
-ALERT_ASSET_MATCH = ("rmm_id", "hostname", "name")
 ALERT_MAX_BYTES = env_int("ALERT_MAX_BYTES", 256 * 1024)
 MAILBOX_POLL_SECONDS = env_int("MAILBOX_POLL_SECONDS", 60)
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import reduce
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Q, Value, When
@@ -65,16 +64,26 @@ class AlertOutcome:
     unrouted_id: int | None = None
 
 
-def severity_levels() -> dict[str, tuple[str, str]]:
-    return settings.ALERT_SEVERITY_LEVELS
+# Severity -> (impact, urgency); the priority matrix turns them into P1 (critical) to P4 (info).
+SEVERITY_LEVELS = {
+    "critical": ("high", "high"),
+    "error": ("high", "medium"),
+    "major": ("high", "medium"),
+    "warning": ("medium", "medium"),
+    "minor": ("medium", "medium"),
+    "info": ("low", "medium"),
+}
+DEFAULT_SEVERITY = "warning"  # for a vendor's alert without a severity we know
+# The asset an alert names, matched on these fields in order of preference.
+ASSET_MATCH = ("rmm_id", "hostname", "name")
 
 
 def _find_asset(reference: str, user: User) -> Asset | None:
-    """The asset an alert names, by the fields of ALERT_ASSET_MATCH in order of preference:
+    """The asset an alert names, by the fields of ASSET_MATCH in order of preference:
     one query for all of them."""
     if not reference:
         return None
-    fields = settings.ALERT_ASSET_MATCH
+    fields = ASSET_MATCH
     lookups = [
         Q(rmm_id=reference) if field == "rmm_id" else Q(**{f"{field}__iexact": reference})
         for field in fields
@@ -259,7 +268,7 @@ def _storm_start_if_due(
         where = client.name
     if len(grouped) < rules.storm_threshold:
         return
-    impact, urgency = severity_levels()[alert.severity]
+    impact, urgency = SEVERITY_LEVELS[alert.severity]
     incident = services.ticket_open(
         client=client,
         site=site,
@@ -449,7 +458,7 @@ def _open_row(alert: AlertIn, client: Client, asset: Asset | None, at: datetime)
 def _open_ticket(
     alert: AlertIn, client, asset, user: User, at: datetime, parent: Ticket | None = None
 ) -> Ticket:
-    impact, urgency = severity_levels()[alert.severity]
+    impact, urgency = SEVERITY_LEVELS[alert.severity]
     lines = [f"{alert.source} alert, severity {alert.severity}, fingerprint {alert.fingerprint}."]
     lines += [f"- {key}: {value}" for key, value in sorted(alert.details.items())][:50]
     return services.ticket_open(

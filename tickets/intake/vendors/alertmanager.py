@@ -5,11 +5,10 @@ group's status then applies to all of them."""
 import hashlib
 import json
 
-from django.conf import settings
 from rest_framework import serializers
 
 from tickets.choices import AlertStatus
-from tickets.intake.alerts import AlertIn, severity_levels
+from tickets.intake.alerts import DEFAULT_SEVERITY, SEVERITY_LEVELS, AlertIn
 
 
 class AlertmanagerAlertSerializer(serializers.Serializer):
@@ -57,8 +56,8 @@ def alert_in(alert: dict, *, source: str = "alertmanager") -> AlertIn:
         or hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16]
     )
     severity = labels.get("severity", "").lower()
-    if severity not in severity_levels():
-        severity = settings.ALERT_DEFAULT_SEVERITY
+    if severity not in SEVERITY_LEVELS:
+        severity = DEFAULT_SEVERITY
     host = labels.get("host") or labels.get("instance", "").rsplit(":", 1)[0]
     summary = annotations.get("summary") or labels["alertname"]
     details = {**labels, **{f"annotation.{k}": v for k, v in annotations.items()}}

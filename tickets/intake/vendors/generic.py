@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from tickets.choices import AlertStatus
-from tickets.intake.alerts import AlertIn, severity_levels
+from tickets.intake.alerts import SEVERITY_LEVELS, AlertIn
 
 
 class GenericAlertSerializer(serializers.Serializer):
@@ -35,7 +35,7 @@ class GenericAlertSerializer(serializers.Serializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["severity"].choices = list(severity_levels())
+        self.fields["severity"].choices = list(SEVERITY_LEVELS)
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields)

@@ -9,10 +9,9 @@ macros; ours (README, "Zabbix") posts them as one JSON object:
 The fingerprint is the trigger on its host, so that a trigger that clears and fires again is
 the same alert (a flap), whatever its new event id."""
 
-from django.conf import settings
 from rest_framework import serializers
 
-from tickets.intake.alerts import AlertIn, severity_levels
+from tickets.intake.alerts import DEFAULT_SEVERITY, SEVERITY_LEVELS, AlertIn
 
 SEVERITIES = {
     "not classified": "info",
@@ -60,8 +59,8 @@ class ZabbixSerializer(serializers.Serializer):
         data = self.validated_data
         tags = {tag["tag"]: tag.get("value", "") for tag in data["event_tags"]}
         severity = SEVERITIES.get(data["event_severity"].lower(), "")
-        if severity not in severity_levels():
-            severity = settings.ALERT_DEFAULT_SEVERITY
+        if severity not in SEVERITY_LEVELS:
+            severity = DEFAULT_SEVERITY
         trigger = data.get("trigger_id") or f"event-{data['event_id']}"
         details = {
             "event_id": data["event_id"],
