@@ -80,10 +80,15 @@ def pytest_runtest_teardown(item, nextitem):
     finally:
         blocker = item.config.stash.get(_DB_BLOCKER, None)
         if blocker is not None and _empties_the_database(item):
+            from django.db import connections
+
             from sla.services import default_policy_ensure
 
             with blocker.unblock():
                 default_policy_ensure()
+                # Left open, this connection outlives the session and keeps the test database
+                # from being dropped at the end.
+                connections.close_all()
 
 
 def _missing_service(message: str) -> None:
