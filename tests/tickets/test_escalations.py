@@ -123,6 +123,21 @@ class TestSweep:
         assert p1.tier == Tier.L3  # both breaches escalated, once each
         assert sla_sweep(now=OPENED + timedelta(hours=6)).milestones == 0
 
+    def test_a_breach_due_at_the_sweeps_instant_waits_for_the_next_sweep(self, p1, monkeypatch):
+        # At 15:00 exactly the response breach is due but not yet a breach (a stop now would
+        # be met): the sweep leaves it, once, rather than fetching it until its budget ends.
+        from tickets.timers import sweep
+
+        sla_sweep(now=OPENED + timedelta(minutes=14))
+        visits = []
+        original = sweep._sweep_ticket
+        monkeypatch.setattr(
+            sweep, "_sweep_ticket", lambda pk, *args: visits.append(pk) or original(pk, *args)
+        )
+        result = sla_sweep(now=OPENED + timedelta(minutes=15))
+        assert visits == [p1.pk] and result.milestones == 0
+        assert sla_sweep(now=OPENED + timedelta(minutes=15, seconds=1)).milestones == 1
+
     def test_a_worker_dying_mid_sweep_loses_nothing(self, p1, monkeypatch):
         from tickets.timers import sweep
 

@@ -55,17 +55,21 @@ def sla_sweep(
     """Act on every clock milestone due by `now`, in batches, within a time budget."""
     now = now or timezone.now()
     result = SweepResult()
-    busy: set[int] = set()
+    # Tickets this run leaves to the next: locked by a service or another sweep, or due with
+    # nothing to fire yet (a breach due at `now` exactly fires only once `now` has passed);
+    # taken again in this run, they would be fetched until the budget ran out.
+    passed_over: set[int] = set()
     rules_by_policy: dict[int, list[EscalationRule]] = {}  # read once per sweep
     started = time.monotonic()
     while time.monotonic() - started < budget_seconds:
-        ticket_ids = sla_due_ticket_ids(now=now, limit=batch_size, exclude=busy)
+        ticket_ids = sla_due_ticket_ids(now=now, limit=batch_size, exclude=passed_over)
         if not ticket_ids:
             break
         for ticket_id in ticket_ids:
             fired = _sweep_ticket(ticket_id, now, rules_by_policy)
+            if not fired:
+                passed_over.add(ticket_id)
             if fired is None:
-                busy.add(ticket_id)  # locked by a service or another sweep: next round
                 result.busy += 1
                 continue
             result.tickets += 1
