@@ -65,9 +65,17 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "tier", "lead"]
-    filter_horizontal = ["members"]
+    """Teams, their people and the clients they serve (whose data their members see)."""
+
+    list_display = ["name", "tier", "lead", "serves_all_clients"]
+    list_filter = ["serves_all_clients", "tier"]
+    filter_horizontal = ["members", "clients"]
     list_select_related = ["lead"]
+    fieldsets = [
+        (None, {"fields": ["name", "tier", "lead", "email"]}),
+        ("People", {"fields": ["members"]}),
+        ("Clients", {"fields": ["serves_all_clients", "clients"]}),
+    ]
 
 
 class SiteInline(admin.TabularInline):

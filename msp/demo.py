@@ -34,6 +34,7 @@ TEAMS = [
     ("Service desk", Tier.L1, "l1@demo.msp", ["l1@demo.msp", "l1b@demo.msp"]),
     ("Engineering", Tier.L2, "l2@demo.msp", ["l2@demo.msp"]),
     ("Architects", Tier.L3, "l3@demo.msp", ["l3@demo.msp"]),
+    ("Dispatch", "", "dispatch@demo.msp", ["dispatch@demo.msp"]),
 ]
 
 CLIENTS = [
@@ -109,7 +110,7 @@ def seed_directory() -> list[DemoLogin]:
     users["admin@demo.msp"].save(update_fields=["is_staff", "is_superuser"])
     for name, tier, lead, members in TEAMS:
         team, _ = Team.objects.update_or_create(
-            name=name, defaults={"tier": tier, "lead": users[lead]}
+            name=name, defaults={"tier": tier, "lead": users[lead], "serves_all_clients": True}
         )
         team.members.set([users[email] for email in members])
     for spec in CLIENTS:

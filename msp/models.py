@@ -16,7 +16,13 @@ from msp.choices import (
     TokenScope,
     UserRole,
 )
-from msp.querysets import ClientQuerySet, ClientScopedQuerySet, UserQuerySet
+from msp.querysets import (
+    ClientQuerySet,
+    ClientScopedQuerySet,
+    UserQuerySet,
+    VisibleClients,
+    visible_clients,
+)
 from msp.validators import validate_timezone_name
 
 
@@ -88,6 +94,8 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS = ["full_name"]
 
+    _visible_clients: VisibleClients | None = None
+
     class Meta:
         ordering = ["full_name"]
         constraints = [
@@ -122,6 +130,18 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
         elif self.client_id is not None:
             raise ValidationError({"client": "Only client users belong to a client."})
 
+    def visible_clients(self) -> VisibleClients:
+        """The clients whose data this user sees, read once and kept on this instance (one
+        request's user): every scoped queryset asks for it through `for_user`."""
+        if self._visible_clients is None:
+            self._visible_clients = visible_clients(self)
+        return self._visible_clients
+
+    def visible_client_ids(self) -> frozenset[int] | None:
+        """The ids of visible_clients(); None when the user sees every client."""
+        visible = self.visible_clients()
+        return None if visible.every else visible.ids
+
     def get_full_name(self) -> str:
         return self.full_name
 
@@ -146,6 +166,17 @@ class Team(TimeStampedModel):
         "msp.User", related_name="teams", blank=True, limit_choices_to=~Q(role=UserRole.CLIENT)
     )
     email = models.EmailField(blank=True, help_text="Shared mailbox for notifications.")
+    # Which clients' data the team's members and lead see (msp.querysets.visible_clients).
+    serves_all_clients = models.BooleanField(
+        default=False,
+        help_text="Members and lead see every client; untick to limit them to the clients below.",
+    )
+    clients = models.ManyToManyField(
+        "msp.Client",
+        related_name="teams",
+        blank=True,
+        help_text="The clients this team serves (when it does not serve all clients).",
+    )
 
     class Meta:
         ordering = ["name"]

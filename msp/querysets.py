@@ -3,22 +3,91 @@
 Every model that belongs to a client gets a queryset derived from ClientScopedQuerySet and
 names, in `client_lookup`, the path from the model to its client. Base views and viewsets call
 `.for_user(request.user)`, so no page or endpoint can forget the client boundary.
+
+Who sees which clients (`visible_clients`, the rule; nowhere else):
+
+- a client user: their own client;
+- an administrator: every client;
+- a technician, dispatcher or account manager: the clients of the teams they are a member or
+  the lead of (every client if one of those teams serves all clients; none if they are in no
+  team); an account manager also sees the clients they manage.
+
+`User.visible_clients()` reads it once per user instance, so once per request.
 """
 
+from dataclasses import dataclass
+
+from django.apps import apps
 from django.db import models
+from django.db.models import Q, Value
+
+from msp.choices import UserRole
+
+
+@dataclass(frozen=True)
+class VisibleClients:
+    """The clients a user sees: every client, or those of `ids` (perhaps none)."""
+
+    every: bool = False
+    ids: frozenset[int] = frozenset()
+
+    def __contains__(self, client_id: object) -> bool:
+        return self.every or client_id in self.ids
+
+    def q(self, lookup: str) -> Q:
+        """A filter on the client reached through `lookup` ("client", "ticket__client"...)."""
+        if self.every:
+            return Q()
+        return Q(**{f"{lookup}__in": sorted(self.ids)})
+
+
+NO_CLIENT = VisibleClients()
+EVERY_CLIENT = VisibleClients(every=True)
+
+
+def visible_clients(user) -> VisibleClients:
+    """The rule (see the module's docstring). One query for staff who are not administrators;
+    none otherwise. Callers go through `User.visible_clients()`, which keeps the answer."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NO_CLIENT
+    if user.role == UserRole.CLIENT:
+        return VisibleClients(ids=frozenset([user.client_id])) if user.client_id else NO_CLIENT
+    if user.role == UserRole.ADMIN:
+        return EVERY_CLIENT
+    team_model = apps.get_model("msp", "Team")
+    rows = (
+        team_model.objects.filter(Q(members=user) | Q(lead=user))
+        .values_list("serves_all_clients", "clients")
+        .order_by()
+    )
+    if user.role == UserRole.ACCOUNT_MANAGER:
+        managed = apps.get_model("msp", "Client").objects.filter(account_manager=user)
+        rows = rows.union(managed.values_list(Value(False), "pk").order_by(), all=True)
+    ids = set()
+    for serves_all, client_id in rows:
+        if serves_all:
+            return EVERY_CLIENT
+        if client_id is not None:
+            ids.add(client_id)
+    return VisibleClients(ids=frozenset(ids))
+
+
+def _visible(user) -> VisibleClients:
+    if user is None or not user.is_authenticated:
+        return NO_CLIENT
+    return user.visible_clients()
 
 
 class ClientScopedQuerySet(models.QuerySet):
     client_lookup = "client"
 
     def for_user(self, user) -> "ClientScopedQuerySet":
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_msp_staff:
+        visible = _visible(user)
+        if visible.every:
             return self.all()
-        if user.client_id is None:
+        if not visible.ids:
             return self.none()
-        return self.filter(**{self.client_lookup: user.client_id})
+        return self.filter(visible.q(self.client_lookup))
 
 
 class ClientQuerySet(ClientScopedQuerySet):
@@ -28,3 +97,27 @@ class ClientQuerySet(ClientScopedQuerySet):
 class UserQuerySet(ClientScopedQuerySet):
     def staff(self) -> "UserQuerySet":
         return self.filter(client__isnull=True)
+
+    def for_user(self, user) -> "UserQuerySet":
+        """Client users of the visible clients; staff also see every staff member (the people
+        they work with), client users none."""
+        visible = _visible(user)
+        if visible.every:
+            return self.all()
+        people = visible.q("client") if visible.ids else Q(pk__in=[])
+        if user.role != UserRole.CLIENT:
+            people |= Q(client__isnull=True)
+        return self.filter(people)
+
+    def seeing_client(self, client_id: int) -> "UserQuerySet":
+        """Active staff who see client `client_id` by the rule of `visible_clients`, read the
+        other way round (the people a ticket of that client may be assigned to)."""
+        team_model = apps.get_model("msp", "Team")
+        serving = team_model.objects.filter(Q(serves_all_clients=True) | Q(clients=client_id))
+        managing = apps.get_model("msp", "Client").objects.filter(pk=client_id)
+        return self.filter(is_active=True, client__isnull=True).filter(
+            Q(role=UserRole.ADMIN)
+            | Q(pk__in=serving.values("members"))
+            | Q(pk__in=serving.values("lead"))
+            | Q(role=UserRole.ACCOUNT_MANAGER, pk__in=managing.values("account_manager"))
+        )

@@ -17,6 +17,24 @@ class StaffFactory(factory.django.DjangoModelFactory):
     tier = Tier.L1
     password = factory.django.Password(PASSWORD)
 
+    @factory.post_generation
+    def teams(self, create, extracted, **kwargs):
+        """Staff join a team that serves every client, as every team did before teams had
+        clients (migration msp 0011), unless given their teams (`teams=[]`: none)."""
+        if not create or self.role == UserRole.CLIENT:
+            return
+        if extracted is None:
+            extracted = [every_client_team()]
+        for team in extracted:
+            team.members.add(self)
+
+
+def every_client_team() -> Team:
+    team, _ = Team.objects.get_or_create(
+        name="Serves every client", defaults={"serves_all_clients": True, "tier": ""}
+    )
+    return team
+
 
 class ClientFactory(factory.django.DjangoModelFactory):
     class Meta:
