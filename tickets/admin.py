@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from msp.admin import AppendOnlyAdmin
 from tickets.choices import InboundStatus
@@ -16,7 +18,23 @@ from tickets.models import (
 
 
 class MailboxForm(forms.ModelForm):
-    password = forms.CharField(widget=forms.PasswordInput(render_value=True))
+    """The stored password is never sent back to the browser: the field is always empty, and
+    left empty it keeps the password the mailbox has."""
+
+    password = forms.CharField(
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        strip=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.pop("password", None)
+        if self.instance.pk:
+            self.fields["password"].required = False
+            self.fields["password"].help_text = "Leave empty to keep the current password."
+
+    def clean_password(self) -> str:
+        return self.cleaned_data["password"] or self.instance.password
 
     class Meta:
         model = Mailbox
@@ -39,6 +57,11 @@ class MailboxAdmin(admin.ModelAdmin):
     list_display = ["name", "username", "host", "folder", "default_client", "is_active"]
     list_display += ["last_polled_at", "last_error"]
     readonly_fields = ["last_polled_at", "last_error"]
+
+    # The password is posted here: Django's error reports show it as stars.
+    @method_decorator(sensitive_post_parameters("password"))
+    def changeform_view(self, request, *args, **kwargs):
+        return super().changeform_view(request, *args, **kwargs)
 
 
 @admin.register(InboundEmail)

@@ -6,6 +6,7 @@ from django.db.models import Q
 from msp.choices import Tier
 from msp.models import TimeStampedModel
 from msp.querysets import ClientScopedQuerySet
+from msp.secrets import EncryptedTextField
 from sla.choices import Priority
 from sla.clock import MilestoneKey
 from tickets.choices import (
@@ -518,7 +519,8 @@ class Mailbox(models.Model):
     port = models.PositiveIntegerField(default=993)
     use_ssl = models.BooleanField(default=True)
     username = models.CharField(max_length=255)
-    password = models.CharField(max_length=255)
+    # Encrypted at rest (msp.secrets); the attribute holds the plain text for the IMAP login.
+    password = EncryptedTextField()
     folder = models.CharField(max_length=255, default="INBOX")
     default_client = models.ForeignKey(
         "msp.Client", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -10,6 +10,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("MSP_VAR_DIR", str(BASE_DIR / "var")))
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-secret-key-change-me")
+# Fernet keys for secrets stored encrypted (msp.secrets: IMAP passwords), comma-separated,
+# newest first. Empty: one key derived from SECRET_KEY (dev, test, demo; prod.py requires it).
+SECRETS_KEYS = env_list("SECRETS_KEYS", [])
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

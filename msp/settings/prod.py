@@ -1,5 +1,6 @@
 """Production: every secret and endpoint comes from the environment, or start-up fails."""
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from msp.settings.base import *  # noqa: F403
@@ -11,6 +12,17 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-only"):
     raise ImproperlyConfigured(
         "Environment variable SECRET_KEY must be a random string of at least 50 characters."
     )
+SECRETS_KEYS = env_list("SECRETS_KEYS", [])
+if not SECRETS_KEYS:
+    raise ImproperlyConfigured(
+        "Environment variable SECRETS_KEYS is required in this mode (Fernet keys, "
+        "comma-separated, newest first)."
+    )
+for _place, _key in enumerate(SECRETS_KEYS, start=1):
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(f"SECRETS_KEYS: key {_place} is not a Fernet key.") from None
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Environment variable ALLOWED_HOSTS is required in this mode.")

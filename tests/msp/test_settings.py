@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Production start-up is judged on the variables each test gives, not on the test run's own.
 INHERITED_VARIABLES_TO_DROP = {
     "SECRET_KEY",
+    "SECRETS_KEYS",
     "DATABASE_URL",
     "REDIS_URL",
     "ALLOWED_HOSTS",
@@ -40,10 +41,13 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://psa:psa@db.internal:5432/psa",
     "REDIS_URL": "redis://redis.internal:6379/0",
     "ALLOWED_HOSTS": "psa.example.com",
+    "SECRETS_KEYS": "Hs4Yq0m0oK1y3CwJtB8tQ6m7oW2cG4rEo3pY2wQ1x0s=",
 }
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "SECRETS_KEYS", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"]
+)
 def test_missing_variable_is_named_at_start_up(missing):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
     result = run_manage("check", **env)
@@ -55,6 +59,12 @@ def test_weak_secret_key_is_refused():
     result = run_manage("check", **{**PRODUCTION_ENV, "SECRET_KEY": "short"})
     assert result.returncode != 0
     assert "SECRET_KEY must be a random string of at least 50 characters" in result.stderr
+
+
+def test_a_malformed_secrets_key_is_refused():
+    result = run_manage("check", **{**PRODUCTION_ENV, "SECRETS_KEYS": "not-a-fernet-key"})
+    assert result.returncode != 0
+    assert "SECRETS_KEYS: key 1 is not a Fernet key" in result.stderr
 
 
 def test_bad_boolean_is_named():

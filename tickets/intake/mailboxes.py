@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from tickets.intake.mail import email_ingest
 from tickets.models import Mailbox
@@ -28,11 +29,30 @@ def _connect(mailbox: Mailbox) -> imaplib.IMAP4:
     return imaplib.IMAP4(mailbox.host, mailbox.port, timeout=30)
 
 
+@sensitive_variables("password")
+def _login(imap: imaplib.IMAP4, mailbox: Mailbox) -> None:
+    password = mailbox.password
+    try:
+        imap.login(mailbox.username, password)
+    except UnicodeEncodeError:
+        # imaplib sends LOGIN in ASCII; the exception would carry the password itself.
+        raise imaplib.IMAP4.error(
+            "LOGIN failed: the username or password has characters IMAP LOGIN cannot send."
+        ) from None
+    except imaplib.IMAP4.error as exc:
+        # Whatever the server answered, the password does not go into last_error or logs.
+        raise imaplib.IMAP4.error(_redacted(str(exc), password)) from None
+
+
+def _redacted(text: str, secret: str) -> str:
+    return text.replace(secret, "[password]") if secret else text
+
+
 def mailbox_poll(*, mailbox: Mailbox) -> PollResult:
     fetched = 0
     try:
         with _connect(mailbox) as imap:
-            imap.login(mailbox.username, mailbox.password)
+            _login(imap, mailbox)
             status, _ = imap.select(_quoted(mailbox.folder))
             if status != "OK":
                 raise imaplib.IMAP4.error(f"Cannot open folder {mailbox.folder}.")
@@ -52,7 +72,7 @@ def mailbox_poll(*, mailbox: Mailbox) -> PollResult:
                 fetched += 1
         error = ""
     except (OSError, imaplib.IMAP4.error) as exc:
-        error = f"{type(exc).__name__}: {exc}"
+        error = _redacted(f"{type(exc).__name__}: {exc}", mailbox.password)
         log.warning("Mailbox %s: %s", mailbox.name, error)
     mailbox.last_polled_at = timezone.now()
     mailbox.last_error = error
