@@ -38,7 +38,7 @@ def login_locked_out(request: HttpRequest, credentials: dict | None = None, *arg
     form.errors.clear()
     form.add_error(
         None,
-        "Too many failed sign-in attempts for this account from your address. "
+        "Too many failed sign-in attempts for this account, or from your address. "
         "Wait 15 minutes and try again, or reset your password.",
     )
     # A plain (already rendered) response: axes returns it from middleware, past the point

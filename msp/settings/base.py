@@ -97,11 +97,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed-login throttling: after AXES_FAILURE_LIMIT failures for one email from one address,
-# that pair is locked out for AXES_COOLOFF_TIME hours; the login form says so.
+# Failed-login throttling (msp.login_throttle): after AXES_FAILURE_LIMIT failures for one email
+# from one address, that pair is locked out for AXES_COOLOFF_TIME hours; after
+# LOGIN_FAILURE_LIMIT_PER_ADDRESS failures from one address on any accounts, the address is,
+# and administrators are alerted. The login form says so.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 30)
 AXES_COOLOFF_TIME = 0.25
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], ["ip_address"]]
+AXES_HANDLER = "msp.login_throttle.LoginThrottleHandler"
+# Reverse proxies in front of the app (their X-Forwarded-For gives the client's address).
+LOGIN_TRUSTED_PROXIES = env_int("LOGIN_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "msp.login_throttle.client_address"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "msp.views.login_locked_out"
 AXES_RESET_ON_SUCCESS = True
