@@ -14,7 +14,7 @@ from contracts.models import (
     ServiceLine,
 )
 from msp.choices import AssetKind
-from msp.models import Asset
+from msp.models import Asset, Client
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -26,11 +26,13 @@ class ContractForm(forms.ModelForm):
         fields = CONTRACT_TERMS
         widgets = {"start_date": DATE, "end_date": DATE}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             # A contract stays with its client: its tickets and evaluations belong to it.
             del self.fields["client"]
+        else:
+            self.fields["client"].queryset = Client.objects.for_user(user).order_by("name")
 
 
 class ServiceLineForm(forms.ModelForm):

@@ -127,11 +127,11 @@ class ContractEditView(ContractManagerMixin, View):
 
     def get(self, request, pk: int | None = None):
         contract = self.contract(pk) if pk else None
-        return self._render(forms.ContractForm(instance=contract), contract)
+        return self._render(forms.ContractForm(instance=contract, user=request.user), contract)
 
     def post(self, request, pk: int | None = None):
         contract = self.contract(pk) if pk else None
-        form = forms.ContractForm(request.POST, instance=contract)
+        form = forms.ContractForm(request.POST, instance=contract, user=request.user)
         if form.is_valid():
             fields = {name: form.cleaned_data[name] for name in form.fields}
             try:

@@ -105,7 +105,7 @@ class UserQuerySet(ClientScopedQuerySet):
         if visible.every:
             return self.all()
         people = visible.q("client") if visible.ids else Q(pk__in=[])
-        if user.role != UserRole.CLIENT:
+        if user is not None and user.is_authenticated and user.is_active and user.is_msp_staff:
             people |= Q(client__isnull=True)
         return self.filter(people)
 

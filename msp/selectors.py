@@ -19,6 +19,7 @@ from msp.models import (
     Notification,
     OutboxMessage,
     Site,
+    Team,
     User,
 )
 
@@ -36,6 +37,17 @@ def client_list(*, user: User) -> QuerySet[Client]:
             contact_count=Count("contacts", distinct=True, filter=Q(contacts__is_active=True)),
             asset_count=Count("assets", distinct=True, filter=Q(assets__is_active=True)),
         )
+        .order_by("name")
+    )
+
+
+def client_teams(*, client: Client) -> list[Team]:
+    """The teams whose members and leads see the client: those that serve all clients and
+    those assigned to it."""
+    return list(
+        Team.objects.filter(Q(serves_all_clients=True) | Q(clients=client))
+        .select_related("lead")
+        .distinct()
         .order_by("name")
     )
 

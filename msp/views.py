@@ -2,6 +2,7 @@ from collections.abc import Callable
 from datetime import datetime, time
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -14,8 +15,14 @@ from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
 from msp import selectors, services
-from msp.forms import ApiTokenForm, EmailAuthenticationForm
-from msp.mixins import ClientUserRequiredMixin, ScopedQuerysetMixin, StaffRequiredMixin
+from msp.choices import UserRole
+from msp.forms import ApiTokenForm, ClientTeamsForm, EmailAuthenticationForm
+from msp.mixins import (
+    ClientUserRequiredMixin,
+    RoleRequiredMixin,
+    ScopedQuerysetMixin,
+    StaffRequiredMixin,
+)
 from msp.models import Client
 
 
@@ -72,7 +79,38 @@ class ClientDetailView(StaffRequiredMixin, ScopedQuerysetMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(_directory_context(self.object, self.request.user))
+        context.update(_teams_context(self.object, self.request.user))
         return context
+
+
+def _teams_context(client: Client, user, form: ClientTeamsForm | None = None) -> dict:
+    """The teams that serve the client; administrators also get the form that assigns them."""
+    teams = selectors.client_teams(client=client)
+    context = {"teams": teams, "can_assign_teams": user.role == UserRole.ADMIN}
+    if context["can_assign_teams"]:
+        chosen = [team.pk for team in teams if not team.serves_all_clients]
+        context["teams_form"] = form or ClientTeamsForm(initial={"teams": chosen})
+    return context
+
+
+class ClientTeamsView(RoleRequiredMixin, View):
+    """An administrator assigns the teams that serve a client."""
+
+    allowed_roles = (UserRole.ADMIN,)
+
+    def post(self, request: HttpRequest, slug: str) -> HttpResponse:
+        client = get_object_or_404(Client.objects.for_user(request.user), slug=slug)
+        form = ClientTeamsForm(request.POST)
+        if not form.is_valid():
+            context = {
+                "client": client,
+                **_directory_context(client, request.user),
+                **_teams_context(client, request.user, form),
+            }
+            return render(request, "msp/client_detail.html", context, status=400)
+        services.client_teams_set(client=client, teams=list(form.cleaned_data["teams"]))
+        messages.success(request, f"Teams serving {client.name} saved.")
+        return redirect("workspace:client-detail", slug=client.slug)
 
 
 class PortalHomeView(ClientUserRequiredMixin, TemplateView):
@@ -108,6 +146,8 @@ class NotificationListView(StaffRequiredMixin, View):
 
 class NotificationBadgeView(StaffRequiredMixin, View):
     """htmx: the unread count in the navigation, polled instead of queried on every page."""
+
+    session_passive = True  # a background poll: not activity that keeps a session alive
 
     def get(self, request: HttpRequest) -> HttpResponse:
         unread = selectors.notification_unread_count(user=request.user)
@@ -150,6 +190,19 @@ class ApiTokenRevokeView(LoginRequiredMixin, View):
         token = get_object_or_404(request.user.api_tokens, pk=pk)
         services.api_token_revoke(token=token)
         messages.success(request, f"Token “{token.name}” revoked.")
+        return redirect("api-tokens")
+
+
+class SignOutEverywhereView(LoginRequiredMixin, View):
+    """The user ends all their other sessions and revokes all their API tokens; this session
+    goes on."""
+
+    def post(self, request):
+        revoked = services.user_sign_out_everywhere(user=request.user)
+        update_session_auth_hash(request, request.user)
+        messages.success(
+            request, f"Signed out everywhere else; {revoked} API token(s) revoked."
+        )
         return redirect("api-tokens")
 
 

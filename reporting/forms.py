@@ -22,11 +22,12 @@ def period_choices(today) -> list[tuple[str, str]]:
 
 
 class ReportGenerateForm(forms.Form):
-    client = forms.ModelChoiceField(queryset=Client.objects.order_by("name"))
+    client = forms.ModelChoiceField(queryset=Client.objects.none())
     period = forms.ChoiceField()
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = Client.objects.for_user(user).order_by("name")
         self.fields["period"].choices = period_choices(timezone.localdate())
 
     def clean_period(self) -> Period:

@@ -107,10 +107,12 @@ class ReportListView(StaffRequiredMixin, View):
             reports = reports.filter(client__slug=client_slug)
         initial = {}
         if client_slug:
-            initial["client"] = Client.objects.filter(slug=client_slug).first()
+            initial["client"] = (
+                Client.objects.for_user(request.user).filter(slug=client_slug).first()
+            )
         context = {
             "reports": reports[:REPORTS_LISTED],
-            "form": ReportGenerateForm(initial=initial),
+            "form": ReportGenerateForm(initial=initial, user=request.user),
             "client_slug": client_slug,
             "clients": Client.objects.for_user(request.user).order_by("name"),
             "can_manage": request.user.role in SERVICE_MANAGER_ROLES,
@@ -122,7 +124,7 @@ class ReportGenerateView(RoleRequiredMixin, View):
     allowed_roles = SERVICE_MANAGER_ROLES
 
     def post(self, request):
-        form = ReportGenerateForm(request.POST)
+        form = ReportGenerateForm(request.POST, user=request.user)
         if form.is_valid():
             try:
                 report = report_generate(

@@ -9,8 +9,9 @@ from tickets.forms import staff_choices
 from tickets.models import Ticket
 
 
-def client_choices() -> list[tuple[int, str]]:
-    return list(Client.objects.order_by("name").values_list("pk", "name"))
+def client_choices(user=None) -> list[tuple[int, str]]:
+    clients = Client.objects.for_user(user) if user is not None else Client.objects.none()
+    return list(clients.order_by("name").values_list("pk", "name"))
 
 
 def assignee_choices() -> list[tuple[int, str]]:
@@ -32,6 +33,14 @@ class TicketFilterSet(django_filters.FilterSet):
     class Meta:
         model = Ticket
         fields = ["q", "client", "priority", "status", "tier", "assignee"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The client filter offers (and accepts) only the clients the user sees.
+        user = getattr(self.request, "user", None)
+        client = self.filters["client"]
+        if isinstance(client, django_filters.ChoiceFilter):
+            client.extra["choices"] = lambda: client_choices(user)
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)

@@ -31,14 +31,18 @@ class ActionForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-def staff_choices():
+def staff_choices(client_id: int | None = None):
+    """Active staff; given a client, those who serve it (who may be given its tickets)."""
+    if client_id is not None:
+        return User.objects.seeing_client(client_id).order_by("full_name")
     return User.objects.filter(is_active=True).exclude(role=UserRole.CLIENT).order_by("full_name")
 
 
 class TicketCreateForm(forms.Form):
-    """Phone intake: the client first, then its contacts, sites and assets."""
+    """Phone intake: the client first (of those the user sees), then its contacts, sites and
+    assets, and the staff who serve it."""
 
-    client = forms.ModelChoiceField(queryset=Client.objects.order_by("name"))
+    client = forms.ModelChoiceField(queryset=Client.objects.none())
     contact = forms.ModelChoiceField(queryset=Contact.objects.none(), required=False)
     site = forms.ModelChoiceField(queryset=Site.objects.none(), required=False)
     asset = forms.ModelChoiceField(queryset=Asset.objects.none(), required=False)
@@ -57,11 +61,13 @@ class TicketCreateForm(forms.Form):
     priority_override_reason = forms.CharField(max_length=300, required=False, label="Reason")
     assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        clients = Client.objects.for_user(user)
+        self.fields["client"].queryset = clients.order_by("name")
         self.fields["assignee"].queryset = staff_choices()
         client_id = self.data.get("client") or self.initial.get("client")
-        if client_id and str(client_id).isdigit():
+        if client_id and str(client_id).isdigit() and int(client_id) in user.visible_clients():
             self.fields["contact"].queryset = Contact.objects.filter(
                 client_id=client_id, is_active=True
             )
@@ -69,6 +75,7 @@ class TicketCreateForm(forms.Form):
             self.fields["asset"].queryset = Asset.objects.filter(
                 client_id=client_id, is_active=True
             )
+            self.fields["assignee"].queryset = staff_choices(int(client_id))
 
 
 class CommentForm(ActionForm):
@@ -77,13 +84,15 @@ class CommentForm(ActionForm):
 
 
 class AssignForm(ActionForm):
+    """The assignee: one of the staff who serve the ticket's client."""
+
     assignee = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, empty_label="Nobody"
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, client_id: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = staff_choices()
+        self.fields["assignee"].queryset = staff_choices(client_id)
 
 
 class ContactForm(ActionForm):

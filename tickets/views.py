@@ -5,7 +5,7 @@ Thin: each POST validates a form and calls one service; GET never changes anythi
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -37,7 +37,9 @@ class QueueView(StaffRequiredMixin, TemplateView):
         if queue not in Queue.LABELS:
             queue = Queue.ALL_OPEN
         tickets = selectors.ticket_queue(user=self.request.user, queue=queue)
-        filterset = TicketFilterSet(self.request.GET or None, queryset=tickets)
+        filterset = TicketFilterSet(
+            self.request.GET or None, queryset=tickets, request=self.request
+        )
         page = page_of(filterset.qs, self.request.GET.get("page"), QUEUE_PAGE_SIZE)
         query = self.request.GET.copy()
         query.pop("page", None)
@@ -61,11 +63,13 @@ class TicketCreateView(StaffRequiredMixin, View):
     template_name = "tickets/ticket_create.html"
 
     def get(self, request):
-        form = forms.TicketCreateForm(initial={"client": request.GET.get("client")})
+        form = forms.TicketCreateForm(
+            initial={"client": request.GET.get("client")}, user=request.user
+        )
         return render(request, self.template_name, {"form": form})
 
     def post(self, request):
-        form = forms.TicketCreateForm(request.POST)
+        form = forms.TicketCreateForm(request.POST, user=request.user)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -86,7 +90,9 @@ class ClientFieldsView(StaffRequiredMixin, View):
     """htmx: the contact, site and asset choices of the chosen client."""
 
     def get(self, request):
-        form = forms.TicketCreateForm(initial={"client": request.GET.get("client")})
+        form = forms.TicketCreateForm(
+            initial={"client": request.GET.get("client")}, user=request.user
+        )
         return render(request, "tickets/_client_fields.html", {"form": form})
 
 
@@ -137,7 +143,9 @@ def _page_context(request, ticket: Ticket, **forms_given) -> dict:
     context = {
         **_clock_context(request, ticket),
         "reply_form": forms.CommentForm(),
-        "assign_form": forms.AssignForm(initial={"assignee": ticket.assignee_id}),
+        "assign_form": forms.AssignForm(
+            initial={"assignee": ticket.assignee_id}, client_id=ticket.client_id
+        ),
         "contact_form": forms.ContactForm(
             initial={"contact": ticket.contact_id}, client_id=ticket.client_id
         ),
@@ -175,9 +183,12 @@ class TicketActionView(StaffRequiredMixin, View):
         """Carry out the action; a returned text replaces the success message."""
         raise NotImplementedError
 
+    def form_kwargs(self, ticket: Ticket) -> dict:
+        return {}
+
     def post(self, request, pk: int):
         ticket = _visible_ticket(request, pk)
-        form = self.form_class(request.POST, request.FILES)
+        form = self.form_class(request.POST, request.FILES, **self.form_kwargs(ticket))
         if form.is_valid():
             try:
                 said = self.perform(ticket, form.cleaned_data) or self.success_message
@@ -235,12 +246,18 @@ class AcknowledgeView(TicketActionView):
 class AssignView(TicketActionView):
     form_class, form_name, success_message = forms.AssignForm, "assign_form", "Assignment saved."
 
+    def form_kwargs(self, ticket):
+        return {"client_id": ticket.client_id}
+
     def perform(self, ticket, data):
         services.ticket_assign(ticket=ticket, actor=self.request.user, assignee=data["assignee"])
 
 
 class ContactView(TicketActionView):
     form_class, form_name, success_message = forms.ContactForm, "contact_form", "Contact saved."
+
+    def form_kwargs(self, ticket):
+        return {"client_id": ticket.client_id}
 
     def perform(self, ticket, data):
         services.ticket_set_contact(ticket=ticket, actor=self.request.user, contact=data["contact"])
@@ -356,6 +373,8 @@ class AttachmentDownloadView(StaffRequiredMixin, View):
 class TicketSlaFragmentView(StaffRequiredMixin, View):
     """htmx polling: the clock panel, refreshed while the page is open."""
 
+    session_passive = True  # a background poll: not activity that keeps a session alive
+
     def get(self, request, pk: int):
         ticket = _visible_ticket(request, pk)
         return render(request, "tickets/_clocks.html", _clock_context(request, ticket))
@@ -369,16 +388,23 @@ class UnroutedAlertListView(RoleRequiredMixin, View):
     template_name = "tickets/unrouted_alerts.html"
 
     def get(self, request):
-        waiting = UnroutedAlert.objects.filter(routed_at__isnull=True).select_related(
-            "scope_client", "sender"
+        # Alerts of no known client are everyone's to route; a client's, theirs who see it.
+        visible = request.user.visible_clients()
+        waiting = (
+            UnroutedAlert.objects.filter(routed_at__isnull=True)
+            .filter(Q(scope_client__isnull=True) | visible.q("scope_client"))
+            .select_related("scope_client", "sender")
         )
         page = page_of(waiting, request.GET.get("page"), QUEUE_PAGE_SIZE)
         clients = list(Client.objects.for_user(request.user).order_by("name"))
         return render(request, self.template_name, {"page": page, "clients": clients})
 
     def post(self, request):
+        visible = request.user.visible_clients()
         unrouted = get_object_or_404(
-            UnroutedAlert, pk=request.POST.get("alert"), routed_at__isnull=True
+            UnroutedAlert.objects.filter(Q(scope_client__isnull=True) | visible.q("scope_client")),
+            pk=request.POST.get("alert"),
+            routed_at__isnull=True,
         )
         client = alerts.unrouted_clients(unrouted=unrouted, user=request.user).filter(
             pk=request.POST.get("client") or None

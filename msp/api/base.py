@@ -2,13 +2,35 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers, viewsets
+from rest_framework.filters import OrderingFilter
 
+from msp.api.fields import IdField
+from msp.api.filters import FilterBackend
 from msp.api.pagination import PagePagination
+from msp.querysets import ClientScopedQuerySet
 
 
-class CleanModelSerializer(serializers.ModelSerializer):
+class ScopedRelationsMixin:
+    """Related-object fields offer and accept only what the requesting user sees: a client
+    (site, contact, ticket...) out of their scope is "Invalid pk", as if it did not exist."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        for field in fields.values():
+            relation = getattr(field, "child_relation", field)  # many=True wraps the field
+            queryset = getattr(relation, "queryset", None)
+            if isinstance(queryset, ClientScopedQuerySet):
+                relation.queryset = queryset.for_user(user)
+        return fields
+
+
+class CleanModelSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
     """Runs the model's own full_clean(), so that the API refuses exactly what the forms and
     the admin refuse, with the same messages, as 400 with field details."""
+
+    serializer_related_field = IdField
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -31,6 +53,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
     """A viewset whose queryset is narrowed to what the user may see, for every action."""
 
     pagination_class = PagePagination
+    filter_backends = [FilterBackend, OrderingFilter]
     write_roles: tuple[str, ...] | None = None
     client_users_allowed = False
 

@@ -78,7 +78,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
 
 
 class TeamViewSet(DirectoryViewSet):
-    queryset = Team.objects.prefetch_related("members").order_by("id")
+    queryset = Team.objects.prefetch_related("members", "clients").order_by("id")
     serializer_class = TeamSerializer
     client_users_allowed = False
     write_roles = (UserRole.ADMIN,)

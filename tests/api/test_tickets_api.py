@@ -66,9 +66,12 @@ def test_client_user_opens_for_their_own_client_only(client_user_a, api_as, clie
     response = client.post(
         "/api/v1/tickets/", {"client": client_b.pk, "subject": "VPN down"}, format="json"
     )
+    assert response.status_code == 400  # another client is no client of theirs
+    assert not Ticket.objects.exists()
+    response = client.post("/api/v1/tickets/", {"subject": "VPN down"}, format="json")
     assert response.status_code == 201
     ticket = Ticket.objects.get()
-    assert ticket.client == client_user_a.client  # the client field is ignored for them
+    assert ticket.client == client_user_a.client
     assert ticket.source == "portal"
     response = client.post("/api/v1/tickets/", {"subject": "x", "priority": "P1"}, format="json")
     assert response.json()["errors"]["priority"] == ["Only MSP staff may set this."]
@@ -109,7 +112,7 @@ def test_list_query_count_is_fixed(technician, api_as, client_a, page_size):
     with CaptureQueriesContext(connection) as queries:
         response = client.get("/api/v1/tickets/", {"page_size": page_size})
     assert len(response.json()["results"]) == page_size
-    assert len(queries) == 2  # the token with its user; the page
+    assert len(queries) == 3  # the token with its user; the user's visible clients; the page
 
 
 def test_detail_has_clocks(technician, api_as, ticket):

@@ -20,7 +20,7 @@ def test_every_staff_role_is_msp_staff(role):
 
 
 def test_technicians_carry_a_tier_and_join_teams():
-    l2 = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L2)
+    l2 = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L2, teams=[])
     team = TeamFactory(name="Engineering", tier=Tier.L2, lead=l2)
     team.members.add(l2)
     assert list(l2.teams.all()) == [team]

@@ -130,8 +130,9 @@ class TestDirectoryPages:
         ):
             AssetFactory(client=client)
         http = signed_in(technician)
-        # session, user, count for pagination, the page of clients with counts.
-        with django_assert_num_queries(4):
+        # session, user, the user's visible clients, count for pagination, the page of
+        # clients with counts.
+        with django_assert_num_queries(5):
             http.get(reverse("workspace:client-list"))
 
     def test_client_detail_lists_sites_contacts_assets(self, technician, client_a):

@@ -98,9 +98,9 @@ class TestQueues:
                 other_clients[index % 3] if index % 2 else client_a, now=now, assignee=technician
             )
         http = signed_in(technician)
-        # session, user, the page of tickets with their client/assignee/team/contact,
-        # the client and assignee choices of the filter form.
-        with django_assert_num_queries(5):
+        # session, user, the user's visible clients (once), the page of tickets with their
+        # client/assignee/team/contact, the client and assignee choices of the filter form.
+        with django_assert_num_queries(6):
             response = http.get(reverse("tickets:queue"))
         assert len(response.context["page"].rows) == min(rows, 50)
 
@@ -125,10 +125,10 @@ class TestTicketPage:
             services.ticket_note(ticket=ticket, author=technician, body=f"note {index}")
             services.time_entry_log(ticket=ticket, user=technician, minutes=5)
         http = signed_in(technician)
-        # session, user, ticket with its joins, clocks, events (with actor and comment),
-        # time entries (with user), attachments, children, the clocks' breach exemptions,
-        # the assignee choices, the contact choices.
-        with django_assert_num_queries(11):
+        # session, user, the user's visible clients, ticket with its joins, clocks, events
+        # (with actor and comment), time entries (with user), attachments, children, the
+        # clocks' breach exemptions, the assignee choices, the contact choices.
+        with django_assert_num_queries(12):
             http.get(reverse("tickets:detail", args=[ticket.pk]))
 
     def test_unknown_ticket_is_404(self, technician):
