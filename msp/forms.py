@@ -1,7 +1,4 @@
-from datetime import date, timedelta
-
 from django import forms
-from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
@@ -26,27 +23,16 @@ class ApiTokenForm(forms.Form):
         "POST monitoring alerts, nothing else.",
     )
     expires_on = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Blank: never."
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Blank: until revoked.",
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Tokens expire by default (API_TOKEN_EXPIRY_DAYS, 0 for never); blank is the default.
-        days = settings.API_TOKEN_EXPIRY_DAYS
-        if days:
-            self.fields["expires_on"].initial = self.default_expiry()
-            self.fields["expires_on"].help_text = f"Blank: in {days} days."
-
-    @staticmethod
-    def default_expiry() -> date | None:
-        days = settings.API_TOKEN_EXPIRY_DAYS
-        return timezone.localdate() + timedelta(days=days) if days else None
-
-    def clean_expires_on(self) -> date | None:
+    def clean_expires_on(self):
         day = self.cleaned_data["expires_on"]
         if day is not None and day <= timezone.localdate():
             raise forms.ValidationError("Choose a date in the future.")
-        return day or self.default_expiry()
+        return day
 
 
 class ClientTeamsForm(forms.Form):

@@ -2,10 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers, viewsets
-from rest_framework.filters import OrderingFilter
 
-from msp.api.fields import IdField
-from msp.api.filters import FilterBackend
 from msp.api.pagination import PagePagination
 from msp.querysets import ClientScopedQuerySet
 
@@ -30,8 +27,6 @@ class CleanModelSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
     """Runs the model's own full_clean(), so that the API refuses exactly what the forms and
     the admin refuse, with the same messages, as 400 with field details."""
 
-    serializer_related_field = IdField
-
     def validate(self, attrs):
         attrs = super().validate(attrs)
         instance = self.instance or self.Meta.model()
@@ -53,7 +48,6 @@ class ScopedViewSet(viewsets.GenericViewSet):
     """A viewset whose queryset is narrowed to what the user may see, for every action."""
 
     pagination_class = PagePagination
-    filter_backends = [FilterBackend, OrderingFilter]
     write_roles: tuple[str, ...] | None = None
     client_users_allowed = False
 
