@@ -82,7 +82,8 @@ def test_list_filters_and_query_count(contract, account_manager, django_assert_n
     http = signed_in(account_manager)
     assert "C-42" in http.get(reverse("contracts:list")).content.decode()
     assert "C-42" not in http.get(reverse("contracts:list"), {"status": "draft"}).content.decode()
-    with django_assert_num_queries(4):  # session, user, count, the page of contracts
+    # session, user, the user's visible clients, count, the page of contracts
+    with django_assert_num_queries(5):
         http.get(reverse("contracts:list"))
 
 
@@ -166,8 +167,8 @@ def test_detail_query_count_does_not_grow_with_lines(
             asset_kinds=["server"],
         )
     http = signed_in(account_manager)
-    # session, user, contract with lines and targets (3), usage, devices by kind, seats,
-    # outages, windows, compliance, evaluations, exemptions, windows and outages listed:
-    # the same with 2 lines or 8.
-    with time_machine.travel(NOW, tick=False), django_assert_num_queries(15):
+    # session, user, the user's visible clients, contract with lines and targets (3), usage,
+    # devices by kind, seats, outages, windows, compliance, evaluations, exemptions, windows
+    # and outages listed: the same with 2 lines or 8.
+    with time_machine.travel(NOW, tick=False), django_assert_num_queries(16):
         http.get(reverse("contracts:detail", args=[contract.pk]))

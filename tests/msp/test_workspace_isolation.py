@@ -1,0 +1,420 @@
+"""Technician-to-client scoping over every workspace page (the isolation matrix of the portal
+and the API, for staff): staff whose teams serve only client A never see client B's data on
+a list, get 404 for B's objects whatever the method, and change nothing of B; the same pages
+with A's objects work (controls).
+
+The workspace's URLs are enumerated from the URLconf: a new page must be classified below
+(an object page, a list page, or configuration that holds no client data)."""
+
+from datetime import date
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from contracts.choices import ContractStatus
+from contracts.models import (
+    BreachExemption,
+    MaintenanceWindow,
+    MonthlyEvaluation,
+    Outage,
+    ServiceLine,
+)
+from msp.choices import UserRole
+from msp.models import Client
+from tests.factories import (
+    AssetFactory,
+    ClientFactory,
+    ContactFactory,
+    ContractFactory,
+    ReportFactory,
+    SiteFactory,
+    StaffFactory,
+    TeamFactory,
+)
+from tests.helpers import signed_in
+from tickets import services
+from tickets.models import Ticket, UnroutedAlert
+
+pytestmark = pytest.mark.django_db
+
+REFUSED = {403, 404, 405}
+
+
+@pytest.fixture
+def world(policy, settings, tmp_path):
+    """Clients A (Alpha) and B (Bravo), each with one of everything; B's names all contain
+    "Bravo", so that a page showing any of them is caught."""
+    settings.MEDIA_ROOT = tmp_path
+    admin = StaffFactory(role=UserRole.ADMIN, tier="", teams=[])
+    rows = {}
+    for key, name in (("a", "Alpha"), ("b", "Bravo")):
+        client = ClientFactory(name=f"{name} Holdings", slug=f"{name.lower()}-holdings")
+        contact = ContactFactory(client=client, full_name=f"{name} Contact")
+        site = SiteFactory(client=client, name=f"{name} Site")
+        asset = AssetFactory(client=client, name=f"{name.upper()}-SRV")
+        contract = ContractFactory(
+            client=client,
+            number=f"C-{name.upper()}",
+            name=f"{name} IT",
+            status=ContractStatus.ACTIVE,
+        )
+        ticket = services.ticket_open(
+            client=client, contact=contact, site=site, asset=asset, subject=f"{name} outage"
+        )
+        attachment = services.attachment_add(
+            ticket=ticket, upload=SimpleUploadedFile(f"{name}.txt", b"log"), user=admin
+        )
+        evaluation = MonthlyEvaluation.objects.create(
+            contract=contract, month=date(2026, 1, 1), ladder_step="ok", currency="USD"
+        )
+        clock = ticket.sla_clocks.first()
+        rows[key] = {
+            "client": client,
+            "contact": contact,
+            "ticket": ticket,
+            "attachment": attachment,
+            "contract": contract,
+            "line": ServiceLine.objects.create(
+                contract=contract, service="network", pricing_model="fixed_retainer"
+            ),
+            "window": MaintenanceWindow.objects.create(
+                contract=contract, name=f"{name} window", start=timezone.now(), duration_minutes=60
+            ),
+            "outage": Outage.objects.create(
+                contract=contract, service="network", start=timezone.now(), description=name
+            ),
+            "evaluation": evaluation,
+            "clock": clock,
+            "exemption": BreachExemption.objects.create(
+                clock=clock,
+                cause="client",
+                reason=name,
+                granted_by=admin,
+                granted_at=timezone.now(),
+            ),
+            "report": ReportFactory(client=client),
+            "unrouted": UnroutedAlert.objects.create(
+                source="zabbix",
+                fingerprint=f"{name}-disk",
+                status="firing",
+                severity="critical",
+                summary=f"{name} disk full",
+                reason="unknown host",
+                sender=admin,
+                scope_client=client,
+                received_at=timezone.now(),
+            ),
+        }
+    rows["team"] = TeamFactory(name="Pod A")
+    rows["team"].clients.set([rows["a"]["client"]])
+    rows["admin"] = admin
+    return rows
+
+
+SCOPED_ROLES = [UserRole.TECHNICIAN, UserRole.DISPATCHER, UserRole.ACCOUNT_MANAGER]
+
+
+@pytest.fixture(params=SCOPED_ROLES)
+def scoped(request, world):
+    """A staff member of the given role whose only team serves client A."""
+    tier = "L1" if request.param == UserRole.TECHNICIAN else ""
+    return StaffFactory(role=request.param, tier=tier, teams=[world["team"]])
+
+
+# Every workspace URL that names an object: its arguments for one client's objects.
+OBJECT_URLS = {
+    "workspace:client-detail": lambda o: [o["client"].slug],
+    "workspace:client-teams": lambda o: [o["client"].slug],
+    **{
+        f"tickets:{name}": lambda o: [o["ticket"].pk]
+        for name in [
+            "detail",
+            "sla",
+            "reply",
+            "note",
+            "acknowledge",
+            "assign",
+            "take",
+            "contact",
+            "status",
+            "priority",
+            "escalate",
+            "resolve",
+            "reopen",
+            "close",
+            "merge",
+            "parent",
+            "time",
+            "attach",
+        ]
+    },
+    "tickets:attachment": lambda o: [o["ticket"].pk, o["attachment"].pk],
+    "contracts:detail": lambda o: [o["contract"].pk],
+    "contracts:edit": lambda o: [o["contract"].pk],
+    "contracts:status": lambda o: [o["contract"].pk],
+    "contracts:evaluate": lambda o: [o["contract"].pk],
+    "contracts:part-create": lambda o: [o["contract"].pk, "windows"],
+    "contracts:part-edit": lambda o: [o["contract"].pk, "lines", o["line"].pk],
+    "contracts:part-delete": lambda o: [o["contract"].pk, "outages", o["outage"].pk],
+    "contracts:plan-add": lambda o: [o["contract"].pk, o["evaluation"].pk],
+    "contracts:exemption-revoke": lambda o: [o["contract"].pk, o["exemption"].pk],
+    "contracts:exempt": lambda o: [o["clock"].pk],
+    "reporting:detail": lambda o: [o["report"].pk],
+    "reporting:annotate": lambda o: [o["report"].pk],
+    "reporting:send": lambda o: [o["report"].pk],
+    "reporting:download": lambda o: [o["report"].pk, "pdf"],
+}
+
+# Pages without an object, and the query strings that try to reach B through them.
+LIST_URLS = {
+    "workspace:sla-risk": [{}, {"mine": "0"}],
+    "workspace:accounts": [{}, {"all": "1"}],
+    "workspace:client-list": [{}],
+    "workspace:notification-list": [{}],
+    "workspace:notification-badge": [{}],
+    "tickets:queue": [{}, {"queue": "all"}, {"queue": "all", "q": "outage"}, {"client": "B"}],
+    "tickets:create": [{}, {"client": "B"}],
+    "tickets:client-fields": [{"client": "B"}],
+    "tickets:unrouted-alerts": [{}],
+    "contracts:list": [{}],
+    "contracts:create": [{}],
+    "reporting:list": [{}, {"client": "bravo-holdings"}],
+    "reporting:generate": [{}],
+}
+
+# Configuration shared by every client (calendars, SLA policies): no client's data.
+CONFIGURATION = {
+    "sla:calendar-list",
+    "sla:calendar-create",
+    "sla:calendar-detail",
+    "sla:calendar-edit",
+    "sla:holiday-add",
+    "sla:holiday-import",
+    "sla:holiday-delete",
+    "sla:policy-list",
+    "sla:policy-create",
+    "sla:policy-edit",
+    "sla:escalation-rules",
+}
+
+
+def _workspace_url_names(resolver=None, prefix="", namespace=""):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = namespace + (f"{pattern.namespace}:" if pattern.namespace else "")
+            yield from _workspace_url_names(pattern, route, inner)
+        elif route.startswith("workspace/"):
+            yield namespace + pattern.name
+
+
+def test_the_matrix_classifies_every_workspace_url():
+    names = set(_workspace_url_names())
+    classified = set(OBJECT_URLS) | set(LIST_URLS) | CONFIGURATION
+    assert names == classified, (names - classified, classified - names)
+
+
+def _form(world, whose):
+    """Whatever a form on these pages may ask for, pointing at `whose` objects."""
+    theirs = world[whose]
+    return {
+        "body": "x",
+        "reason": "x",
+        "resolution": "x",
+        "note": "x",
+        "minutes": "5",
+        "work_type": "remote",
+        "status": "in_progress",
+        "impact": "high",
+        "urgency": "high",
+        "target": theirs["ticket"].pk,
+        "parent": theirs["ticket"].pk,
+        "contact": theirs["contact"].pk,
+        "summary": "x",
+        "recommendations": "x",
+        "actions": "x",
+        "due_date": "2026-12-31",
+        "month": "2026-01",
+        "cause": "client",
+        "revoke_reason": "x",
+        "teams": [world["team"].pk],
+        "name": "x",
+        "start": "2026-12-01T10:00",
+        "duration_minutes": "60",
+        "attachments": SimpleUploadedFile("x.txt", b"x"),
+    }
+
+
+def footprint(client: Client) -> dict:
+    """What a write to client B could change."""
+    tickets = Ticket.objects.filter(client=client)
+    return {
+        "tickets": list(tickets.order_by("pk").values_list("pk", "updated_at", "status")),
+        "comments": sum(ticket.comments.count() for ticket in tickets),
+        "events": sum(ticket.events.count() for ticket in tickets),
+        "attachments": sum(ticket.attachments.count() for ticket in tickets),
+        "contracts": list(client.contracts.values_list("pk", "updated_at", "status")),
+        "lines": ServiceLine.objects.filter(contract__client=client).count(),
+        "windows": MaintenanceWindow.objects.filter(contract__client=client).count(),
+        "outages": Outage.objects.filter(contract__client=client).count(),
+        "exemptions": list(
+            BreachExemption.objects.filter(clock__client=client).values_list("pk", "revoked_at")
+        ),
+        "reports": list(client.reports.values_list("pk", "summary", "sent_at")),
+        "teams": list(client.teams.values_list("pk", flat=True)),
+        "routed": UnroutedAlert.objects.filter(routed_client=client).count(),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(OBJECT_URLS))
+def test_client_b_objects_are_404_on_every_workspace_url(world, scoped, name):
+    url = reverse(name, args=OBJECT_URLS[name](world["b"]))
+    http = signed_in(scoped)
+    before = footprint(world["b"]["client"])
+    get = http.get(url)
+    post = http.post(url, _form(world, "b"))
+    assert get.status_code in REFUSED and post.status_code in REFUSED, (get, post)
+    assert 404 in (get.status_code, post.status_code) or 403 in (
+        get.status_code,
+        post.status_code,
+    )
+    assert footprint(world["b"]["client"]) == before
+
+
+# Who may open an object page at all (the role rule, apart from the client scope).
+ROLE_GATED = {
+    "workspace:client-teams": (UserRole.ADMIN,),
+    **{
+        f"contracts:{name}": (UserRole.ACCOUNT_MANAGER,)
+        for name in [
+            "edit",
+            "status",
+            "evaluate",
+            "part-create",
+            "part-edit",
+            "part-delete",
+            "plan-add",
+            "exemption-revoke",
+            "exempt",
+        ]
+    },
+    "reporting:annotate": (UserRole.ACCOUNT_MANAGER,),
+    "reporting:send": (UserRole.ACCOUNT_MANAGER,),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OBJECT_URLS))
+def test_client_a_objects_are_reachable_on_every_workspace_url(world, name):
+    """Control: the refusals above are about whose object it is."""
+    role = ROLE_GATED.get(name, (UserRole.TECHNICIAN,))[0]
+    user = (
+        world["admin"]
+        if role == UserRole.ADMIN
+        else StaffFactory(role=role, tier="", teams=[world["team"]])
+    )
+    url = reverse(name, args=OBJECT_URLS[name](world["a"]))
+    http = signed_in(user)
+    answers = {http.get(url).status_code, http.post(url, _form(world, "a")).status_code}
+    assert answers - {404, 403, 405}, answers
+
+
+def _query(world, query: dict) -> dict:
+    ids = {"B": world["b"]["client"].pk}
+    return {key: ids.get(value, value) for key, value in query.items()}
+
+
+@pytest.mark.parametrize("name", sorted(LIST_URLS))
+def test_no_workspace_list_shows_client_b(world, scoped, name):
+    http = signed_in(scoped)
+    for query in LIST_URLS[name]:
+        response = http.get(reverse(name), _query(world, query))
+        assert response.status_code in (200, 403, 405), (query, response.status_code)
+        assert b"Bravo" not in response.content, query
+        assert b"bravo" not in response.content, query
+
+
+LIST_CONTROLS = {
+    "workspace:client-list": {},
+    "workspace:accounts": {"all": "1"},
+    "tickets:queue": {"queue": "all"},
+    "tickets:create": {},
+    "contracts:list": {},
+    "reporting:list": {},
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIST_CONTROLS))
+def test_workspace_lists_show_client_a(world, scoped, name):
+    response = signed_in(scoped).get(reverse(name), LIST_CONTROLS[name])
+    assert response.status_code == 200
+    assert b"Alpha" in response.content
+
+
+def test_unrouted_alerts_of_client_b_are_neither_listed_nor_routable(world):
+    dispatcher = StaffFactory(role=UserRole.DISPATCHER, tier="", teams=[world["team"]])
+    http = signed_in(dispatcher)
+    page = http.get(reverse("tickets:unrouted-alerts")).content
+    assert b"Alpha disk full" in page and b"Bravo disk full" not in page
+    for client in (world["a"]["client"], world["b"]["client"]):
+        response = http.post(
+            reverse("tickets:unrouted-alerts"),
+            {"alert": world["b"]["unrouted"].pk, "client": client.pk},
+        )
+        assert response.status_code == 404
+    assert not UnroutedAlert.objects.filter(routed_at__isnull=False).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "form"),
+    [
+        ("tickets:create", {"subject": "Mine", "type": "incident", "source": "phone"}),
+        ("contracts:create", {"number": "C-NEW", "name": "New", "type": "managed"}),
+        ("reporting:generate", {"period": "month:2026-01-01"}),
+    ],
+)
+def test_nothing_is_created_for_client_b(world, name, form):
+    manager = StaffFactory(role=UserRole.ACCOUNT_MANAGER, tier="", teams=[world["team"]])
+    before = footprint(world["b"]["client"])
+    data = {"client": world["b"]["client"].pk, "impact": "low", "urgency": "low", **form}
+    response = signed_in(manager).post(reverse(name), data)
+    assert response.status_code == 400
+    assert b"Select a valid choice" in response.content
+    assert footprint(world["b"]["client"]) == before
+
+
+def test_assignee_choices_are_the_staff_who_serve_the_client(world):
+    technician = StaffFactory(teams=[world["team"]])
+    elsewhere = StaffFactory(full_name="Elsewhere Tech", teams=[TeamFactory()])
+    http = signed_in(technician)
+    ticket = world["a"]["ticket"]
+    page = http.get(reverse("tickets:detail", args=[ticket.pk])).content
+    assert technician.full_name.encode() in page
+    assert b"Elsewhere Tech" not in page
+    response = http.post(reverse("tickets:assign", args=[ticket.pk]), {"assignee": elsewhere.pk})
+    assert response.status_code == 400
+    ticket.refresh_from_db()
+    assert ticket.assignee_id is None
+
+
+def test_administrators_assign_teams_on_the_client_page(world):
+    client = world["b"]["client"]
+    pod_b = TeamFactory(name="Pod B")
+    technician = StaffFactory(teams=[pod_b])
+    http = signed_in(world["admin"])
+    page = http.get(reverse("workspace:client-detail", args=[client.slug])).content.decode()
+    assert "Assign teams" in page and "Pod B" in page
+    url = reverse("workspace:client-teams", args=[client.slug])
+    assert signed_in(technician).post(url, {"teams": [pod_b.pk]}).status_code == 403
+    assert not client.teams.exists()
+    assert http.post(url, {"teams": [pod_b.pk]}).status_code == 302
+    assert list(client.teams.all()) == [pod_b]
+    page = signed_in(technician).get(reverse("workspace:client-detail", args=[client.slug]))
+    assert page.status_code == 200
+    assert "Pod B" in page.content.decode() and "Assign teams" not in page.content.decode()
+    other = signed_in(technician).get(
+        reverse("workspace:client-detail", args=[world["a"]["client"].slug])
+    )
+    assert other.status_code == 404
