@@ -1,6 +1,7 @@
 """Base classes every API view and serializer builds on."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Manager
 from rest_framework import serializers, viewsets
 
 from msp.api.pagination import PagePagination
@@ -18,6 +19,8 @@ class ScopedRelationsMixin:
         for field in fields.values():
             relation = getattr(field, "child_relation", field)  # many=True wraps the field
             queryset = getattr(relation, "queryset", None)
+            if isinstance(queryset, Manager):  # a ModelSerializer's field: the default manager
+                queryset = queryset.all()
             if isinstance(queryset, ClientScopedQuerySet):
                 relation.queryset = queryset.for_user(user)
         return fields

@@ -192,3 +192,164 @@ def test_duplicate_contract_number_is_a_field_error(
     )
     assert response.status_code == 400
     assert response.json()["errors"]["number"] == ["contract with this number already exists."]
+
+
+# Staff scoped to their teams' clients: a technician, dispatcher or account manager whose
+# only team serves client A, over every resource of the router (a new one must be classified).
+
+CONFIGURATION = {"users", "teams", "calendars", "sla-policies"}
+CLIENT_DATA = set(CLIENT_VISIBLE) | (set(STAFF_ONLY) - CONFIGURATION) | {"reports"}
+
+
+def test_the_staff_matrix_covers_every_registered_resource():
+    from msp.api.urls import router
+
+    assert {prefix for prefix, _, _ in router.registry} == CLIENT_DATA | CONFIGURATION
+
+
+@pytest.fixture
+def scoped_world(world):
+    from tests.factories import ReportFactory, TeamFactory
+
+    for key in ("a", "b"):
+        world[key]["reports"] = ReportFactory(client=world[key]["clients"])
+    team = TeamFactory(name="Pod A")
+    team.clients.set([world["a"]["clients"]])
+    world["team"] = team
+    return world
+
+
+@pytest.fixture(params=["technician", "dispatcher", "account_manager"])
+def scoped_staff(request, scoped_world):
+    from msp.choices import UserRole
+    from tests.factories import StaffFactory
+
+    role = UserRole(request.param)
+    tier = "L1" if role == UserRole.TECHNICIAN else ""
+    return StaffFactory(role=role, tier=tier, teams=[scoped_world["team"]])
+
+
+def _viewset(resource):
+    from msp.api.urls import router
+
+    return next(viewset for prefix, viewset, _ in router.registry if prefix == resource)
+
+
+@pytest.mark.parametrize("resource", sorted(CLIENT_DATA))
+def test_scoped_staff_see_only_their_teams_clients(resource, scoped_world, scoped_staff, api_as):
+    client = api_as(scoped_staff)
+    own, other = scoped_world["a"][resource], scoped_world["b"][resource]
+    listed = client.get(f"/api/v1/{resource}/", {"page_size": 100})
+    assert listed.status_code == 200
+    assert own.pk in ids(listed) and other.pk not in ids(listed)
+    assert client.get(f"/api/v1/{resource}/{own.pk}/").status_code == 200
+    assert client.get(f"/api/v1/{resource}/{other.pk}/").status_code == 404
+    for method in ("patch", "put", "delete"):
+        answer = getattr(client, method)(
+            f"/api/v1/{resource}/{other.pk}/", {"name": "Mine"}, format="json"
+        )
+        assert answer.status_code in (403, 404, 405), method
+    for extra in _viewset(resource).get_extra_actions():
+        if not extra.detail:
+            continue
+        url = f"/api/v1/{resource}/{other.pk}/{extra.url_path}/"
+        for method in extra.mapping:
+            answer = getattr(client, method)(url, {"body": "x", "reason": "x"}, format="json")
+            assert answer.status_code in (403, 404, 405), (url, method)
+    assert scoped_world["b"]["tickets"].comments.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("resource", "body"),
+    [
+        ("sites", {"name": "Mine"}),
+        ("contacts", {"full_name": "Mine", "email": "mine@b.example"}),
+        ("assets", {"name": "MINE", "kind": "server"}),
+        ("tickets", {"subject": "Mine"}),
+        (
+            "contracts",
+            {"number": "C-NEW", "name": "New", "type": "project", "start_date": "2026-05-01"},
+        ),
+    ],
+)
+def test_scoped_staff_create_nothing_for_another_client(
+    resource, body, scoped_world, scoped_staff, api_as
+):
+    other = scoped_world["b"]["clients"]
+    before = {
+        name: model.objects.filter(client=other).count() for name, model in _client_models().items()
+    }
+    answer = api_as(scoped_staff).post(
+        f"/api/v1/{resource}/", {"client": other.pk, **body}, format="json"
+    )
+    assert answer.status_code in (400, 403)
+    if answer.status_code == 400:
+        assert "client" in answer.json()["errors"]
+    after = {
+        name: model.objects.filter(client=other).count() for name, model in _client_models().items()
+    }
+    assert after == before
+
+
+def _client_models():
+    from contracts.models import Contract
+    from msp.models import Asset, Contact, Site
+    from tickets.models import Ticket
+
+    return {"sites": Site, "contacts": Contact, "assets": Asset, "tickets": Ticket, "c": Contract}
+
+
+def test_scoped_staff_attach_no_part_to_another_clients_contract(scoped_world, api_as):
+    from tests.factories import StaffFactory
+
+    manager = StaffFactory(role="account_manager", tier="", teams=[scoped_world["team"]])
+    answer = api_as(manager).post(
+        "/api/v1/service-lines/",
+        {
+            "contract": scoped_world["b"]["contracts"].pk,
+            "service": "backup",
+            "pricing_model": "per_seat",
+            "unit_price": "1",
+        },
+        format="json",
+    )
+    assert answer.status_code == 400 and "contract" in answer.json()["errors"]
+
+
+def test_assignee_must_serve_the_tickets_client(scoped_world, scoped_staff, api_as):
+    from tests.factories import StaffFactory, TeamFactory
+
+    elsewhere = StaffFactory(teams=[TeamFactory()])
+    ticket = scoped_world["a"]["tickets"]
+    client = api_as(scoped_staff)
+    answer = client.post(
+        f"/api/v1/tickets/{ticket.pk}/assign/", {"assignee": elsewhere.pk}, format="json"
+    )
+    assert answer.status_code == 400 and "assignee" in answer.json()["errors"]
+    answer = client.post(
+        f"/api/v1/tickets/{ticket.pk}/assign/", {"assignee": scoped_staff.pk}, format="json"
+    )
+    assert answer.status_code == 200
+
+
+def test_administrators_and_all_client_teams_see_both(scoped_world, admin_user, api_as):
+    """Compatibility: staff of a team that serves all clients (every team before teams had
+    clients) and administrators see every client."""
+    from tests.factories import StaffFactory
+
+    for user in (admin_user, StaffFactory()):  # the factories' team serves every client
+        listed = ids(api_as(user).get("/api/v1/clients/"))
+        assert {scoped_world["a"]["clients"].pk, scoped_world["b"]["clients"].pk} <= listed
+
+
+def test_teams_carry_their_clients_and_administrators_set_them(scoped_world, admin_user, api_as):
+    team = scoped_world["team"]
+    client_b = scoped_world["b"]["clients"]
+    answer = api_as(admin_user).patch(
+        f"/api/v1/teams/{team.pk}/",
+        {"clients": [scoped_world["a"]["clients"].pk, client_b.pk]},
+        format="json",
+    )
+    assert answer.status_code == 200
+    assert set(answer.json()["clients"]) == {scoped_world["a"]["clients"].pk, client_b.pk}
+    assert answer.json()["serves_all_clients"] is False
