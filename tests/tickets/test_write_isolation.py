@@ -498,3 +498,114 @@ def test_a_signed_link_still_works(world):
     survey.refresh_from_db()
     assert survey.rating == 5
     assert survey.sent_at <= timezone.now() + timedelta(seconds=1)
+
+
+# Staff scoped to their teams' clients: a technician whose only team serves client A tries
+# every ticket action on client B's ticket, over the API and in the workspace.
+
+
+def _ticket_api_posts() -> list[str]:
+    from tickets.api import TicketViewSet
+
+    return sorted(
+        action.url_path
+        for action in TicketViewSet.get_extra_actions()
+        if action.detail and "post" in action.mapping
+    )
+
+
+def _workspace_ticket_posts() -> list[str]:
+    from django.urls import get_resolver
+
+    names = get_resolver().namespace_dict["tickets"][1].reverse_dict.keys()
+    return sorted(
+        name
+        for name in names
+        if isinstance(name, str)
+        and name not in ("detail", "sla", "attachment", "queue", "create", "client-fields")
+        and name != "unrouted-alerts"
+    )
+
+
+@pytest.fixture
+def scoped_technician(world):
+    from tests.factories import TeamFactory
+
+    team = TeamFactory(name="Pod A")
+    team.clients.set([world["a"]["client"]])
+    return StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1, teams=[team])
+
+
+SCOPED_BODY = {
+    "body": "x",
+    "reason": "x",
+    "resolution": "x",
+    "minutes": 5,
+    "status": "in_progress",
+    "priority": "P1",
+    "impact": "high",
+    "urgency": "high",
+    "assignee": None,
+    "contact": None,
+    "into": 1,
+    "target": 1,
+    "parent": 1,
+}
+
+
+@pytest.mark.parametrize("action", _ticket_api_posts())
+def test_scoped_technician_changes_nothing_of_another_client_over_the_api(
+    action, world, scoped_technician, api_as
+):
+    theirs = footprint(world["b"]["client"])
+    url = f"/api/v1/tickets/{world['b']['resolved' if action == 'reopen' else 'ticket'].pk}/"
+    answer = api_as(scoped_technician).post(f"{url}{action}/", SCOPED_BODY, format="json")
+    assert answer.status_code == 404
+    assert footprint(world["b"]["client"]) == theirs
+
+
+@pytest.mark.parametrize("name", _workspace_ticket_posts())
+def test_scoped_technician_changes_nothing_of_another_client_in_the_workspace(
+    name, world, scoped_technician
+):
+    from django.urls import reverse
+
+    theirs = footprint(world["b"]["client"])
+    browser = HttpClient()
+    browser.force_login(scoped_technician)
+    form = {key: value for key, value in SCOPED_BODY.items() if value is not None}
+    answer = browser.post(reverse(f"tickets:{name}", args=[world["b"]["ticket"].pk]), form)
+    assert answer.status_code == 404
+    assert footprint(world["b"]["client"]) == theirs
+
+
+def test_the_scoped_matrix_covers_the_ticket_actions():
+    assert {"reply", "note", "assign", "merge", "log-time", "reopen"} <= set(_ticket_api_posts())
+    assert {"reply", "assign", "merge", "attach", "take", "time"} <= set(_workspace_ticket_posts())
+
+
+@pytest.mark.parametrize("action", ["note", "reply", "log-time"])
+def test_scoped_technician_works_their_own_clients_tickets(
+    action, world, scoped_technician, api_as
+):
+    """Control: the same technician acts on client A's ticket."""
+    url = f"/api/v1/tickets/{world['a']['ticket'].pk}/{action}/"
+    answer = api_as(scoped_technician).post(url, {"body": "x", "minutes": 5}, format="json")
+    assert answer.status_code in (200, 201), answer.json()
+
+
+def test_scoped_technician_merges_and_links_only_within_their_clients(
+    world, scoped_technician, api_as
+):
+    theirs = footprint(world["b"]["client"])
+    own = world["a"]["ticket"]
+    client = api_as(scoped_technician)
+    answer = client.post(
+        f"/api/v1/tickets/{own.pk}/merge/", {"into": world["b"]["ticket"].pk}, format="json"
+    )
+    assert answer.status_code == 400
+    browser = HttpClient()
+    browser.force_login(scoped_technician)
+    url = f"/workspace/tickets/{own.pk}/parent/"
+    assert browser.post(url, {"parent": world["b"]["ticket"].pk}).status_code == 400
+    assert footprint(world["b"]["client"]) == theirs
