@@ -12,7 +12,7 @@ from msp.models import (
     Team,
     User,
 )
-from msp.services import outbox_replay
+from msp.services import outbox_replay, user_sign_out_everywhere
 
 
 class AppendOnlyAdmin(admin.ModelAdmin):
@@ -41,7 +41,7 @@ class UserAdmin(DjangoUserAdmin):
         ("Person", {"fields": ["full_name", "phone"]}),
         ("Role", {"fields": ["role", "tier", "client"]}),
         ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
-        ("Dates", {"fields": ["last_login"]}),
+        ("Dates", {"fields": ["last_login", "sessions_revoked_at"]}),
     ]
     add_fieldsets = [
         (
@@ -60,7 +60,16 @@ class UserAdmin(DjangoUserAdmin):
             },
         )
     ]
-    readonly_fields = ["last_login"]
+    readonly_fields = ["last_login", "sessions_revoked_at"]
+    actions = ["sign_out_everywhere"]
+
+    @admin.action(description="Sign out everywhere and revoke all API tokens")
+    def sign_out_everywhere(self, request, queryset):
+        revoked = sum(user_sign_out_everywhere(user=user) for user in queryset)
+        self.message_user(
+            request,
+            f"{queryset.count()} user(s) signed out everywhere; {revoked} API token(s) revoked.",
+        )
 
 
 @admin.register(Team)

@@ -1,4 +1,7 @@
+from datetime import date, timedelta
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
@@ -24,15 +27,29 @@ class ApiTokenForm(forms.Form):
     )
     expires_on = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Blank: until revoked.",
+        # ISO, as <input type="date"> takes its value.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Blank: never.",
     )
 
-    def clean_expires_on(self):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Tokens expire by default (API_TOKEN_EXPIRY_DAYS, 0 for never); blank is the default.
+        days = settings.API_TOKEN_EXPIRY_DAYS
+        if days:
+            self.fields["expires_on"].initial = self.default_expiry()
+            self.fields["expires_on"].help_text = f"Blank: in {days} days."
+
+    @staticmethod
+    def default_expiry() -> date | None:
+        days = settings.API_TOKEN_EXPIRY_DAYS
+        return timezone.localdate() + timedelta(days=days) if days else None
+
+    def clean_expires_on(self) -> date | None:
         day = self.cleaned_data["expires_on"]
         if day is not None and day <= timezone.localdate():
             raise forms.ValidationError("Choose a date in the future.")
-        return day
+        return day or self.default_expiry()
 
 
 class ClientTeamsForm(forms.Form):

@@ -1,3 +1,5 @@
+import hashlib
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -87,6 +89,9 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
     is_staff = models.BooleanField(
         default=False, help_text="May open the Django admin site (administrators)."
     )
+    sessions_revoked_at = models.DateTimeField(
+        null=True, blank=True, help_text="Signed out everywhere: sessions older than this end."
+    )
 
     objects = UserManager()
 
@@ -113,6 +118,21 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    # A session holds this hash and ends when it changes: Django's is an HMAC of the password
+    # hash; signing out everywhere (sessions_revoked_at) changes it as a new password would.
+    def get_session_auth_hash(self) -> str:
+        return self._revocable(super().get_session_auth_hash())
+
+    def get_session_auth_fallback_hash(self):
+        for fallback in super().get_session_auth_fallback_hash():
+            yield self._revocable(fallback)
+
+    def _revocable(self, password_hmac: str) -> str:
+        if self.sessions_revoked_at is None:
+            return password_hmac
+        revoked = self.sessions_revoked_at.isoformat()
+        return hashlib.sha256(f"{password_hmac}|{revoked}".encode()).hexdigest()
 
     @property
     def is_msp_staff(self) -> bool:

@@ -299,6 +299,17 @@ def api_token_revoke(*, token: ApiToken, at=None) -> ApiToken:
 
 
 @transaction.atomic
+def user_sign_out_everywhere(*, user: User) -> int:
+    """End every session of `user` (at their next request: the session hash no longer
+    matches) and revoke all their API tokens. Returns the number of tokens revoked. A view
+    acting for the user themself keeps its own session with update_session_auth_hash."""
+    now = timezone.now()
+    user.sessions_revoked_at = now
+    user.save(update_fields=["sessions_revoked_at"])
+    return user.api_tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
+
+
+@transaction.atomic
 def client_teams_set(*, client: Client, teams: list[Team]) -> None:
     """The teams narrowed to their clients that serve `client` (their members and leads see
     its data); teams that serve all clients are left as they are."""

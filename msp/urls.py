@@ -39,6 +39,11 @@ urlpatterns = [
         name="api-token-revoke",
     ),
     path(
+        "accounts/sign-out-everywhere/",
+        views.SignOutEverywhereView.as_view(),
+        name="sign-out-everywhere",
+    ),
+    path(
         "accounts/password-reset/",
         auth_views.PasswordResetView.as_view(),
         name="password_reset",

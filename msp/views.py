@@ -2,6 +2,7 @@ from collections.abc import Callable
 from datetime import datetime, time
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -146,6 +147,8 @@ class NotificationListView(StaffRequiredMixin, View):
 class NotificationBadgeView(StaffRequiredMixin, View):
     """htmx: the unread count in the navigation, polled instead of queried on every page."""
 
+    session_passive = True  # a background poll: not activity that keeps a session alive
+
     def get(self, request: HttpRequest) -> HttpResponse:
         unread = selectors.notification_unread_count(user=request.user)
         return render(request, "msp/_notification_badge.html", {"unread": unread})
@@ -187,6 +190,17 @@ class ApiTokenRevokeView(LoginRequiredMixin, View):
         token = get_object_or_404(request.user.api_tokens, pk=pk)
         services.api_token_revoke(token=token)
         messages.success(request, f"Token “{token.name}” revoked.")
+        return redirect("api-tokens")
+
+
+class SignOutEverywhereView(LoginRequiredMixin, View):
+    """The user ends all their other sessions and revokes all their API tokens; this session
+    goes on."""
+
+    def post(self, request):
+        revoked = services.user_sign_out_everywhere(user=request.user)
+        update_session_auth_hash(request, request.user)
+        messages.success(request, f"Signed out everywhere else; {revoked} API token(s) revoked.")
         return redirect("api-tokens")
 
 

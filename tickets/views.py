@@ -373,6 +373,8 @@ class AttachmentDownloadView(StaffRequiredMixin, View):
 class TicketSlaFragmentView(StaffRequiredMixin, View):
     """htmx polling: the clock panel, refreshed while the page is open."""
 
+    session_passive = True  # a background poll: not activity that keeps a session alive
+
     def get(self, request, pk: int):
         ticket = _visible_ticket(request, pk)
         return render(request, "tickets/_clocks.html", _clock_context(request, ticket))

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
@@ -35,7 +36,9 @@ class TokenAuthentication(authentication.BaseAuthentication):
         if token is None or not token.is_usable(now) or not token.user.is_active:
             raise exceptions.AuthenticationFailed("The token is not valid, expired or revoked.")
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            # Conditional, so that concurrent requests of one token write it once.
+            stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+            ApiToken.objects.filter(stale, pk=token.pk).update(last_used_at=now)
         return token.user, token
 
     def authenticate_header(self, request) -> str:
