@@ -2,13 +2,25 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, Task
 from celery.schedules import crontab
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msp.settings.dev")
 
-app = Celery("msp")
+
+class AuditedTask(Task):
+    """Every task acts as the system in the audit trail, named "task:<name>": on a worker and
+    when called directly alike (__call__ is what both go through)."""
+
+    def __call__(self, *args, **kwargs):
+        from msp.audit.context import audit_source
+
+        with audit_source(f"task:{self.name}"):
+            return super().__call__(*args, **kwargs)
+
+
+app = Celery("msp", task_cls=AuditedTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

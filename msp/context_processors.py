@@ -22,6 +22,8 @@ def navigation(request) -> dict:
         ]
         if user.role in (UserRole.DISPATCHER, UserRole.ADMIN):
             items.append(("Unrouted alerts", reverse("tickets:unrouted-alerts")))
+        if user.role == UserRole.ADMIN:
+            items.append(("Audit trail", reverse("workspace:audit-list")))
         if user.is_staff:
             items.append(("Admin", reverse("admin:index")))
     else:

@@ -12,6 +12,7 @@ from sla.selectors import sweep_lag
 # include() of a URLconf without app_name); one include per namespace could not be shared.
 workspace_patterns = [
     path("", include("reporting.workspace_urls")),
+    path("", include("msp.audit.urls")),
     path("clients/", views.ClientListView.as_view(), name="client-list"),
     path("clients/<slug:slug>/", views.ClientDetailView.as_view(), name="client-detail"),
     path("clients/<slug:slug>/teams/", views.ClientTeamsView.as_view(), name="client-teams"),

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from msp.audit.registry import audit_created
 from sla.calendar import WEEKDAY_NAMES, check_intervals
 from sla.choices import ClockKind, EscalationTrigger, HolidaySource, Priority
 from sla.clock import MilestoneKey
@@ -168,7 +169,7 @@ def _intervals_replace(
     intervals = list(intervals)
     working_intervals_validate(intervals)
     calendar.intervals.all().delete()
-    WorkingInterval.objects.bulk_create(
+    created = WorkingInterval.objects.bulk_create(
         WorkingInterval(
             calendar=calendar,
             weekday=weekday,
@@ -177,6 +178,7 @@ def _intervals_replace(
         )
         for weekday, start, end in intervals
     )
+    audit_created(created)  # bulk_create sends no signal for the audit trail
 
 
 @transaction.atomic
@@ -217,7 +219,8 @@ def _holidays_replace(*, calendar: BusinessCalendar, holidays: Mapping[date, str
                 calendar=calendar, date=day, name=name, source=HolidaySource.MANUAL
             )
         elif existing[day].name != name:
-            Holiday.objects.filter(pk=existing[day].pk).update(name=name)
+            existing[day].name = name
+            existing[day].save(update_fields=["name"])  # a save, so that it is audited
 
 
 def holiday_preset_dates(
@@ -267,6 +270,7 @@ def _preset_holidays_create(*, calendar: BusinessCalendar, first_year: int, last
         for day, name in sorted(found.items())
         if day not in existing
     )
+    audit_created(created)  # bulk_create sends no signal for the audit trail
     return len(created)
 
 
@@ -407,7 +411,10 @@ def policy_save(
     if policy.is_default:
         # Only one default policy: hand the flag over in the same transaction (rolled back
         # with everything else if validation fails below).
-        SLAPolicy.objects.filter(is_default=True).exclude(pk=policy.pk).update(is_default=False)
+        # Row by row (there is at most one), so that the audit trail records the hand-over.
+        for previous in SLAPolicy.objects.filter(is_default=True).exclude(pk=policy.pk):
+            previous.is_default = False
+            previous.save(update_fields=["is_default", "updated_at"])
     policy.full_clean()
     policy.save()
     for priority, values in targets.items():

@@ -5,6 +5,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from msp.audit.context import SOURCE_API, audit_actor_set
 from msp.models import ApiToken
 from msp.services import token_hash
 
@@ -39,6 +40,8 @@ class TokenAuthentication(authentication.BaseAuthentication):
             # Conditional, so that concurrent requests of one token write it once.
             stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
             ApiToken.objects.filter(stale, pk=token.pk).update(last_used_at=now)
+        # The audit scope opened by the middleware saw no user: DRF authenticates in the view.
+        audit_actor_set(actor=token.user, token=token, source=SOURCE_API)
         return token.user, token
 
     def authenticate_header(self, request) -> str:

@@ -31,7 +31,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "auditlog",
     "msp.apps.MspConfig",
+    "msp.audit.apps.AuditConfig",
     "sla.apps.SlaConfig",
     "contracts.apps.ContractsConfig",
     "tickets.apps.TicketsConfig",
@@ -47,6 +49,8 @@ MIDDLEWARE = [
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who, from where, for the audit trail of this request (msp.audit).
+    "msp.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Signed out after SESSION_IDLE_MINUTES_* without activity (after messages: it says so).
     "msp.sessions.SessionIdleTimeoutMiddleware",
@@ -120,6 +124,11 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "msp.views.login_locked_out"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+
+# Audit trail (msp.audit, django-auditlog): changes as JSON, before and after; the rows of one
+# request, command or task share a correlation id. Which models and fields: msp.audit.registry.
+AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_CID_GETTER = "msp.audit.context.current_cid"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("MSP_TIME_ZONE", "UTC")

@@ -165,6 +165,7 @@ OBJECT_URLS = {
     "reporting:annotate": lambda o: [o["report"].pk],
     "reporting:send": lambda o: [o["report"].pk],
     "reporting:download": lambda o: [o["report"].pk, "pdf"],
+    "workspace:audit-object": lambda o: ["contracts.contract", o["contract"].pk],
 }
 
 # Pages without an object, and the query strings that try to reach B through them.
@@ -182,6 +183,7 @@ LIST_URLS = {
     "contracts:create": [{}],
     "reporting:list": [{}, {"client": "bravo-holdings"}],
     "reporting:generate": [{}],
+    "workspace:audit-list": [{}, {"model": "contracts.contract"}],
 }
 
 # Configuration shared by every client (calendars, SLA policies): no client's data.
@@ -303,6 +305,7 @@ ROLE_GATED = {
     },
     "reporting:annotate": (UserRole.ACCOUNT_MANAGER,),
     "reporting:send": (UserRole.ACCOUNT_MANAGER,),
+    "workspace:audit-object": (UserRole.ACCOUNT_MANAGER,),
 }
 
 

@@ -1,0 +1,30 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "msp.audit"
+    label = "audit"
+    verbose_name = "Audit trail"
+
+    def ready(self) -> None:
+        from auditlog.models import LogEntry
+        from django.db.models.signals import pre_save
+
+        from msp.audit import commands, receivers, registry
+        from msp.models import ApiToken, Client, Team, User
+
+        registry.connect()
+        pre_save.connect(receivers.log_entry_fill, sender=LogEntry, dispatch_uid="msp_audit_fill")
+        commands.install()
+
+        # The directory's configuration; the apps above register theirs from their ready().
+        # Sign-ins and token use are not changes: last_login and last_used_at are left out.
+        registry.audit_register(User, exclude=("last_login",), m2m=("groups",))
+        registry.audit_register(Team, m2m=("members",))
+        registry.audit_register(Client)
+        # Tokens: made, renamed, revoked; never their hash or the prefix of their secret.
+        registry.audit_register(
+            ApiToken,
+            exclude=("key_hash", "prefix", "last_used_at"),
+            label=lambda token: f"{token.name} (token #{token.pk})",
+        )
