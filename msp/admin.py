@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from msp.mfa import mfa_reset
 from msp.models import (
     Asset,
     Client,
@@ -8,6 +9,7 @@ from msp.models import (
     Heartbeat,
     Notification,
     OutboxMessage,
+    SecuritySettings,
     Site,
     Team,
     User,
@@ -61,7 +63,7 @@ class UserAdmin(DjangoUserAdmin):
         )
     ]
     readonly_fields = ["last_login", "sessions_revoked_at"]
-    actions = ["sign_out_everywhere"]
+    actions = ["reset_two_factor", "sign_out_everywhere"]
 
     @admin.action(description="Sign out everywhere and revoke all API tokens")
     def sign_out_everywhere(self, request, queryset):
@@ -69,6 +71,16 @@ class UserAdmin(DjangoUserAdmin):
         self.message_user(
             request,
             f"{queryset.count()} user(s) signed out everywhere; {revoked} API token(s) revoked.",
+        )
+
+    @admin.action(description="Reset two-factor sign-in (lost device)")
+    def reset_two_factor(self, request, queryset):
+        for user in queryset:
+            mfa_reset(user=user)
+        self.message_user(
+            request,
+            f"Two-factor sign-in reset for {queryset.count()} user(s): they set it up again "
+            "at their next sign-in where it is required.",
         )
 
 
@@ -162,3 +174,15 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ["title", "recipient", "created_at", "read_at"]
     list_select_related = ["recipient"]
+
+
+@admin.register(SecuritySettings)
+class SecuritySettingsAdmin(admin.ModelAdmin):
+    """The sign-in policy: whether staff must use two-factor sign-in (clients decide for their
+    own portal users on the client)."""
+
+    def has_add_permission(self, request) -> bool:
+        return not SecuritySettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

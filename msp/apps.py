@@ -6,5 +6,5 @@ class MspConfig(AppConfig):
     verbose_name = "Directory"
 
     def ready(self) -> None:
-        # Stamps a session's activity at sign-in (user_logged_in).
-        from msp import sessions  # noqa: F401
+        # Stamp a session at sign-in (user_logged_in): its activity, and its two-factor state.
+        from msp import mfa, sessions  # noqa: F401

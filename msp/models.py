@@ -1,5 +1,6 @@
 import hashlib
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -231,6 +232,11 @@ class Client(TimeStampedModel):
         max_length=500, blank=True, help_text="Comma-separated mail domains of this client."
     )
     notes = models.TextField(blank=True)
+    require_mfa = models.BooleanField(
+        "require two-factor sign-in",
+        default=False,
+        help_text="This client's portal users must sign in with a second factor.",
+    )
 
     objects = ClientQuerySet.as_manager()
 
@@ -473,3 +479,32 @@ class ApiToken(models.Model):
 
     def is_usable(self, now) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+def _staff_mfa_default() -> bool:
+    # On in production (settings.MFA_REQUIRED_FOR_STAFF), until an administrator says otherwise.
+    return settings.MFA_REQUIRED_FOR_STAFF
+
+
+class SecuritySettings(models.Model):
+    """The MSP's sign-in policy that an admin sets without a deploy (one row, pk 1)."""
+
+    require_staff_mfa = models.BooleanField(
+        "require two-factor sign-in for staff",
+        default=_staff_mfa_default,
+        help_text="Every staff user must sign in with a second factor (an authenticator app or "
+        "a passkey); those without one set it up at their next sign-in.",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "security settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="security_settings_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return "Security settings"
+
+    @classmethod
+    def current(cls) -> "SecuritySettings":
+        return cls.objects.get_or_create(pk=1)[0]

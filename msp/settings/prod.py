@@ -12,6 +12,8 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-only"):
     raise ImproperlyConfigured(
         "Environment variable SECRET_KEY must be a random string of at least 50 characters."
     )
+# Staff sign in with a second factor unless an administrator turns it off (SecuritySettings).
+MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", True)
 SECRETS_KEYS = env_list("SECRETS_KEYS", [])
 if not SECRETS_KEYS:
     raise ImproperlyConfigured(
