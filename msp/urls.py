@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from msp import views
+from msp import mfa_views, views
 from sla.selectors import sweep_lag
 
 # The workspace: and portal: namespaces hold pages of several apps. Each app's list is included
@@ -32,6 +32,20 @@ urlpatterns = [
     path("healthz", views.healthz, {"sweep_lag": sweep_lag}, name="healthz"),
     path("csat/", include("tickets.csat_urls")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/mfa/", mfa_views.SecurityView.as_view(), name="mfa-setup"),
+    path("accounts/mfa/verify/", mfa_views.MfaVerifyView.as_view(), name="mfa-verify"),
+    path("accounts/mfa/app/", mfa_views.TotpSetupView.as_view(), name="mfa-totp-setup"),
+    path(
+        "accounts/mfa/recovery-codes/",
+        mfa_views.RecoveryCodesView.as_view(),
+        name="mfa-recovery-codes",
+    ),
+    path(
+        "accounts/mfa/<str:kind>/<int:pk>/remove/",
+        mfa_views.DeviceRemoveView.as_view(),
+        name="mfa-device-remove",
+    ),
+    path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/api-tokens/", views.ApiTokenView.as_view(), name="api-tokens"),
     path(

@@ -1,6 +1,7 @@
 """Settings shared by every environment; each value comes from an environment variable."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -31,6 +32,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "auditlog",
     "msp.apps.MspConfig",
     "msp.audit.apps.AuditConfig",
@@ -49,6 +54,9 @@ MIDDLEWARE = [
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Two-factor sign-in: which device verified this session, then what it may reach.
+    "django_otp.middleware.OTPMiddleware",
+    "msp.mfa.MfaMiddleware",
     # Who, from where, for the audit trail of this request (msp.audit).
     "msp.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -176,6 +184,21 @@ HEARTBEAT_INTERVAL_SECONDS = env_int("HEARTBEAT_INTERVAL_SECONDS", 30)
 SLA_SWEEP_INTERVAL_SECONDS = env_int("SLA_SWEEP_INTERVAL_SECONDS", 15)
 # Absolute links in emails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Two-factor sign-in (msp/mfa.py): authenticator apps, passkeys bound to SITE_URL's host, and
+# recovery codes. Whether staff must use it is SecuritySettings, which starts from this value.
+MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", False)
+OTP_TOTP_ISSUER = env_str("MFA_ISSUER", "MSP PSA")
+# Browsers make passkeys only on HTTPS or on http://localhost, never on an IP address: a
+# development site at http://127.0.0.1:8000 has its passkeys at http://localhost:8000.
+_site = urlsplit(SITE_URL)
+if _site.scheme == "https" or _site.hostname == "localhost":
+    OTP_WEBAUTHN_RP_ID, OTP_WEBAUTHN_ALLOWED_ORIGINS = _site.hostname, [SITE_URL]
+else:
+    _port = f":{_site.port}" if _site.port else ""
+    OTP_WEBAUTHN_RP_ID, OTP_WEBAUTHN_ALLOWED_ORIGINS = "localhost", [f"http://localhost{_port}"]
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False  # a second factor, after the password
 # Satisfaction links in resolution emails stay valid this long; each answers once.
 CSAT_LINK_DAYS = env_int("CSAT_LINK_DAYS", 30)
 
