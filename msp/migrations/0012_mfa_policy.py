@@ -5,27 +5,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('msp', '0011_teams_serve_all_clients'),
+        ("msp", "0011_teams_serve_all_clients"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='client',
-            name='require_mfa',
-            field=models.BooleanField(default=False, help_text="This client's portal users must sign in with a second factor.", verbose_name='require two-factor sign-in'),
+            model_name="client",
+            name="require_mfa",
+            field=models.BooleanField(
+                default=False,
+                help_text="This client's portal users must sign in with a second factor.",
+                verbose_name="require two-factor sign-in",
+            ),
         ),
         migrations.CreateModel(
-            name='SecuritySettings',
+            name="SecuritySettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('require_staff_mfa', models.BooleanField(default=msp.models._staff_mfa_default, help_text='Every staff user must sign in with a second factor (an authenticator app or a passkey); those without one set it up at their next sign-in.', verbose_name='require two-factor sign-in for staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "require_staff_mfa",
+                    models.BooleanField(
+                        default=msp.models._staff_mfa_default,
+                        help_text="Every staff user must sign in with a second factor (an authenticator app or a passkey); those without one set it up at their next sign-in.",
+                        verbose_name="require two-factor sign-in for staff",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'security settings',
-                'verbose_name_plural': 'security settings',
-                'constraints': [models.CheckConstraint(condition=models.Q(('pk', 1)), name='security_settings_singleton')],
+                "verbose_name": "security settings",
+                "verbose_name_plural": "security settings",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("pk", 1)), name="security_settings_singleton"
+                    )
+                ],
             },
         ),
     ]
