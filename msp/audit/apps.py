@@ -20,7 +20,7 @@ class AuditConfig(AppConfig):
         # The directory's configuration; the apps above register theirs from their ready().
         # Sign-ins and token use are not changes: last_login and last_used_at are left out.
         registry.audit_register(User, exclude=("last_login",), m2m=("groups",))
-        registry.audit_register(Team, m2m=("members",))
+        registry.audit_register(Team, m2m=("members", "clients"))
         registry.audit_register(Client)
         # Tokens: made, renamed, revoked; never their hash or the prefix of their secret.
         registry.audit_register(

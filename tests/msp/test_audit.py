@@ -385,3 +385,15 @@ def test_token_authentication_names_the_actor_inside_the_middlewares_scope(rf, t
         TokenAuthentication().authenticate(request)
         assert context.current_actor() == technician
         assert context.token.name == "n"
+
+
+def test_team_membership_and_clients_are_recorded(technician, client_a):
+    from msp.models import Team
+    from tests.factories import TeamFactory
+
+    team = TeamFactory(name="Pod audit")
+    team.members.add(technician)
+    team.clients.add(client_a)
+    changes = [entry.changes for entry in entries_for(Team, team.pk)]
+    assert {"members": {"type": "m2m", "operation": "add", "objects": [str(technician)]}} in changes
+    assert {"clients": {"type": "m2m", "operation": "add", "objects": [str(client_a)]}} in changes
