@@ -1,12 +1,12 @@
 """A report as a file: PDF (WeasyPrint, from the same template as the page) and CSV (the
 stored figures, one row each)."""
 
-import csv
 import io
 
 from django.template.loader import render_to_string
 from weasyprint import HTML
 
+from msp.text import spreadsheet_writer
 from reporting.models import Report
 from reporting.presentation import ReportContent
 
@@ -30,19 +30,13 @@ def report_pdf(report: Report) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def _text(value) -> str:
-    """Free text (asset names, categories) cannot start a spreadsheet formula."""
-    value = "" if value is None else str(value)
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def report_csv(report: Report) -> str:
     figures = report.figures
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheet_writer(out)
     writer.writerow(CSV_HEADER)
     for row in figures["metrics"]:
-        dimension = _text(row["dimension"])
+        dimension = row["dimension"]
         writer.writerow(
             ["metric", row["key"], dimension, row["value"], row["count"], row["target"], ""]
         )
@@ -51,7 +45,7 @@ def report_csv(report: Report) -> str:
             if name not in ("period", "first_day"):
                 writer.writerow(["trend", name, point["period"], value, "", "", ""])
     for breach in figures["breaches"]["rows"]:
-        exemption = _text(breach["exemption"])
+        exemption = breach["exemption"]
         writer.writerow(
             ["breach", breach["clock"], breach["ticket"], breach["breached_at"], "", "", exemption]
         )

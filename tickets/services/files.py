@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from msp.models import User
+from msp.text import file_extension, file_name
 from tickets.choices import EventKind
 from tickets.models import Attachment, Comment, Ticket
 from tickets.services.write import TicketWrite
@@ -13,8 +14,8 @@ from tickets.services.write import TicketWrite
 
 def attach(write: TicketWrite, upload: UploadedFile, comment: Comment | None = None) -> Attachment:
     """A file by the write's actor (None: from an email), checked for size and type."""
-    name = (upload.name or "file").rsplit("/", 1)[-1][:255]
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    name = file_name(upload.name)
+    extension = file_extension(name)
     if upload.size > settings.ATTACHMENT_MAX_BYTES:
         raise ValidationError(
             {"attachments": f"{name} is larger than {settings.ATTACHMENT_MAX_BYTES // 2**20} MB."}
