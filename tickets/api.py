@@ -5,6 +5,7 @@ services. Client users see and open their own client's tickets and reply as the 
 from datetime import UTC
 
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -15,15 +16,29 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from msp.api.base import ScopedRelationsMixin, ScopedViewSet
+from msp.api.errors import Conflict
+from msp.api.fields import IdField
+from msp.api.filters import BooleanFilter, IdFilter
 from msp.api.pagination import PagePagination, TicketCursorPagination
 from msp.choices import STAFF_ROLES, Tier, UserRole
 from msp.models import Asset, Client, Contact, Site, Team, User
 from sla.choices import Priority
 from sla.models import SLAClock
 from tickets import services
-from tickets.choices import Impact, TicketSource, TicketStatus, TicketType, Urgency, WorkType
+from tickets.choices import (
+    OPEN_STATUSES,
+    STATUS_TRANSITIONS,
+    Impact,
+    TicketSource,
+    TicketStatus,
+    TicketType,
+    Urgency,
+    WorkType,
+)
 from tickets.filtersets import TicketFilterSet
 from tickets.models import Comment, Ticket, TimeEntry, TimelineEvent
+from tickets.services.routing import NEXT_TIER
+from tickets.services.write import FINISHED_STATUSES
 
 TICKET_FIELDS = [
     "id",
@@ -92,22 +107,20 @@ class TicketDetailSerializer(TicketSerializer):
 
 
 class TicketCreateSerializer(ScopedRelationsMixin, serializers.Serializer):
-    client = serializers.PrimaryKeyRelatedField(
-        queryset=Client.objects.all(), required=False, help_text="Staff: required."
-    )
+    client = IdField(queryset=Client.objects.all(), required=False, help_text="Staff: required.")
     subject = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False)
-    site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), required=False)
-    asset = serializers.PrimaryKeyRelatedField(queryset=Asset.objects.all(), required=False)
+    contact = IdField(queryset=Contact.objects.all(), required=False)
+    site = IdField(queryset=Site.objects.all(), required=False)
+    asset = IdField(queryset=Asset.objects.all(), required=False)
     type = serializers.ChoiceField(choices=TicketType.choices, default=TicketType.INCIDENT)
     category = serializers.CharField(max_length=60, required=False, default="", allow_blank=True)
     impact = serializers.ChoiceField(choices=Impact.choices, default=Impact.LOW)
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.MEDIUM)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     priority_override_reason = serializers.CharField(required=False, default="", allow_blank=True)
-    assignee = serializers.PrimaryKeyRelatedField(queryset=User.objects.staff(), required=False)
-    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False)
+    assignee = IdField(queryset=User.objects.staff(), required=False)
+    team = IdField(queryset=Team.objects.all(), required=False)
     tier = serializers.ChoiceField(choices=Tier.choices, default=Tier.L1)
 
     def validate(self, attrs):
@@ -143,14 +156,12 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class AssignSerializer(ScopedRelationsMixin, serializers.Serializer):
-    assignee = serializers.PrimaryKeyRelatedField(queryset=User.objects.staff(), allow_null=True)
-    team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.all(), required=False, allow_null=True
-    )
+    assignee = IdField(queryset=User.objects.staff(), allow_null=True)
+    team = IdField(queryset=Team.objects.all(), required=False, allow_null=True)
 
 
 class TicketContactSerializer(ScopedRelationsMixin, serializers.Serializer):
-    contact = serializers.PrimaryKeyRelatedField(
+    contact = IdField(
         queryset=Contact.objects.all(),
         allow_null=True,
         help_text="A contact of the ticket's client.",
@@ -235,10 +246,10 @@ class UtcDateTimeFilter(filters.Filter):
 class TicketApiFilterSet(TicketFilterSet):
     """The workspace filters, with plain ids (no choice lists to load) and polling helpers."""
 
-    client = filters.NumberFilter(field_name="client_id")
-    assignee = filters.NumberFilter(field_name="assignee_id")
-    contract = filters.NumberFilter(field_name="contract_id")
-    breached = filters.BooleanFilter(field_name="sla_breached")
+    client = IdFilter(field_name="client_id")
+    assignee = IdFilter(field_name="assignee_id")
+    contract = IdFilter(field_name="contract_id")
+    breached = BooleanFilter(field_name="sla_breached")
     updated_since = UtcDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", label="Changed at or after (ISO 8601)"
     )
@@ -262,6 +273,38 @@ class TicketApiFilterSet(TicketFilterSet):
 def _assignee_checked(ticket: Ticket, data: dict) -> dict:
     _check_assignee_sees(data.get("assignee"), ticket.client_id)
     return data
+
+
+def _finished(ticket: Ticket, data: dict) -> bool:
+    return ticket.status in FINISHED_STATUSES
+
+
+# When a service refuses an action, whether it was because of the ticket's state (409 Conflict:
+# the same request may succeed later or never, whatever its body) rather than the request itself
+# (400). The services decide whether to refuse; this only says how the refusal is answered,
+# judged on the ticket as it is after the refusal.
+CONFLICTS = {
+    "reply": _finished,
+    "note": _finished,
+    "assign": _finished,
+    "contact": _finished,
+    "priority": _finished,
+    "acknowledge": lambda ticket, data: (
+        ticket.status in FINISHED_STATUSES or ticket.first_response_at is not None
+    ),
+    "escalate": lambda ticket, data: (
+        ticket.status in FINISHED_STATUSES or ticket.tier not in NEXT_TIER
+    ),
+    "status": lambda ticket, data: (
+        data["status"] != TicketStatus.RESOLVED
+        and data["status"] not in STATUS_TRANSITIONS.get(ticket.status, ())
+    ),
+    "resolve": lambda ticket, data: ticket.status not in OPEN_STATUSES,
+    "reopen": lambda ticket, data: ticket.status != TicketStatus.RESOLVED,
+    "merge": lambda ticket, data: Ticket.objects.filter(
+        pk__in=(ticket.pk, data["into"]), status__in=FINISHED_STATUSES
+    ).exists(),
+}
 
 
 def _staff_only(request) -> None:
@@ -315,7 +358,13 @@ class TicketViewSet(
             serializer = serializer_class(data=request.data, context={"request": request})
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
-        result = perform(ticket, data)
+        try:
+            result = perform(ticket, data)
+        except DjangoValidationError as refusal:
+            conflict = CONFLICTS.get(self.action)
+            if conflict and conflict(Ticket.objects.get(pk=ticket.pk), data):
+                raise Conflict("; ".join(refusal.messages)) from refusal
+            raise
         if isinstance(result, Ticket):
             return self._ticket_response(result, code)
         return Response(result, status=code)

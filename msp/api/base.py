@@ -1,9 +1,19 @@
 """Base classes every API view and serializer builds on."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.db.models import Manager
 from rest_framework import serializers, viewsets
+from rest_framework.filters import OrderingFilter
 
+from msp.api.fields import (
+    IdField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictEmailField,
+    StrictSlugField,
+)
+from msp.api.filters import FilterBackend
 from msp.api.pagination import PagePagination
 from msp.querysets import ClientScopedQuerySet
 
@@ -30,6 +40,16 @@ class CleanModelSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
     """Runs the model's own full_clean(), so that the API refuses exactly what the forms and
     the admin refuse, with the same messages, as 400 with field details."""
 
+    serializer_related_field = IdField
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.BooleanField: StrictBooleanField,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.EmailField: StrictEmailField,
+        models.SlugField: StrictSlugField,
+    }
+
     def validate(self, attrs):
         attrs = super().validate(attrs)
         instance = self.instance or self.Meta.model()
@@ -51,6 +71,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
     """A viewset whose queryset is narrowed to what the user may see, for every action."""
 
     pagination_class = PagePagination
+    filter_backends = [FilterBackend, OrderingFilter]
     write_roles: tuple[str, ...] | None = None
     client_users_allowed = False
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from msp.api.base import CleanModelSerializer
+from msp.choices import Tier
 from msp.models import ApiToken, Asset, Client, Contact, Site, Team, User
 
 
@@ -84,6 +85,15 @@ class AssetSerializer(ClientOwnedSerializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
+    # Blank for everyone who is not a technician: the schema says so (the model's choices alone
+    # gave an enum of L1-L3 that the API's own answers did not match).
+    tier = serializers.ChoiceField(
+        choices=Tier.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="A technician's tier; empty for other staff and client users.",
+    )
+
     class Meta:
         model = User
         fields = ["id", "email", "full_name", "role", "tier", "client", "is_active"]
