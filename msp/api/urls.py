@@ -5,8 +5,14 @@ into the one DefaultRouter here, rather than included one by one, so that the AP
 lists every resource and each keeps its format suffix (.json); the URLs and names are the same.
 """
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 from rest_framework.routers import DefaultRouter
 
 from contracts.api_urls import router as contracts_router
@@ -29,6 +35,19 @@ urlpatterns = [
     path("", include("tickets.api_urls")),
     path("", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # Swagger UI's start-up script is a second request, not inline (Content-Security-Policy).
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # Redoc styles itself with <style> elements it writes at run time (styled-components), which
+    # cannot carry the nonce: inline style elements are allowed on this page only; scripts not.
+    path(
+        "redoc/",
+        csp_replace(
+            {
+                "style-src-elem": [SELF, UNSAFE_INLINE],
+                "worker-src": [SELF, "blob:"],
+                "img-src": [SELF, "data:", "https://cdn.redoc.ly"],  # Redoc's own logo
+            }
+        )(SpectacularRedocView.as_view(url_name="api:schema")),
+        name="redoc",
+    ),
 ]
