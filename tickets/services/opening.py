@@ -17,7 +17,7 @@ from sla.ticket_clocks import sla_clocks_start
 from tickets import selectors
 from tickets.choices import EventKind, Impact, TicketSource, TicketType, Urgency
 from tickets.models import Ticket
-from tickets.services.write import TicketWrite
+from tickets.services.write import TicketWrite, user_serves_client
 
 
 @transaction.atomic
@@ -73,6 +73,8 @@ def ticket_open(
         errors["sla_policy"] = "No SLA policy applies: create a default SLA policy first."
     if assignee is not None and not assignee.is_msp_staff:
         errors["assignee"] = "Tickets are assigned to MSP staff."
+    elif assignee is not None and not user_serves_client(assignee, client.pk):
+        errors["assignee"] = f"{assignee} does not serve {client}."
     if errors:
         raise ValidationError(errors)
     ticket = Ticket(

@@ -21,6 +21,7 @@ def assign(write: TicketWrite, assignee: User | None, team: Team | None = None) 
     write.require_open("be assigned")
     if assignee is not None and (not assignee.is_msp_staff or not assignee.is_active):
         raise ValidationError({"assignee": "Tickets are assigned to active MSP staff."})
+    write.require_serving(assignee)
     ticket = write.ticket
     old = str(ticket.assignee or "nobody")
     ticket.assignee = assignee
@@ -74,6 +75,7 @@ def escalate(write: TicketWrite, reason: str, assignee: User | None = None) -> N
     ticket.team = Team.objects.filter(tier=ticket.tier).order_by("name").first() or ticket.team
     if assignee is not None and assignee.tier != ticket.tier:
         raise ValidationError({"assignee": f"Choose a technician of tier {ticket.tier}."})
+    write.require_serving(assignee)
     ticket.assignee = assignee
     write.save("tier", "team", "assignee")
     write.event(

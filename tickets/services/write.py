@@ -86,6 +86,11 @@ class TicketWrite:
 
     # Checks -----------------------------------------------------------------------------------
 
+    def require_serving(self, user: User | None, field: str = "assignee") -> None:
+        """A ticket goes only to staff who see its client (their teams serve it)."""
+        if user is not None and not user_serves_client(user, self.ticket.client_id):
+            raise ValidationError({field: f"{user} does not serve {self.ticket.client}."})
+
     def require_staff(self) -> None:
         if self.actor is None or not self.actor.is_msp_staff:
             raise ValidationError("Only MSP staff may do this.")
@@ -130,3 +135,7 @@ def ticket_system_event(*, ticket: Ticket, kind: str, at: datetime, detail: str 
     """A timeline entry made by the system (no actor) that changes nothing else on the ticket,
     e.g. an alert's repeat or an email set aside."""
     return TimelineEvent.objects.create(ticket=ticket, kind=kind, actor=None, at=at, detail=detail)
+
+
+def user_serves_client(user: User, client_id: int) -> bool:
+    return User.objects.seeing_client(client_id).filter(pk=user.pk).exists()

@@ -31,7 +31,7 @@ from tickets.choices import EventKind
 from tickets.models import Ticket
 from tickets.reply_address import reply_address
 from tickets.services import routing
-from tickets.services.write import TicketWrite
+from tickets.services.write import TicketWrite, user_serves_client
 
 SWEEP_BATCH = 100
 # What the escalation rules read of a ticket: who is told, and the team lead after a move.
@@ -154,9 +154,21 @@ def _apply_rule(
         escalated = True
         if ticket.team and ticket.team.lead:
             people.append(ticket.team.lead)
-    if rule.reassign_to_id and rule.reassign_to.is_active and ticket.is_open:
+    if (
+        rule.reassign_to_id
+        and rule.reassign_to.is_active
+        and ticket.is_open
+        and user_serves_client(rule.reassign_to, ticket.client_id)
+    ):
         routing.assign(write, rule.reassign_to)
         people.append(rule.reassign_to)
+    # Only people who see the client hear about its tickets (their teams serve it).
+    serving = set(
+        User.objects.seeing_client(ticket.client_id)
+        .filter(pk__in=[person.pk for person in people])
+        .values_list("pk", flat=True)
+    )
+    people = [person for person in people if person.pk in serving]
     outbox.extend(_notifications(ticket, rule, milestone, detail, escalated, people))
 
 
