@@ -11,3 +11,8 @@ def validate_timezone_name(value: str) -> None:
             code="invalid_timezone",
             params={"value": value},
         )
+
+
+# The code of a ValidationError raised because an object's state does not allow the action,
+# not because the request is wrong (the API answers 409 Conflict): a second resolve, say.
+CONFLICT = "conflict"

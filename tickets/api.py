@@ -5,7 +5,6 @@ services. Client users see and open their own client's tickets and reply as the 
 from datetime import UTC
 
 from django import forms
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -16,7 +15,6 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from msp.api.base import ScopedRelationsMixin, ScopedViewSet
-from msp.api.errors import Conflict
 from msp.api.fields import IdField
 from msp.api.filters import BooleanFilter, IdFilter
 from msp.api.pagination import PagePagination, TicketCursorPagination
@@ -26,8 +24,6 @@ from sla.choices import Priority
 from sla.models import SLAClock
 from tickets import services
 from tickets.choices import (
-    OPEN_STATUSES,
-    STATUS_TRANSITIONS,
     Impact,
     TicketSource,
     TicketStatus,
@@ -37,8 +33,6 @@ from tickets.choices import (
 )
 from tickets.filtersets import TicketFilterSet
 from tickets.models import Comment, Ticket, TimeEntry, TimelineEvent
-from tickets.services.routing import NEXT_TIER
-from tickets.services.write import FINISHED_STATUSES
 
 TICKET_FIELDS = [
     "id",
@@ -275,38 +269,6 @@ def _assignee_checked(ticket: Ticket, data: dict) -> dict:
     return data
 
 
-def _finished(ticket: Ticket, data: dict) -> bool:
-    return ticket.status in FINISHED_STATUSES
-
-
-# When a service refuses an action, whether it was because of the ticket's state (409 Conflict:
-# the same request may succeed later or never, whatever its body) rather than the request itself
-# (400). The services decide whether to refuse; this only says how the refusal is answered,
-# judged on the ticket as it is after the refusal.
-CONFLICTS = {
-    "reply": _finished,
-    "note": _finished,
-    "assign": _finished,
-    "contact": _finished,
-    "priority": _finished,
-    "acknowledge": lambda ticket, data: (
-        ticket.status in FINISHED_STATUSES or ticket.first_response_at is not None
-    ),
-    "escalate": lambda ticket, data: (
-        ticket.status in FINISHED_STATUSES or ticket.tier not in NEXT_TIER
-    ),
-    "status": lambda ticket, data: (
-        data["status"] != TicketStatus.RESOLVED
-        and data["status"] not in STATUS_TRANSITIONS.get(ticket.status, ())
-    ),
-    "resolve": lambda ticket, data: ticket.status not in OPEN_STATUSES,
-    "reopen": lambda ticket, data: ticket.status != TicketStatus.RESOLVED,
-    "merge": lambda ticket, data: Ticket.objects.filter(
-        pk__in=(ticket.pk, data["into"]), status__in=FINISHED_STATUSES
-    ).exists(),
-}
-
-
 def _staff_only(request) -> None:
     if not request.user.is_msp_staff:
         raise PermissionDenied("This action is for MSP staff.")
@@ -358,13 +320,9 @@ class TicketViewSet(
             serializer = serializer_class(data=request.data, context={"request": request})
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
-        try:
-            result = perform(ticket, data)
-        except DjangoValidationError as refusal:
-            conflict = CONFLICTS.get(self.action)
-            if conflict and conflict(Ticket.objects.get(pk=ticket.pk), data):
-                raise Conflict("; ".join(refusal.messages)) from refusal
-            raise
+        # A refusal because of the ticket's state is a ValidationError with code "conflict",
+        # answered 409 by msp.api.errors; any other is 400.
+        result = perform(ticket, data)
         if isinstance(result, Ticket):
             return self._ticket_response(result, code)
         return Response(result, status=code)

@@ -15,10 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from msp.api.parsers import body_too_large
+from msp.validators import CONFLICT
 
 log = logging.getLogger("msp.api")
-
-CONFLICT = "conflict"
 
 
 class Conflict(exceptions.APIException):

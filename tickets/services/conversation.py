@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from msp.choices import OutboxChannel
 from msp.models import Client, Contact, User
 from msp.services import outbox_enqueue, outbox_message_id
+from msp.validators import CONFLICT
 from sla.ticket_clocks import sla_next_update_start, sla_next_update_stop, sla_response_stop
 from tickets.choices import EventKind, TicketStatus
 from tickets.models import Comment, EmailThreadMessage, Ticket
@@ -295,7 +296,7 @@ def ticket_acknowledge(*, ticket: Ticket, actor: User, at: datetime | None = Non
     write.require_staff()
     write.require_open("be acknowledged")
     if write.ticket.first_response_at is not None:
-        raise ValidationError("This ticket has been responded to already.")
+        raise ValidationError("This ticket has been responded to already.", code=CONFLICT)
     write.ticket.first_response_at = write.at
     sla_response_stop(write.clocks, at=write.at)
     if write.ticket.status == TicketStatus.NEW:

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from msp.choices import Tier
 from msp.models import Contact, Team, User
+from msp.validators import CONFLICT
 from sla.choices import Priority
 from sla.ticket_clocks import sla_clocks_retarget
 from tickets import selectors
@@ -69,7 +70,7 @@ def escalate(write: TicketWrite, reason: str, assignee: User | None = None) -> N
     write.require_open("be escalated")
     ticket = write.ticket
     if ticket.tier not in NEXT_TIER:
-        raise ValidationError("This ticket is at the top tier (L3) already.")
+        raise ValidationError("This ticket is at the top tier (L3) already.", code=CONFLICT)
     old_tier = ticket.tier
     ticket.tier = NEXT_TIER[old_tier]
     ticket.team = Team.objects.filter(tier=ticket.tier).order_by("name").first() or ticket.team

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from msp.models import User
+from msp.validators import CONFLICT
 from sla.ticket_clocks import sla_clocks_stop_all, sla_resolution_stop, sla_response_stop
 from tickets.choices import OPEN_STATUSES, STATUS_TRANSITIONS, EventKind, TicketStatus
 from tickets.csat import survey_send
@@ -26,12 +27,11 @@ def ticket_change_status(
         raise ValidationError({"status": "Resolve the ticket with a resolution note."})
     if status not in STATUS_TRANSITIONS.get(ticket.status, ()):
         wanted = TicketStatus(status).label if status in TicketStatus.values else status
-        raise ValidationError(
-            {
-                "status": f"A ticket that is {ticket.get_status_display().lower()} cannot become "
-                f"{wanted.lower()}."
-            }
+        message = (
+            f"A ticket that is {ticket.get_status_display().lower()} cannot become "
+            f"{wanted.lower()}."
         )
+        raise ValidationError({"status": ValidationError(message, code=CONFLICT)})
     if status == TicketStatus.CLOSED:
         return _close(write)
     write.set_status(status, detail=note.strip())
@@ -52,7 +52,9 @@ def ticket_resolve(
     write.require_staff()
     ticket = write.ticket
     if ticket.status not in OPEN_STATUSES:
-        raise ValidationError(f"A {ticket.get_status_display().lower()} ticket cannot be resolved.")
+        raise ValidationError(
+            f"A {ticket.get_status_display().lower()} ticket cannot be resolved.", code=CONFLICT
+        )
     reply(write, resolution)
     write.set_status(TicketStatus.RESOLVED)
     ticket.resolved_at = write.at
@@ -93,7 +95,7 @@ def ticket_reopen(
         raise ValidationError({"reason": "Say why the ticket is reopened."})
     write = TicketWrite.begin(ticket, actor, at)
     if write.ticket.status != TicketStatus.RESOLVED:
-        raise ValidationError("Only a resolved ticket can be reopened.")
+        raise ValidationError("Only a resolved ticket can be reopened.", code=CONFLICT)
     write.reopen(reason.strip())
     return write.save("status", "resolved_at")
 
@@ -105,7 +107,7 @@ def ticket_close(*, ticket: Ticket, actor: User | None, at: datetime | None = No
 
 def _close(write: TicketWrite) -> Ticket:
     if write.ticket.status != TicketStatus.RESOLVED:
-        raise ValidationError("Only a resolved ticket can be closed.")
+        raise ValidationError("Only a resolved ticket can be closed.", code=CONFLICT)
     write.ticket.status = TicketStatus.CLOSED
     write.ticket.closed_at = write.at
     write.save("status", "closed_at")

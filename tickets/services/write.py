@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from msp.models import User
+from msp.validators import CONFLICT
 from sla.ticket_clocks import (
     TicketClocks,
     sla_resolution_pause,
@@ -23,6 +24,7 @@ from tickets.choices import EventKind, TicketStatus
 from tickets.models import Ticket, TimelineEvent
 
 FINISHED_STATUSES = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
+
 SLA_SUMMARY_FIELDS = ("sla_due_at", "sla_warn_at", "sla_breached")
 
 
@@ -99,7 +101,8 @@ class TicketWrite:
         if self.ticket.status in FINISHED_STATUSES:
             raise ValidationError(
                 f"Ticket {self.ticket.number} is {self.ticket.get_status_display().lower()}; "
-                f"it cannot {action}."
+                f"it cannot {action}.",
+                code=CONFLICT,
             )
 
     # Status and the resolution clock's pauses ---------------------------------------------------
