@@ -3,6 +3,7 @@ the admin and the API docs load without a single violation (no inline script, ev
 un-nonced style), and what used to be inline (auto-submitting filters, htmx) still works."""
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from tests.factories import ContactFactory, ReportFactory, TicketFactory
@@ -79,6 +80,8 @@ def test_staff_pages_admin_and_api_docs_load_without_violations(
         "/workspace/sla/calendars/",
         "/workspace/notifications/",
         "/accounts/api-tokens/",
+        "/accounts/mfa/",  # with the passkey scripts
+        "/accounts/mfa/app/",  # the QR code, an inline SVG
         "/admin/",
         "/admin/msp/client/",
         f"/admin/msp/client/{client_a.pk}/change/",
@@ -120,4 +123,18 @@ def test_portal_pages_load_without_violations(watched, policy, client_a, client_
         f"/portal/reports/{report.pk}/",
     ]:
         page.visit(path)
+    assert page.refused == [], "\n".join(page.refused)
+
+
+def test_the_second_sign_in_step_loads_without_violations(watched, technician):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    TOTPDevice.objects.create(user=technician, name="Phone", confirmed=True)
+    WebAuthnCredential.objects.create(
+        user=technician, name="Laptop", confirmed=True, credential_id=b"x", public_key=b"y"
+    )
+    page = watched
+    sign_in(page, technician.email)
+    page.visit("/accounts/mfa/verify/")
+    assert page.get_by_role("button", name="Use a passkey").count() == 1
     assert page.refused == [], "\n".join(page.refused)
