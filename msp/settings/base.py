@@ -58,11 +58,11 @@ MIDDLEWARE = [
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who, from where, for the audit trail of this request (msp.audit).
+    "msp.middleware.AuditMiddleware",
     # Two-factor sign-in: which device verified this session, then what it may reach.
     "django_otp.middleware.OTPMiddleware",
     "msp.mfa.MfaMiddleware",
-    # Who, from where, for the audit trail of this request (msp.audit).
-    "msp.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Signed out after SESSION_IDLE_MINUTES_* without activity (after messages: it says so).
     "msp.sessions.SessionIdleTimeoutMiddleware",
