@@ -184,5 +184,9 @@ class SecuritySettingsAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return not SecuritySettings.objects.exists()
 
+    def save_model(self, request, obj, form, change) -> None:
+        obj.pk = 1  # the one row
+        super().save_model(request, obj, form, change)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

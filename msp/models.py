@@ -507,4 +507,5 @@ class SecuritySettings(models.Model):
 
     @classmethod
     def current(cls) -> "SecuritySettings":
-        return cls.objects.get_or_create(pk=1)[0]
+        # Read, never written here: until an administrator saves them, the defaults apply.
+        return cls.objects.filter(pk=1).first() or cls(pk=1)

@@ -193,3 +193,12 @@ class TestDevices:
             third = password_signed_in(technician)
             device.refresh_from_db()
             assert third.post(reverse("mfa-verify"), {"code": code(device)}).status_code == 302
+
+
+def test_an_administrator_turns_the_staff_policy_on_in_the_admin(admin_user, technician):
+    admin = HttpClient()
+    admin.force_login(admin_user)
+    response = admin.post(reverse("admin:msp_securitysettings_add"), {"require_staff_mfa": "on"})
+    assert response.status_code == 302
+    assert SecuritySettings.current().require_staff_mfa
+    assert password_signed_in(technician).get("/workspace/").url.startswith(reverse("mfa-setup"))

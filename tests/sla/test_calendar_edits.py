@@ -351,10 +351,12 @@ class TestEditPaths:
                 }
             )
         with time_machine.travel(ny(2026, 12, 8, 12), tick=False):
+            client = signed_in(admin_user)  # signed in then, not days before (idle timeout)
             response = client.post(
                 reverse("admin:sla_businesscalendar_change", args=[calendar.pk]), data
             )
         assert response.status_code == 302, response.content.decode()[:2000]
+        assert "/login/" not in response.url
         latest = CalendarVersion.objects.filter(calendar=calendar).last()
         assert (latest.effective_from, latest.holidays) == (ny(2026, 12, 8, 12), ["2026-12-31"])
         change_page = client.get(reverse("admin:sla_businesscalendar_change", args=[calendar.pk]))
