@@ -145,13 +145,15 @@ def concurrently(workers: int, seconds: float, work) -> int:
 
 
 def emails_per_second() -> None:
-    from tickets.intake.email_parse import parse_email
+    from tickets.intake.email_parse import UnreadableEmail, parse_email
 
-    messages = [
-        path.read_bytes()
-        for path in sorted((ROOT / "tests/tickets/emails").glob("*.eml"))
-        if path.name != "no_sender.eml"
-    ]
+    messages = []
+    for path in sorted((ROOT / "tests/tickets/emails").glob("*.eml")):
+        try:  # the corpus holds unreadable mail too (quarantined, not parsed): left out
+            parse_email(path.read_bytes())
+        except UnreadableEmail:
+            continue
+        messages.append(path.read_bytes())
     count, started = 0, time.perf_counter()
     while time.perf_counter() - started < 5:
         for raw in messages:

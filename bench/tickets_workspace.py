@@ -115,7 +115,8 @@ def seed(tickets: int, rng: random.Random, open_share: float = OPEN_SHARE) -> No
     policy = default_policy_ensure()
     staff = []
     for tier, count in ((Tier.L1, 15), (Tier.L2, 10), (Tier.L3, 5)):
-        team = Team.objects.create(name=f"Bench {tier}", tier=tier)
+        # Every team serves every client (an MSP that has not split clients by team).
+        team = Team.objects.create(name=f"Bench {tier}", tier=tier, serves_all_clients=True)
         for n in range(count):
             user = User.objects.create_user(
                 f"tech-{tier}-{n}@bench.msp",
@@ -379,6 +380,10 @@ def open_database(tickets: int, reseed: bool = False) -> str:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from msp.models import Team
+
+    # Seeded before teams had clients: the bench teams serve every client, as the seed does now.
+    Team.objects.filter(name__startswith="Bench ").update(serves_all_clients=True)
     return database
 
 
