@@ -59,7 +59,12 @@ def ticket_queue(*, user: User, queue: str, now: datetime | None = None) -> Quer
     if queue == Queue.MINE:
         tickets = tickets.filter(assignee=user)
     elif queue == Queue.MY_TIER:
-        mine = Q(team__members=user)
+        # The user's teams first (a small read): someone with no team and no tier has an
+        # empty queue at once, rather than a scan of every open ticket for no match.
+        team_ids = list(user.teams.values_list("pk", flat=True))
+        if not team_ids and not user.tier:
+            return tickets.none()
+        mine = Q(team_id__in=team_ids)
         tickets = tickets.filter(mine | Q(tier=user.tier) if user.tier else mine)
     elif queue == Queue.UNASSIGNED:
         tickets = tickets.filter(assignee__isnull=True)
