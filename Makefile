@@ -1,4 +1,4 @@
-.PHONY: help run test lint format bench bench-workspace bench-sweep bench-api bench-reports
+.PHONY: help run test lint format bench bench-workspace bench-sweep bench-api bench-reports bench-all bench-compare
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -31,3 +31,9 @@ bench-api:  ## API list, creates, alerts and email parsing at 100k and 1M ticket
 
 bench-reports:  ## Report figures and PDF at 1M tickets over 500 clients (local PostgreSQL)
 	.venv/bin/python bench/reports.py --tickets 1000000
+
+bench-all:  ## Every bench at 100k tickets: one table, saved to var/bench/<time>.json and latest.json
+	.venv/bin/python bench/all.py
+
+bench-compare:  ## Differences per path between two bench-all runs (OLD=, NEW=; default the two latest)
+	.venv/bin/python bench/all.py --compare $(OLD) $(NEW)

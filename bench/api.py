@@ -19,7 +19,6 @@ import http.client
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -31,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import tickets_workspace as workspace  # noqa: E402 - after the path is set
+from records import latency as latency_record  # noqa: E402
+from records import record  # noqa: E402
 
 
 def free_port() -> int:
@@ -39,11 +40,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(database: str, port: int) -> subprocess.Popen:
+def start_gunicorn(database: str, port: int, conn_max_age: int = 0) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "msp.settings.dev",
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "DATABASE_CONN_MAX_AGE": str(conn_max_age),
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "API_THROTTLE_RATE": "100000000/min",
@@ -93,7 +95,7 @@ def path_of(paths: list[str], index: int) -> str:
     return paths[index % len(paths)]
 
 
-def latency(label: str, port: int, token: str, paths: list[str], requests: int) -> None:
+def latency(label: str, port: int, token: str, paths: list[str], requests: int) -> dict:
     for path in paths[:3]:
         request(port, "GET", path, token)  # warm both workers
     timings = []
@@ -103,13 +105,12 @@ def latency(label: str, port: int, token: str, paths: list[str], requests: int) 
         timings.append((time.perf_counter() - started) * 1000)
         if code != 200:
             raise SystemExit(f"{path_of(paths, index)} answered {code}")
-    timings.sort()
-    p50 = statistics.median(timings)
-    p95 = timings[int(len(timings) * 0.95) - 1]
-    print(f"  {label:<44} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
+    measured = latency_record(label, timings)
+    print(f"  {label:<44} p50 {measured['p50_ms']:6.1f} ms   p95 {measured['p95_ms']:6.1f} ms")
+    return measured
 
 
-def queries_per_list(token: str) -> None:
+def queries_per_list(token: str) -> list[dict]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIClient
@@ -117,11 +118,16 @@ def queries_per_list(token: str) -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     client.get("/api/v1/tickets/")
+    measured = []
     for size in (10, 50, 200):
         with CaptureQueriesContext(connection) as captured:
             response = client.get(f"/api/v1/tickets/?page_size={size}&status=new")
         rows = len(response.json()["results"])
         print(f"  ticket list, page size {size:>3}: {len(captured)} SQL queries ({rows} rows)")
+        measured.append(
+            record(f"ticket list, page size {size} (in-process)", queries=len(captured), rows=rows)
+        )
+    return measured
 
 
 def concurrently(workers: int, seconds: float, work) -> int:
@@ -144,7 +150,7 @@ def concurrently(workers: int, seconds: float, work) -> int:
     return sum(done)
 
 
-def emails_per_second() -> None:
+def emails_per_second() -> dict:
     from tickets.intake.email_parse import UnreadableEmail, parse_email
 
     messages = []
@@ -161,15 +167,14 @@ def emails_per_second() -> None:
             count += 1
     rate = count / (time.perf_counter() - started)
     print(f"  emails parsed: {rate:,.0f}/s (one core, {len(messages)} kinds of message)")
+    return record("emails parsed (one core)", throughput=rate, unit="emails/s")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--seconds", type=float, default=20)
-    options = parser.parse_args()
-    database = workspace.open_database(options.tickets)
+def run(
+    *, tickets: int = 100_000, requests: int = 300, seconds: float = 20, conn_max_age: int = 0
+) -> list[dict]:
+    """Measure the API over HTTP; print the figures as they come and return them as records."""
+    database = workspace.open_database(tickets, conn_max_age=conn_max_age)
 
     from msp.models import Asset, Client, User
     from msp.services import api_token_create
@@ -178,35 +183,26 @@ def main() -> None:
     technician = User.objects.get(email="tech-l1-0@bench.msp")
     _, token = api_token_create(user=technician, name="bench", scope="write")
     print(f"{Ticket.objects.count():,} tickets in {database}")
-    queries_per_list(token)
+    measured = queries_per_list(token)
 
     port = free_port()
-    server = start_gunicorn(database, port)
+    server = start_gunicorn(database, port, conn_max_age)
     try:
         client_ids = list(Client.objects.order_by("pk").values_list("pk", flat=True)[:50])
         print("Ticket list over HTTP (gunicorn, 2 workers, loopback, one client at a time):")
-        latency("newest 50", port, token, ["/api/v1/tickets/"], options.requests)
-        latency(
-            "open, status=new, 50",
-            port,
-            token,
-            ["/api/v1/tickets/?status=new"],
-            options.requests,
-        )
-        latency(
-            "one client's tickets, 50 (50 clients)",
-            port,
-            token,
-            [f"/api/v1/tickets/?client={pk}" for pk in client_ids],
-            options.requests,
-        )
-        latency(
-            "changed in the last hour (polling)",
-            port,
-            token,
-            ["/api/v1/tickets/?updated_since=2026-11-22T00:00:00Z"],
-            options.requests,
-        )
+        lists = [
+            ("newest 50", ["/api/v1/tickets/"]),
+            ("open, status=new, 50", ["/api/v1/tickets/?status=new"]),
+            (
+                "one client's tickets, 50 (50 clients)",
+                [f"/api/v1/tickets/?client={pk}" for pk in client_ids],
+            ),
+            (
+                "changed in the last hour (polling)",
+                ["/api/v1/tickets/?updated_since=2026-11-22T00:00:00Z"],
+            ),
+        ]
+        measured += [latency(label, port, token, paths, requests) for label, paths in lists]
 
         def create(worker: int, n: int) -> bool:
             body = {
@@ -217,8 +213,16 @@ def main() -> None:
             }
             return request(port, "POST", "/api/v1/tickets/", token, body)[0] == 201
 
-        created = concurrently(2, options.seconds, create)
-        print(f"  ticket creation, 2 clients: {created / options.seconds:,.0f}/s")
+        created = concurrently(2, seconds, create)
+        print(f"  ticket creation, 2 clients: {created / seconds:,.0f}/s")
+        measured.append(
+            record(
+                "ticket creation, 2 clients",
+                rows=created,
+                throughput=created / seconds,
+                unit="tickets/s",
+            )
+        )
 
         assets = list(
             Asset.objects.filter(client_id__in=client_ids)
@@ -239,16 +243,45 @@ def main() -> None:
             }
             return request(port, "POST", "/api/v1/alerts/", alert_token, body)[0] == 202
 
-        received = concurrently(2, options.seconds, alert)
+        received = concurrently(2, seconds, alert)
         print(
-            f"  alert intake, 2 senders, 200 fingerprints: {received / options.seconds:,.0f}/s "
+            f"  alert intake, 2 senders, 200 fingerprints: {received / seconds:,.0f}/s "
             f"({Ticket.objects.filter(source='alert', subject__startswith='Disk space').count()}"
             " tickets in all)"
+        )
+        measured.append(
+            record(
+                "alert intake, 2 senders, 200 fingerprints",
+                rows=received,
+                throughput=received / seconds,
+                unit="alerts/s",
+            )
         )
     finally:
         server.terminate()
         server.wait(timeout=10)
-    emails_per_second()
+    measured.append(emails_per_second())
+    return measured
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=0,
+        help="seconds gunicorn's workers keep their database connection (0: one per request)",
+    )
+    options = parser.parse_args()
+    run(
+        tickets=options.tickets,
+        requests=options.requests,
+        seconds=options.seconds,
+        conn_max_age=options.conn_max_age,
+    )
 
 
 if __name__ == "__main__":

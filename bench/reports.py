@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import tickets_workspace as workspace  # noqa: E402 - after the path is set
+from records import record  # noqa: E402
 
 
 def add_report_data(rng: random.Random) -> None:
@@ -257,12 +258,9 @@ def hand_written_sql(period) -> float:
     return time.perf_counter() - began
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=5)
-    options = parser.parse_args()
-    database = workspace.open_database(options.tickets)
+def run(*, tickets: int = 1_000_000, repeats: int = 5) -> list[dict]:
+    """Time the report figures and PDF; print them and return them as records (medians)."""
+    database = workspace.open_database(tickets)
     add_report_data(random.Random(7))
 
     from msp.choices import PeriodKind
@@ -281,26 +279,38 @@ def main() -> None:
     clients = list(Client.objects.order_by("pk"))
     client = clients[len(clients) // 2]
     start, end = period.bounds(client.timezone)
+    opened = Ticket.objects.filter(client=client, created_at__gte=start, created_at__lt=end)
     print(
         f"{Ticket.objects.count():,} tickets, {len(clients)} clients, in {database}; "
-        f"{period.label}: {Ticket.objects.filter(client=client, created_at__gte=start, created_at__lt=end).count()} "  # noqa: E501
-        f"tickets opened for {client.name}"
+        f"{period.label}: {opened.count()} tickets opened for {client.name}"
     )
     # Warm the caches the same way for every measurement.
     client_metrics_compute(client=client, period=period)
+    measured = []
 
-    seconds, queries = timed(lambda: client_metrics(client=client, period=period), options.repeats)
+    seconds, queries = timed(lambda: client_metrics(client=client, period=period), repeats)
     print(f"one client's month, computed:           {seconds * 1000:7.1f} ms, {queries} queries")
-    seconds, queries = timed(
-        lambda: client_metrics_compute(client=client, period=period), options.repeats
-    )
+    measured.append(record("one client's month, computed", p50_ms=seconds * 1000, queries=queries))
+    seconds, queries = timed(lambda: client_metrics_compute(client=client, period=period), repeats)
     print(f"one client's month, computed and stored: {seconds * 1000:6.1f} ms, {queries} queries")
+    measured.append(
+        record("one client's month, computed and stored", p50_ms=seconds * 1000, queries=queries)
+    )
     floor = statistics.median(hand_written_sql(period) for _ in range(3))
     print(f"hand-written SQL, all clients:          {floor * 1000:7.1f} ms, 7 statements")
+    measured.append(record("hand-written SQL floor, all clients", p50_ms=floor * 1000, queries=7))
     seconds_all, queries_all = timed(lambda: clients_metrics(clients=clients, period=period), 3)
     print(
         f"all clients' month, computed:           {seconds_all * 1000:7.1f} ms, "
         f"{queries_all} queries ({seconds_all / floor:.2f}x the hand-written SQL)"
+    )
+    measured.append(
+        record(
+            f"all {len(clients)} clients' month, computed",
+            p50_ms=seconds_all * 1000,
+            queries=queries_all,
+            rows=len(clients),
+        )
     )
 
     reports = []
@@ -308,8 +318,19 @@ def main() -> None:
         lambda: reports.append(report_generate(client=client, period=period)), 3
     )
     print(f"one report (snapshot):                  {seconds * 1000:7.1f} ms, {queries} queries")
-    seconds, _ = timed(lambda: report_pdf(reports[-1]), 3)
+    measured.append(record("one report (snapshot)", p50_ms=seconds * 1000, queries=queries))
+    seconds, queries = timed(lambda: report_pdf(reports[-1]), 3)
     print(f"one report's PDF:                       {seconds * 1000:7.1f} ms")
+    measured.append(record("one report's PDF", p50_ms=seconds * 1000, queries=queries))
+    return measured
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    options = parser.parse_args()
+    run(tickets=options.tickets, repeats=options.repeats)
 
 
 if __name__ == "__main__":

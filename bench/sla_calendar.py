@@ -20,7 +20,10 @@ import businesstimedelta
 import holidays
 import pytz
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from records import record
 
 from sla.calendar import WorkingTime
 
@@ -73,14 +76,11 @@ def timed(function, cases):
     return results, time.perf_counter() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=7)
-    options = parser.parse_args()
-    rng = random.Random(options.seed)
+def run(*, count: int = 100_000, seed: int = 7) -> list[dict]:
+    """Compare both engines; print the figures and return them as records."""
+    rng = random.Random(seed)
     calendars = build_calendars()
-    cases = make_cases(options.cases, rng, len(calendars))
+    cases = make_cases(count, rng, len(calendars))
     n = len(cases)
     print(f"{n:,} cases over {len(calendars)} calendars: " + "; ".join(c[0] for c in calendars))
 
@@ -110,11 +110,19 @@ def main() -> None:
     )
 
     print(f"{'':24}{'ours':>14}{'businesstimedelta':>20}{'ratio':>9}")
+    measured = []
     for label, ours_t, theirs_t in (
         ("add ops/s", t_ours_add, t_theirs_add),
         ("between ops/s", t_ours_between, t_theirs_between),
     ):
         print(f"{label:24}{n / ours_t:>14,.0f}{n / theirs_t:>20,.0f}{theirs_t / ours_t:>8.1f}x")
+        operation = label.split()[0]
+        measured += [
+            record(f"{operation}, ours", rows=n, throughput=n / ours_t, unit="ops/s"),
+            record(
+                f"{operation}, businesstimedelta", rows=n, throughput=n / theirs_t, unit="ops/s"
+            ),
+        ]
     print(f"agreement with businesstimedelta: add {agree_add / n:.2%}, ", end="")
     print(f"between {agree_between / n:.2%}")
 
@@ -130,6 +138,18 @@ def main() -> None:
             ours.add(start, minutes)
         per_op = (time.perf_counter() - started) / repeats
         print(f"  {days:>5} business days: {per_op * 1e6:6.2f} us per add")
+        measured.append(
+            record(f"add over {days} business days, ours", throughput=1 / per_op, unit="ops/s")
+        )
+    return measured
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    options = parser.parse_args()
+    run(count=options.cases, seed=options.seed)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from records import record
 from tickets_workspace import configure, ensure_database, seed
 
 
@@ -71,16 +72,13 @@ def make_due(count: int) -> None:
     print(f"{len(clocks):,} resolution clocks made overdue")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=1_000_000)
-    parser.add_argument("--due", type=int, default=1_000)
-    options = parser.parse_args()
-    database = f"msp_bench_open_{options.tickets}"
+def run(*, tickets: int = 1_000_000, due: int = 1_000) -> list[dict]:
+    """Time the due-clock query and one sweep; print them and return them as records."""
+    database = f"msp_bench_open_{tickets}"
     must_seed = ensure_database(database, reseed=False)
     configure(database)
     if must_seed:
-        seed(options.tickets, random.Random(7), open_share=1.0)
+        seed(tickets, random.Random(7), open_share=1.0)
 
     from django.db import connection
     from django.utils import timezone
@@ -92,20 +90,21 @@ def main() -> None:
 
     escalation_rules_default_ensure(policy=SLAPolicy.objects.get(is_default=True))
     print(f"{Ticket.objects.open().count():,} open tickets, {SLAClock.objects.count():,} clocks")
-    make_due(options.due)
+    make_due(due)
     now = timezone.now()
-    due = (
+    due_clocks = (
         SLAClock.objects.filter(next_check_at__lte=now)
         .order_by("next_check_at")
         .values_list("ticket_id", flat=True)[:100]
     )
-    plan = due.explain()
+    plan = due_clocks.explain()
     scan = "index scan" if "Index" in plan else "NO INDEX"
     print(f"due-clock query plan: {scan}: {plan.splitlines()[0][:100]}")
     started = time.perf_counter()
     with connection.cursor():
-        list(due)
-    print(f"due-clock query: {(time.perf_counter() - started) * 1000:.2f} ms")
+        found = len(list(due_clocks))
+    query_ms = (time.perf_counter() - started) * 1000
+    print(f"due-clock query: {query_ms:.2f} ms")
     started = time.perf_counter()
     result = sla_sweep(now=now, budget_seconds=600)
     elapsed = time.perf_counter() - started
@@ -118,6 +117,31 @@ def main() -> None:
     empty = sla_sweep(now=now)
     idle_ms = (time.perf_counter() - started) * 1000
     print(f"a sweep with nothing due: {idle_ms:.1f} ms ({empty.milestones} milestones)")
+    return [
+        record(f"due-clock query ({scan})", p50_ms=query_ms, rows=found),
+        record(
+            f"one sweep over {due:,} due tickets",
+            p50_ms=elapsed * 1000,
+            rows=result.tickets,
+            throughput=result.tickets / elapsed,
+            unit="tickets/s",
+        ),
+        record(
+            f"one sweep over {due:,} due tickets: milestones",
+            rows=result.milestones,
+            throughput=result.milestones / elapsed,
+            unit="milestones/s",
+        ),
+        record("a sweep with nothing due", p50_ms=idle_ms, rows=empty.milestones),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--due", type=int, default=1_000)
+    options = parser.parse_args()
+    run(tickets=options.tickets, due=options.due)
 
 
 if __name__ == "__main__":

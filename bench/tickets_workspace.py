@@ -15,7 +15,6 @@ import io
 import json
 import os
 import random
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from records import latency  # noqa: E402 - after the path is set
 
 CLIENTS = 500
 WORDS = [
@@ -36,9 +38,12 @@ BREACHED_SHARE = 0.05  # of concluded clocks
 BATCH = 50_000
 
 
-def configure(database: str) -> None:
+def configure(database: str, conn_max_age: int = 0) -> None:
+    """Set Django up on the bench database; conn_max_age > 0 keeps the connection across
+    requests (as a deployment with DATABASE_CONN_MAX_AGE does) instead of one per request."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "msp.settings.dev"
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
+    os.environ["DATABASE_CONN_MAX_AGE"] = str(conn_max_age)
     os.environ["DEBUG"] = "false"
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
     import django
@@ -339,7 +344,7 @@ def seed(tickets: int, rng: random.Random, open_share: float = OPEN_SHARE) -> No
     print(f"seeded in {time.perf_counter() - started:.0f} s")
 
 
-def measure(label: str, http, urls: str | list[str], requests: int) -> None:
+def measure(label: str, http, urls: str | list[str], requests: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -355,12 +360,12 @@ def measure(label: str, http, urls: str | list[str], requests: int) -> None:
         if response.status_code != 200:
             raise SystemExit(f"{url} answered {response.status_code}")
         queries.add(len(captured))
-    timings.sort()
-    p95 = timings[int(len(timings) * 0.95) - 1]
+    measured = latency(label, timings, queries="/".join(str(q) for q in sorted(queries)))
     print(
-        f"  {label:34} p50 {statistics.median(timings):7.1f} ms   p95 {p95:7.1f} ms   "
-        f"queries {'/'.join(str(q) for q in sorted(queries))}"
+        f"  {label:34} p50 {measured['p50_ms']:7.1f} ms   p95 {measured['p95_ms']:7.1f} ms   "
+        f"queries {measured['queries']}"
     )
+    return measured
 
 
 def explain(sql_label: str, queryset) -> None:
@@ -369,12 +374,12 @@ def explain(sql_label: str, queryset) -> None:
     print(f"  plan of {sql_label}: {scan} ({plan.splitlines()[0][:90]})")
 
 
-def open_database(tickets: int, reseed: bool = False) -> str:
+def open_database(tickets: int, reseed: bool = False, conn_max_age: int = 0) -> str:
     """Point Django at the bench database of this size, seeding it on first use and bringing
     its schema up to date (a database seeded by an older version catches up)."""
     database = f"msp_bench_{tickets}"
     must_seed = ensure_database(database, reseed)
-    configure(database)
+    configure(database, conn_max_age)
     if must_seed:
         seed(tickets, random.Random(42))
     from django.core.management import call_command
@@ -387,13 +392,11 @@ def open_database(tickets: int, reseed: bool = False) -> str:
     return database
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--reseed", action="store_true")
-    options = parser.parse_args()
-    database = open_database(options.tickets, options.reseed)
+def run(
+    *, tickets: int = 100_000, requests: int = 200, reseed: bool = False, conn_max_age: int = 0
+) -> list[dict]:
+    """Measure the workspace pages; print them as they come and return them as records."""
+    database = open_database(tickets, reseed, conn_max_age)
 
     from django.test import Client as HttpClient
 
@@ -407,23 +410,36 @@ def main() -> None:
     open_count = Ticket.objects.open().count()
     print(f"{Ticket.objects.count():,} tickets, {open_count:,} open, in {database}")
     explain("the all-open queue", ticket_queue(user=technician, queue=Queue.ALL_OPEN)[:50])
-    measure("queue: all open, page 1", http, "/workspace/tickets/?queue=open", options.requests)
-    measure(
-        "queue: all open, page 5", http, "/workspace/tickets/?queue=open&page=5", options.requests
-    )
-    measure("queue: my tier and teams", http, "/workspace/tickets/?queue=tier", options.requests)
-    measure(
-        "queue: one client", http, "/workspace/tickets/?queue=open&client=250", options.requests
-    )
-    measure(
-        "queue: search 'printer vpn'",
-        http,
-        "/workspace/tickets/?queue=open&q=printer+vpn",
-        options.requests,
-    )
     sample = Ticket.objects.open().order_by("?").values_list("pk", flat=True)[:20]
-    pages = [f"/workspace/tickets/{pk}/" for pk in sample]
-    measure("ticket page (20 open tickets)", http, pages, options.requests)
+    pages = [
+        ("queue: all open, page 1", "/workspace/tickets/?queue=open"),
+        ("queue: all open, page 5", "/workspace/tickets/?queue=open&page=5"),
+        ("queue: my tier and teams", "/workspace/tickets/?queue=tier"),
+        ("queue: one client", "/workspace/tickets/?queue=open&client=250"),
+        ("queue: search 'printer vpn'", "/workspace/tickets/?queue=open&q=printer+vpn"),
+        ("ticket page (20 open tickets)", [f"/workspace/tickets/{pk}/" for pk in sample]),
+    ]
+    return [measure(label, http, urls, requests) for label, urls in pages]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--reseed", action="store_true")
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=0,
+        help="seconds to keep the database connection (0: one connection per request)",
+    )
+    options = parser.parse_args()
+    run(
+        tickets=options.tickets,
+        requests=options.requests,
+        reseed=options.reseed,
+        conn_max_age=options.conn_max_age,
+    )
 
 
 if __name__ == "__main__":
