@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.db import models
 
 
@@ -9,6 +10,11 @@ class BusinessCalendarQuerySet(models.QuerySet):
 
 class SLAPolicyQuerySet(models.QuerySet):
     def with_targets(self) -> "SLAPolicyQuerySet":
+        """Policies with their calendar and their targets (with the targets' own calendars,
+        joined): two queries."""
+        targets = apps.get_model("sla", "SLATarget").objects.select_related(
+            "response_calendar", "resolution_calendar"
+        )
         return self.select_related("calendar").prefetch_related(
-            "targets__response_calendar", "targets__resolution_calendar"
+            models.Prefetch("targets", queryset=targets)
         )

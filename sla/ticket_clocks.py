@@ -68,6 +68,10 @@ class TicketClocks:
             breached=any(row.breached_at is not None for row in self.rows),
         )
 
+    def insert(self) -> None:
+        """Save the rows of clocks just started (the ticket saved first)."""
+        SLAClock.objects.bulk_create(self.rows)
+
     def save(self, changes: dict[SLAClock, Clock], *, now: datetime) -> None:
         for row, clock in changes.items():
             clockstore.row_apply(row, clock, now=now)
@@ -108,7 +112,9 @@ def _unacknowledged_checks(ticket, at: datetime) -> dict[str, str]:
 
 
 def sla_clocks_start(*, ticket, policy: SLAPolicy, at: datetime) -> TicketClocks:
-    """Start the response and resolution clocks of a new ticket (`policy` with its targets)."""
+    """Start the response and resolution clocks of a ticket being opened (`policy` with its
+    targets). The rows are made, not saved: the ticket's INSERT carries their summary, then
+    `clocks.insert()` saves them in one statement."""
     clocks = TicketClocks(ticket=ticket, rows=[], policy=policy, changed=True)
     targets = clocks.targets()
     for kind, target in (
@@ -121,7 +127,6 @@ def sla_clocks_start(*, ticket, policy: SLAPolicy, at: datetime) -> TicketClocks
             row.extra_checks = _unacknowledged_checks(ticket, at)
         clockstore.row_apply(row, clock, now=at)
         clocks.rows.append(row)
-    SLAClock.objects.bulk_create(clocks.rows)
     return clocks
 
 

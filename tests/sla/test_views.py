@@ -145,7 +145,7 @@ class TestPolicyPages:
 
     def test_policy_list_query_count_is_fixed(self, technician, policy, django_assert_num_queries):
         http = signed_in(technician)
-        with django_assert_num_queries(6):  # session, user, policies, targets, 2 calendar lookups
+        with django_assert_num_queries(4):  # session, user, policies, targets with calendars
             http.get(reverse("sla:policy-list"))
 
     def _policy_data(self, calendar, **overrides) -> dict:

@@ -120,10 +120,9 @@ def ticket_open(
         validate_unique=False,
         validate_constraints=False,
     )
-    ticket.save()
     clocks = sla_clocks_start(ticket=ticket, policy=policy, at=at)
     write = TicketWrite.opened(ticket, clocks, created_by, at)
-    write.save()
+    write.insert()
     write.event(EventKind.CREATED, new_value=ticket.priority, detail=ticket.subject)
     return ticket
 

@@ -56,7 +56,7 @@ class TicketWrite:
 
     @classmethod
     def opened(cls, ticket: Ticket, clocks: TicketClocks, actor: User | None, at: datetime):
-        """A ticket just inserted, with the clocks it started with."""
+        """A ticket being opened, with the clocks it starts with (see `insert`)."""
         return cls(ticket, actor, at, clocks)
 
     @property
@@ -78,13 +78,24 @@ class TicketWrite:
         """Save the named fields, and the SLA summary when clocks were touched."""
         summary_fields = ()
         if self._clocks is not None:
-            summary = self._clocks.summary()
-            self.ticket.sla_due_at = summary.due_at
-            self.ticket.sla_warn_at = summary.warn_at
-            self.ticket.sla_breached = summary.breached
+            self._summarise()
             summary_fields = SLA_SUMMARY_FIELDS
         self.ticket.save(update_fields=[*dict.fromkeys(fields), *summary_fields, "updated_at"])
         return self.ticket
+
+    def insert(self) -> Ticket:
+        """A new ticket and the clocks it starts with: the ticket's INSERT carries their
+        summary, then the clocks are inserted in one statement."""
+        self._summarise()
+        self.ticket.save(force_insert=True)
+        self._clocks.insert()
+        return self.ticket
+
+    def _summarise(self) -> None:
+        summary = self._clocks.summary()
+        self.ticket.sla_due_at = summary.due_at
+        self.ticket.sla_warn_at = summary.warn_at
+        self.ticket.sla_breached = summary.breached
 
     # Checks -----------------------------------------------------------------------------------
 

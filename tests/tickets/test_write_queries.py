@@ -1,0 +1,57 @@
+"""What a ticket write costs in SQL, whatever the data: opening a ticket (its clocks and
+timeline entry included), over the API and in the service, and a reply."""
+
+import pytest
+from django.db import connection
+from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
+
+from msp.services import api_token_create
+from tests.factories import ContactFactory, TicketFactory
+from tickets import services
+
+pytestmark = pytest.mark.django_db
+
+
+def statements(captured) -> list[str]:
+    """The statements that reach the data (savepoints are the transaction's own)."""
+    return [q["sql"] for q in captured if "SAVEPOINT" not in q["sql"]]
+
+
+def test_opening_a_ticket(client_a, policy, technician):
+    contact = ContactFactory(client=client_a)
+    services.ticket_open(client=client_a, subject="Warm-up", contact=contact)
+    with CaptureQueriesContext(connection) as captured:
+        ticket = services.ticket_open(
+            client=client_a, subject="Printer", contact=contact, created_by=technician
+        )
+    # The priority matrix, the contract, the policy and its targets, the tier's team, the
+    # "not acknowledged" rules; then one INSERT each for the ticket, its clocks, its timeline.
+    assert len(statements(captured)) == 9
+    assert ticket.sla_due_at is not None and ticket.sla_clocks.count() == 2
+
+
+def test_opening_a_ticket_over_the_api(client_a, policy, technician):
+    _, secret = api_token_create(user=technician, name="RMM", scope="write")
+    http = HttpClient(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    body = {"client": client_a.pk, "subject": "Warm-up"}
+    http.post("/api/v1/tickets/", body, content_type="application/json")
+    with CaptureQueriesContext(connection) as captured:
+        response = http.post(
+            "/api/v1/tickets/", {**body, "subject": "Disk full"}, content_type="application/json"
+        )
+    assert response.status_code == 201
+    # The token with its user, the clients the user sees, the client named, the nine of
+    # opening, and the ticket with its clocks for the answer.
+    assert len(statements(captured)) == 14
+
+
+def test_a_reply(client_a, policy, technician):
+    ticket = TicketFactory(client=client_a, contact=ContactFactory(client=client_a))
+    services.ticket_reply(ticket=ticket, author=technician, body="Warm-up")
+    with CaptureQueriesContext(connection) as captured:
+        services.ticket_reply(ticket=ticket, author=technician, body="On my way.")
+    # The ticket (locked), its contact, the comment, the timeline entry, the thread so far,
+    # the outbox message (looked up by key, inserted), the thread's new message (the same),
+    # the clocks (locked), the ticket's first response and summary.
+    assert len(statements(captured)) == 11
