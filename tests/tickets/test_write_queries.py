@@ -55,3 +55,29 @@ def test_a_reply(client_a, policy, technician):
     # the outbox message (looked up by key, inserted), the thread's new message (the same),
     # the clocks (locked), the ticket's first response and summary.
     assert len(statements(captured)) == 11
+
+
+def test_an_alert_that_fires_again(client_a, policy, technician, server):
+    _, secret = api_token_create(user=technician, name="RMM", scope="alerts")
+    http = HttpClient(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    body = {
+        "source": "rmm",
+        "fingerprint": "disk-c",
+        "status": "firing",
+        "severity": "warning",
+        "summary": "Disk C: 95 % full",
+        "client": client_a.pk,
+        "asset": server.name,
+    }
+    opened = http.post("/api/v1/alerts/", body, content_type="application/json")
+    with CaptureQueriesContext(connection) as captured:
+        again = http.post("/api/v1/alerts/", body, content_type="application/json")
+    assert again.json()["results"][0] == {
+        "fingerprint": "disk-c",
+        "action": "repeated",
+        "ticket": opened.json()["results"][0]["ticket"],
+        "unrouted": None,
+    }
+    # The token with its user, the clients the user sees, the asset named; then one UPDATE
+    # counts the occurrence and one INSERT notes it on the ticket.
+    assert len(statements(captured)) == 5

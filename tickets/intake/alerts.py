@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import reduce
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
@@ -156,6 +156,9 @@ def _reason(exc: ValidationError) -> str:
 
 @transaction.atomic
 def _fire(alert: AlertIn, client: Client, asset: Asset | None, user: User, at) -> AlertOutcome:
+    repeated = _repeat_in_place(alert, client, at)
+    if repeated is not None:
+        return repeated
     rules = AlertSettings.current()  # read once per alert
     row = _open_row(alert, client, asset, at)
     ticket = selectors.ticket_surviving(row.ticket)
@@ -294,6 +297,35 @@ def _storm_start_if_due(
         at=at,
         detail=f"Grouped under alert storm incident {incident.number}.",
     )
+
+
+def _repeat_in_place(alert: AlertIn, client: Client, at: datetime) -> AlertOutcome | None:
+    """The common case, in two statements: the alert is open and its ticket too (not merged
+    away), so one UPDATE counts the occurrence (locking the row, as `_open_row` would) and one
+    INSERT notes it on the ticket. None for every other case, which the full path handles."""
+    alerts, tickets = Alert._meta.db_table, Ticket._meta.db_table
+    placeholders = ", ".join(["%s"] * len(OPEN_STATUSES))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {alerts} SET occurrences = occurrences + 1, last_seen_at = %s
+            WHERE client_id = %s AND source = %s AND fingerprint = %s AND resolved_at IS NULL
+              AND ticket_id IN (SELECT id FROM {tickets}
+                                WHERE status IN ({placeholders}) AND merged_into_id IS NULL)
+            RETURNING ticket_id, occurrences, flaps""",  # noqa: S608 (table names, not input)
+            [at, client.pk, alert.source, alert.fingerprint, *OPEN_STATUSES],
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    ticket_id, occurrences, flaps = found
+    flapped = f", flap {flaps}" if flaps else ""
+    services.ticket_system_event(
+        ticket=ticket_id,
+        kind=EventKind.ALERT,
+        at=at,
+        detail=f"{alert.summary} (fired again: occurrence {occurrences}{flapped})",
+    )
+    return AlertOutcome(alert.fingerprint, "repeated", ticket_id)
 
 
 def _repeat(alert: AlertIn, row: Alert, ticket: Ticket, at: datetime) -> AlertOutcome:

@@ -145,10 +145,13 @@ class TicketWrite:
         )
 
 
-def ticket_system_event(*, ticket: Ticket, kind: str, at: datetime, detail: str = ""):
-    """A timeline entry made by the system (no actor) that changes nothing else on the ticket,
-    e.g. an alert's repeat or an email set aside."""
-    return TimelineEvent.objects.create(ticket=ticket, kind=kind, actor=None, at=at, detail=detail)
+def ticket_system_event(*, ticket: Ticket | int, kind: str, at: datetime, detail: str = ""):
+    """A timeline entry made by the system (no actor) that changes nothing else on the ticket
+    (given as a row or its id), e.g. an alert's repeat or an email set aside."""
+    ticket_id = ticket if isinstance(ticket, int) else ticket.pk
+    return TimelineEvent.objects.create(
+        ticket_id=ticket_id, kind=kind, actor=None, at=at, detail=detail
+    )
 
 
 def user_serves_client(user: User, client_id: int) -> bool:
