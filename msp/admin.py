@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.shortcuts import redirect
 
 from msp.mfa import mfa_reset
 from msp.models import (
@@ -187,6 +188,16 @@ class SecuritySettingsAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         obj.pk = 1  # the one row
         super().save_model(request, obj, form, change)
+
+    def changelist_view(self, request, extra_context=None):
+        # One row: its page (or, before it is first saved, the defaults in force to save).
+        if SecuritySettings.objects.exists():
+            return redirect("admin:msp_securitysettings_change", 1)
+        return redirect("admin:msp_securitysettings_add")
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context.update(show_save_and_add_another=False)
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

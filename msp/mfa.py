@@ -8,6 +8,7 @@ device is sent to set one up before anything else. API tokens are a credential o
 are not asked for a second factor.
 """
 
+import math
 import secrets
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django_otp import devices_for_user, user_has_device, verify_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -65,6 +67,24 @@ def mfa_verify(user: User, code: str) -> object | None:
             if verified is not None:
                 return verified
     return None
+
+
+def mfa_wait_seconds(user: User) -> int:
+    """How long wrong codes keep the user from trying again (django-otp's throttling)."""
+    now = timezone.now()
+    remaining = 0
+    for device in devices_for_user(user):
+        if isinstance(device, TOTPDevice | StaticDevice):
+            allowed, details = device.verify_is_allowed()
+            if not allowed and details and details.get("locked_until"):
+                seconds = (details["locked_until"] - now).total_seconds()
+                remaining = max(remaining, math.ceil(seconds))
+    return remaining
+
+
+def recovery_codes_missing(user: User) -> bool:
+    """Enrolled (an app or a passkey) and never given recovery codes."""
+    return mfa_enrolled(user) and not StaticDevice.objects.filter(user=user).exists()
 
 
 @transaction.atomic

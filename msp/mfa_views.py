@@ -50,7 +50,10 @@ class MfaVerifyView(LoginRequiredMixin, View):
 
     def post(self, request):
         form = CodeForm(request.POST)
-        if form.is_valid():
+        wait = mfa.mfa_wait_seconds(request.user)  # before: a code then is not even checked
+        if form.is_valid() and wait:
+            form.add_error("code", f"Too many wrong codes: wait {wait} s, then try again.")
+        elif form.is_valid():
             device = mfa.mfa_verify(request.user, form.cleaned_data["code"])
             if device is not None:
                 otp_login(request, device)
@@ -63,6 +66,7 @@ class MfaVerifyView(LoginRequiredMixin, View):
             "form": form,
             "next": _next_url(request),
             "passkeys": WebAuthnCredential.objects.filter(user=request.user).exists(),
+            "app": TOTPDevice.objects.filter(user=request.user, confirmed=True).exists(),
             "hide_navigation": True,  # every other page waits for this step
         }
         return render(request, self.template_name, context, status=status)
@@ -75,6 +79,13 @@ class SecurityView(LoginRequiredMixin, View):
 
     def get(self, request):
         user = request.user
+        if mfa.recovery_codes_missing(user):  # a first passkey: its recovery codes, once
+            codes = mfa.recovery_codes_issue(user=user)
+            return render(
+                request,
+                "registration/mfa_recovery_codes.html",
+                {"codes": codes, "next": _next_url(request, reverse("mfa-setup"))},
+            )
         return render(
             request,
             self.template_name,

@@ -306,7 +306,11 @@ def user_sign_out_everywhere(*, user: User) -> int:
     now = timezone.now()
     user.sessions_revoked_at = now
     user.save(update_fields=["sessions_revoked_at"])
-    return user.api_tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
+    tokens = list(user.api_tokens.filter(revoked_at__isnull=True))
+    for token in tokens:  # saved one by one: each revocation is in the audit trail
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+    return len(tokens)
 
 
 @transaction.atomic

@@ -9,9 +9,12 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.models import LogEntry
         from django.db.models.signals import pre_save
+        from django_otp.plugins.otp_static.models import StaticDevice
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+        from django_otp_webauthn.models import WebAuthnCredential
 
         from msp.audit import commands, receivers, registry
-        from msp.models import ApiToken, Client, Team, User
+        from msp.models import ApiToken, Client, SecuritySettings, Team, User
 
         registry.connect()
         pre_save.connect(receivers.log_entry_fill, sender=LogEntry, dispatch_uid="msp_audit_fill")
@@ -28,3 +31,13 @@ class AuditConfig(AppConfig):
             exclude=("key_hash", "prefix", "last_used_at"),
             label=lambda token: f"{token.name} (token #{token.pk})",
         )
+        # Sign-in policy, and second factors added and removed (an administrator's reset too):
+        # which device, for whom, never its key, codes or use counters.
+        registry.audit_register(SecuritySettings)
+        for device in (TOTPDevice, StaticDevice, WebAuthnCredential):
+            kept = {"name", "user", "confirmed"}
+            registry.audit_register(
+                device,
+                parent="user",
+                exclude=tuple(f.name for f in device._meta.concrete_fields if f.name not in kept),
+            )

@@ -60,6 +60,7 @@ class TestSecondStep:
             # right code waits a second.
             throttled = http.post(reverse("mfa-verify"), {"code": code(device)})
             assert throttled.status_code == 400
+            assert b"Too many wrong codes: wait 1 s" in throttled.content
         with time_machine.travel(now + timedelta(seconds=3), tick=False):
             right = http.post(reverse("mfa-verify"), {"code": code(device), "next": "/workspace/"})
             assert right.status_code == 302 and right.url == "/workspace/"
@@ -202,3 +203,49 @@ def test_an_administrator_turns_the_staff_policy_on_in_the_admin(admin_user, tec
     assert response.status_code == 302
     assert SecuritySettings.current().require_staff_mfa
     assert password_signed_in(technician).get("/workspace/").url.startswith(reverse("mfa-setup"))
+
+
+def test_the_audit_trail_has_the_policy_and_device_changes_never_a_key(admin_user, technician):
+    from auditlog.models import LogEntry
+
+    device = app_of(technician)
+    codes = mfa.recovery_codes_issue(user=technician)
+    SecuritySettings.objects.create(pk=1, require_staff_mfa=True)
+    mfa.mfa_reset(user=technician)
+    trail = list(LogEntry.objects.values_list("content_type__model", "action", "changes_text"))
+    models = {(model, action) for model, action, _ in trail}
+    assert ("securitysettings", LogEntry.Action.CREATE) in models
+    assert ("totpdevice", LogEntry.Action.DELETE) in models  # the reset
+    assert ("staticdevice", LogEntry.Action.DELETE) in models
+    everything = repr(list(LogEntry.objects.values()))
+    assert device.key not in everything
+    assert not any(code in everything for code in codes)
+
+
+def test_a_first_passkey_brings_recovery_codes_once(technician):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    WebAuthnCredential.objects.create(
+        user=technician, name="Laptop", confirmed=True, credential_id=b"x", public_key=b"y"
+    )
+    http = HttpClient()
+    http.force_login(technician)  # as after registering the passkey (the session is verified)
+    session = http.session
+    session["mfa_state"] = mfa.CLEAR
+    session.save()
+    first = http.get(reverse("mfa-setup"))
+    assert len(first.context["codes"]) == 10
+    again = http.get(reverse("mfa-setup"))
+    assert "codes" not in again.context and again.context["status"].recovery_codes_left == 10
+
+
+def test_the_security_settings_admin_is_one_page(admin_user):
+    admin = HttpClient()
+    admin.force_login(admin_user)
+    first = admin.get(reverse("admin:msp_securitysettings_changelist"))
+    assert first.url == reverse("admin:msp_securitysettings_add")
+    page = admin.get(first.url)
+    assert b"_addanother" not in page.content
+    admin.post(first.url, {"require_staff_mfa": "on"})
+    then = admin.get(reverse("admin:msp_securitysettings_changelist"))
+    assert then.url == reverse("admin:msp_securitysettings_change", args=[1])
