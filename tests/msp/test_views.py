@@ -157,3 +157,8 @@ class TestDirectoryPages:
         assert "Own site" in content and "Own contact" in content and "OWN-ASSET" in content
         assert "Other" not in content and "OTHER" not in content
         assert client_b.name not in content
+
+
+def test_assign_teams_explains_itself_when_every_team_serves_all_clients(admin_user, client_a):
+    page = signed_in(admin_user).get(reverse("workspace:client-detail", args=[client_a.slug]))
+    assert b'data-testid="no-narrowed-teams"' in page.content
