@@ -50,8 +50,13 @@ def audit_register(
     the values before and after, less `exclude` and any secret field. `label` names a row in
     the trail instead of str(row)."""
     secrets = [f.name for f in model._meta.get_fields() if secret_field(f.name)]
+    # Reverse relations (a contract's service lines, a user's tokens) are not the row's own
+    # values: logged, they read "contracts.ServiceLine.None". Their rows log themselves.
+    reverse = [f.name for f in model._meta.get_fields() if f.auto_created and not f.concrete]
     auditlog.register(
-        model, exclude_fields=[*ALWAYS_EXCLUDED, *exclude, *secrets], m2m_fields=set(m2m)
+        model,
+        exclude_fields=[*ALWAYS_EXCLUDED, *exclude, *secrets, *reverse],
+        m2m_fields=set(m2m),
     )
     _parents[model] = parent
     if label is not None:

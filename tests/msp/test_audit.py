@@ -397,3 +397,13 @@ def test_team_membership_and_clients_are_recorded(technician, client_a):
     changes = [entry.changes for entry in entries_for(Team, team.pk)]
     assert {"members": {"type": "m2m", "operation": "add", "objects": [str(technician)]}} in changes
     assert {"clients": {"type": "m2m", "operation": "add", "objects": [str(client_a)]}} in changes
+
+
+def test_rows_hold_the_objects_own_values_never_a_related_manager(policy):
+    from auditlog.models import LogEntry
+
+    from tests.factories import ContractFactory
+
+    ContractFactory()
+    text = repr(list(LogEntry.objects.values_list("changes_text", "changes")))
+    assert ".None" not in text
