@@ -105,6 +105,14 @@ class TeamSerializer(CleanModelSerializer):
         model = Team
         fields = ["id", "name", "tier", "lead", "members", "email", "serves_all_clients", "clients"]
 
+    def to_representation(self, team):
+        data = super().to_representation(team)
+        # A team's clients are shown only as far as the reader sees them (staff of another
+        # pod learn nothing of clients outside their scope, not even their ids).
+        visible = self.context["request"].user.visible_clients()
+        data["clients"] = [pk for pk in data["clients"] if pk in visible]
+        return data
+
 
 class ApiTokenSerializer(serializers.ModelSerializer):
     class Meta:

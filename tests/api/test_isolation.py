@@ -353,3 +353,14 @@ def test_teams_carry_their_clients_and_administrators_set_them(scoped_world, adm
     assert answer.status_code == 200
     assert set(answer.json()["clients"]) == {scoped_world["a"]["clients"].pk, client_b.pk}
     assert answer.json()["serves_all_clients"] is False
+
+
+def test_scoped_staff_read_no_other_clients_ids_from_teams(scoped_world, scoped_staff, api_as):
+    from tests.factories import TeamFactory
+
+    pod_b = TeamFactory(name="Pod B")
+    pod_b.clients.set([scoped_world["b"]["clients"]])
+    teams = api_as(scoped_staff).get("/api/v1/teams/").json()["results"]
+    shown = {team["name"]: team["clients"] for team in teams}
+    assert shown["Pod A"] == [scoped_world["a"]["clients"].pk]
+    assert shown["Pod B"] == []  # the team is listed (configuration), its client is not
