@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.shortcuts import redirect
 
@@ -98,6 +98,16 @@ class TeamAdmin(admin.ModelAdmin):
         ("People", {"fields": ["members"]}),
         ("Clients", {"fields": ["serves_all_clients", "clients"]}),
     ]
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        team = form.instance
+        if not team.serves_all_clients and not team.clients.exists():
+            messages.warning(
+                request,
+                f"{team.name} serves no client: its members see no client's data until you "
+                "choose its clients or tick “Serves all clients”.",
+            )
 
 
 class SiteInline(admin.TabularInline):

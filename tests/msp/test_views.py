@@ -162,3 +162,13 @@ class TestDirectoryPages:
 def test_assign_teams_explains_itself_when_every_team_serves_all_clients(admin_user, client_a):
     page = signed_in(admin_user).get(reverse("workspace:client-detail", args=[client_a.slug]))
     assert b'data-testid="no-narrowed-teams"' in page.content
+
+
+def test_a_team_saved_serving_no_client_is_warned_about(admin_user):
+    admin = signed_in(admin_user)
+    response = admin.post(
+        reverse("admin:msp_team_add"),
+        {"name": "Night pod", "tier": "L1", "email": "", "members": [], "clients": []},
+        follow=True,
+    )
+    assert "serves no client" in response.content.decode()
