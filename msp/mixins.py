@@ -3,6 +3,8 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 
+from msp.db_router import replica_reads
+
 
 class StaffRequiredMixin(LoginRequiredMixin):
     """Workspace pages: MSP staff only."""
@@ -39,3 +41,16 @@ class RoleRequiredMixin(StaffRequiredMixin):
         if user.is_authenticated and user.role not in self.allowed_roles:
             raise PermissionDenied("Your role may not make this change.")
         return super().dispatch(request, *args, **kwargs)
+
+
+class ReplicaReadsMixin:
+    """A read-only page whose queries may go to the read replica (msp/db_router.py)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method != "GET":
+            return super().dispatch(request, *args, **kwargs)
+        with replica_reads():
+            response = super().dispatch(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # its queries too, while still on the replica
+            return response

@@ -12,7 +12,12 @@ from django.utils import timezone
 from django.views import View
 
 from msp.choices import SERVICE_MANAGER_ROLES, PeriodKind
-from msp.mixins import ClientUserRequiredMixin, RoleRequiredMixin, StaffRequiredMixin
+from msp.mixins import (
+    ClientUserRequiredMixin,
+    ReplicaReadsMixin,
+    RoleRequiredMixin,
+    StaffRequiredMixin,
+)
 from msp.models import Client
 from msp.periods import Period
 from reporting import selectors
@@ -37,7 +42,7 @@ def _visible_report(request, pk: int) -> Report:
     return get_object_or_404(Report.objects.for_user(request.user).select_related("client"), pk=pk)
 
 
-class ClientSlaDashboardView(ClientUserRequiredMixin, View):
+class ClientSlaDashboardView(ClientUserRequiredMixin, ReplicaReadsMixin, View):
     """This month so far, built by the same code and template as the monthly report, plus
     the open tickets' countdowns."""
 
@@ -62,7 +67,7 @@ class ClientSlaDashboardView(ClientUserRequiredMixin, View):
         return render(request, "portal/sla_dashboard.html", context)
 
 
-class StaffSlaRiskView(StaffRequiredMixin, View):
+class StaffSlaRiskView(StaffRequiredMixin, ReplicaReadsMixin, View):
     """Team leads' and account managers' view: what breaches soon, what breached today, and
     compliance by client this month, worst first. ?mine=1: my clients only."""
 
@@ -81,7 +86,7 @@ class StaffSlaRiskView(StaffRequiredMixin, View):
         return render(request, "reporting/sla_risk.html", context)
 
 
-class AccountsView(StaffRequiredMixin, View):
+class AccountsView(StaffRequiredMixin, ReplicaReadsMixin, View):
     """An account manager's clients: this month so far with the report's figures, the
     contract, the governance ladder and the latest reports. ?all=1: every client."""
 

@@ -98,6 +98,18 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+# A read replica for the dashboards (msp/db_router.py); none by default.
+READ_REPLICA = ""
+if env_str("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = dj_database_url.parse(
+        env_str("DATABASE_REPLICA_URL"), conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0)
+    )
+    READ_REPLICA = "replica"
+DATABASE_ROUTERS = ["msp.db_router.ReplicaRouter"]
+# Behind PgBouncer in transaction mode a server-side cursor cannot outlive its statement.
+if env_bool("PGBOUNCER_TRANSACTION_MODE", False):
+    for _database in DATABASES.values():
+        _database["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "msp.User"

@@ -33,6 +33,9 @@ if CI and not REDIS_AVAILABLE:
 
 if POSTGRES_AVAILABLE:
     DATABASES = {"default": dj_database_url.parse(TEST_DATABASE_URL)}
+    # A "replica" that is the test database itself (Django's test mirror), for the router's
+    # tests; nothing is routed to it unless a test sets READ_REPLICA.
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
     # A Celery worker started by an end-to-end test uses the test database pytest created.
     if env_str("MSP_TEST_DATABASE_NAME"):
         DATABASES["default"]["NAME"] = env_str("MSP_TEST_DATABASE_NAME")
