@@ -49,8 +49,5 @@ class ReplicaReadsMixin:
     def dispatch(self, request, *args, **kwargs):
         if request.method != "GET":
             return super().dispatch(request, *args, **kwargs)
-        with replica_reads():
-            response = super().dispatch(request, *args, **kwargs)
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()  # its queries too, while still on the replica
-            return response
+        with replica_reads():  # the views render inside: the template's queries too
+            return super().dispatch(request, *args, **kwargs)

@@ -6,7 +6,7 @@ sweep uses), and its policy with targets, each loaded once for the whole write. 
 change and save the rows; `summary()` is what the ticket keeps of them for its queues.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sla import clockstore, selectors
@@ -43,7 +43,6 @@ class TicketClocks:
     ticket: object
     rows: list[SLAClock]
     policy: SLAPolicy | None = None
-    changed: bool = field(default=False)
 
     @classmethod
     def lock(cls, ticket) -> "TicketClocks":
@@ -76,7 +75,6 @@ class TicketClocks:
         for row, clock in changes.items():
             clockstore.row_apply(row, clock, now=now)
             row.save()
-        self.changed = self.changed or bool(changes)
 
     def transition(self, kind: str, action, *, at: datetime, now: datetime | None = None) -> None:
         """Apply `action` (Clock -> Clock) to the current clock of `kind`, if there is one."""
@@ -115,7 +113,7 @@ def sla_clocks_start(*, ticket, policy: SLAPolicy, at: datetime) -> TicketClocks
     """Start the response and resolution clocks of a ticket being opened (`policy` with its
     targets). The rows are made, not saved: the ticket's INSERT carries their summary, then
     `clocks.insert()` saves them in one statement."""
-    clocks = TicketClocks(ticket=ticket, rows=[], policy=policy, changed=True)
+    clocks = TicketClocks(ticket=ticket, rows=[], policy=policy)
     targets = clocks.targets()
     for kind, target in (
         (ClockKind.RESPONSE, targets.response),
@@ -190,7 +188,6 @@ def sla_next_update_start(clocks: TicketClocks, *, at: datetime) -> None:
     clockstore.row_apply(row, clock, now=at)
     row.save()
     clocks.rows.append(row)
-    clocks.changed = True
 
 
 def _supersede(row: SLAClock, *, at: datetime) -> None:
@@ -269,7 +266,6 @@ def sla_milestones_fire(clocks: TicketClocks, *, now: datetime) -> list[FiredMil
                 clock = clock.record_breach(at=now)
         clockstore.row_apply(row, clock, now=now)
         row.save()
-    clocks.changed = clocks.changed or bool(due)
     return fired
 
 

@@ -34,25 +34,30 @@ class TicketWrite:
     actor: User | None
     at: datetime
     _clocks: TicketClocks | None = field(default=None, repr=False)
+    _serving: frozenset[int] | None = field(default=None, repr=False)
 
     @classmethod
-    def begin(cls, ticket: Ticket | int, actor: User | None, at: datetime | None = None):
-        """Lock the ticket's row (the caller is in a transaction) and start the write."""
+    def begin(
+        cls,
+        ticket: Ticket | int,
+        actor: User | None,
+        at: datetime | None = None,
+        *,
+        skip_locked: bool = False,
+        related: tuple[str, ...] = (),
+    ):
+        """Lock the ticket's row (the caller is in a transaction) and start the write. With
+        `skip_locked` (the sweep): None when a service or another sweep holds the row."""
         pk = ticket if isinstance(ticket, int) else ticket.pk
-        locked = Ticket.objects.select_for_update(of=("self",)).select_related("sla_policy")
-        return cls(locked.get(pk=pk), actor, at or timezone.now())
-
-    @classmethod
-    def begin_unless_locked(cls, ticket_id: int, at: datetime, *, related=()):
-        """For the sweep: the ticket locked, or None when a service or another sweep holds it
-        (skip_locked), with the relations its escalation rules read."""
-        ticket = (
-            Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+        locked = (
+            Ticket.objects.select_for_update(skip_locked=skip_locked, of=("self",))
             .select_related("sla_policy", *related)
-            .filter(pk=ticket_id)
+            .filter(pk=pk)
             .first()
         )
-        return None if ticket is None else cls(ticket, None, at)
+        if locked is None and not skip_locked:
+            raise Ticket.DoesNotExist(f"No ticket {pk}.")
+        return None if locked is None else cls(locked, actor, at or timezone.now())
 
     @classmethod
     def opened(cls, ticket: Ticket, clocks: TicketClocks, actor: User | None, at: datetime):
@@ -99,9 +104,17 @@ class TicketWrite:
 
     # Checks -----------------------------------------------------------------------------------
 
+    def serves(self, user: User) -> bool:
+        """Whether `user` sees the ticket's client (their teams serve it): the staff who do
+        are read once per write, however many people a change names."""
+        if self._serving is None:
+            serving = User.objects.seeing_client(self.ticket.client_id)
+            self._serving = frozenset(serving.values_list("pk", flat=True))
+        return user.pk in self._serving
+
     def require_serving(self, user: User | None, field: str = "assignee") -> None:
-        """A ticket goes only to staff who see its client (their teams serve it)."""
-        if user is not None and not user_serves_client(user, self.ticket.client_id):
+        """A ticket goes only to staff who see its client."""
+        if user is not None and not self.serves(user):
             raise ValidationError({field: f"{user} does not serve {self.ticket.client}."})
 
     def require_staff(self) -> None:

@@ -31,7 +31,7 @@ from tickets.choices import EventKind
 from tickets.models import Ticket
 from tickets.reply_address import reply_address
 from tickets.services import routing
-from tickets.services.write import TicketWrite, user_serves_client
+from tickets.services.write import TicketWrite
 
 SWEEP_BATCH = 100
 # What the escalation rules read of a ticket: who is told, and the team lead after a move.
@@ -81,7 +81,7 @@ def sla_sweep(
 def _sweep_ticket(ticket_id: int, now: datetime, rules_by_policy: dict) -> list | None:
     try:
         with transaction.atomic():
-            write = TicketWrite.begin_unless_locked(ticket_id, now, related=NOTIFIED)
+            write = TicketWrite.begin(ticket_id, None, now, skip_locked=True, related=NOTIFIED)
             if write is None:
                 return None
             ticket = write.ticket
@@ -158,17 +158,12 @@ def _apply_rule(
         rule.reassign_to_id
         and rule.reassign_to.is_active
         and ticket.is_open
-        and user_serves_client(rule.reassign_to, ticket.client_id)
+        and write.serves(rule.reassign_to)
     ):
         routing.assign(write, rule.reassign_to)
         people.append(rule.reassign_to)
     # Only people who see the client hear about its tickets (their teams serve it).
-    serving = set(
-        User.objects.seeing_client(ticket.client_id)
-        .filter(pk__in=[person.pk for person in people])
-        .values_list("pk", flat=True)
-    )
-    people = [person for person in people if person.pk in serving]
+    people = [person for person in people if write.serves(person)]
     outbox.extend(_notifications(ticket, rule, milestone, detail, escalated, people))
 
 
