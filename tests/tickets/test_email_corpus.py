@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from tests.factories import ContactFactory
+from tests.helpers import mailbox_on
 from tests.tickets.emails import compose
 from tickets.choices import InboundStatus
 from tickets.intake.mailboxes import mailbox_poll
-from tickets.models import InboundEmail, Mailbox
+from tickets.models import InboundEmail
 from tickets.services import ticket_open
 
 pytestmark = pytest.mark.django_db
@@ -141,14 +142,7 @@ def test_the_whole_corpus_through_imap(imap_server, client_a, settings, tmp_path
     client_a.save()
     ContactFactory(client=client_a, email="paula@acme.example", full_name="Paula Smith")
     ticket = ticket_open(client=client_a, subject="Printer on floor 2 is jammed")
-    mailbox = Mailbox.objects.create(
-        name="support",
-        host=imap_server["host"],
-        port=imap_server["port"],
-        use_ssl=False,
-        username=imap_server["username"],
-        password=imap_server["password"],
-    )
+    mailbox = mailbox_on(imap_server)
     delivered = {}
     with imaplib.IMAP4(imap_server["host"], imap_server["port"]) as imap:
         imap.login(imap_server["username"], imap_server["password"])

@@ -7,10 +7,11 @@ import pytest
 
 from msp.celery import app
 from tests.factories import ContactFactory, StaffFactory
+from tests.helpers import mailbox_on
 from tests.tickets.emails import compose
 from tickets.choices import InboundStatus
 from tickets.intake.mailboxes import mailbox_poll, mailboxes_poll
-from tickets.models import InboundEmail, Mailbox, Ticket
+from tickets.models import InboundEmail, Ticket
 from tickets.reply_address import reply_address
 
 pytestmark = pytest.mark.django_db
@@ -21,14 +22,7 @@ EMAILS = Path(__file__).parent / "emails"
 def mailbox(imap_server, client_a, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     ContactFactory(client=client_a, email="paula@acme.example")
-    return Mailbox.objects.create(
-        name="support",
-        host=imap_server["host"],
-        port=imap_server["port"],
-        use_ssl=False,
-        username=imap_server["username"],
-        password=imap_server["password"],
-    )
+    return mailbox_on(imap_server)
 
 
 def deliver(server, *messages: bytes) -> None:

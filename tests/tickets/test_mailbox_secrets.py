@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.debug import SafeExceptionReporterFilter
 
 from msp.secrets import SecretUnreadable
+from tests.helpers import mailbox_on
 from tickets.admin import MailboxAdmin
 from tickets.intake import mailboxes
 from tickets.intake.mailboxes import mailbox_poll
@@ -142,14 +143,7 @@ def test_a_password_imap_cannot_send_is_an_error_without_the_password(mailbox, m
 
 
 def test_a_wrong_password_on_a_real_server_is_not_recorded(imap_server, client_a):
-    mailbox = Mailbox.objects.create(
-        name="support",
-        host=imap_server["host"],
-        port=imap_server["port"],
-        use_ssl=False,
-        username=imap_server["username"],
-        password="Wrong-Pa55-Xyz",
-    )
+    mailbox = mailbox_on(imap_server, password="Wrong-Pa55-Xyz")
     result = mailbox_poll(mailbox=mailbox)
     mailbox.refresh_from_db()
     assert result.error and mailbox.last_error == result.error
