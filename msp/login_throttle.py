@@ -9,13 +9,12 @@ from axes.helpers import get_client_parameters, get_client_username
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from msp.choices import OutboxChannel, UserRole
 from msp.models import User
-from msp.services import outbox_enqueue
+from msp.services import outbox_enqueue_many
 
 # One alert per address in this window, however long the burst goes on.
 LOGIN_BURST_ALERT_SECONDS = 60 * 60
@@ -109,16 +108,16 @@ def login_burst_alert(*, address: str, failures: int) -> int:
         "for that long. Nothing more is sent about this address for the next hour."
     )
     admins = User.objects.filter(role=UserRole.ADMIN, is_active=True)
-    written = 0
-    with transaction.atomic():
-        for admin in admins:
-            for channel in (OutboxChannel.IN_APP, OutboxChannel.EMAIL):
-                message = outbox_enqueue(
-                    key=f"login-burst:{address}:{now.isoformat()}:{channel}:{admin.pk}",
-                    channel=channel,
-                    subject=subject,
-                    body=body,
-                    recipient=admin,
-                )
-                written += message is not None
-    return written
+    return outbox_enqueue_many(
+        [
+            {
+                "key": f"login-burst:{address}:{now.isoformat()}:{channel}:{admin.pk}",
+                "channel": channel,
+                "subject": subject,
+                "body": body,
+                "recipient": admin,
+            }
+            for admin in admins
+            for channel in (OutboxChannel.IN_APP, OutboxChannel.EMAIL)
+        ]
+    )
