@@ -1,10 +1,11 @@
 """The audit trail as CSV, streamed, every text cell safe to open in a spreadsheet."""
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 
 from auditlog.models import LogEntry
+
+from msp.text import spreadsheet_writer
 
 HEADER = [
     "timestamp_utc",
@@ -20,20 +21,13 @@ HEADER = [
     "correlation_id",
     "changes",
 ]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(value) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    value = "" if value is None else str(value)
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 def row_of(entry: LogEntry) -> list[str]:
     data = entry.additional_data or {}
     token = data.get("token") or {}
     return [
-        cell(value)
+        "" if value is None else str(value)
         for value in (
             entry.timestamp.isoformat(),
             entry.get_action_display(),
@@ -57,7 +51,7 @@ class _Echo:
 
 
 def csv_lines(entries: Iterable[LogEntry]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = spreadsheet_writer(_Echo())  # formula-safe cells, as every CSV export
     yield writer.writerow(HEADER)
     for entry in entries:
         yield writer.writerow(row_of(entry))
