@@ -87,11 +87,17 @@ def _outbox_fields(
     }
 
 
+# Messages per delivery task: a batch's messages reach the broker in a few publishes, not one
+# each, and still spread over the workers; each message is claimed and recorded on its own.
+OUTBOX_TASK_CHUNK = 50
+
+
 def _deliver_after_commit(message_ids: list[int]) -> None:
     # By name, so that services never import tasks; after commit, so the rows exist.
     def queue() -> None:
-        for message_id in message_ids:
-            current_app.send_task(OUTBOX_DELIVER_TASK, args=[message_id])
+        for start in range(0, len(message_ids), OUTBOX_TASK_CHUNK):
+            chunk = message_ids[start : start + OUTBOX_TASK_CHUNK]
+            current_app.send_task(OUTBOX_DELIVER_TASK, args=chunk)
 
     # Robust: with the broker down the change is still committed and the request answered;
     # the periodic outbox retry delivers the pending rows once the broker is back.

@@ -10,8 +10,9 @@ def heartbeat_task() -> None:
 
 
 @shared_task(name="msp.outbox_deliver")
-def outbox_deliver_task(message_id: int) -> None:
-    outbox_deliver(message_id=message_id)
+def outbox_deliver_task(*message_ids: int) -> None:
+    for message_id in message_ids:
+        outbox_deliver(message_id=message_id)
 
 
 @shared_task(name="msp.outbox_retry")

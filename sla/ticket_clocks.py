@@ -9,6 +9,7 @@ change and save the rows; `summary()` is what the ticket keeps of them for its q
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from msp.bulk import rows_update
 from sla import clockstore, selectors
 from sla.choices import ClockKind, ClockState, EscalationTrigger
 from sla.clock import Clock, MilestoneKey, MilestoneKind
@@ -48,6 +49,15 @@ class TicketClocks:
     def lock(cls, ticket) -> "TicketClocks":
         rows = SLAClock.objects.select_for_update().filter(ticket=ticket).order_by("pk")
         return cls(ticket=ticket, rows=list(rows))
+
+    @classmethod
+    def lock_many(cls, tickets: list) -> list["TicketClocks"]:
+        """`lock` for several tickets (their rows locked by the caller) in one statement."""
+        rows = SLAClock.objects.select_for_update().filter(ticket__in=tickets)
+        by_ticket = {ticket.pk: cls(ticket=ticket, rows=[]) for ticket in tickets}
+        for row in rows.order_by("ticket_id", "pk"):
+            by_ticket[row.ticket_id].rows.append(row)
+        return list(by_ticket.values())
 
     def targets(self) -> selectors.PriorityTargets:
         if self.policy is None:
@@ -239,33 +249,71 @@ def _trigger_of(key: MilestoneKey, warning_percents: tuple[int, ...]) -> tuple[s
     return trigger, key.number
 
 
-def sla_milestones_fire(clocks: TicketClocks, *, now: datetime) -> list[FiredMilestone]:
-    """Record every milestone of the ticket's clocks that is due by `now` and not recorded.
+# What recording a milestone changes on a clock row (`clockstore.row_apply` and the record).
+FIRED_FIELDS = (
+    "history",
+    "state",
+    "target_minutes",
+    "started_at",
+    "due_at",
+    "warn_at",
+    "breached_at",
+    "stopped_at",
+    "spent_seconds",
+    "paused_seconds",
+    "next_check_at",
+    "milestones_fired",
+)
 
-    The caller holds the ticket's row lock (the same lock order as every ticket service:
+
+def sla_milestones_fire(
+    batch: list[TicketClocks], *, now: datetime
+) -> dict[int, list[FiredMilestone]]:
+    """Record every milestone of these tickets' clocks that is due by `now` and not recorded:
+    one insert of SLA events and one update of the clock rows for the whole batch. Returns the
+    milestones fired, by ticket id (tickets with none are left out).
+
+    The caller holds the tickets' row locks (the same lock order as every ticket service:
     ticket, then its clocks), so a reply racing with the sweep either lands first, and the
     stopped clock has nothing to fire, or after, when the warning has already happened. The
     unique constraint on SLAEvent is the backstop: a second recording fails the transaction.
     """
-    due = [r for r in clocks.rows if r.next_check_at is not None and r.next_check_at <= now]
-    engines = _engines_for(due)
-    fired: list[FiredMilestone] = []
-    for row in due:
-        clock = clockstore.clock_load(row, engines)
-        status = clock.status(now)
-        for key, at in clockstore.pending_checks(row, status):
-            # A breach needs the due instant to have passed; at the instant itself a stop
-            # would still count as met.
-            if at > now or (key.is_breach and at == now):
-                break
-            SLAEvent.objects.create(clock=row, key=str(key), due_at=at, recorded_at=now)
-            row.milestones_fired = [*row.milestones_fired, str(key)]
-            trigger, percent = _trigger_of(key, clock.warning_percents)
-            fired.append(FiredMilestone(row, key, at, trigger, percent))
-            if key.is_breach:
-                clock = clock.record_breach(at=now)
-        clockstore.row_apply(row, clock, now=now)
-        row.save()
+    due = {
+        clocks.ticket.pk: [r for r in clocks.rows if r.next_check_at and r.next_check_at <= now]
+        for clocks in batch
+    }
+    engines = _engines_for([row for rows in due.values() for row in rows])
+    fired: dict[int, list[FiredMilestone]] = {}
+    records: list[SLAEvent] = []
+    changed: list[SLAClock] = []
+    for ticket_id, rows in due.items():
+        for row in rows:
+            for milestone in _fire_row(row, engines, now):
+                key, due_at = str(milestone.key), milestone.due_at
+                records.append(SLAEvent(clock=row, key=key, due_at=due_at, recorded_at=now))
+                fired.setdefault(ticket_id, []).append(milestone)
+            changed.append(row)
+    SLAEvent.objects.bulk_create(records)
+    rows_update(changed, FIRED_FIELDS)
+    return fired
+
+
+def _fire_row(row: SLAClock, engines, now: datetime) -> list[FiredMilestone]:
+    """The milestones of one due clock row, in order; the row is updated (not saved)."""
+    clock = clockstore.clock_load(row, engines)
+    status = clock.status(now)
+    fired = []
+    for key, at in clockstore.pending_checks(row, status):
+        # A breach needs the due instant to have passed; at the instant itself a stop would
+        # still count as met.
+        if at > now or (key.is_breach and at == now):
+            break
+        row.milestones_fired = [*row.milestones_fired, str(key)]
+        trigger, percent = _trigger_of(key, clock.warning_percents)
+        fired.append(FiredMilestone(row, key, at, trigger, percent))
+        if key.is_breach:
+            clock = clock.record_breach(at=now)
+    clockstore.row_apply(row, clock, now=now)
     return fired
 
 

@@ -197,6 +197,13 @@ def test_seeing_client_is_the_same_rule_read_the_other_way(world, case):
         assert User.objects.seeing_client(client.pk).filter(pk=user.pk).exists() == (
             key in expected
         )
+    # Read for many clients at once (the timer sweep), the same answer.
+    seeing = User.objects.seeing_clients([client.pk for client in world.values()])
+    for key, client in world.items():
+        assert (user.pk in seeing[client.pk]) == (key in expected)
+        assert seeing[client.pk] == set(
+            User.objects.seeing_client(client.pk).values_list("pk", flat=True)
+        )
 
 
 def test_visible_clients_are_read_once_per_user(world, django_assert_num_queries):

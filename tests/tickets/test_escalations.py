@@ -130,12 +130,12 @@ class TestSweep:
 
         sla_sweep(now=OPENED + timedelta(minutes=14))
         visits = []
-        original = sweep._sweep_ticket
+        original = sweep._sweep_batch
         monkeypatch.setattr(
-            sweep, "_sweep_ticket", lambda pk, *args: visits.append(pk) or original(pk, *args)
+            sweep, "_sweep_batch", lambda ids, *args: visits.append(ids) or original(ids, *args)
         )
         result = sla_sweep(now=OPENED + timedelta(minutes=15))
-        assert visits == [p1.pk] and result.milestones == 0
+        assert visits == [[p1.pk]] and result.milestones == 0
         assert sla_sweep(now=OPENED + timedelta(minutes=15, seconds=1)).milestones == 1
 
     def test_a_worker_dying_mid_sweep_loses_nothing(self, p1, monkeypatch):

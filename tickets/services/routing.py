@@ -73,7 +73,7 @@ def escalate(write: TicketWrite, reason: str, assignee: User | None = None) -> N
         raise ValidationError("This ticket is at the top tier (L3) already.", code=CONFLICT)
     old_tier = ticket.tier
     ticket.tier = NEXT_TIER[old_tier]
-    ticket.team = Team.objects.filter(tier=ticket.tier).order_by("name").first() or ticket.team
+    ticket.team = write.team_of_tier(ticket.tier) or ticket.team
     if assignee is not None and assignee.tier != ticket.tier:
         raise ValidationError({"assignee": f"Choose a technician of tier {ticket.tier}."})
     write.require_serving(assignee)

@@ -12,7 +12,8 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from msp.models import User
+from msp.bulk import rows_update
+from msp.models import Team, User
 from msp.validators import CONFLICT
 from sla.ticket_clocks import (
     TicketClocks,
@@ -35,6 +36,8 @@ class TicketWrite:
     at: datetime
     _clocks: TicketClocks | None = field(default=None, repr=False)
     _serving: frozenset[int] | None = field(default=None, repr=False)
+    # Set when the write is one of a `TicketWrites` batch, which saves it with the others.
+    batch: "TicketWrites | None" = field(default=None, repr=False)
 
     @classmethod
     def begin(
@@ -71,16 +74,24 @@ class TicketWrite:
         return self._clocks
 
     def event(self, kind: str, *, actor=..., at: datetime | None = None, **values):
-        return TimelineEvent.objects.create(
+        event = TimelineEvent(
             ticket=self.ticket,
             kind=kind,
             actor=self.actor if actor is ... else actor,
             at=at or self.at,
             **values,
         )
+        if self.batch is not None:
+            self.batch.events.append(event)
+        else:
+            event.save(force_insert=True)
+        return event
 
     def save(self, *fields: str) -> Ticket:
         """Save the named fields, and the SLA summary when clocks were touched."""
+        if self.batch is not None:
+            self.batch.fields.update(fields)
+            return self.ticket
         summary_fields = ()
         if self._clocks is not None:
             self._summarise()
@@ -108,9 +119,17 @@ class TicketWrite:
         """Whether `user` sees the ticket's client (their teams serve it): the staff who do
         are read once per write, however many people a change names."""
         if self._serving is None:
-            serving = User.objects.seeing_client(self.ticket.client_id)
-            self._serving = frozenset(serving.values_list("pk", flat=True))
+            if self.batch is not None:
+                self._serving = self.batch.serving(self.ticket.client_id)
+            else:
+                self._serving = staff_serving(self.ticket.client_id)
         return user.pk in self._serving
+
+    def team_of_tier(self, tier: str) -> Team | None:
+        """The team that takes a tier's tickets (the first by name), with its lead."""
+        if self.batch is not None:
+            return self.batch.team_of_tier(tier)
+        return _team_of_tier(tier)
 
     def require_serving(self, user: User | None, field: str = "assignee") -> None:
         """A ticket goes only to staff who see its client."""
@@ -156,6 +175,75 @@ class TicketWrite:
             new_value=TicketStatus.IN_PROGRESS,
             detail=reason,
         )
+
+
+class TicketWrites:
+    """Writes of several tickets made together (the timer sweep): each ticket is changed by
+    the same steps as a single write, then `flush` inserts all their timeline entries in one
+    statement and updates the tickets in one."""
+
+    def __init__(self, writes: list[TicketWrite], serving: dict[int, frozenset[int]]):
+        self.writes = writes
+        self.events: list[TimelineEvent] = []
+        self.fields: set[str] = set(SLA_SUMMARY_FIELDS)
+        self._serving = serving
+        self._teams: dict[str, Team | None] = {}
+        for write in writes:
+            write.batch = self
+
+    @classmethod
+    def begin(
+        cls,
+        ticket_ids: list[int],
+        at: datetime,
+        *,
+        related: tuple[str, ...] = (),
+        serving: dict[int, frozenset[int]] | None = None,
+    ) -> "TicketWrites":
+        """Lock the tickets no one else holds (skip_locked), then their clocks: two
+        statements. `serving` caches the staff who see each client beyond this batch."""
+        tickets = list(
+            Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("sla_policy", *related)
+            .filter(pk__in=ticket_ids)
+            .order_by("pk")
+        )
+        writes = [
+            TicketWrite(clocks.ticket, None, at, clocks)
+            for clocks in TicketClocks.lock_many(tickets)
+        ]
+        return cls(writes, {} if serving is None else serving)
+
+    def serving(self, client_id: int) -> frozenset[int]:
+        if client_id not in self._serving:
+            # Read for every client of the batch at once.
+            unread = {write.ticket.client_id for write in self.writes} - self._serving.keys()
+            self._serving.update(User.objects.seeing_clients(unread))
+        return self._serving[client_id]
+
+    def team_of_tier(self, tier: str) -> Team | None:
+        if tier not in self._teams:
+            self._teams[tier] = _team_of_tier(tier)
+        return self._teams[tier]
+
+    def flush(self, ticket_ids) -> None:
+        """Save the tickets of `ticket_ids` (the ones changed) and every timeline entry."""
+        changed = [write for write in self.writes if write.ticket.pk in ticket_ids]
+        updated_at = timezone.now()
+        for write in changed:
+            write._summarise()
+            write.ticket.updated_at = updated_at  # a bulk update does not apply auto_now
+        rows_update([write.ticket for write in changed], sorted({*self.fields, "updated_at"}))
+        TimelineEvent.objects.bulk_create(self.events)
+
+
+def staff_serving(client_id: int) -> frozenset[int]:
+    """Ids of the active staff who see client `client_id`."""
+    return frozenset(User.objects.seeing_client(client_id).values_list("pk", flat=True))
+
+
+def _team_of_tier(tier: str) -> Team | None:
+    return Team.objects.filter(tier=tier).select_related("lead").order_by("name").first()
 
 
 def ticket_system_event(*, ticket: Ticket | int, kind: str, at: datetime, detail: str = ""):

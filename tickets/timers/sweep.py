@@ -2,10 +2,12 @@
 escalation rules, notify through the outbox. Called by a Celery beat task every few seconds.
 
 Cost is O(due clocks): due tickets come from the partial index on SLAClock.next_check_at, never
-from a scan of open tickets. Each ticket is handled in its own transaction, locked with
-skip_locked, so several workers (or two beats) share the work without waiting on each other,
-and a worker that dies mid-sweep loses only its open transaction: the rows stay due and the
-next sweep takes them.
+from a scan of open tickets. Due tickets are handled in batches, one transaction each: the
+tickets locked with skip_locked in one statement (so several workers, or two beats, share the
+work without waiting on each other), their clocks in one, and the SLA events, clock updates,
+timeline entries, outbox messages and ticket updates written in one statement each. A worker
+that dies mid-sweep loses only its open transaction: the rows stay due and the next sweep
+takes them.
 """
 
 import logging
@@ -31,7 +33,7 @@ from tickets.choices import EventKind
 from tickets.models import Ticket
 from tickets.reply_address import reply_address
 from tickets.services import routing
-from tickets.services.write import TicketWrite
+from tickets.services.write import TicketWrite, TicketWrites
 
 SWEEP_BATCH = 100
 # What the escalation rules read of a ticket: who is told, and the team lead after a move.
@@ -60,48 +62,59 @@ def sla_sweep(
     # taken again in this run, they would be fetched until the budget ran out.
     passed_over: set[int] = set()
     rules_by_policy: dict[int, list[EscalationRule]] = {}  # read once per sweep
+    serving: dict[int, frozenset[int]] = {}  # the staff who see each client, likewise
     started = time.monotonic()
     while time.monotonic() - started < budget_seconds:
         ticket_ids = sla_due_ticket_ids(now=now, limit=batch_size, exclude=passed_over)
         if not ticket_ids:
             break
+        swept = _sweep_batch(ticket_ids, now, rules_by_policy, serving)
+        if swept is None and len(ticket_ids) > 1:
+            # Another sweep recorded one of these milestones first, which undid the whole
+            # batch: one ticket at a time, each of the others is still recorded once.
+            swept = {}
+            for ticket_id in ticket_ids:
+                swept.update(_sweep_batch([ticket_id], now, rules_by_policy, serving) or {})
         for ticket_id in ticket_ids:
-            fired = _sweep_ticket(ticket_id, now, rules_by_policy)
+            fired = (swept or {}).get(ticket_id)
             if not fired:
                 passed_over.add(ticket_id)
             if fired is None:
                 result.busy += 1
                 continue
-            result.tickets += 1
+            result.tickets += bool(fired)
             result.milestones += len(fired)
             result.lateness += [now - milestone.due_at for milestone in fired]
     return result
 
 
-def _sweep_ticket(ticket_id: int, now: datetime, rules_by_policy: dict) -> list | None:
+def _sweep_batch(
+    ticket_ids: list[int], now: datetime, rules_by_policy: dict, serving: dict
+) -> dict[int, list[FiredMilestone]] | None:
+    """One transaction for a batch of due tickets: the milestones fired by ticket id, for the
+    tickets this sweep could lock; None when the batch was refused and undone."""
     try:
         with transaction.atomic():
-            write = TicketWrite.begin(ticket_id, None, now, skip_locked=True, related=NOTIFIED)
-            if write is None:
-                return None
-            ticket = write.ticket
-            fired = sla_milestones_fire(write.clocks, now=now)
-            if fired and ticket.sla_policy_id not in rules_by_policy:
-                rules_by_policy[ticket.sla_policy_id] = sla_services.escalation_rules_of(
-                    policy_id=ticket.sla_policy_id
-                )
+            writes = TicketWrites.begin(ticket_ids, now, related=NOTIFIED, serving=serving)
+            fired = sla_milestones_fire([write.clocks for write in writes.writes], now=now)
             outbox: list[dict] = []
-            for milestone in fired:
-                _act_on(write, milestone, rules_by_policy[ticket.sla_policy_id], outbox)
+            for write in writes.writes:
+                policy_id = write.ticket.sla_policy_id
+                if fired.get(write.ticket.pk) and policy_id not in rules_by_policy:
+                    rules_by_policy[policy_id] = sla_services.escalation_rules_of(
+                        policy_id=policy_id
+                    )
+                for milestone in fired.get(write.ticket.pk, ()):
+                    _act_on(write, milestone, rules_by_policy[policy_id], outbox)
             outbox_enqueue_many(outbox)
-            write.save()
-            return fired
+            writes.flush(fired.keys())
+            return {write.ticket.pk: fired.get(write.ticket.pk, []) for write in writes.writes}
     except IntegrityError as error:
         # Another sweep recorded the same milestone first (the unique constraint): nothing of
-        # this attempt was kept, and nothing is left to do. Any other refusal (the SLA record's
-        # append-only triggers) is a bug to see, and must not hold the sweep on this ticket.
-        if getattr(error.__cause__, "pgcode", None) == RESTRICT_VIOLATION:
-            log.error("SLA sweep refused for ticket %s: %s", ticket_id, error)
+        # this attempt was kept. Any other refusal (the SLA record's append-only triggers) is
+        # a bug to see, and must not hold the sweep on this ticket.
+        if len(ticket_ids) == 1 and getattr(error.__cause__, "pgcode", None) == RESTRICT_VIOLATION:
+            log.error("SLA sweep refused for ticket %s: %s", ticket_ids[0], error)
         return None
 
 
