@@ -1,15 +1,19 @@
 """Benchmark: the SLA timer sweep with 1,000,000 open tickets and 1,000 clocks due.
 
-    .venv/bin/python bench/sla_sweep.py [--tickets 1000000] [--due 1000]
+    .venv/bin/python bench/sla_sweep.py [--tickets 1000000] [--due 1000] [--workers 1 2 4]
 
 Seeds (once, kept for reuse) a PostgreSQL database where every ticket is open, makes `--due`
 resolution clocks overdue (started three days ago, so their warnings and breach are all due),
 then prints the plan and time of the query that finds due clocks, the time of one sweep, and
 the milestones (warnings, breaches with escalation and notifications) processed per second by
-one process. Run it again to measure again: the due clocks are reset each time.
+one process. With `--workers`, the due clocks are reset and swept again by that many worker
+processes at once (each running the sweep, as several Celery workers would), for each count
+given, to show how throughput grows with processes against one PostgreSQL. Run it again to
+measure again: the due clocks are reset each time.
 """
 
 import argparse
+import multiprocessing
 import random
 import sys
 import time
@@ -136,12 +140,61 @@ def run(*, tickets: int = 1_000_000, due: int = 1_000) -> list[dict]:
     ]
 
 
+def _worker(now, results) -> None:
+    from django.db import connections
+
+    from tickets.timers.sweep import sla_sweep
+
+    connections.close_all()  # a fresh connection per process, not the parent's socket
+    swept = sla_sweep(now=now, budget_seconds=600)
+    results.put((swept.tickets, swept.milestones, swept.busy))
+
+
+def run_workers(*, tickets: int, due: int, workers: int) -> dict:
+    """Reset the due clocks, then sweep them with `workers` processes at once."""
+    from django.db import connections
+    from django.utils import timezone
+
+    make_due(due)
+    now = timezone.now()
+    connections.close_all()  # forked processes must not share the parent's connection
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    processes = [context.Process(target=_worker, args=(now, results)) for _ in range(workers)]
+    started = time.perf_counter()
+    for process in processes:
+        process.start()
+    outcomes = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    elapsed = time.perf_counter() - started
+    swept = sum(outcome[0] for outcome in outcomes)
+    milestones = sum(outcome[1] for outcome in outcomes)
+    print(
+        f"{workers} worker process(es): {elapsed:.2f} s for {swept:,} tickets and "
+        f"{milestones:,} milestones ({milestones / elapsed:,.0f} milestones/s, "
+        f"{elapsed * 1000 / max(milestones, 1):.2f} ms per milestone; per worker: "
+        + ", ".join(f"{t:,} tickets" for t, _, _ in outcomes)
+        + ")"
+    )
+    return record(
+        f"sweep of {due:,} due tickets by {workers} worker process(es)",
+        p50_ms=elapsed * 1000,
+        rows=milestones,
+        throughput=milestones / elapsed,
+        unit="milestones/s",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=1_000)
+    parser.add_argument("--workers", type=int, nargs="*", default=[])
     options = parser.parse_args()
     run(tickets=options.tickets, due=options.due)
+    for workers in options.workers:
+        run_workers(tickets=options.tickets, due=options.due, workers=workers)
 
 
 if __name__ == "__main__":
