@@ -33,6 +33,7 @@ from msp.models import Client
 from msp.periods import Period, add_months
 from msp.services import outbox_enqueue
 from sla.models import SLAClock, SLAPolicy
+from sla.rollups import clock_exemption_moved
 
 
 @transaction.atomic
@@ -380,6 +381,7 @@ def breach_exemption_grant(*, clock: SLAClock, user, cause: str, reason: str, at
     )
     exemption.full_clean(exclude=["clock"])
     exemption.save()
+    clock_exemption_moved(clock=clock, exempted=True)
     return exemption
 
 
@@ -393,6 +395,8 @@ def breach_exemption_revoke(*, exemption: BreachExemption, user, reason: str, at
     exemption.revoked_by, exemption.revoked_at = user, at
     exemption.revoke_reason = reason.strip()
     exemption.save(update_fields=["revoked_by", "revoked_at", "revoke_reason"])
+    clock = SLAClock.objects.select_for_update().get(pk=exemption.clock_id)
+    clock_exemption_moved(clock=clock, exempted=False)
     return exemption
 
 
