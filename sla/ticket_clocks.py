@@ -14,6 +14,7 @@ from sla import clockstore, selectors
 from sla.choices import ClockKind, ClockState, EscalationTrigger
 from sla.clock import Clock, MilestoneKey, MilestoneKind
 from sla.models import EscalationRule, SLAClock, SLAEvent, SLAPolicy
+from sla.rollups import ClockTally, ticket_priority_moved
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,11 @@ class TicketClocks:
         SLAClock.objects.bulk_create(self.rows)
 
     def save(self, changes: dict[SLAClock, Clock], *, now: datetime) -> None:
+        tally = ClockTally.of(self.ticket, changes)
         for row, clock in changes.items():
             clockstore.row_apply(row, clock, now=now)
             row.save()
+        tally.record()
 
     def transition(self, kind: str, action, *, at: datetime, now: datetime | None = None) -> None:
         """Apply `action` (Clock -> Clock) to the current clock of `kind`, if there is one."""
@@ -214,6 +217,7 @@ def sla_next_update_stop(clocks: TicketClocks, *, at: datetime) -> None:
 
 def sla_clocks_retarget(clocks: TicketClocks, *, at: datetime) -> None:
     """Priority change: every clock not yet stopped takes the new priority's target."""
+    ticket_priority_moved(clocks.ticket, clocks.rows)
     targets = clocks.targets()
     new_targets = {
         ClockKind.RESPONSE: targets.response,
@@ -283,6 +287,7 @@ def sla_milestones_fire(
         for clocks in batch
     }
     engines = _engines_for([row for rows in due.values() for row in rows])
+    tally = ClockTally.take((clocks.ticket, due[clocks.ticket.pk]) for clocks in batch)
     fired: dict[int, list[FiredMilestone]] = {}
     records: list[SLAEvent] = []
     changed: list[SLAClock] = []
@@ -295,6 +300,7 @@ def sla_milestones_fire(
             changed.append(row)
     SLAEvent.objects.bulk_create(records)
     rows_update(changed, FIRED_FIELDS)
+    tally.record()
     return fired
 
 
