@@ -5,22 +5,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery, Sum
 
 from contracts.models import Contract, MonthlyEvaluation
-from contracts.selectors import (
-    compliance_share,
-    contracts_active_on,
-    counted_clocks,
-    met_and_breached,
-    target_met,
-)
+from contracts.selectors import compliance_share, contracts_active_on, target_met
 from msp.choices import PeriodKind
 from msp.models import Client
 from msp.periods import Period
-from reporting.metrics import Rows, clients_metrics, period_contracts
+from reporting.metrics import clients_metrics, period_contracts
 from reporting.models import Metric, Report
 from sla.models import SLAClock
+from sla.rollups import clocks_rolled_up
 from tickets.models import Ticket
 
 BREACHING_SOON = timedelta(hours=2)
@@ -48,10 +43,20 @@ def sla_risk(*, clients, now: datetime, day_start: datetime, month: Period) -> d
     )
     # The report's scope, its contracts found in the same query (as subqueries).
     contracts = contracts_active_on(on=month.end_day - timedelta(days=1)).filter(client__in=clients)
-    clocks = counted_clocks(
-        concluded=Rows(list(clients.only("pk", "timezone")), month).concluded(),
-        contracts=contracts.values("pk"),
-        clients_without_contract=clients.exclude(pk__in=contracts.values("client_id")).values("pk"),
+    # Each client's month in its own zone is the same local days for all: the roll-ups.
+    rolled_up = (
+        clocks_rolled_up(
+            first_day=month.first_day,
+            end_day=month.end_day,
+            contracts=contracts.values("pk"),
+            clients_without_contract=clients.exclude(pk__in=contracts.values("client_id")).values(
+                "pk"
+            ),
+        )
+        .values("client__slug", "client__name")
+        .annotate(met=Sum("met"), breached=Sum("breached"))
+        .filter(Q(met__gt=0) | Q(breached__gt=0))
+        .order_by("client__slug", "client__name")
     )
     compliance = [
         {
@@ -61,7 +66,7 @@ def sla_risk(*, clients, now: datetime, day_start: datetime, month: Period) -> d
             "breached": row["breached"],
             "share": compliance_share(row["met"], row["met"] + row["breached"]),
         }
-        for row in met_and_breached(clocks, "client__slug", "client__name")
+        for row in rolled_up
     ]
     compliance.sort(key=lambda row: (row["share"] is None, row["share"] or 0))
     return {
