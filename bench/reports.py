@@ -11,7 +11,13 @@ finished month:
 - every client's month: the same for all 500 clients at once, against the floor of
   hand-written SQL computing the same figures (compliance, percentiles, MTTR and first contact
   resolution, volume, backlog, recurring assets and categories, satisfaction, hours);
-- one report: the whole snapshot (figures, trend, breaches), its SQL queries, and its PDF.
+- one report: the whole snapshot (figures, trend, breaches), its SQL queries, and its PDF;
+- the staff pages that read every client's month so far: SLA risk and all accounts (Django test
+  client, in-process, a technician whose teams serve every client).
+The clocks' roll-ups per client and day (sla.rollups) are built when the database has none or
+its tickets were put under contracts here; --rebuild-rollups builds them again, and
+--check-rollups compares their figures with the clocks' for every month of the year
+("roll-ups equal raw: yes").
 """
 
 import argparse
@@ -152,6 +158,83 @@ def _tickets_under_contracts() -> None:
         )
         if cursor.rowcount:
             cursor.execute("ANALYZE tickets_ticket")
+            rollups_build()  # the roll-ups count clocks by their ticket's contract
+
+
+def rollups_build() -> None:
+    from sla.rollups import sla_rollups_rebuild
+
+    started = time.perf_counter()
+    made = sla_rollups_rebuild()
+    print(f"built {made:,} clock roll-ups in {time.perf_counter() - started:.0f} s")
+
+
+def rollups_check(months: int = 12) -> bool:
+    """The compliance figures of every client's month, from the roll-ups and from the clocks,
+    for the last `months` months and this one; also the SLA risk page's scope."""
+    from datetime import UTC, datetime
+
+    from contracts.selectors import contracts_active_on, counted_clocks, met_and_breached
+    from msp.choices import PeriodKind
+    from msp.models import Client
+    from msp.periods import Period
+    from reporting.metrics import (
+        Rows,
+        compliance_from_clocks,
+        compliance_from_rollups,
+        period_contracts,
+    )
+    from reporting.selectors import sla_risk
+
+    clients = Client.objects.all()
+    now = datetime.now(UTC)
+    this_month = Period.containing(PeriodKind.MONTH, date.today())
+    equal = True
+    for back in range(months, -1, -1):
+        period = this_month.shifted(-back)
+        rows = Rows(list(clients), period)
+        contracts = period_contracts(rows.client_ids, period)
+        same = compliance_from_rollups(rows, contracts, period) == compliance_from_clocks(
+            rows, contracts
+        )
+        active = contracts_active_on(on=period.end_day - timedelta(days=1))
+        raw_risk = met_and_breached(
+            counted_clocks(
+                concluded=rows.concluded(),
+                contracts=active.values("pk"),
+                clients_without_contract=clients.exclude(pk__in=active.values("client_id")).values(
+                    "pk"
+                ),
+            ),
+            "client__slug",
+        )
+        risk = sla_risk(clients=clients, now=now, day_start=now, month=period)["compliance"]
+        same_risk = sorted((r["slug"], r["met"], r["breached"]) for r in risk) == sorted(
+            (r["client__slug"], r["met"], r["breached"]) for r in raw_risk
+        )
+        print(
+            f"  {period.label:15} report figures {'equal' if same else 'DIFFER'}, "
+            f"SLA risk {'equal' if same_risk else 'DIFFERS'}"
+        )
+        equal = equal and same and same_risk
+    print(f"roll-ups equal raw: {'yes' if equal else 'NO'}")
+    return equal
+
+
+def staff_pages(requests: int) -> list[dict]:
+    """The SLA risk page and all accounts, as a technician whose teams serve every client."""
+    from django.test import Client as HttpClient
+
+    from msp.models import User
+
+    http = HttpClient()
+    http.force_login(User.objects.get(email="tech-l1-0@bench.msp"))
+    return [
+        workspace.measure("SLA risk page, all clients", http, "/workspace/sla-risk/", requests),
+        workspace.measure(
+            "accounts page, all clients", http, "/workspace/accounts/?all=1", requests
+        ),
+    ]
 
 
 def timed(function, repeats: int) -> tuple[float, int]:
@@ -258,10 +341,24 @@ def hand_written_sql(period) -> float:
     return time.perf_counter() - began
 
 
-def run(*, tickets: int = 1_000_000, repeats: int = 5) -> list[dict]:
-    """Time the report figures and PDF; print them and return them as records (medians)."""
+def run(
+    *,
+    tickets: int = 1_000_000,
+    repeats: int = 5,
+    page_requests: int = 20,
+    rebuild_rollups: bool = False,
+    check_rollups: bool = False,
+) -> list[dict]:
+    """Time the report figures and PDF, and the staff pages that read every client's month;
+    print them and return them as records (medians)."""
     database = workspace.open_database(tickets)
     add_report_data(random.Random(7))
+    from sla.models import ClockRollup
+
+    if rebuild_rollups or not ClockRollup.objects.exists():
+        rollups_build()
+    if check_rollups:
+        rollups_check()
 
     from msp.choices import PeriodKind
     from msp.models import Client
@@ -322,6 +419,7 @@ def run(*, tickets: int = 1_000_000, repeats: int = 5) -> list[dict]:
     seconds, queries = timed(lambda: report_pdf(reports[-1]), 3)
     print(f"one report's PDF:                       {seconds * 1000:7.1f} ms")
     measured.append(record("one report's PDF", p50_ms=seconds * 1000, queries=queries))
+    measured.extend(staff_pages(page_requests))
     return measured
 
 
@@ -329,8 +427,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--page-requests", type=int, default=20)
+    parser.add_argument("--rebuild-rollups", action="store_true")
+    parser.add_argument("--check-rollups", action="store_true")
     options = parser.parse_args()
-    run(tickets=options.tickets, repeats=options.repeats)
+    run(
+        tickets=options.tickets,
+        repeats=options.repeats,
+        page_requests=options.page_requests,
+        rebuild_rollups=options.rebuild_rollups,
+        check_rollups=options.check_rollups,
+    )
 
 
 if __name__ == "__main__":
