@@ -28,7 +28,7 @@ SERVER_CONNECTIONS = 4
 
 CONFIG = """
 [databases]
-* = host={host} port={port} user={user}
+* = host={host} port={port} user={user}{password}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -92,10 +92,11 @@ def pgbouncer(server_url: str) -> Iterator[Bouncer]:
     root = Path(tempfile.mkdtemp(prefix="msp-pgbouncer-"))
     command = [PGBOUNCER]
     if os.geteuid() == 0:
-        # PgBouncer refuses to run as root; it drops to postgres, who must write its log.
-        postgres = pwd.getpwnam("postgres")
-        os.chown(root, postgres.pw_uid, postgres.pw_gid)
-        command += ["-u", "postgres"]
+        # PgBouncer refuses to run as root; it drops to another user, who must write its log.
+        names = {entry.pw_name for entry in pwd.getpwall()}
+        user = pwd.getpwnam("postgres" if "postgres" in names else "nobody")
+        os.chown(root, user.pw_uid, user.pw_gid)
+        command += ["-u", user.pw_name]
     port = free_port()
     config = root / "pgbouncer.ini"
     config.write_text(
@@ -103,6 +104,7 @@ def pgbouncer(server_url: str) -> Iterator[Bouncer]:
             host=server.hostname,
             port=server.port or 5432,
             user=server.username or "postgres",
+            password=f" password={server.password}" if server.password else "",
             listen_port=port,
             pool=SERVER_CONNECTIONS,
             root=root,
