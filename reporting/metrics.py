@@ -205,18 +205,22 @@ def _compliance(rows: Rows, contracts: dict[int, Contract], period: Period) -> N
         rows.add(client_id, "exempted_breaches", "", None, exempted.get(client_id, 0))
 
 
-def _times(rows: Rows) -> None:
+def _times(
+    rows: Rows,
+    kinds: tuple[str, ...] = (ClockKind.RESPONSE, ClockKind.RESOLUTION),
+    by_priority: bool = True,
+) -> None:
     """Nearest-rank percentiles of the business time (spent_seconds) of the response and
-    resolution clocks that stopped in the period, per client and clock, by priority and over
-    all priorities: one query, where windows number the rows of each group and only the rows at
-    the wanted ranks return."""
+    resolution clocks (`kinds`) that stopped in the period, per client and clock, by priority
+    (unless `by_priority` is off) and over all priorities: one query, where windows number the
+    rows of each group and only the rows at the wanted ranks return."""
     groups = {
         "priority": [F("client_id"), F("kind"), F("ticket__priority")],
         "all": [F("client_id"), F("kind")],
     }
-    ranked = SLAClock.objects.filter(
-        rows.within("stopped_at"), kind__in=[ClockKind.RESPONSE, ClockKind.RESOLUTION]
-    )
+    if not by_priority:
+        del groups["priority"]
+    ranked = SLAClock.objects.filter(rows.within("stopped_at"), kind__in=kinds)
     wanted = Q()
     for name, partition in groups.items():
         ranked = ranked.annotate(
@@ -235,9 +239,10 @@ def _times(rows: Rows) -> None:
             wanted |= Q(**{f"rank_{name}": F(f"p{percent}_{name}")})
     fields = [f"{part}_{name}" for name in groups for part in ("rank", "total")]
     fields += [f"p{percent}_{name}" for name in groups for percent in PERCENTILES]
+    priority = ["ticket__priority"] if by_priority else []
     for found in (
         ranked.filter(wanted)
-        .values("client_id", "kind", "ticket__priority", "spent_seconds", *fields)
+        .values("client_id", "kind", *priority, "spent_seconds", *fields)
         .order_by()  # not the clocks' default order: a sort the loop does not need
     ):
         for name in groups:
@@ -329,15 +334,10 @@ def _volume(rows: Rows) -> None:
         found.pop("client_id"): found
         for found in opened.values("client_id").annotate(all=Count("pk"), **counts).order_by()
     }
-    backlog = _counts(
-        Ticket.objects.filter(rows.open_at_end()).exclude(status=TicketStatus.CANCELLED),
-        "client_id",
-    )
     for client_id in rows.client_ids:
         for dimension, n in volume.get(client_id, {"all": 0}).items():
             if n or dimension == "all":
                 rows.add(client_id, "volume", dimension, None, n)
-        rows.add(client_id, "backlog", "", None, backlog.get((client_id,), 0))
     for (client_id, site), n in _counts(opened, "client_id", "site__name").items():
         rows.add(client_id, "volume", f"site:{site or '-'}", None, n)
     # The most frequent per client: grouped counts, most first, the top few kept per client
@@ -353,6 +353,15 @@ def _volume(rows: Rows) -> None:
         for client_id, groups in groupby(recurring, key=lambda group: group["client_id"]):
             for group in list(groups)[:TOP]:
                 rows.add(client_id, key, group[field], None, group["n"])
+
+
+def _backlog(rows: Rows) -> None:
+    backlog = _counts(
+        Ticket.objects.filter(rows.open_at_end()).exclude(status=TicketStatus.CANCELLED),
+        "client_id",
+    )
+    for client_id in rows.client_ids:
+        rows.add(client_id, "backlog", "", None, backlog.get((client_id,), 0))
 
 
 def _hours(rows: Rows, period: Period) -> None:
@@ -371,13 +380,14 @@ def _hours(rows: Rows, period: Period) -> None:
         rows.add(client_id, "hours_used", "", Decimal(minutes.get(client_id) or 0) / 60)
 
 
-def _contract_rows(rows: Rows, contracts: dict[int, Contract], period: Period) -> None:
+def _contract_terms(rows: Rows, contracts: dict[int, Contract], period: Period) -> None:
+    """Each contract's block of hours and the availability of its services against their
+    targets."""
     targets = {contract: service_targets(contract) for contract in contracts.values()}
     measured = contracts_availability(
         services_of={contract: sorted(found) for contract, found in targets.items()},
         period=period,
     )
-    evaluations_of = _evaluations(contracts, period)
     for client_id, contract in contracts.items():
         block = sum(
             (
@@ -391,6 +401,12 @@ def _contract_rows(rows: Rows, contracts: dict[int, Contract], period: Period) -
             rows.add(client_id, "block_hours", "", block * period.months)
         for service, target in sorted(targets[contract].items()):
             rows.add(client_id, "availability", service, measured[contract.pk][service], 0, target)
+
+
+def _contract_rows(rows: Rows, contracts: dict[int, Contract], period: Period) -> None:
+    _contract_terms(rows, contracts, period)
+    evaluations_of = _evaluations(contracts, period)
+    for client_id, contract in contracts.items():
         _maintenance(rows, contract, period.bounds(contract.client.timezone))
         months = evaluations_of.get(contract.pk)
         if months:
@@ -508,8 +524,13 @@ def clients_metrics(*, clients: list[Client], period: Period) -> dict[int, list[
     _resolutions(rows)
     _satisfaction(rows)
     _volume(rows)
+    _backlog(rows)
     _hours(rows, period)
     _contract_rows(rows, contracts, period)
+    return _metrics(rows, period)
+
+
+def _metrics(rows: Rows, period: Period) -> dict[int, list[Metric]]:
     return {
         client_id: [
             Metric(
@@ -519,6 +540,23 @@ def clients_metrics(*, clients: list[Client], period: Period) -> dict[int, list[
         ]
         for client_id in rows.client_ids
     }
+
+
+def clients_account_figures(
+    *, clients: list[Client], period: Period, contracts: dict[int, Contract]
+) -> dict[int, list[Metric]]:
+    """What the account overview shows of each client's period so far, computed as the report
+    computes it: compliance against the contract's targets (from the clocks' roll-ups), the
+    median first response, the backlog, CSAT, hours against the block and availability
+    against targets. `contracts`: each client's contract for the period (period_contracts)."""
+    rows = Rows(clients, period)
+    _compliance(rows, contracts, period)
+    _times(rows, kinds=(ClockKind.RESPONSE,), by_priority=False)
+    _satisfaction(rows)
+    _backlog(rows)
+    _hours(rows, period)
+    _contract_terms(rows, contracts, period)
+    return _metrics(rows, period)
 
 
 def client_metrics(*, client: Client, period: Period) -> list[Metric]:

@@ -12,7 +12,7 @@ from contracts.selectors import compliance_share, contracts_active_on, target_me
 from msp.choices import PeriodKind
 from msp.models import Client
 from msp.periods import Period
-from reporting.metrics import clients_metrics, period_contracts
+from reporting.metrics import clients_account_figures, period_contracts
 from reporting.models import Metric, Report
 from sla.models import SLAClock
 from sla.rollups import clocks_rolled_up
@@ -120,12 +120,12 @@ class Account:
 
 
 def accounts_overview(*, clients, period: Period) -> list[Account]:
-    """Each client's period so far (the report's figures, not stored), its contract, the
-    latest governance ladder step and its latest monthly report and QBR, in a fixed number of
-    queries whatever the number of clients."""
+    """Each client's period so far (the report's figures that the page shows, not stored), its
+    contract, the latest governance ladder step and its latest monthly report and QBR, in a
+    fixed number of queries whatever the number of clients."""
     clients = list(clients.order_by("name"))
-    metrics = clients_metrics(clients=clients, period=period)
     contracts = period_contracts([client.pk for client in clients], period)
+    metrics = clients_account_figures(clients=clients, period=period, contracts=contracts)
     latest_month = MonthlyEvaluation.objects.filter(contract=OuterRef("contract")).order_by(
         "-month"
     )

@@ -19,6 +19,8 @@ from msp.models import Client
 from msp.periods import Period
 from reporting.metrics import (
     Rows,
+    clients_account_figures,
+    clients_metrics,
     compliance_from_clocks,
     compliance_from_rollups,
     period_contracts,
@@ -167,6 +169,23 @@ def test_rollups_agree_with_the_clocks_across_dst_and_every_kind_of_change(worke
     # Each of those changes happened: breaches exempted, clocks reopened, priorities moved.
     assert ClockRollup.objects.filter(exempted__gt=0).exists()
     assert ClockRollup.objects.filter(contract__isnull=True).exists()
+
+
+def test_the_account_overview_shows_the_reports_figures(worked):
+    clients = list(Client.objects.order_by("pk"))
+    for period in months(date(2026, 10, 1), 2):
+        contracts = period_contracts([client.pk for client in clients], period)
+        shown = clients_account_figures(clients=clients, period=period, contracts=contracts)
+        report = clients_metrics(clients=clients, period=period)
+        for client in clients:
+            as_reported = {
+                (m.key, m.dimension): (m.value, m.count, m.target) for m in report[client.pk]
+            }
+            figures = {(m.key, m.dimension): (m.value, m.count, m.target) for m in shown[client.pk]}
+            assert ("response_p50", "all") in figures or not any(
+                key == "response_p50" for key, _ in as_reported
+            )
+            assert figures.items() <= as_reported.items(), client
 
 
 def test_a_rebuild_makes_the_same_rollups_as_the_writes_did(worked):
