@@ -26,7 +26,9 @@ from msp.querysets import (
     VisibleClients,
     visible_clients,
 )
+from msp.secrets import EncryptedTextField
 from msp.validators import validate_timezone_name
+from msp.webhooks.choices import WebhookDeliveryStatus
 
 
 def _choices_check(
@@ -509,3 +511,167 @@ class SecuritySettings(models.Model):
     def current(cls) -> "SecuritySettings":
         # Read, never written here: until an administrator saves them, the defaults apply.
         return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+
+# Outbound webhooks (msp/webhooks/) -------------------------------------------------------------
+
+
+class WebhookSettings(models.Model):
+    """Where webhook targets may point, set by an administrator without a deploy (one row, pk
+    1). By default only public HTTPS addresses are allowed."""
+
+    allowed_networks = models.TextField(
+        blank=True,
+        help_text="Networks (CIDR, one per line, e.g. 10.20.0.0/16) that targets may resolve "
+        "to although they are private, loopback, link-local or reserved. Blank: none.",
+    )
+    allow_http = models.BooleanField(
+        "allow plain http",
+        default=False,
+        help_text="Accept http:// targets (unencrypted). For testing receivers only.",
+    )
+    clients_may_subscribe = models.BooleanField(
+        default=False,
+        help_text="Client users may subscribe endpoints of their own to their own tickets.",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "webhook settings"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="webhook_settings_singleton")]
+
+    def __str__(self) -> str:
+        return "Webhook settings"
+
+    @classmethod
+    def current(cls) -> "WebhookSettings":
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+
+class WebhookEndpointQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def for_user(self, user):
+        """Administrators see every endpoint; a client user those of their client that a
+        client user made; other staff none."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.role == UserRole.ADMIN:
+            return self.live()
+        if user.role == UserRole.CLIENT:
+            return self.live().filter(client_id=user.client_id, owned_by_client=True)
+        return self.none()
+
+
+class WebhookEndpoint(TimeStampedModel):
+    """An HTTPS endpoint subscribed to event types, optionally to one client's events only.
+    Deleting one keeps the row (deleted_at) so that deliveries written in a transaction that
+    raced the deletion still point at a row."""
+
+    url = models.URLField("URL", max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    event_types = models.JSONField(default=list, help_text="Names of the events sent here.")
+    client = models.ForeignKey(
+        "msp.Client",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="webhook_endpoints",
+        help_text="Only this client's events. Blank: every client's, and events of no client.",
+    )
+    owned_by_client = models.BooleanField(
+        default=False, help_text="Subscribed by a client user, for the client's own tickets."
+    )
+    is_active = models.BooleanField("active", default=True)
+    secret = EncryptedTextField(help_text="whsec_… signing secret (encrypted at rest).")
+    previous_secret = EncryptedTextField(blank=True)
+    previous_secret_until = models.DateTimeField(
+        null=True, blank=True, help_text="The previous secret also signs until then (rotation)."
+    )
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="First failure since the last success."
+    )
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        "msp.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WebhookEndpointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(owned_by_client=False) | Q(client__isnull=False),
+                name="webhook_endpoint_client_owned_has_client",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: the exact body that is signed and sent, written in the
+    transaction of the change, delivered after commit and retried with back-off. The event id
+    is the webhook-id header, the same on every attempt and replay (receivers dedupe by it)."""
+
+    endpoint = models.ForeignKey(
+        "msp.WebhookEndpoint", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event_id = models.CharField(max_length=64)
+    event_type = models.CharField(max_length=40)
+    client = models.ForeignKey(
+        "msp.Client", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField()
+    status = models.CharField(
+        max_length=10, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            _choices_check("status", WebhookDeliveryStatus, "webhook_delivery_status_valid"),
+            models.UniqueConstraint(
+                fields=["endpoint", "event_id"], name="webhook_delivery_unique_event"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhook_delivery_due_idx",
+                condition=Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["endpoint", "created_at"], name="webhook_delivery_log_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} to {self.endpoint_id}"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP request of a delivery, for the endpoint's delivery log."""
+
+    delivery = models.ForeignKey(
+        "msp.WebhookDelivery", on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveSmallIntegerField()
+    at = models.DateTimeField()
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=1000, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}"

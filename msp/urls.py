@@ -13,6 +13,7 @@ from sla.selectors import sweep_lag
 workspace_patterns = [
     path("", include("reporting.workspace_urls")),
     path("", include("msp.audit.urls")),
+    path("settings/", include("msp.webhooks.urls")),
     path("clients/", views.ClientListView.as_view(), name="client-list"),
     path("clients/<slug:slug>/", views.ClientDetailView.as_view(), name="client-detail"),
     path("clients/<slug:slug>/teams/", views.ClientTeamsView.as_view(), name="client-teams"),

@@ -17,6 +17,7 @@ from rest_framework.routers import DefaultRouter
 
 from contracts.api_urls import router as contracts_router
 from msp.api import views as directory_api
+from msp.webhooks.api import WebhookEndpointViewSet
 from reporting.api_urls import router as reporting_router
 from sla.api_urls import router as sla_router
 from tickets.api_urls import router as tickets_router
@@ -28,6 +29,7 @@ router.register("contacts", directory_api.ContactViewSet)
 router.register("assets", directory_api.AssetViewSet)
 router.register("users", directory_api.UserViewSet)
 router.register("teams", directory_api.TeamViewSet)
+router.register("webhook-endpoints", WebhookEndpointViewSet)
 for app_router in (sla_router, contracts_router, tickets_router, reporting_router):
     router.registry.extend(app_router.registry)
 
