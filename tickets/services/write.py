@@ -23,6 +23,7 @@ from sla.ticket_clocks import (
 )
 from tickets.choices import EventKind, TicketStatus
 from tickets.models import Ticket, TimelineEvent
+from tickets.webhooks import ticket_events_emit
 
 FINISHED_STATUSES = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
 
@@ -85,6 +86,7 @@ class TicketWrite:
             self.batch.events.append(event)
         else:
             event.save(force_insert=True)
+            ticket_events_emit([event])
         return event
 
     def save(self, *fields: str) -> Ticket:
@@ -235,6 +237,8 @@ class TicketWrites:
             write.ticket.updated_at = updated_at  # a bulk update does not apply auto_now
         rows_update([write.ticket for write in changed], sorted({*self.fields, "updated_at"}))
         TimelineEvent.objects.bulk_create(self.events)
+        # The batch's webhooks: one read of endpoints and one insert, only if any subscribe.
+        ticket_events_emit(self.events)
 
 
 def staff_serving(client_id: int) -> frozenset[int]:
