@@ -273,7 +273,10 @@ def sla_rollups_rebuild(*, client_ids: list[int] | None = None, models=None) -> 
                 contract_id=contract_id,
                 **columns,
             )
-            for (client_id, day, kind, priority, contract_id), columns in counts.items()
+            # In day order, as the writes add them: a period's rows lie together.
+            for (client_id, day, kind, priority, contract_id), columns in sorted(
+                counts.items(), key=lambda item: (item[0][1], item[0][0], item[0][2:4])
+            )
         ),
         batch_size=5000,
     )
