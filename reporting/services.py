@@ -21,6 +21,7 @@ from msp.choices import OutboxChannel, PeriodKind
 from msp.models import Client, Contact, User
 from msp.periods import Period
 from msp.services import outbox_enqueue
+from msp.webhooks.events import webhook_report_sent
 from reporting.figures import period_figures
 from reporting.metrics import period_contract
 from reporting.models import Report
@@ -138,6 +139,7 @@ def report_send(*, report: Report, now: datetime | None = None) -> int:
     if report.sent_at is None:
         report.sent_at = now
         report.save(update_fields=["sent_at"])
+    webhook_report_sent(report=report, recipients=queued)
     return queued
 
 
