@@ -32,6 +32,7 @@ from msp.choices import OutboxChannel
 from msp.models import Client
 from msp.periods import Period, add_months
 from msp.services import outbox_enqueue
+from msp.webhooks.events import webhook_breach_exempted, webhook_contract_evaluated
 from sla.models import SLAClock, SLAPolicy
 from sla.rollups import clock_exemption_moved
 
@@ -297,6 +298,7 @@ def contract_month_evaluate(*, contract: Contract, month: date, now: datetime) -
         _evaluate_one(contract, following)
     if evaluation.ladder_step != LadderStep.OK:
         _tell_account_manager(contract, evaluation)
+    webhook_contract_evaluated(evaluation=evaluation)
     return evaluation
 
 
@@ -381,6 +383,7 @@ def breach_exemption_grant(*, clock: SLAClock, user, cause: str, reason: str, at
     )
     exemption.full_clean(exclude=["clock"])
     exemption.save()
+    webhook_breach_exempted(exemption=exemption, clock=clock)
     clock_exemption_moved(clock=clock, exempted=True)
     return exemption
 
