@@ -554,3 +554,54 @@ def test_settings_default_to_public_https_only():
     current = WebhookSettings.current()
     assert not current.allow_http and not current.allowed_networks
     assert not current.clients_may_subscribe
+
+
+# Facts from contracts and reporting -------------------------------------------------------
+
+
+def test_contract_evaluated_breach_exempted_and_report_sent(admin_user, account_manager, policy):
+    from datetime import UTC, date, datetime
+
+    from contracts.choices import ContractStatus
+    from contracts.services import breach_exemption_grant, contract_month_evaluate
+    from tests.factories import ContactFactory, ContractFactory, ReportFactory
+
+    subscribe(
+        admin_user,
+        "https://93.184.215.14/hooks",
+        ["contract.evaluated", "sla.breach_exempted", "report.sent"],
+    )
+    contract = ContractFactory(status=ContractStatus.ACTIVE, start_date=date(2026, 1, 1))
+    client = contract.client
+    evaluation = contract_month_evaluate(
+        contract=contract, month=date(2026, 7, 1), now=datetime(2026, 8, 3, tzinfo=UTC)
+    )
+    opened = datetime(2026, 7, 8, 9, tzinfo=UTC)
+    ticket = tickets.ticket_open(client=client, subject="Down", at=opened)
+    from tickets.timers.sweep import sla_sweep
+
+    sla_sweep(now=opened + timedelta(days=20))
+    clock = ticket.sla_clocks.filter(breached_at__isnull=False).first()
+    breach_exemption_grant(
+        clock=clock,
+        user=account_manager,
+        cause="client",
+        reason="Internal: they were away",
+        at=opened,
+    )
+    ContactFactory(client=client, receives_reports=True, email="cio@example.com")
+    report = ReportFactory(client=client, sent=True)
+
+    by_type = {row.event_type: json.loads(row.body) for row in WebhookDelivery.objects.all()}
+    assert by_type["contract.evaluated"]["data"]["evaluation_id"] == evaluation.pk
+    assert by_type["contract.evaluated"]["data"]["contract"]["number"] == contract.number
+    exempted = by_type["sla.breach_exempted"]["data"]
+    assert exempted["clock_id"] == clock.pk and exempted["ticket_id"] == ticket.pk
+    assert "away" not in json.dumps(by_type)  # the written reason stays internal
+    assert by_type["report.sent"]["data"]["report_id"] == report.pk
+    assert {row.client_id for row in WebhookDelivery.objects.all()} == {client.pk}
+    # Sent again: the report.sent webhook is not repeated (a stable event id).
+    from reporting.services import report_send
+
+    report_send(report=report)
+    assert WebhookDelivery.objects.filter(event_type="report.sent").count() == 1
