@@ -1,19 +1,32 @@
-"""Contracts, service lines, maintenance windows and outages over the API. Staff read; account
+"""Contracts, service lines, maintenance windows, outages, monthly evaluations (with their
+credits and remediation plans) and breach exemptions over the API. Staff read; account
 managers and administrators write, through the same services as the contract pages."""
 
-from rest_framework import mixins, serializers
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from contracts import services
+from contracts.choices import ContractStatus, ExemptionCause
 from contracts.models import (
     CONTRACT_TERMS,
+    BreachExemption,
     ComplianceTarget,
     Contract,
     MaintenanceWindow,
+    MonthlyEvaluation,
     Outage,
+    RemediationPlan,
     ServiceLine,
+    TargetResult,
 )
 from msp.api.base import CleanModelSerializer, ScopedViewSet
+from msp.api.fields import StrictCharField
 from msp.choices import SERVICE_MANAGER_ROLES
+from msp.models import Client
+from sla.models import SLAClock
 
 
 class ComplianceTargetSerializer(serializers.ModelSerializer):
@@ -126,16 +139,6 @@ class ContractApiViewSet(
     write_roles = SERVICE_MANAGER_ROLES
 
 
-class ContractViewSet(ContractApiViewSet):
-    queryset = (
-        Contract.objects.select_related("client")
-        .prefetch_related("compliance_targets")
-        .order_by("id")
-    )
-    serializer_class = ContractSerializer
-    filterset_fields = ["client", "status", "type"]
-
-
 class ContractPartViewSet(mixins.DestroyModelMixin, ContractApiViewSet):
     filterset_fields = ["contract"]
 
@@ -161,3 +164,255 @@ class OutageViewSet(ContractPartViewSet):
     queryset = Outage.objects.order_by("id")
     serializer_class = OutageSerializer
     filterset_fields = ["contract", "service", "planned"]
+
+
+# Lifecycle and evaluation ------------------------------------------------------------------
+
+
+class ContractStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ContractStatus.choices)
+
+
+class EvaluateSerializer(serializers.Serializer):
+    month = serializers.DateField(
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        help_text="The month to evaluate: 2026-10 (or any day of it). It must be over.",
+    )
+
+
+class TargetResultSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TargetResult
+        fields = [
+            "kind",
+            "priority",
+            "metric",
+            "service",
+            "target_percent",
+            "measured_percent",
+            "met_count",
+            "breached_count",
+            "met",
+        ]
+
+
+class RemediationPlanSerializer(CleanModelSerializer):
+    class Meta:
+        model = RemediationPlan
+        fields = ["id", "summary", "actions", "due_date", "author", "completed_at", "created_at"]
+        read_only_fields = ["author", "completed_at", "created_at"]
+
+    def clean_exclude(self) -> list[str]:
+        return ["evaluation", "author"]  # given by the URL and the request
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    results = TargetResultSerializer(many=True, read_only=True)
+    plans = RemediationPlanSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = MonthlyEvaluation
+        fields = [
+            "id",
+            "contract",
+            "month",
+            "missed_targets",
+            "consecutive_missed_months",
+            "ladder_step",
+            "credit_percent",
+            "credit_amount",
+            "currency",
+            "exempted_clocks",
+            "results",
+            "plans",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class ContractViewSet(ContractApiViewSet):
+    queryset = (
+        Contract.objects.select_related("client")
+        .prefetch_related("compliance_targets")
+        .order_by("id")
+    )
+    serializer_class = ContractSerializer
+    filterset_fields = ["client", "status", "type"]
+
+    @extend_schema(
+        request=ContractStatusSerializer,
+        responses=ContractSerializer,
+        examples=[
+            OpenApiExample("Activate a draft", value={"status": "active"}, request_only=True),
+            OpenApiExample("Terminate", value={"status": "terminated"}, request_only=True),
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def status(self, request, pk=None):
+        """Move the contract along draft -> active -> expired or terminated (the same rules
+        as the contract page; 409 when its current status does not allow the move)."""
+        contract = self.get_object()  # 404 for a contract out of scope, before the body
+        data = _valid(ContractStatusSerializer, request)
+        contract = services.contract_change_status(contract=contract, status=data["status"])
+        return Response(ContractSerializer(contract, context={"request": request}).data)
+
+    @extend_schema(
+        request=EvaluateSerializer,
+        responses={201: EvaluationSerializer},
+        examples=[OpenApiExample("October 2026", value={"month": "2026-10"}, request_only=True)],
+    )
+    @action(detail=True, methods=["post"])
+    def evaluate(self, request, pk=None):
+        """Evaluate a finished month (again, if it was already): targets, ladder step, credit."""
+        contract = self.get_object()
+        data = _valid(EvaluateSerializer, request)
+        evaluation = services.contract_month_evaluate(
+            contract=contract, month=data["month"], now=timezone.now()
+        )
+        return Response(EvaluationSerializer(evaluation).data, status=status.HTTP_201_CREATED)
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data, context={"request": request})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _visible_contracts(user):
+    return Contract.objects.for_user(user)
+
+
+class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Monthly evaluations with their targets' results, credits and remediation plans."""
+
+    queryset = MonthlyEvaluation.objects.prefetch_related("results", "plans").order_by(
+        "-month", "id"
+    )
+    serializer_class = EvaluationSerializer
+    filterset_fields = ["contract", "month", "ladder_step"]
+    write_roles = SERVICE_MANAGER_ROLES
+
+    def get_queryset(self):
+        return self.queryset.filter(contract__in=_visible_contracts(self.request.user))
+
+    @extend_schema(
+        request=RemediationPlanSerializer,
+        responses={201: RemediationPlanSerializer},
+        examples=[
+            OpenApiExample(
+                "A plan",
+                value={
+                    "summary": "P1 response missed twice on night shifts",
+                    "actions": "Add a second on-call engineer; review paging by 15 Dec.",
+                    "due_date": "2026-12-15",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def plans(self, request, pk=None):
+        """Add a remediation plan to a month that missed its targets."""
+        evaluation = self.get_object()
+        data = _valid(RemediationPlanSerializer, request)
+        plan = services.remediation_plan_add(evaluation=evaluation, author=request.user, **data)
+        return Response(RemediationPlanSerializer(plan).data, status=status.HTTP_201_CREATED)
+
+
+# Breach exemptions ---------------------------------------------------------------------------
+
+
+class BreachExemptionSerializer(serializers.ModelSerializer):
+    clock = serializers.PrimaryKeyRelatedField(queryset=SLAClock.objects.none())
+    cause = serializers.ChoiceField(choices=ExemptionCause.choices)
+    reason = StrictCharField()
+    ticket = serializers.IntegerField(source="clock.ticket_id", read_only=True)
+
+    class Meta:
+        model = BreachExemption
+        fields = [
+            "id",
+            "clock",
+            "ticket",
+            "cause",
+            "reason",
+            "granted_by",
+            "granted_at",
+            "revoked_by",
+            "revoked_at",
+            "revoke_reason",
+        ]
+        read_only_fields = [
+            "granted_by",
+            "granted_at",
+            "revoked_by",
+            "revoked_at",
+            "revoke_reason",
+        ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:  # only the breached clocks of clients the user sees
+            fields["clock"].queryset = _visible_clocks(request.user)
+        return fields
+
+
+class RevokeSerializer(serializers.Serializer):
+    reason = StrictCharField(help_text="Why the breach counts again.")
+
+
+def _visible_clocks(user):
+    return SLAClock.objects.filter(client__in=Client.objects.for_user(user))
+
+
+class BreachExemptionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet
+):
+    """Breaches taken out of compliance and credits: grant (POST) and revoke; a revoked
+    exemption stays listed, with who revoked it and why."""
+
+    queryset = BreachExemption.objects.select_related("clock").order_by("-granted_at", "-id")
+    serializer_class = BreachExemptionSerializer
+    filterset_fields = ["clock", "cause"]
+    write_roles = SERVICE_MANAGER_ROLES
+
+    def get_queryset(self):
+        return self.queryset.filter(clock__in=_visible_clocks(self.request.user))
+
+    @extend_schema(
+        examples=[
+            OpenApiExample(
+                "Exempt a breach caused by the client",
+                value={
+                    "clock": 812,
+                    "cause": "client",
+                    "reason": "Site closed; no access to the rack until Monday.",
+                },
+                request_only=True,
+            )
+        ]
+    )
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.breach_exemption_grant(
+            clock=data["clock"],
+            user=self.request.user,
+            cause=data["cause"],
+            reason=data["reason"],
+            at=timezone.now(),
+        )
+
+    @extend_schema(request=RevokeSerializer, responses=BreachExemptionSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        """Revoke an exemption in force: the breach counts again."""
+        exemption = self.get_object()
+        data = _valid(RevokeSerializer, request)
+        exemption = services.breach_exemption_revoke(
+            exemption=exemption, user=request.user, reason=data["reason"], at=timezone.now()
+        )
+        return Response(BreachExemptionSerializer(exemption, context={"request": request}).data)

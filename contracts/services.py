@@ -32,6 +32,7 @@ from msp.choices import OutboxChannel
 from msp.models import Client
 from msp.periods import Period, add_months
 from msp.services import outbox_enqueue
+from msp.validators import CONFLICT
 from msp.webhooks.events import webhook_breach_exempted, webhook_contract_evaluated
 from sla.models import SLAClock, SLAPolicy
 from sla.rollups import clock_exemption_moved
@@ -104,9 +105,8 @@ def contract_change_status(*, contract: Contract, status: str) -> Contract:
     if status not in CONTRACT_TRANSITIONS[contract.status]:
         wanted = ContractStatus(status).label if status in ContractStatus.values else status
         current = contract.get_status_display().lower()
-        raise ValidationError(
-            {"status": f"A contract that is {current} cannot become {wanted.lower()}."}
-        )
+        message = f"A contract that is {current} cannot become {wanted.lower()}."
+        raise ValidationError({"status": ValidationError(message, code=CONFLICT)})
     if status == ContractStatus.ACTIVE:
         other = (
             Contract.objects.filter(client_id=contract.client_id, status=ContractStatus.ACTIVE)

@@ -5,12 +5,19 @@ from decimal import Decimal
 
 import pytest
 
-from contracts.models import MaintenanceWindow, Outage, ServiceLine
+from contracts.models import (
+    BreachExemption,
+    MaintenanceWindow,
+    MonthlyEvaluation,
+    Outage,
+    ServiceLine,
+)
 from tests.factories import (
     AssetFactory,
     ContactFactory,
     ContractFactory,
     SiteFactory,
+    StaffFactory,
     TicketFactory,
 )
 
@@ -26,6 +33,8 @@ STAFF_ONLY = [
     "service-lines",
     "maintenance-windows",
     "outages",
+    "evaluations",
+    "breach-exemptions",
 ]
 
 
@@ -54,7 +63,18 @@ def world(client_a, client_b):
             "outages": Outage.objects.create(
                 contract=contract, service="network", start="2026-02-01T00:00:00Z"
             ),
+            "evaluations": MonthlyEvaluation.objects.create(
+                contract=contract, month="2026-01-01", ladder_step="ok", currency="USD"
+            ),
         }
+        clock = rows[key]["tickets"].sla_clocks.first()
+        rows[key]["breach-exemptions"] = BreachExemption.objects.create(
+            clock=clock,
+            cause="client",
+            reason="Site closed",
+            granted_by=StaffFactory(role="admin", tier=""),
+            granted_at="2026-01-05T00:00:00Z",
+        )
     return rows
 
 

@@ -18,20 +18,11 @@ from contracts.models import (
     ServiceLine,
 )
 from contracts.services import contract_create
-from sla.choices import ClockKind
-from tests.factories import AssetFactory, ContactFactory, ContractFactory
+from tests.factories import AssetFactory
 from tests.helpers import signed_in
-from tickets.choices import Impact, Urgency
-from tickets.services import ticket_open, ticket_reply
+from tickets.services import ticket_open
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def contract(client_a):
-    client_a.timezone = "Europe/Berlin"
-    client_a.save()
-    return ContractFactory(client=client_a, number="C-50", monthly_fee=Decimal("1000.00"))
 
 
 def contract_fields(client, policy, **changes) -> dict:
@@ -262,27 +253,6 @@ class TestParts:
         delete = reverse("contracts:part-delete", args=[contract.pk, "targets", target.pk])
         assert http.post(delete).status_code == 404
         assert ComplianceTarget.objects.filter(pk=target.pk).exists()
-
-
-@pytest.fixture
-def breached(contract, technician):
-    """A P1 of June answered late: its response clock breached."""
-    contract.status = ContractStatus.ACTIVE
-    contract.save()
-    ComplianceTarget.objects.create(
-        contract=contract, priority="P1", metric="response", percent=Decimal("95")
-    )
-    opened = datetime(2026, 6, 10, 9, tzinfo=UTC)
-    ticket = ticket_open(
-        client=contract.client,
-        contact=ContactFactory(client=contract.client),
-        subject="Mail down",
-        impact=Impact.HIGH,
-        urgency=Urgency.HIGH,
-        at=opened,
-    )
-    ticket_reply(ticket=ticket, author=technician, body="Looking", at=opened + timedelta(hours=1))
-    return ticket.sla_clocks.get(kind=ClockKind.RESPONSE)
 
 
 class TestEvaluationPages:
