@@ -605,3 +605,26 @@ def test_contract_evaluated_breach_exempted_and_report_sent(admin_user, account_
 
     report_send(report=report)
     assert WebhookDelivery.objects.filter(event_type="report.sent").count() == 1
+
+
+def _page_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_pages_cost_the_same_queries_whatever_they_list(client, admin_user, client_a):
+    client.force_login(admin_user)
+    first, _ = subscribe(admin_user, "https://93.184.215.14/0", ["sla.breach"], client=client_a)
+    webhooks.webhook_emit(type="sla.breach", data={}, client_id=client_a.pk)
+    client.get("/workspace/settings/webhooks/")  # warm the session
+    listing = _page_queries(client, "/workspace/settings/webhooks/")
+    detail = _page_queries(client, f"/workspace/settings/webhooks/{first.pk}/")
+    for number in range(1, 4):
+        subscribe(admin_user, f"https://93.184.215.14/{number}", ["sla.breach"], client=client_a)
+    for _ in range(4):
+        webhooks.webhook_emit(type="sla.breach", data={}, client_id=client_a.pk)
+    for pk in webhook_retry_due()[:3]:
+        WebhookDelivery.objects.filter(pk=pk).update(attempts=1)  # attempts to list
+    assert _page_queries(client, "/workspace/settings/webhooks/") == listing
+    assert _page_queries(client, f"/workspace/settings/webhooks/{first.pk}/") == detail
