@@ -29,6 +29,7 @@ Definitions (the README repeats them for readers of the reports):
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
@@ -542,9 +543,21 @@ def _metrics(rows: Rows, period: Period) -> dict[int, list[Metric]]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A figure computed for a page and not stored: a Metric's values without the model (a
+    page of every client builds thousands)."""
+
+    key: str
+    dimension: str
+    value: Decimal | None
+    count: int
+    target: Decimal | None
+
+
 def clients_account_figures(
     *, clients: list[Client], period: Period, contracts: dict[int, Contract]
-) -> dict[int, list[Metric]]:
+) -> dict[int, list[Figure]]:
     """What the account overview shows of each client's period so far, computed as the report
     computes it: compliance against the contract's targets (from the clocks' roll-ups), the
     median first response, the backlog, CSAT, hours against the block and availability
@@ -556,7 +569,9 @@ def clients_account_figures(
     _backlog(rows)
     _hours(rows, period)
     _contract_terms(rows, contracts, period)
-    return _metrics(rows, period)
+    return {
+        client_id: [Figure(**row) for row in rows.of[client_id]] for client_id in rows.client_ids
+    }
 
 
 def client_metrics(*, client: Client, period: Period) -> list[Metric]:

@@ -12,8 +12,8 @@ from contracts.selectors import compliance_share, contracts_active_on, target_me
 from msp.choices import PeriodKind
 from msp.models import Client
 from msp.periods import Period
-from reporting.metrics import clients_account_figures, period_contracts
-from reporting.models import Metric, Report
+from reporting.metrics import Figure, clients_account_figures, period_contracts
+from reporting.models import Report
 from sla.models import SLAClock
 from sla.rollups import clocks_rolled_up
 from tickets.models import Ticket
@@ -89,19 +89,19 @@ class Account:
 
     client: Client
     contract: Contract | None = None
-    figures: dict[tuple[str, str], Metric] = field(default_factory=dict)
+    figures: dict[tuple[str, str], Figure] = field(default_factory=dict)
     last_evaluation: MonthlyEvaluation | None = None
     last_reports: dict[str, Report] = field(default_factory=dict)
 
-    def figure(self, key: str, dimension: str = "") -> Metric | None:
+    def figure(self, key: str, dimension: str = "") -> Figure | None:
         return self.figures.get((key, dimension))
 
     @property
-    def compliance(self) -> Metric | None:
+    def compliance(self) -> Figure | None:
         return self.figure("compliance", "all")
 
     @property
-    def targets_missed(self) -> list[Metric]:
+    def targets_missed(self) -> list[Figure]:
         return [
             metric
             for (key, _), metric in self.figures.items()
