@@ -8,9 +8,14 @@ bench/tickets_workspace.py), starts gunicorn on loopback (2 sync workers, the ma
 cores) and measures, over real HTTP with a read/write token:
 - the ticket list (p50/p95 of full requests) and its SQL queries per request at page sizes
   10, 50 and 200 (counted in-process);
-- ticket creation through the API with two concurrent clients (clocks and timeline included);
-- alert intake with deduplication (two concurrent senders, 200 fingerprints, most deliveries
-  repeats);
+- ticket creation through the API with two and with four concurrent clients (clocks and
+  timeline included), and its SQL queries per request (counted in-process);
+- alert intake with deduplication, one alert per request (two concurrent senders, 200
+  fingerprints, most deliveries repeats);
+- alert intake in groups, as Alertmanager sends them (50 alerts per webhook POST, two
+  concurrent senders): groups of new alerts (each opens a ticket; spread over 50 clients, two
+  per client and group, so that storms group them as they would), then the same groups again
+  (every alert a repeat); with their SQL queries per request (counted in-process);
 - emails parsed per second (pure parsing of the test suite's messages, one core).
 """
 
@@ -150,6 +155,105 @@ def concurrently(workers: int, seconds: float, work) -> int:
     return sum(done)
 
 
+def queries_per_create(token: str, client_id: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = {"client": client_id, "subject": "Bench warm-up", "impact": "medium"}
+    client.post("/api/v1/tickets/", body, format="json")
+    with CaptureQueriesContext(connection) as captured:
+        client.post("/api/v1/tickets/", {**body, "subject": "Bench count"}, format="json")
+    return len([q for q in captured if q["sql"] not in ("BEGIN", "COMMIT")])
+
+
+GROUP_SIZE = 50
+
+
+def alertmanager_group(clients: list[str], prefix: str) -> dict:
+    """One Alertmanager webhook: GROUP_SIZE alerts, two for each of the given clients."""
+    alerts = []
+    for index in range(GROUP_SIZE):
+        name = f"{prefix}-{index}"
+        labels = {
+            "alertname": "DiskFull",
+            "severity": "warning",
+            "client": clients[index % len(clients)],
+            "mountpoint": f"/data{index}",
+        }
+        alerts.append(
+            {
+                "labels": labels,
+                "annotations": {"summary": f"Disk /data{index} full"},
+                "fingerprint": name,
+            }
+        )
+    return {"version": "4", "status": "firing", "alerts": alerts}
+
+
+def alert_groups(port: int, token: str, client_ids: list[int], seconds: float) -> list[dict]:
+    """New alerts, then repeats, GROUP_SIZE per request, two senders."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from msp.models import Client
+
+    slugs = list(
+        Client.objects.filter(pk__in=client_ids).order_by("pk").values_list("slug", flat=True)
+    )
+    run = f"{time.time():.0f}"
+    sent: list[dict] = []
+    path = "/api/v1/alerts/alertmanager/"
+
+    def group_of(worker: int, n: int) -> dict:
+        clients = [slugs[(worker * 13 + n * 25 + k) % len(slugs)] for k in range(GROUP_SIZE // 2)]
+        return alertmanager_group(clients, f"bench-{run}-{worker}-{n}")
+
+    def new(worker: int, n: int) -> bool:
+        body = group_of(worker, n)
+        code, data = request(port, "POST", path, token, body)
+        if code != 202:
+            return False
+        sent.append(body)
+        return all(r["action"] == "opened" for r in json.loads(data)["results"])
+
+    def repeat(worker: int, n: int) -> bool:
+        body = sent[(worker * 7 + n) % len(sent)]
+        code, data = request(port, "POST", path, token, body)
+        return code == 202 and all(r["action"] == "repeated" for r in json.loads(data)["results"])
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    counted = {}
+    for label, body in (("new", group_of(99, 0)), ("repeat", group_of(99, 0))):
+        with CaptureQueriesContext(connection) as captured:
+            api.post(path, body, format="json")
+        counted[label] = len([q for q in captured if q["sql"] not in ("BEGIN", "COMMIT")])
+
+    measured = []
+    for label, work in (("new alerts", new), ("repeats", repeat)):
+        groups = concurrently(2, seconds, work)
+        rate = groups * GROUP_SIZE / seconds
+        queries = counted["new" if work is new else "repeat"]
+        print(
+            f"  alert groups of {GROUP_SIZE}, {label}, 2 senders: {rate:,.0f} alerts/s "
+            f"({groups / seconds:,.1f} requests/s, {queries} queries each)"
+        )
+        measured.append(
+            record(
+                f"alert groups of {GROUP_SIZE}, {label}, 2 senders",
+                queries=queries,
+                rows=groups * GROUP_SIZE,
+                throughput=rate,
+                unit="alerts/s",
+            )
+        )
+    return measured
+
+
 def emails_per_second() -> dict:
     from tickets.intake.email_parse import UnreadableEmail, parse_email
 
@@ -213,16 +317,22 @@ def run(
             }
             return request(port, "POST", "/api/v1/tickets/", token, body)[0] == 201
 
-        created = concurrently(2, seconds, create)
-        print(f"  ticket creation, 2 clients: {created / seconds:,.0f}/s")
-        measured.append(
-            record(
-                "ticket creation, 2 clients",
-                rows=created,
-                throughput=created / seconds,
-                unit="tickets/s",
+        create_queries = queries_per_create(token, client_ids[0])
+        for workers in (2, 4):
+            created = concurrently(workers, seconds, create)
+            print(
+                f"  ticket creation, {workers} clients: {created / seconds:,.0f}/s "
+                f"({create_queries} queries each)"
             )
-        )
+            measured.append(
+                record(
+                    f"ticket creation, {workers} clients",
+                    queries=create_queries,
+                    rows=created,
+                    throughput=created / seconds,
+                    unit="tickets/s",
+                )
+            )
 
         assets = list(
             Asset.objects.filter(client_id__in=client_ids)
@@ -257,6 +367,7 @@ def run(
                 unit="alerts/s",
             )
         )
+        measured += alert_groups(port, alert_token, client_ids, seconds)
     finally:
         server.terminate()
         server.wait(timeout=10)

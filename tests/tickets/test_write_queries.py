@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from msp.services import api_token_create
 from tests.factories import ContactFactory, TicketFactory
 from tickets import services
+from tickets.models import AlertSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +85,48 @@ def test_an_alert_that_fires_again(client_a, policy, technician, server):
     # The token with its user, the clients the user sees, the asset named; then one UPDATE
     # counts the occurrence and one INSERT notes it on the ticket.
     assert len(statements(captured)) == 5
+
+
+def alertmanager_group(fingerprints, client) -> dict:
+    """An Alertmanager webhook with one alert per fingerprint, for one client."""
+    return {
+        "version": "4",
+        "status": "firing",
+        "alerts": [
+            {
+                "labels": {"alertname": "DiskFull", "client": client.slug, "disk": name},
+                "annotations": {"summary": f"Disk {name} full"},
+                "fingerprint": name,
+            }
+            for name in fingerprints
+        ],
+    }
+
+
+@pytest.mark.usefixtures("postgres")
+def test_a_group_of_alerts_costs_the_same_whatever_its_size(client_a, policy, technician):
+    AlertSettings.objects.create(pk=1, storm_threshold=100)  # no storm: see test_alert_groups
+    _, secret = api_token_create(user=technician, name="Alertmanager", scope="alerts")
+    http = HttpClient(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    path = "/api/v1/alerts/alertmanager/"
+    http.post(path, alertmanager_group(["warm-up"], client_a), content_type="application/json")
+    counted = {}
+    for size in (3, 12):
+        names = [f"disk-{size}-{n}" for n in range(size)]
+        body = alertmanager_group(names, client_a)
+        with CaptureQueriesContext(connection) as opened:
+            response = http.post(path, body, content_type="application/json")
+        assert [r["action"] for r in response.json()["results"]] == ["opened"] * size
+        with CaptureQueriesContext(connection) as repeated:
+            response = http.post(path, body, content_type="application/json")
+        assert [r["action"] for r in response.json()["results"]] == ["repeated"] * size
+        counted[size] = (len(statements(opened)), len(statements(repeated)))
+    # New alerts: the token with its user, the clients the user sees, the clients named; the
+    # UPDATE of repeats (none), the alerts' past episodes, one INSERT of the new ones; their
+    # clients locked, the alert settings, storms and recent alert tickets; the opening of the
+    # tickets (contracts, policies and targets, teams, the priority matrix, the "not
+    # acknowledged" rules, one INSERT each of tickets, clocks and timeline entries); one
+    # UPDATE pointing the alerts at their tickets.
+    # Repeats: the token, the clients seen, the clients named, one UPDATE counting them all
+    # and one INSERT noting them on their tickets.
+    assert counted[3] == counted[12] == (20, 5)

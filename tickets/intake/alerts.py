@@ -23,7 +23,8 @@ from functools import reduce
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Count, Q, Value, When
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from contracts import services as contract_services
@@ -38,6 +39,7 @@ from tickets.models import (
     TimelineEvent,
     UnroutedAlert,
 )
+from tickets.services.opening import NewTicket, tickets_open
 
 log = logging.getLogger(__name__)
 
@@ -135,27 +137,189 @@ def alert_receive(*, alert: AlertIn, user: User, at: datetime | None = None) -> 
 
 
 def alerts_receive(*, alerts: list[AlertIn], user: User) -> list[AlertOutcome]:
-    """Each alert of a delivery on its own: one that fails unexpectedly is rolled back alone
-    and kept unrouted with the reason (and logged), so that it never blocks the others nor
-    turns the delivery into an error that the sender would not retry."""
-    outcomes = []
-    for alert in alerts:
+    """The alerts of one delivery (Alertmanager, Grafana and the like send groups of them).
+
+    The firing alerts that can go together are handled as one group (`_AlertGroup`), in a
+    fixed number of statements however many they are; the others (resolutions, an alert
+    repeated within the delivery, episodes that need the flap and storm rules one by one)
+    follow, one at a time, in the order received. Each alert that fails unexpectedly is
+    rolled back alone and kept unrouted with the reason (and logged), so that it never blocks
+    the others nor turns the delivery into an error that the sender would not retry; if the
+    group as a whole fails, its alerts are handled one at a time instead."""
+    at = timezone.now()
+    try:
+        targets = _targets_of(alerts, user)
+    except Exception:
+        # Each alert looks its target up on its own below, failing alone if it must.
+        log.exception("The targets of %d alerts could not be read together", len(alerts))
+        targets = [None] * len(alerts)
+    outcomes: list[AlertOutcome | None] = [None] * len(alerts)
+    # The group takes each alert's first firing in the delivery; an alert that also clears in
+    # it goes one step at a time, in order.
+    clearing = {(a.source, a.fingerprint) for a in alerts if a.status == "resolved"}
+    group = _AlertGroup(user, at) if connection.vendor == "postgresql" else None
+    joined: list[int] = []
+    alone: list[int] = []
+    for index, alert in enumerate(alerts):
+        target = targets[index]
+        if (
+            group is None
+            or alert.status == "resolved"
+            or target is None
+            or isinstance(target, ValidationError)
+            or (alert.source, alert.fingerprint) in clearing
+            or group.has(alert, target[0])
+        ):
+            alone.append(index)
+            continue
         try:
-            outcomes.append(alert_receive(alert=alert, user=user))
+            _fire(alert, *target, user, at, group)
+            joined.append(index)
         except Exception as exc:
-            # Kept and logged, never dropped (the alert's own transaction was rolled back).
-            log.exception("Alert %s could not be processed", alert.fingerprint)
-            reason = f"Could not be processed ({type(exc).__name__}); route it by hand."
-            outcomes.append(_keep_unrouted(alert, user, timezone.now(), reason=reason))
+            outcomes[index] = _failed(alert, user, exc)
+    if joined:
+        try:
+            for index, outcome in zip(joined, group.run(), strict=True):
+                outcomes[index] = outcome
+        except Exception:
+            # Nothing of the group was written: each of its alerts goes on its own below.
+            log.exception("A group of %d alerts could not be processed together", len(joined))
+    for index in sorted(alone + [i for i in joined if outcomes[i] is None]):
+        alert = alerts[index]
+        try:
+            outcomes[index] = _receive_alone(alert, targets[index], user)
+        except Exception as exc:
+            outcomes[index] = _failed(alert, user, exc)
     return outcomes
+
+
+def _receive_alone(alert: AlertIn, target, user: User) -> AlertOutcome:
+    if target is None:
+        return alert_receive(alert=alert, user=user)
+    at = timezone.now()
+    if alert.status == "resolved":
+        return _resolve(alert, user, at)
+    if isinstance(target, ValidationError):
+        return _keep_unrouted(alert, user, at, reason=_reason(target))
+    return _fire(alert, *target, user, at)
+
+
+def _failed(alert: AlertIn, user: User, exc: Exception) -> AlertOutcome:
+    # Kept and logged, never dropped (the alert's own writes were rolled back).
+    log.exception("Alert %s could not be processed", alert.fingerprint, exc_info=exc)
+    reason = f"Could not be processed ({type(exc).__name__}); route it by hand."
+    return _keep_unrouted(alert, user, timezone.now(), reason=reason)
+
+
+def _targets_of(alerts: list[AlertIn], user: User) -> list:
+    """`resolve_target` for every alert of a delivery: one query for the assets they name,
+    one for the clients named by the alerts whose asset is not found. Each entry is
+    (client, asset) or the ValidationError saying what is unknown."""
+    firing = [alert for alert in alerts if alert.status != "resolved"]
+    assets = _find_assets({alert.asset for alert in firing if alert.asset}, user)
+    wanted = {alert.client for alert in firing if alert.client and alert.asset not in assets}
+    clients = _find_clients(wanted, user)
+    targets = []
+    for alert in alerts:
+        asset = assets.get(alert.asset)
+        if asset is not None:
+            targets.append((asset.client, asset))
+        elif clients.get(alert.client) is not None:
+            targets.append((clients[alert.client], None))
+        elif alert.asset:
+            targets.append(
+                ValidationError({"asset": f"No asset with RMM id or host name “{alert.asset}”."})
+            )
+        else:
+            targets.append(
+                ValidationError({"client": "Say which client (or asset) the alert is about."})
+            )
+    return targets
+
+
+def _find_assets(references: set[str], user: User) -> dict[str, Asset]:
+    """`_find_asset` for several references at once (one query)."""
+    if not references:
+        return {}
+    upper = {reference.upper() for reference in references}
+    candidates = list(
+        Asset.objects.for_user(user)
+        .annotate(hostname_upper=Upper("hostname"), name_upper=Upper("name"))
+        .filter(
+            Q(rmm_id__in=references) | Q(hostname_upper__in=upper) | Q(name_upper__in=upper),
+            is_active=True,
+        )
+        .select_related("client")
+        .order_by("pk")
+    )
+    found = {}
+    for reference in references:
+        key = reference.upper()
+        ranked = [
+            (rank, asset.pk, asset)
+            for asset in candidates
+            for rank, matches in enumerate(
+                (
+                    asset.rmm_id == reference,
+                    asset.hostname_upper == key,
+                    asset.name_upper == key,
+                )
+            )
+            if matches
+        ]
+        if ranked:
+            found[reference] = min(ranked, key=lambda item: item[:2])[2]
+        elif candidates:
+            # The database's idea of upper case differs from Python's for this reference.
+            asset = _find_asset(reference, user)
+            if asset is not None:
+                found[reference] = asset
+    return found
+
+
+def _find_clients(references: set[str], user: User) -> dict[str, Client]:
+    """`_find_client` for several references at once (one query)."""
+    if not references:
+        return {}
+    ids = [int(reference) for reference in references if reference.isdigit()]
+    clients = list(Client.objects.for_user(user).filter(Q(slug__in=references) | Q(pk__in=ids)))
+    found = {}
+    for reference in references:
+        matching = [
+            client
+            for client in clients
+            if client.slug == reference or (reference.isdigit() and client.pk == int(reference))
+        ]
+        if matching:
+            found[reference] = min(matching, key=lambda client: (client.name, client.pk))
+    return found
 
 
 def _reason(exc: ValidationError) -> str:
     return "; ".join(message for messages in exc.message_dict.values() for message in messages)
 
 
+def _fire(
+    alert: AlertIn,
+    client: Client,
+    asset: Asset | None,
+    user: User,
+    at: datetime,
+    group: "_AlertGroup | None" = None,
+) -> AlertOutcome | None:
+    """A firing alert about a client (and asset): a repeat, a new ticket, a reopened one. With
+    `group`, the alert joins its delivery's group, which handles it with the others (and
+    returns its outcome); otherwise it is handled alone, in its own transaction."""
+    if group is not None:
+        group.add(alert, client, asset)
+        return None
+    return _fire_alone(alert, client, asset, user, at)
+
+
 @transaction.atomic
-def _fire(alert: AlertIn, client: Client, asset: Asset | None, user: User, at) -> AlertOutcome:
+def _fire_alone(
+    alert: AlertIn, client: Client, asset: Asset | None, user: User, at: datetime
+) -> AlertOutcome:
     repeated = _repeat_in_place(alert, client, at)
     if repeated is not None:
         return repeated
@@ -491,13 +655,11 @@ def _open_ticket(
     alert: AlertIn, client, asset, user: User, at: datetime, parent: Ticket | None = None
 ) -> Ticket:
     impact, urgency = SEVERITY_LEVELS[alert.severity]
-    lines = [f"{alert.source} alert, severity {alert.severity}, fingerprint {alert.fingerprint}."]
-    lines += [f"- {key}: {value}" for key, value in sorted(alert.details.items())][:50]
     return services.ticket_open(
         client=client,
         asset=asset,
         subject=alert.summary[:200],
-        description="\n".join(lines),
+        description=_description(alert),
         impact=impact,
         urgency=urgency,
         source=TicketSource.ALERT,
@@ -505,6 +667,12 @@ def _open_ticket(
         parent=parent,
         at=at,
     )
+
+
+def _description(alert: AlertIn) -> str:
+    lines = [f"{alert.source} alert, severity {alert.severity}, fingerprint {alert.fingerprint}."]
+    lines += [f"- {key}: {value}" for key, value in sorted(alert.details.items())][:50]
+    return "\n".join(lines)
 
 
 def _resolve(alert: AlertIn, user: User, at: datetime) -> AlertOutcome:
@@ -563,3 +731,324 @@ def _clear_unrouted(alert: AlertIn, user: User, at: datetime) -> AlertOutcome:
     kept.resolved_at = at
     kept.save(update_fields=["resolved_at"])
     return AlertOutcome(alert.fingerprint, "unrouted", None, kept.pk)
+
+
+# One delivery's firing alerts together -----------------------------------------------------
+
+FINISHED_STATUSES = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
+
+
+@dataclass
+class _Member:
+    alert: AlertIn
+    client: Client
+    asset: Asset | None
+    alert_id: int | None = None  # the open episode this group inserted
+    storm: AlertStorm | None = None
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        return (self.client.pk, self.alert.source, self.alert.fingerprint)
+
+
+class _AlertGroup:
+    """The firing alerts of one delivery, each with a different fingerprint, handled by the
+    rules of `_fire_alone` in a fixed number of statements (PostgreSQL):
+
+    1. repeats of open alerts: one UPDATE counts them all (locking their rows in id order);
+    2. the others' past episodes, read at once: an alert with none, or whose last ticket is
+       closed, is a new episode that opens a ticket; any other (an open episode without an
+       open ticket, a flap, a ticket merged since) is left to `_fire_alone`;
+    3. new episodes: one INSERT of their rows (a concurrent delivery of the same alert that
+       inserted first wins, and this one is left to `_fire_alone`, which repeats it);
+    4. their clients locked at once (the lock `_storm_active` takes), their storms and recent
+       alert tickets read: an alert under a storm opens as its child; a client whose alerts
+       could start a storm has them left to `_fire_alone`, which starts it;
+    5. the tickets opened by `tickets_open`, the episodes pointed at them (one UPDATE) and the
+       repeats noted on their tickets (one INSERT).
+
+    `run` is all or nothing: if it fails, nothing of it is written and the caller handles each
+    alert alone. The alerts it leaves (outcome None) are handled alone after it commits."""
+
+    def __init__(self, user: User, at: datetime):
+        self.user = user
+        self.at = at
+        self.members: list[_Member] = []
+        self._keys: set[tuple[int, str, str]] = set()
+        self.rules: AlertSettings | None = None
+        self._storm_list: list[AlertStorm] = []
+
+    def has(self, alert: AlertIn, client: Client) -> bool:
+        return (client.pk, alert.source, alert.fingerprint) in self._keys
+
+    def add(self, alert: AlertIn, client: Client, asset: Asset | None) -> None:
+        member = _Member(alert, client, asset)
+        self._keys.add(member.key)
+        self.members.append(member)
+
+    @transaction.atomic
+    def run(self) -> list[AlertOutcome | None]:
+        outcomes: dict[tuple, AlertOutcome] = {}
+        events = []
+        for member, (ticket_id, occurrences, flaps) in self._repeat():
+            flapped = f", flap {flaps}" if flaps else ""
+            detail = f"{member.alert.summary} (fired again: occurrence {occurrences}{flapped})"
+            events.append(
+                TimelineEvent(
+                    ticket_id=ticket_id, kind=EventKind.ALERT, actor=None, at=self.at, detail=detail
+                )
+            )
+            outcomes[member.key] = AlertOutcome(member.alert.fingerprint, "repeated", ticket_id)
+        others = [member for member in self.members if member.key not in outcomes]
+        opening, storm_prone = self._storms(self._claim(self._new_episodes(others)))
+        for member in storm_prone:
+            # One at a time until a storm takes them: the first of these may start one. Their
+            # number is bounded by the storm threshold, whatever the size of the delivery.
+            member.storm = self._covering(member)
+            if member.storm is not None:
+                opening.append(member)
+                continue
+            alert, client, asset = member.alert, member.client, member.asset
+            outcomes[member.key] = _fire_alone(alert, client, asset, self.user, self.at)
+            self._read_storms([client.pk])
+        tickets = tickets_open(new=[self._new_ticket(member) for member in opening], at=self.at)
+        _update_from_values(
+            Alert,
+            "ticket_id = sent.ticket_id",
+            [(member.alert_id, ticket.pk) for member, ticket in zip(opening, tickets, strict=True)],
+            ("ticket_id", "bigint"),
+        )
+        self._count_in_storms(opening)
+        TimelineEvent.objects.bulk_create(events)
+        for member, ticket in zip(opening, tickets, strict=True):
+            outcomes[member.key] = AlertOutcome(member.alert.fingerprint, "opened", ticket.pk)
+            if member.alert.severity == "critical" and member.asset is not None:
+                row = Alert(pk=member.alert_id, asset=member.asset, ticket=ticket)
+                _outages_open(member.alert, row, self.at)
+        return [outcomes.get(member.key) for member in self.members]
+
+    def _values(self, members: list[_Member]) -> tuple[str, list]:
+        rows = ", ".join(["(%s::bigint, %s::text, %s::text)"] * len(members))
+        return rows, [part for member in members for part in member.key]
+
+    def _repeat(self) -> list[tuple[_Member, tuple[int, int, int]]]:
+        """Step 1: the members that repeat an open alert on an open ticket, counted."""
+        alerts, tickets = Alert._meta.db_table, Ticket._meta.db_table
+        rows, params = self._values(self.members)
+        statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""UPDATE {alerts} AS counted
+                SET occurrences = counted.occurrences + 1, last_seen_at = %s
+                FROM (
+                    SELECT open.id FROM {alerts} AS open
+                    JOIN (VALUES {rows}) AS sent (client_id, source, fingerprint)
+                      ON open.client_id = sent.client_id AND open.source = sent.source
+                     AND open.fingerprint = sent.fingerprint
+                    WHERE open.resolved_at IS NULL
+                      AND open.ticket_id IN (SELECT id FROM {tickets}
+                                             WHERE status IN ({statuses})
+                                               AND merged_into_id IS NULL)
+                    ORDER BY open.id
+                    FOR UPDATE OF open
+                ) AS due
+                WHERE counted.id = due.id
+                RETURNING counted.client_id, counted.source, counted.fingerprint,
+                          counted.ticket_id, counted.occurrences, counted.flaps""",  # noqa: S608 (table names, not input)
+                [self.at, *params, *OPEN_STATUSES],
+            )
+            found = {tuple(row[:3]): row[3:] for row in cursor.fetchall()}
+        return [(member, found[member.key]) for member in self.members if member.key in found]
+
+    def _new_episodes(self, members: list[_Member]) -> list[_Member]:
+        """Step 2: the members whose alert has no open episode, and no past one but on a
+        closed ticket that nothing was merged into (those open a ticket by the plain rules)."""
+        if not members:
+            return []
+        alerts, tickets = Alert._meta.db_table, Ticket._meta.db_table
+        rows, params = self._values(members)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT DISTINCT ON (episode.client_id, episode.source, episode.fingerprint)
+                       episode.client_id, episode.source, episode.fingerprint,
+                       episode.resolved_at IS NULL, ticket.status, ticket.merged_into_id
+                FROM {alerts} AS episode
+                JOIN (VALUES {rows}) AS sent (client_id, source, fingerprint)
+                  ON episode.client_id = sent.client_id AND episode.source = sent.source
+                 AND episode.fingerprint = sent.fingerprint
+                LEFT JOIN {tickets} AS ticket ON ticket.id = episode.ticket_id
+                WHERE episode.resolved_at IS NULL OR episode.ticket_id IS NOT NULL
+                ORDER BY episode.client_id, episode.source, episode.fingerprint,
+                         episode.resolved_at IS NULL DESC, episode.resolved_at DESC,
+                         episode.id DESC""",  # noqa: S608 (table names, not input)
+                params,
+            )
+            last = {tuple(row[:3]): row[3:] for row in cursor.fetchall()}
+        fresh = []
+        for member in members:
+            episode = last.get(member.key)
+            if episode is None:
+                fresh.append(member)
+                continue
+            is_open, status, merged_into = episode
+            if not is_open and status in FINISHED_STATUSES and merged_into is None:
+                fresh.append(member)
+        return fresh
+
+    def _claim(self, members: list[_Member]) -> list[_Member]:
+        """Step 3: insert the new episodes (in key order, as every delivery does, so that
+        two deliveries never wait on each other); the members whose row went in."""
+        if not members:
+            return []
+        members = sorted(members, key=lambda member: member.key)
+        details = Alert._meta.get_field("details")
+        values = []
+        params = []
+        for member in members:
+            alert = member.alert
+            values.append("(%s, %s, %s, %s, NULL, %s, %s, %s, 1, 0, %s, %s, NULL)")
+            params += [
+                alert.source,
+                alert.fingerprint,
+                member.client.pk,
+                member.asset.pk if member.asset else None,
+                alert.severity,
+                alert.summary[:200],
+                details.get_db_prep_save(alert.details, connection),
+                self.at,
+                self.at,
+            ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {Alert._meta.db_table}
+                (source, fingerprint, client_id, asset_id, ticket_id, severity, summary,
+                 details, occurrences, flaps, first_seen_at, last_seen_at, resolved_at)
+                VALUES {", ".join(values)}
+                ON CONFLICT DO NOTHING
+                RETURNING id, client_id, source, fingerprint""",  # noqa: S608 (table name, not input)
+                params,
+            )
+            inserted = {tuple(row[1:]): row[0] for row in cursor.fetchall()}
+        claimed = []
+        for member in members:
+            if member.key in inserted:
+                member.alert_id = inserted[member.key]
+                claimed.append(member)
+        return claimed
+
+    def _storms(self, members: list[_Member]) -> tuple[list[_Member], list[_Member]]:
+        """Step 4: (the members that open a ticket together, those of clients where a storm
+        may start, for `run` to open one at a time until a storm takes them)."""
+        if not members:
+            return [], []
+        client_ids = sorted({member.client.pk for member in members})
+        # The lock `_storm_active` takes, for all the clients at once, in key order.
+        list(
+            Client.objects.select_for_update()
+            .filter(pk__in=client_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        self.rules = AlertSettings.current()
+        self._read_storms(client_ids)
+        recent = dict(
+            Ticket.objects.filter(
+                client_id__in=client_ids,
+                source=TicketSource.ALERT,
+                parent__isnull=True,
+                status__in=OPEN_STATUSES,
+                created_at__gte=self._since,
+                alert_storm__isnull=True,
+            )
+            .values("client_id")
+            .annotate(count=Count("pk"))
+            .values_list("client_id", "count")
+        )
+        uncovered: dict[int, int] = {}
+        for member in members:
+            member.storm = self._covering(member)
+            if member.storm is None:
+                uncovered[member.client.pk] = uncovered.get(member.client.pk, 0) + 1
+        # No storm can start where the client's alert tickets stay under the threshold even
+        # with all of these (a site's count is never more than its client's).
+        may_storm = {
+            client_id
+            for client_id, count in uncovered.items()
+            if recent.get(client_id, 0) + count >= self.rules.storm_threshold
+        }
+        opening = [member for member in members if member.client.pk not in may_storm]
+        prone = [member for member in members if member.client.pk in may_storm]
+        return opening, prone
+
+    @property
+    def _since(self) -> datetime:
+        return self.at - timedelta(minutes=self.rules.storm_window_minutes)
+
+    def _read_storms(self, client_ids: list[int]) -> None:
+        """The storms still taking alerts of these clients (read again after one starts)."""
+        self._storm_list = [s for s in self._storm_list if s.client_id not in client_ids]
+        self._storm_list += AlertStorm.objects.filter(
+            client_id__in=client_ids,
+            last_alert_at__gte=self._since,
+            ticket__status__in=OPEN_STATUSES,
+        ).select_related("ticket")
+        self._storm_list.sort(key=lambda storm: (storm.last_alert_at, storm.pk), reverse=True)
+
+    def _covering(self, member: _Member) -> AlertStorm | None:
+        """As `_storm_active`: the latest storm of the alert's site or across its client."""
+        site_id = member.asset.site_id if member.asset else None
+        return next(
+            (
+                storm
+                for storm in self._storm_list
+                if storm.client_id == member.client.pk
+                and (storm.site_id is None or (site_id is not None and storm.site_id == site_id))
+            ),
+            None,
+        )
+
+    def _new_ticket(self, member: _Member) -> NewTicket:
+        alert = member.alert
+        impact, urgency = SEVERITY_LEVELS[alert.severity]
+        return NewTicket(
+            client=member.client,
+            asset=member.asset,
+            subject=alert.summary[:200],
+            description=_description(alert),
+            impact=impact,
+            urgency=urgency,
+            source=TicketSource.ALERT,
+            created_by=self.user if self.user.is_msp_staff else None,
+            parent=member.storm.ticket if member.storm else None,
+        )
+
+    def _count_in_storms(self, opening: list[_Member]) -> None:
+        """The storms that took alerts count them (their clients are locked): one UPDATE."""
+        added: dict[int, int] = {}
+        for member in opening:
+            if member.storm is not None:
+                added[member.storm.pk] = added.get(member.storm.pk, 0) + 1
+        _update_from_values(
+            AlertStorm,
+            "alert_tickets = alert_tickets + sent.added, last_alert_at = %s",
+            list(added.items()),
+            ("added", "integer"),
+            [self.at],
+        )
+
+
+def _update_from_values(model, assignments: str, rows: list, column, params=()) -> None:
+    """One UPDATE of many rows of `model`, each by id with its own value (`column`: its name
+    and SQL type): Django's bulk_update builds a CASE per row, slow to compile for many."""
+    if not rows:
+        return
+    name, sql_type = column
+    values = ", ".join([f"(%s::bigint, %s::{sql_type})"] * len(rows))
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} SET {assignments}
+            FROM (VALUES {values}) AS sent (id, {name})
+            WHERE {table}.id = sent.id""",  # noqa: S608 (our own names, not input)
+            [*params, *(value for row in rows for value in row)],
+        )
