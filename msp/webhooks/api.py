@@ -6,11 +6,13 @@ from datetime import timedelta
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from msp.api.base import ScopedViewSet
 from msp.api.fields import IdField
-from msp.choices import UserRole
+from msp.api.permissions import token_scope
+from msp.choices import TokenScope, UserRole
 from msp.models import Client, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSettings
 from msp.webhooks import services
 from msp.webhooks.choices import SUBSCRIBABLE_EVENT_TYPES
@@ -220,7 +222,9 @@ class WebhookEndpointViewSet(
     @extend_schema(request=None, responses={200: SecretSerializer})
     @action(detail=True, methods=["get"])
     def secret(self, request, pk=None):
-        """The current signing secret."""
+        """The current signing secret (not to read-only tokens)."""
+        if token_scope(request) == TokenScope.READ:
+            raise PermissionDenied("A read-only token may not read signing secrets.")
         endpoint = self.get_object()
         return Response(
             SecretSerializer(

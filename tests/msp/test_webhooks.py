@@ -628,3 +628,10 @@ def test_the_pages_cost_the_same_queries_whatever_they_list(client, admin_user, 
         WebhookDelivery.objects.filter(pk=pk).update(attempts=1)  # attempts to list
     assert _page_queries(client, "/workspace/settings/webhooks/") == listing
     assert _page_queries(client, f"/workspace/settings/webhooks/{first.pk}/") == detail
+
+
+def test_a_read_only_token_does_not_read_the_secret(admin_user, api_as):
+    endpoint, secret = subscribe(admin_user, "https://93.184.215.14/hooks")
+    url = f"/api/v1/webhook-endpoints/{endpoint.pk}/secret/"
+    assert api_as(admin_user, "read").get(url).status_code == 403
+    assert api_as(admin_user).get(url).json()["secret"] == secret
