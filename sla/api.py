@@ -1,27 +1,35 @@
-"""Calendars and SLA policies over the API. Staff read both; account managers and
-administrators also edit calendars, through the same services as the calendar pages: each
-edit of the rules is a new version from now on (business time already elapsed keeps its
-measure), listed under /calendars/{id}/versions/ and never changed."""
+"""Calendars, their holidays, SLA policies with their targets, and escalation rules over the
+API. Staff read them; account managers and administrators edit them, through the same services
+as the SLA pages: each edit of a calendar's rules is a new version from now on (business time
+already elapsed keeps its measure), listed under /calendars/{id}/versions/ and never changed."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, serializers
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from msp.api.base import CleanModelSerializer, ScopedViewSet
 from msp.choices import SERVICE_MANAGER_ROLES
 from sla import selectors, services
+from sla.choices import Priority
 from sla.models import (
     BusinessCalendar,
     CalendarVersion,
+    EscalationRule,
     Holiday,
     SLAPolicy,
     SLATarget,
     WorkingInterval,
 )
-from sla.services import CALENDAR_FIELDS
+from sla.services import CALENDAR_FIELDS, POLICY_FIELDS, RULE_FIELDS, TARGET_FIELDS
 
 
 @extend_schema_field({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]$"})
@@ -56,6 +64,28 @@ class CalendarSerializer(serializers.ModelSerializer):
 class HolidayInputSerializer(serializers.Serializer):
     date = serializers.DateField()
     name = serializers.CharField(max_length=150)
+
+
+class HolidayImportSerializer(serializers.Serializer):
+    first_year = serializers.IntegerField(min_value=1970, max_value=2100)
+    last_year = serializers.IntegerField(min_value=1970, max_value=2100)
+
+    def validate(self, attrs):
+        if attrs["last_year"] < attrs["first_year"]:
+            raise serializers.ValidationError({"last_year": "Not before the first year."})
+        if attrs["last_year"] - attrs["first_year"] > 10:
+            raise serializers.ValidationError({"last_year": "At most ten years at once."})
+        return attrs
+
+
+class HolidayImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data, context={"request": request})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 class CalendarWriteSerializer(CleanModelSerializer):
@@ -173,9 +203,174 @@ class CalendarViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly
         versions = selectors.calendar_version_list(calendar=self.get_object())
         return Response(CalendarVersionSerializer(versions, many=True).data)
 
+    @extend_schema(
+        request=HolidayInputSerializer,
+        responses={201: HolidaySerializer},
+        examples=[
+            OpenApiExample("Company day off", value={"date": "2026-12-24", "name": "Christmas Eve"})
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path="holidays")
+    def holiday_add(self, request, pk=None):
+        """Add (or rename) a holiday: a new version of the calendar from now on."""
+        calendar = self.get_object()
+        data = _valid(HolidayInputSerializer, request)
+        holiday = services.holiday_add(calendar=calendar, day=data["date"], name=data["name"])
+        return Response(HolidaySerializer(holiday).data, status=status.HTTP_201_CREATED)
 
-class PolicyViewSet(ReadOnlyStaffViewSet):
+    @extend_schema(request=None, responses={204: None})
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"holidays/(?P<day>[0-9]{4}-[0-9]{2}-[0-9]{2})",
+    )
+    def holiday_delete(self, request, pk=None, day=None):
+        """Remove the holiday on `day` (YYYY-MM-DD): a new version from now on."""
+        holiday = get_object_or_404(Holiday, calendar=self.get_object(), date=day)
+        services.holiday_delete(holiday=holiday)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=HolidayImportSerializer,
+        responses={201: HolidayImportResultSerializer},
+        examples=[OpenApiExample("Two years", value={"first_year": 2026, "last_year": 2027})],
+    )
+    @action(detail=True, methods=["post"], url_path="holidays/import")
+    def holiday_import(self, request, pk=None):
+        """Import the public holidays of the calendar's country preset for a range of years."""
+        calendar = self.get_object()
+        data = _valid(HolidayImportSerializer, request)
+        created = _through_service(services.calendar_holidays_import, calendar=calendar, **data)
+        return Response({"created": created}, status=status.HTTP_201_CREATED)
+
+
+class TargetInputSerializer(serializers.ModelSerializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+
+    class Meta:
+        model = SLATarget
+        fields = ["priority", *TARGET_FIELDS]
+
+
+class PolicyWriteSerializer(CleanModelSerializer):
+    """A policy and its four priority targets (P1-P4), saved as one change."""
+
+    targets = TargetInputSerializer(many=True)
+
+    class Meta:
+        model = SLAPolicy
+        fields = [*POLICY_FIELDS, "targets"]
+        # One default policy: the service hands the flag over, so it is no conflict here.
+        extra_kwargs = {"is_default": {"validators": []}}
+
+    def clean_exclude(self) -> list[str]:
+        return ["is_default"]
+
+    def validate(self, attrs):
+        targets = attrs.pop("targets", None)
+        attrs = super().validate(attrs)
+        if targets is not None:
+            priorities = [target["priority"] for target in targets]
+            if sorted(priorities) != sorted(Priority.values):
+                raise serializers.ValidationError(
+                    {"targets": "Give one target for each priority P1-P4."}
+                )
+            attrs["targets"] = {target.pop("priority"): target for target in targets}
+        return attrs
+
+    def create(self, validated_data):
+        return _through_service(services.policy_save, **validated_data)
+
+    def update(self, instance, validated_data):
+        if "targets" not in validated_data:  # a partial update keeps the targets it has
+            validated_data["targets"] = {
+                target.priority: {name: getattr(target, name) for name in TARGET_FIELDS}
+                for target in instance.targets.all()
+            }
+        return _through_service(services.policy_save, policy=instance, **validated_data)
+
+    def to_representation(self, instance):
+        instance = PolicyViewSet.queryset.get(pk=instance.pk)
+        return PolicySerializer(instance, context=self.context).data
+
+
+_POLICY_WRITE_SCHEMA = extend_schema(
+    request=PolicyWriteSerializer,
+    responses=PolicySerializer,
+    examples=[
+        OpenApiExample(
+            "Gold",
+            value={
+                "name": "Gold",
+                "calendar": 1,
+                "first_warning_percent": 75,
+                "second_warning_percent": 90,
+                "pause_statuses": ["waiting_on_client"],
+                "targets": [
+                    {"priority": "P1", "response_minutes": 15, "resolution_minutes": 240},
+                    {"priority": "P2", "response_minutes": 30, "resolution_minutes": 480},
+                    {"priority": "P3", "response_minutes": 120, "resolution_minutes": 1440},
+                    {"priority": "P4", "response_minutes": 480, "resolution_minutes": 4320},
+                ],
+            },
+            request_only=True,
+        )
+    ],
+)
+
+
+@extend_schema_view(
+    create=_POLICY_WRITE_SCHEMA, update=_POLICY_WRITE_SCHEMA, partial_update=_POLICY_WRITE_SCHEMA
+)
+class PolicyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnlyStaffViewSet):
     queryset = SLAPolicy.objects.prefetch_related(
         Prefetch("targets", queryset=SLATarget.objects.order_by("priority"))
     ).order_by("id")
     serializer_class = PolicySerializer
+    write_roles = SERVICE_MANAGER_ROLES
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return PolicyWriteSerializer
+        return super().get_serializer_class()
+
+
+class EscalationRuleSerializer(CleanModelSerializer):
+    class Meta:
+        model = EscalationRule
+        fields = ["id", "policy", *RULE_FIELDS]
+
+    def validate(self, attrs):
+        if self.instance is not None and attrs.get("policy", self.instance.policy) != (
+            self.instance.policy
+        ):
+            raise serializers.ValidationError({"policy": "A rule stays with its policy."})
+        return super().validate(attrs)
+
+    def create(self, validated_data):
+        return self._save(validated_data.pop("policy"), validated_data)
+
+    def update(self, instance, validated_data):
+        validated_data.pop("policy", None)
+        return self._save(instance.policy, {"id": instance.pk, **validated_data})
+
+    @staticmethod
+    def _save(policy, row):
+        (rule,) = _through_service(services.escalation_rules_save, policy=policy, rows=[row])
+        return rule
+
+
+class EscalationRuleViewSet(
+    mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, ReadOnlyStaffViewSet
+):
+    """A policy's escalation ladder: what happens at each warning, breach or silence."""
+
+    queryset = EscalationRule.objects.select_related("policy").order_by("policy_id", "id")
+    serializer_class = EscalationRuleSerializer
+    filterset_fields = ["policy", "trigger", "is_active"]
+    write_roles = SERVICE_MANAGER_ROLES
+
+    def perform_destroy(self, instance):
+        services.escalation_rules_save(
+            policy=instance.policy, rows=[{"id": instance.pk, "delete": True}]
+        )

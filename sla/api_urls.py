@@ -7,3 +7,4 @@ from sla import api
 router = SimpleRouter()
 router.register("calendars", api.CalendarViewSet)
 router.register("sla-policies", api.PolicyViewSet)
+router.register("escalation-rules", api.EscalationRuleViewSet)

@@ -29,6 +29,7 @@ STAFF_ONLY = [
     "teams",
     "calendars",
     "sla-policies",
+    "escalation-rules",
     "contracts",
     "service-lines",
     "maintenance-windows",
@@ -116,7 +117,7 @@ def test_staff_only_resources_are_closed_to_client_users(resource, world, client
 def test_staff_read_every_client(resource, world, technician, api_as):
     response = api_as(technician, "read").get(f"/api/v1/{resource}/")
     assert response.status_code == 200
-    if resource not in ("users", "teams", "calendars", "sla-policies"):
+    if resource not in CONFIGURATION:
         assert {world["a"][resource].pk, world["b"][resource].pk} <= ids(response)
 
 
@@ -217,14 +218,34 @@ def test_duplicate_contract_number_is_a_field_error(
 # Staff scoped to their teams' clients: a technician, dispatcher or account manager whose
 # only team serves client A, over every resource of the router (a new one must be classified).
 
-CONFIGURATION = {"users", "teams", "calendars", "sla-policies"}
+CONFIGURATION = {"users", "teams", "calendars", "sla-policies", "escalation-rules"}
 CLIENT_DATA = set(CLIENT_VISIBLE) | (set(STAFF_ONLY) - CONFIGURATION) | {"reports"}
 
 
 def test_the_staff_matrix_covers_every_registered_resource():
     from msp.api.urls import router
 
-    assert {prefix for prefix, _, _ in router.registry} == CLIENT_DATA | CONFIGURATION
+    assert {prefix for prefix, _, _ in router.registry} == CLIENT_DATA | CONFIGURATION | ADMIN_ONLY
+
+
+# Administrators' settings, closed to every other role.
+ADMIN_ONLY = {"webhook-endpoints"}
+
+
+@pytest.mark.parametrize("resource", sorted(ADMIN_ONLY))
+@pytest.mark.parametrize(
+    ("user_fixture", "expected"),
+    [
+        ("client_user_a", 403),
+        ("technician", 403),
+        ("dispatcher", 403),
+        ("account_manager", 403),
+        ("admin_user", 200),
+    ],
+)
+def test_admin_only_resources(resource, user_fixture, expected, api_as, request):
+    user = request.getfixturevalue(user_fixture)
+    assert api_as(user, "read").get(f"/api/v1/{resource}/").status_code == expected
 
 
 @pytest.fixture
