@@ -83,6 +83,9 @@ def run(*, tickets: int = 1_000_000, due: int = 1_000) -> list[dict]:
     configure(database)
     if must_seed:
         seed(tickets, random.Random(7), open_share=1.0)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # a database seeded by an older version catches up
 
     from django.db import connection
     from django.utils import timezone
