@@ -25,6 +25,7 @@ portal_patterns = [
     path("", views.PortalHomeView.as_view(), name="home"),
     path("", include("reporting.portal_urls")),
     path("", include("tickets.portal_urls")),
+    path("", include("msp.webhooks.portal_urls")),
 ]
 
 urlpatterns = [

@@ -1,7 +1,7 @@
 from django import forms
 
 from msp.models import Client
-from msp.webhooks.choices import SUBSCRIBABLE_EVENT_TYPES
+from msp.webhooks.choices import CLIENT_EVENT_TYPES, SUBSCRIBABLE_EVENT_TYPES
 
 
 class WebhookEndpointForm(forms.Form):
@@ -46,3 +46,13 @@ class WebhookSettingsForm(forms.Form):
         required=False,
         help_text="Client users may add endpoints (over the API) for their own tickets.",
     )
+
+
+class ClientWebhookEndpointForm(WebhookEndpointForm):
+    """A client user's endpoint: their own client's events, of the kinds about them."""
+
+    event_types = forms.MultipleChoiceField(
+        choices=[choice for choice in SUBSCRIBABLE_EVENT_TYPES if choice[0] in CLIENT_EVENT_TYPES],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    client = None

@@ -635,3 +635,39 @@ def test_a_read_only_token_does_not_read_the_secret(admin_user, api_as):
     url = f"/api/v1/webhook-endpoints/{endpoint.pk}/secret/"
     assert api_as(admin_user, "read").get(url).status_code == 403
     assert api_as(admin_user).get(url).json()["secret"] == secret
+
+
+def test_client_users_manage_their_own_endpoints_in_the_portal(
+    client, client_user_a, client_user_b, admin_user
+):
+    client.force_login(client_user_a)
+    assert client.get("/portal/webhooks/").status_code == 404  # not offered by default
+    webhooks.webhook_settings_save(
+        allowed_networks="", allow_http=False, clients_may_subscribe=True
+    )
+    assert client.get("/portal/webhooks/").status_code == 200
+    response = client.post(
+        "/portal/webhooks/",
+        {"url": "https://93.184.215.14/mine", "event_types": ["ticket.created"], "is_active": "on"},
+    )
+    mine = WebhookEndpoint.objects.get()
+    assert response.status_code == 200 and mine.secret.encode() in response.content
+    assert mine.owned_by_client and mine.client == client_user_a.client
+    refused = client.post(
+        "/portal/webhooks/",
+        {"url": "https://93.184.215.14/x", "event_types": ["contract.evaluated"]},
+    )
+    assert refused.status_code == 400  # not a choice for clients
+    theirs, _ = webhooks.webhook_endpoint_create(
+        actor=client_user_b, url="https://93.184.215.14/theirs", event_types=["ticket.created"]
+    )
+    msp_wide, _ = subscribe(admin_user, "https://93.184.215.14/msp")
+    listing = client.get("/portal/webhooks/").content.decode()
+    assert "/mine" in listing and "/theirs" not in listing and "/msp" not in listing
+    for other in (theirs, msp_wide):
+        assert client.get(f"/portal/webhooks/{other.pk}/").status_code == 404
+        assert client.post(f"/portal/webhooks/{other.pk}/secret/").status_code == 404
+    assert client.get(f"/portal/webhooks/{mine.pk}/").status_code == 200
+    assert client.post(f"/portal/webhooks/{mine.pk}/test/").status_code == 302
+    client.force_login(admin_user)
+    assert client.get("/portal/webhooks/").status_code == 403  # staff use the workspace
