@@ -1,6 +1,7 @@
-"""Contracts, service lines, maintenance windows, outages, monthly evaluations (with their
-credits and remediation plans) and breach exemptions over the API. Staff read; account
-managers and administrators write, through the same services as the contract pages."""
+"""Contracts, service lines, compliance targets, maintenance windows, outages, monthly
+evaluations (with their credits and remediation plans) and breach exemptions over the API.
+Staff read; account managers and administrators write, through the same services as the
+contract pages."""
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -115,6 +116,12 @@ class MaintenanceWindowSerializer(ContractPartSerializer):
         ]
 
 
+class ComplianceTargetWriteSerializer(ContractPartSerializer):
+    class Meta:
+        model = ComplianceTarget
+        fields = ["id", "contract", "priority", "metric", "percent"]
+
+
 class OutageSerializer(ContractPartSerializer):
     class Meta:
         model = Outage
@@ -158,6 +165,15 @@ class ServiceLineViewSet(ContractPartViewSet):
 class MaintenanceWindowViewSet(ContractPartViewSet):
     queryset = MaintenanceWindow.objects.order_by("id")
     serializer_class = MaintenanceWindowSerializer
+
+
+class ComplianceTargetViewSet(ContractPartViewSet):
+    """A contract's compliance targets: the share of clocks of a priority and metric that
+    must be met each month (what the monthly evaluation measures)."""
+
+    queryset = ComplianceTarget.objects.order_by("id")
+    serializer_class = ComplianceTargetWriteSerializer
+    filterset_fields = ["contract", "priority", "metric"]
 
 
 class OutageViewSet(ContractPartViewSet):

@@ -7,6 +7,7 @@ from contracts import api
 router = SimpleRouter()
 router.register("contracts", api.ContractViewSet)
 router.register("service-lines", api.ServiceLineViewSet)
+router.register("compliance-targets", api.ComplianceTargetViewSet)
 router.register("maintenance-windows", api.MaintenanceWindowViewSet)
 router.register("outages", api.OutageViewSet)
 router.register("evaluations", api.EvaluationViewSet)

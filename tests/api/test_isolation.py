@@ -7,6 +7,7 @@ import pytest
 
 from contracts.models import (
     BreachExemption,
+    ComplianceTarget,
     MaintenanceWindow,
     MonthlyEvaluation,
     Outage,
@@ -32,6 +33,7 @@ STAFF_ONLY = [
     "escalation-rules",
     "contracts",
     "service-lines",
+    "compliance-targets",
     "maintenance-windows",
     "outages",
     "evaluations",
@@ -63,6 +65,9 @@ def world(client_a, client_b):
             ),
             "outages": Outage.objects.create(
                 contract=contract, service="network", start="2026-02-01T00:00:00Z"
+            ),
+            "compliance-targets": ComplianceTarget.objects.create(
+                contract=contract, priority="P1", metric="response", percent=95
             ),
             "evaluations": MonthlyEvaluation.objects.create(
                 contract=contract, month="2026-01-01", ladder_step="ok", currency="USD"

@@ -175,3 +175,18 @@ def test_the_evaluated_month_is_stored_in_the_clients_month(
     )
     assert response.status_code == 201
     assert MonthlyEvaluation.objects.get().month == date(2026, 6, 1)
+
+
+def test_compliance_targets_are_edited_like_the_contract_page(contract, account_manager, api_as):
+    http = api_as(account_manager)
+    body = {"contract": contract.pk, "priority": "P1", "metric": "response", "percent": "95"}
+    response = http.post("/api/v1/compliance-targets/", body, format="json")
+    assert response.status_code == 201
+    target = response.json()
+    assert http.post("/api/v1/compliance-targets/", body, format="json").status_code == 400
+    response = http.patch(
+        f"/api/v1/compliance-targets/{target['id']}/", {"percent": "120"}, format="json"
+    )
+    assert response.status_code == 400 and "percent" in response.json()["errors"]
+    assert http.delete(f"/api/v1/compliance-targets/{target['id']}/").status_code == 204
+    assert not contract.compliance_targets.exists()
