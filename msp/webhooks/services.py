@@ -8,12 +8,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from celery import current_app
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -55,16 +57,41 @@ def retry_delay(attempts: int) -> timedelta:
 #
 # Every ticket write asks whether anyone subscribes to its events. The answer is cached so
 # that a write with no subscriber costs no query (most installs have none, and the SLA sweep
-# writes in batches). Endpoint and settings writes forget it, which every process sees when
-# the cache is shared (Redis, production). A cache of the process's own (the embedded setup's
-# local memory) cannot hear other processes, so there the entry is read again after
-# LOCAL_ROUTES_SECONDS (monotonic time: tests that travel in time do not expire it). An entry
-# another process wrote is read again after SHARED_ROUTES_SECONDS, should a read that raced
-# an endpoint's change have cached the old answer.
+# writes in batches). Endpoint and settings writes forget it: they delete the cache entry,
+# which every process sees when the cache is shared (Redis, production), and touch a stamp
+# file beside the database's other files, which the processes of one machine see whatever
+# the cache (the embedded setup's local memory cannot hear other processes). An entry another
+# process wrote is also read again after SHARED_ROUTES_SECONDS, should a read that raced an
+# endpoint's change on another machine have cached the old answer. Nothing expires by the
+# clock within a process, so tests that travel in time or count queries see no stray read.
 
 ROUTES_KEY = "msp.webhooks.routes"
-LOCAL_ROUTES_SECONDS = 30
 SHARED_ROUTES_SECONDS = 300
+
+
+def _stamp_path() -> Path:
+    # One stamp per database: the processes that share it share its endpoints.
+    database = str(connection.settings_dict["NAME"])
+    digest = hashlib.sha256(database.encode()).hexdigest()[:16]
+    return Path(settings.VAR_DIR) / f"webhook-routes-{digest}.stamp"
+
+
+def _stamp() -> int:
+    try:
+        return _stamp_path().stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _stamp_touch() -> None:
+    path = _stamp_path()
+    new = max(time.time_ns(), _stamp() + 1)  # a new value even within the clock's resolution
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        os.utime(path, ns=(new, new))
+    except OSError:
+        pass  # a read-only disk: the cache entry's deletion still reaches a shared cache
 
 
 @dataclass(frozen=True)
@@ -84,18 +111,15 @@ class Route:
 
 
 def _routes() -> tuple["Route", ...]:
+    stamp = _stamp()  # before reading: a change made during the read leaves it stale
     cached = cache.get(ROUTES_KEY)
     if cached is not None:
-        routes, pid, monotonic_at, written_at = cached
-        if pid == os.getpid():
-            fresh = time.monotonic() - monotonic_at < LOCAL_ROUTES_SECONDS
-        else:  # written by another process: trust the invalidations, with a bound
-            fresh = time.time() - written_at < SHARED_ROUTES_SECONDS
-        if fresh:
+        routes, cached_stamp, pid, written_at = cached
+        mine = pid == os.getpid()
+        if cached_stamp == stamp and (mine or time.time() - written_at < SHARED_ROUTES_SECONDS):
             return routes
     routes = _routes_read()
-    stamp = (routes, os.getpid(), time.monotonic(), time.time())
-    cache.set(ROUTES_KEY, stamp, timeout=None)
+    cache.set(ROUTES_KEY, (routes, stamp, os.getpid(), time.time()), timeout=None)
     return routes
 
 
@@ -113,8 +137,19 @@ def _routes_read() -> tuple[Route, ...]:
 
 def webhook_routes_forget() -> None:
     """Drop the cached routes now and once the caller's transaction commits."""
-    cache.delete(ROUTES_KEY)
-    transaction.on_commit(lambda: cache.delete(ROUTES_KEY))
+
+    def forget() -> None:
+        cache.delete(ROUTES_KEY)
+        _stamp_touch()
+
+    forget()
+    transaction.on_commit(forget)
+
+
+def webhook_routes_assume_none() -> None:
+    """Cache "no endpoint" (tests: what the database holds once a test's rows are rolled
+    back), so that the next test's writes do not read the endpoints."""
+    cache.set(ROUTES_KEY, ((), _stamp(), os.getpid(), time.time()), timeout=None)
 
 
 def webhook_wanted_types() -> frozenset[str]:

@@ -4,9 +4,7 @@ SSRF guard; secret rotation; automatic disabling; who may manage them; what they
 
 import http.server
 import json
-import os
 import threading
-import time
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -55,7 +53,7 @@ def routes_cache():
     the rollback (no endpoint), so that other tests' query counts are not touched."""
     cache.delete(ROUTES_KEY)
     yield
-    cache.set(ROUTES_KEY, ((), os.getpid(), time.monotonic(), time.time()), timeout=None)
+    webhooks.webhook_routes_assume_none()
 
 
 @pytest.fixture
@@ -671,3 +669,15 @@ def test_client_users_manage_their_own_endpoints_in_the_portal(
     assert client.post(f"/portal/webhooks/{mine.pk}/test/").status_code == 302
     client.force_login(admin_user)
     assert client.get("/portal/webhooks/").status_code == 403  # staff use the workspace
+
+
+def test_another_process_sees_a_new_subscription_through_the_stamp(admin_user, client_a):
+    """The embedded setup's cache is each process's own: a subscription made by the web
+    process reaches the worker's cached routes through the stamp file."""
+    assert webhooks.webhook_wanted_types() == frozenset()
+    # As if another process had cached "nothing", then the web process subscribed: its cache
+    # entry is not deleted here, only the stamp moves.
+    stale = cache.get(ROUTES_KEY)
+    subscribe(admin_user, "https://93.184.215.14/hooks", ["sla.breach"])
+    cache.set(ROUTES_KEY, stale, timeout=None)
+    assert webhooks.webhook_wanted_types() == {"sla.breach"}
