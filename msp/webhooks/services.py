@@ -46,6 +46,8 @@ MAX_DELAY = timedelta(hours=12)
 # An endpoint that has failed every request for this long is disabled (its admins are told).
 DISABLE_AFTER = timedelta(days=3)
 CLAIM_TIMEOUT = timedelta(minutes=2)
+# A worker whose clock is a little behind the web's still takes a delivery queued just now.
+CLOCK_SKEW = timedelta(seconds=5)
 ROTATION_OVERLAP = timedelta(hours=24)
 
 
@@ -270,18 +272,22 @@ def webhook_deliver(*, delivery_id: int, now: datetime | None = None) -> str | N
     dying mid-request leaves a claim that expires (then it is sent again: at least once)."""
     now = now or timezone.now()
     claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=WebhookDeliveryStatus.PENDING
+        # Not one held back because its endpoint does not answer (see _hold_back).
+        pk=delivery_id,
+        status=WebhookDeliveryStatus.PENDING,
+        next_attempt_at__lte=now + CLOCK_SKEW,
     ).update(status=WebhookDeliveryStatus.SENDING, next_attempt_at=now + CLAIM_TIMEOUT)
     if not claimed:
         return None
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     endpoint = delivery.endpoint
-    if not endpoint.is_active or endpoint.deleted_at is not None:
+    policy = WebhookSettings.current()
+    refusal = _refusal(delivery, endpoint, policy)
+    if refusal:
         WebhookDelivery.objects.filter(pk=delivery_id).update(
-            status=WebhookDeliveryStatus.FAILED, last_error="The endpoint is disabled."
+            status=WebhookDeliveryStatus.FAILED, last_error=refusal
         )
         return WebhookDeliveryStatus.FAILED
-    policy = WebhookSettings.current()
     try:
         target = target_check(
             endpoint.url,
@@ -302,6 +308,18 @@ def webhook_deliver(*, delivery_id: int, now: datetime | None = None) -> str | N
         response = post(target, body=delivery.body, headers=headers)
         error = response.error or ("" if response.ok else f"HTTP {response.status}")
     return _record(delivery, endpoint, response, error, now)
+
+
+def _refusal(delivery, endpoint: WebhookEndpoint, policy: WebhookSettings) -> str:
+    """Why a delivery is not sent at all (not an attempt), or ""."""
+    if endpoint.deleted_at is not None:
+        return "The endpoint was unsubscribed."
+    # A test event goes to a disabled endpoint too: to check a receiver before enabling it.
+    if not endpoint.is_active and delivery.event_type != WebhookEventType.TEST:
+        return "The endpoint is disabled."
+    if endpoint.owned_by_client and not policy.clients_may_subscribe:
+        return "Webhooks are no longer offered to clients."
+    return ""
 
 
 def endpoint_secrets(endpoint: WebhookEndpoint, *, now: datetime) -> list[str]:
@@ -347,9 +365,20 @@ def _record(delivery, endpoint, response, error: str, now: datetime) -> str:
         WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
             failing_since=now
         )
+        if response is None or response.status is None:
+            _hold_back(endpoint.pk, delivery.pk, update.get("next_attempt_at", now))
         _disable_if_failing(endpoint.pk, now)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(**update)
     return update["status"]
+
+
+def _hold_back(endpoint_id: int, delivery_id: int, until: datetime) -> None:
+    """An endpoint that did not answer at all (refused, unreachable, timed out) is not tried
+    again for its other deliveries before this one's next attempt: a dead receiver costs one
+    timeout per back-off step, not one per pending delivery. Held back, they spend no attempt."""
+    WebhookDelivery.objects.filter(
+        endpoint_id=endpoint_id, status=WebhookDeliveryStatus.PENDING, next_attempt_at__lt=until
+    ).exclude(pk=delivery_id).update(next_attempt_at=until)
 
 
 def _disable_if_failing(endpoint_id: int, now: datetime) -> None:

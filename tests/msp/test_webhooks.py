@@ -195,9 +195,10 @@ def test_a_receiver_down_for_a_while_gets_each_event_once_when_back(
     for subject in ("One", "Two", "Three"):
         tickets.ticket_open(client=client_a, subject=subject)
     now = timezone.now()
-    assert deliver_due(now) == ["pending"] * 3  # connection refused
-    assert deliver_due(now + timedelta(seconds=40)) == ["pending"] * 3
-    assert WebhookDelivery.objects.filter(attempts=2).count() == 3
+    # Connection refused: the others wait for the first one's next attempt (one try per step).
+    assert deliver_due(now) == ["pending", None, None]
+    assert deliver_due(now + timedelta(seconds=40)) == ["pending", None, None]
+    assert sorted(WebhookDelivery.objects.values_list("attempts", flat=True)) == [0, 0, 2]
     endpoint.refresh_from_db()
     assert endpoint.failing_since == now and endpoint.is_active
 
@@ -260,6 +261,11 @@ def test_send_test_event_through_the_task(loopback_allowed, admin_user, client, 
         webhook_deliver_task.apply(args=[delivery.pk])  # the task as a worker runs it
         (event,) = receiver.events(secret)
         assert event["type"] == "webhook.test" and event["data"]["endpoint_id"] == endpoint.pk
+
+        # A disabled endpoint takes test events (to check a receiver before enabling it again).
+        webhooks.webhook_endpoint_update(endpoint=endpoint, is_active=False)
+        delivery = webhooks.webhook_test_send(endpoint=endpoint, actor=admin_user)
+        assert webhook_deliver(delivery_id=delivery.pk) == "delivered"
 
 
 # The SSRF guard ---------------------------------------------------------------------------
