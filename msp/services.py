@@ -7,9 +7,15 @@ from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from msp.choices import OutboxChannel, OutboxStatus, UserRole
 from msp.models import (
@@ -325,3 +331,65 @@ def client_teams_set(*, client: Client, teams: list[Team]) -> None:
     its data); teams that serve all clients are left as they are."""
     every = list(client.teams.filter(serves_all_clients=True))
     client.teams.set([*teams, *every])
+
+
+# People ----------------------------------------------------------------------------------------
+
+USER_FIELDS = ("email", "full_name", "role", "tier", "client", "phone", "is_active")
+
+
+@transaction.atomic
+def user_invite(*, by: User, **fields) -> User:
+    """A new person (staff or a client's user) without a password: they are emailed a link to
+    choose one, valid as long as Django's password-reset links (PASSWORD_RESET_TIMEOUT)."""
+    user = User(**{name: fields[name] for name in USER_FIELDS if name in fields})
+    user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    outbox_enqueue(
+        key=f"user-invite:{user.pk}",
+        channel=OutboxChannel.EMAIL,
+        subject="Your account: choose a password",
+        body=render_to_string(
+            "email/user_invite.txt",
+            {"user": user, "by": by, "url": user_password_link(user)},
+        ),
+        email=user.email,
+    )
+    return user
+
+
+def user_password_link(user: User) -> str:
+    """The emailed link where `user` chooses a password (Django's reset-link machinery)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return f"{settings.SITE_URL}{reverse('password_reset_confirm', args=[uid, token])}"
+
+
+@transaction.atomic
+def user_update(*, user: User, by: User, **fields) -> User:
+    """Change a person's details, role or tier, or deactivate them. Deactivating (or moving
+    staff to another role) ends their sessions and revokes their tokens at once; the last
+    active administrator cannot be demoted or deactivated, by anyone."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    old_role, was_active = user.role, user.is_active
+    for name in USER_FIELDS:
+        if name in fields:
+            setattr(user, name, fields[name])
+    losing_admin = old_role == UserRole.ADMIN and (
+        user.role != UserRole.ADMIN or not user.is_active
+    )
+    if (
+        losing_admin
+        and not User.objects.filter(role=UserRole.ADMIN, is_active=True, client__isnull=True)
+        .exclude(pk=user.pk)
+        .exists()
+    ):
+        raise ValidationError(
+            {"role": "The last active administrator stays one: make another first."}
+        )
+    user.full_clean()
+    user.save()
+    if (was_active and not user.is_active) or old_role != user.role:
+        user_sign_out_everywhere(user=user)
+    return user

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from msp import services
 from msp.api.base import CleanModelSerializer
 from msp.choices import Tier
 from msp.models import ApiToken, Asset, Client, Contact, Site, Team, User
@@ -98,6 +99,30 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "email", "full_name", "role", "tier", "client", "is_active"]
         read_only_fields = fields
+
+
+class UserWriteSerializer(CleanModelSerializer):
+    """A person made or changed by an administrator: staff (role and, for technicians, tier)
+    or a client's user (role "client" and their client). New people are emailed a link to
+    choose a password; no password goes through the API."""
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "role", "tier", "client", "phone", "is_active"]
+
+    def clean_exclude(self) -> list[str]:
+        return ["password"]
+
+    def create(self, validated_data):
+        return services.user_invite(by=self.context["request"].user, **validated_data)
+
+    def update(self, instance, validated_data):
+        return services.user_update(
+            user=instance, by=self.context["request"].user, **validated_data
+        )
+
+    def to_representation(self, instance):
+        return UserSerializer(instance, context=self.context).data
 
 
 class TeamSerializer(CleanModelSerializer):

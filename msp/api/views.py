@@ -2,6 +2,7 @@
 users and teams (staff, read; teams written by administrators)."""
 
 from django.db import transaction
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins
 
 from msp.api.base import ScopedViewSet
@@ -12,6 +13,7 @@ from msp.api.serializers import (
     SiteSerializer,
     TeamSerializer,
     UserSerializer,
+    UserWriteSerializer,
 )
 from msp.choices import STAFF_ROLES, UserRole
 from msp.models import Asset, Client, Contact, Site, Team, User
@@ -71,10 +73,57 @@ class AssetViewSet(DirectoryViewSet):
     filterset_fields = ["client", "site", "kind", "is_active", "hostname", "rmm_id"]
 
 
-class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    queryset = User.objects.staff().order_by("id")
+@extend_schema_view(
+    create=extend_schema(
+        request=UserWriteSerializer,
+        responses={201: UserSerializer},
+        examples=[
+            OpenApiExample(
+                "A technician",
+                value={
+                    "email": "sam@msp.example",
+                    "full_name": "Sam Ng",
+                    "role": "technician",
+                    "tier": "L1",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "A client's user",
+                value={
+                    "email": "cio@acme.example",
+                    "full_name": "Ada Acme",
+                    "role": "client",
+                    "client": 3,
+                },
+                request_only=True,
+            ),
+        ],
+    ),
+    update=extend_schema(request=UserWriteSerializer, responses=UserSerializer),
+    partial_update=extend_schema(request=UserWriteSerializer, responses=UserSerializer),
+)
+class UserViewSet(
+    SavingMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    ScopedViewSet,
+):
+    """Staff (and, for staff, the client users of the clients they see). Administrators invite
+    people and change their role, tier or details, or deactivate them (which ends their
+    sessions and tokens)."""
+
+    queryset = User.objects.order_by("id")
     serializer_class = UserSerializer
-    filterset_fields = ["role", "tier", "is_active"]
+    filterset_fields = ["role", "tier", "is_active", "client"]
+    write_roles = (UserRole.ADMIN,)
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return UserWriteSerializer
+        return super().get_serializer_class()
 
 
 class TeamViewSet(DirectoryViewSet):
