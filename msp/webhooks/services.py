@@ -569,9 +569,9 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes) -> WebhookE
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
     """Unsubscribe: nothing more is sent (pending deliveries fail as "disabled"); the row and
     its log stay, out of every list."""
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        is_active=False, deleted_at=timezone.now(), updated_at=timezone.now()
-    )
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint.is_active, endpoint.deleted_at = False, timezone.now()
+    endpoint.save(update_fields=["is_active", "deleted_at", "updated_at"])  # audited as a change
     webhook_routes_forget()
 
 
