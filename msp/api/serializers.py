@@ -3,7 +3,7 @@ from rest_framework import serializers
 from msp import services
 from msp.api.base import CleanModelSerializer
 from msp.choices import Tier
-from msp.models import ApiToken, Asset, Client, Contact, Site, Team, User
+from msp.models import ApiToken, Asset, Client, Contact, Notification, Site, Team, User
 
 
 class ClientSerializer(CleanModelSerializer):
@@ -144,3 +144,23 @@ class ApiTokenSerializer(serializers.ModelSerializer):
         model = ApiToken
         fields = ["id", "name", "scope", "prefix", "created_at", "expires_at", "last_used_at"]
         read_only_fields = fields
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "title", "body", "url", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class MarkReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=1000,
+        help_text="The notifications to mark read; left out: every unread one.",
+    )
+
+
+class MarkedReadSerializer(serializers.Serializer):
+    marked = serializers.IntegerField()

@@ -29,6 +29,7 @@ router.register("contacts", directory_api.ContactViewSet)
 router.register("assets", directory_api.AssetViewSet)
 router.register("users", directory_api.UserViewSet)
 router.register("teams", directory_api.TeamViewSet)
+router.register("notifications", directory_api.NotificationViewSet)
 router.register("webhook-endpoints", WebhookEndpointViewSet)
 for app_router in (sla_router, contracts_router, tickets_router, reporting_router):
     router.registry.extend(app_router.registry)

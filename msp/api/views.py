@@ -1,22 +1,29 @@
 """The directory over the API: clients, sites, contacts, assets (client users read their own),
-users and teams (staff, read; teams written by administrators)."""
+users (administrators invite and change people), teams (written by administrators), and each
+user's own notifications."""
 
 from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from msp.api.base import ScopedViewSet
 from msp.api.serializers import (
     AssetSerializer,
     ClientSerializer,
     ContactSerializer,
+    MarkedReadSerializer,
+    MarkReadSerializer,
+    NotificationSerializer,
     SiteSerializer,
     TeamSerializer,
     UserSerializer,
     UserWriteSerializer,
 )
 from msp.choices import STAFF_ROLES, UserRole
-from msp.models import Asset, Client, Contact, Site, Team, User
+from msp.models import Asset, Client, Contact, Notification, Site, Team, User
+from msp.services import notifications_mark_read
 
 DIRECTORY_MANAGERS = (UserRole.ADMIN, UserRole.DISPATCHER, UserRole.ACCOUNT_MANAGER)
 
@@ -135,3 +142,26 @@ class TeamViewSet(DirectoryViewSet):
 
     def get_queryset(self):
         return self.queryset
+
+
+class NotificationViewSet(mixins.ListModelMixin, ScopedViewSet):
+    """The signed-in user's own notifications (the workspace's bell), newest first; anyone's
+    own, staff or client user, and never anyone else's."""
+
+    queryset = Notification.objects.all()
+    serializer_class = NotificationSerializer
+    client_users_allowed = True
+    filterset_fields = {"read_at": ["isnull"]}  # ?read_at__isnull=true: the unread ones
+
+    def get_queryset(self):
+        return Notification.objects.filter(recipient=self.request.user).order_by("-pk")
+
+    @extend_schema(request=MarkReadSerializer, responses=MarkedReadSerializer)
+    @action(detail=False, methods=["post"], url_path="mark-read")
+    def mark_read(self, request):
+        serializer = MarkReadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        marked = notifications_mark_read(
+            user=request.user, notification_ids=serializer.validated_data.get("ids")
+        )
+        return Response({"marked": marked})

@@ -108,3 +108,22 @@ def test_staff_list_the_client_users_of_their_clients_only(
     listed = api_as(scoped).get("/api/v1/users/", {"role": "client", "page_size": 100}).json()
     assert [row["id"] for row in listed["results"]] == [client_user_a.pk]
     assert api_as(scoped).get(f"/api/v1/users/{client_user_b.pk}/").status_code == 404
+
+
+def test_notifications_are_each_users_own(technician, dispatcher, client_user_a, api_as):
+    from msp.models import Notification
+
+    mine = [Notification.objects.create(recipient=technician, title=f"#{n}") for n in range(3)]
+    Notification.objects.create(recipient=dispatcher, title="not yours")
+    Notification.objects.create(recipient=client_user_a, title="the client's")
+    http = api_as(technician)
+    listed = http.get("/api/v1/notifications/").json()["results"]
+    assert [row["title"] for row in listed] == ["#2", "#1", "#0"]
+    response = http.post("/api/v1/notifications/mark-read/", {"ids": [mine[0].pk]}, format="json")
+    assert response.json() == {"marked": 1}
+    unread = http.get("/api/v1/notifications/", {"read_at__isnull": "true"}).json()["results"]
+    assert [row["title"] for row in unread] == ["#2", "#1"]
+    assert http.post("/api/v1/notifications/mark-read/", {}, format="json").json() == {"marked": 2}
+    client_view = api_as(client_user_a).get("/api/v1/notifications/").json()["results"]
+    assert [row["title"] for row in client_view] == ["the client's"]
+    assert Notification.objects.get(recipient=dispatcher).read_at is None
