@@ -687,3 +687,30 @@ def test_another_process_sees_a_new_subscription_through_the_stamp(admin_user, c
     subscribe(admin_user, "https://93.184.215.14/hooks", ["sla.breach"])
     cache.set(ROUTES_KEY, stale, timeout=None)
     assert webhooks.webhook_wanted_types() == {"sla.breach"}
+
+
+def test_deliveries_are_written_with_the_change_and_queued_after_commit(
+    admin_user, client_a, policy, django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.db import transaction
+
+    sent = []
+    monkeypatch.setattr(
+        webhooks.current_app, "send_task", lambda name, args: sent.append((name, list(args)))
+    )
+    subscribe(admin_user, "https://93.184.215.14/hooks", ["ticket.created"])
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        tickets.ticket_open(client=client_a, subject="Rolled back")
+        assert WebhookDelivery.objects.count() == 1
+        raise Undo
+    assert not WebhookDelivery.objects.exists()  # nothing sent for a change that did not happen
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tickets.ticket_open(client=client_a, subject="Kept")
+        assert sent == []  # not before commit
+    (delivery,) = WebhookDelivery.objects.all()
+    assert sent == [("msp.webhook_deliver", [delivery.pk])]
