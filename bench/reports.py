@@ -187,6 +187,8 @@ def rollups_check(months: int = 12) -> bool:
         compliance_from_clocks,
         compliance_from_rollups,
         period_contracts,
+        times_from_clocks,
+        times_from_rollups,
     )
     from reporting.selectors import sla_risk
 
@@ -201,6 +203,12 @@ def rollups_check(months: int = 12) -> bool:
         same = compliance_from_rollups(rows, contracts, period) == compliance_from_clocks(
             rows, contracts
         )
+        clocked, rolled = Rows(list(clients), period), Rows(list(clients), period)
+        times_from_clocks(clocked)
+        times_from_rollups(rolled, period)
+        same = same and {k: sorted(map(str, v)) for k, v in rolled.of.items()} == {
+            k: sorted(map(str, v)) for k, v in clocked.of.items()
+        }
         active = contracts_active_on(on=period.end_day - timedelta(days=1))
         raw_risk = met_and_breached(
             counted_clocks(
@@ -217,7 +225,7 @@ def rollups_check(months: int = 12) -> bool:
             (r["client__slug"], r["met"], r["breached"]) for r in raw_risk
         )
         print(
-            f"  {period.label:15} report figures {'equal' if same else 'DIFFER'}, "
+            f"  {period.label:15} compliance and times {'equal' if same else 'DIFFER'}, "
             f"SLA risk {'equal' if same_risk else 'DIFFERS'}"
         )
         equal = equal and same and same_risk

@@ -25,14 +25,16 @@ from django.db.models.functions import TruncDate
 
 from msp.models import Client
 from sla.choices import ClockKind, ClockState
-from sla.models import ClockRollup, SLAClock
+from sla.models import ClockRollup, ClockTimeRollup, SLAClock
 
 COUNTED_KINDS = (ClockKind.RESPONSE, ClockKind.RESOLUTION)
 COLUMNS = ("met", "breached", "exempted")
 UPSERT_BATCH = 500
 
-# (client id, instant, clock kind, ticket priority, contract id, column)
-Mark = tuple[int, datetime, str, str, int | None, str]
+# (client id, instant, clock kind, ticket priority, contract id, column): a column of
+# ClockRollup ("met", "breached", "exempted"), or the business time (seconds) of a stopped
+# clock for ClockTimeRollup (no contract).
+Mark = tuple[int, datetime, str, str, int | None, str | int]
 # (client id, local day, clock kind, ticket priority, contract id)
 Key = tuple[int, date, str, str, int | None]
 
@@ -48,6 +50,8 @@ def _marks(row: SLAClock, *, priority: str, contract_id: int | None, exempt: boo
     if row.breached_at is not None:
         column = "exempted" if exempt else "breached"
         marks.append((row.client_id, row.breached_at, row.kind, priority, contract_id, column))
+    if row.stopped_at is not None:  # its business time, for percentiles (ClockTimeRollup)
+        marks.append((row.client_id, row.stopped_at, row.kind, priority, None, row.spent_seconds))
     return marks
 
 
@@ -90,69 +94,115 @@ class ClockTally:
 
 
 def rollups_add(changes: dict[Mark, int], *, negate: bool = False) -> None:
-    """Add counts by instant to the roll-ups of their client's local days, in one statement
-    per 500 changes (none when they cancel out)."""
+    """Add counts by instant to the roll-ups of their client's local days: on PostgreSQL one
+    statement (both tables), elsewhere one per table; nothing when the counts cancel out."""
     sign = -1 if negate else 1
-    changes = {mark: n * sign for mark, n in changes.items() if n}
-    if not changes:
-        return
-    rows = []
+    counts, times = [], []
     for (client_id, at, kind, priority, contract_id, column), n in changes.items():
-        counts = [n if name == column else 0 for name in COLUMNS]
-        rows.append((client_id, at, kind, priority, contract_id, *counts))
-    add = _upsert_instants if connection.vendor == "postgresql" else _upsert_days
-    for start in range(0, len(rows), UPSERT_BATCH):
-        add(rows[start : start + UPSERT_BATCH])
+        if not n:
+            continue
+        if isinstance(column, int):
+            times.append((client_id, at, kind, priority, column, n * sign))
+        else:
+            values = [n * sign if name == column else 0 for name in COLUMNS]
+            counts.append((client_id, at, kind, priority, contract_id, *values))
+    if connection.vendor == "postgresql":
+        statements = [
+            *(_counts_by_instant(counts[i : i + UPSERT_BATCH]) for i in _batches(counts)),
+            *(_times_by_instant(times[i : i + UPSERT_BATCH]) for i in _batches(times)),
+        ]
+        if len(statements) == 2:  # the common case, one write: both tables in one statement
+            (first, first_params), (second, second_params) = statements
+            statements = [(f"WITH counted AS ({first}) {second}", first_params + second_params)]
+    else:
+        zones = _zones({row[0] for row in counts + times})
+        statements = [
+            *(_counts_by_day(counts[i : i + UPSERT_BATCH], zones) for i in _batches(counts)),
+            *(_times_by_day(times[i : i + UPSERT_BATCH], zones) for i in _batches(times)),
+        ]
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
 
 
-def _upsert_sql(select: str) -> str:
-    table = connection.ops.quote_name(ClockRollup._meta.db_table)
-    adding = ", ".join(f"{column} = {table}.{column} + EXCLUDED.{column}" for column in COLUMNS)
-    # The conflict target is the unique key `clock_rollup_unique_key` (no contract is 0).
+def _batches(rows: list) -> range:
+    return range(0, len(rows), UPSERT_BATCH)
+
+
+def _upsert_sql(model, fields: tuple[str, ...], key: tuple[str, ...], summed, select: str):
+    """INSERT of `select` into `model`'s `fields`, adding the `summed` counts on conflict of
+    `key` (its unique key)."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    adding = ", ".join(f"{column} = {table}.{column} + EXCLUDED.{column}" for column in summed)
     return (
-        f"INSERT INTO {table} (client_id, day, kind, priority, contract_id, {', '.join(COLUMNS)}) "
-        f"{select} ON CONFLICT (client_id, day, kind, priority, COALESCE(contract_id, 0)) "
-        f"DO UPDATE SET {adding}"
+        f"INSERT INTO {table} ({', '.join(fields + summed)}) {select} "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {adding}"
     )
 
 
-def _upsert_instants(rows: list[tuple]) -> None:
+# Each table's fields after the client and the day, its counts, and its unique key (in
+# ClockRollup no contract is 0, `clock_rollup_unique_key`).
+COUNTS = (("kind", "priority", "contract_id"), COLUMNS)
+COUNTS_KEY = ("client_id", "day", "kind", "priority", "COALESCE(contract_id, 0)")
+TIMES = (("kind", "priority", "spent_seconds"), ("stopped",))
+TIMES_KEY = ("client_id", "day", "kind", "priority", "spent_seconds")
+TYPES = {"contract_id": "bigint", "spent_seconds": "int"}
+
+
+def _by_instant(model, shape, key, rows: list[tuple]) -> tuple[str, list]:
     """PostgreSQL: the database turns instants into the client's local days (its own time zone
-    rules, as the rebuild's), so that the write reads nothing first."""
-    value = "(%s::bigint, %s::timestamptz, %s::varchar, %s::varchar, %s::bigint, %s, %s, %s)"
+    rules, as the rebuild's) and sums the rows of one key, so that the write reads nothing."""
+    grouped, summed = shape
+    types = ["bigint", "timestamptz", *(TYPES.get(name, "varchar") for name in grouped)]
+    value = "(" + ", ".join([f"%s::{kind}" for kind in types] + ["%s"] * len(summed)) + ")"
     clients = connection.ops.quote_name(Client._meta.db_table)
-    summed = ", ".join(f"SUM(v.{column})" for column in COLUMNS)
+    groups = ", ".join(str(n) for n in range(1, len(grouped) + 3))
     select = (
-        f"SELECT v.client_id, (v.at AT TIME ZONE c.timezone)::date, v.kind, v.priority, "  # noqa: S608
-        f"v.contract_id, {summed} "
+        f"SELECT v.client_id, (v.at AT TIME ZONE c.timezone)::date, "  # noqa: S608
+        f"{', '.join(f'v.{name}' for name in grouped)}, "
+        f"{', '.join(f'SUM(v.{name})' for name in summed)} "
         f"FROM (VALUES {', '.join([value] * len(rows))}) "
-        f"AS v (client_id, at, kind, priority, contract_id, {', '.join(COLUMNS)}) "
+        f"AS v (client_id, at, {', '.join(grouped + summed)}) "
         f"JOIN {clients} c ON c.id = v.client_id "
-        f"GROUP BY 1, 2, 3, 4, 5 "
         # Keys in one order, so that concurrent writes lock roll-up rows in the same order.
-        f"ORDER BY 1, 2, 3, 4, COALESCE(v.contract_id, 0)"
+        f"GROUP BY {groups} ORDER BY {groups}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(select), [value for row in rows for value in row])
+    fields = ("client_id", "day", *grouped)
+    sql = _upsert_sql(model, fields, key, summed, select)
+    return sql, [value for row in rows for value in row]
 
 
-def _upsert_days(rows: list[tuple]) -> None:
-    """Other databases: local days in Python (the clients' zones read first)."""
-    zones = _zones({row[0] for row in rows})
-    by_key: dict[Key, list[int]] = defaultdict(lambda: [0] * len(COLUMNS))
-    for client_id, at, kind, priority, contract_id, *counts in rows:
+def _counts_by_instant(rows: list[tuple]) -> tuple[str, list]:
+    return _by_instant(ClockRollup, COUNTS, COUNTS_KEY, rows)
+
+
+def _times_by_instant(rows: list[tuple]) -> tuple[str, list]:
+    return _by_instant(ClockTimeRollup, TIMES, TIMES_KEY, rows)
+
+
+def _by_day(model, shape, key, rows: list[tuple], zones: dict[int, ZoneInfo]):
+    """Other databases: local days in Python, the rows of one key summed."""
+    grouped, summed = shape
+    totals: dict[tuple, list[int]] = {}
+    for client_id, at, *values in rows:
         day = at.astimezone(zones[client_id]).date()
-        summed = by_key[(client_id, day, kind, priority, contract_id)]
-        for index, n in enumerate(counts):
-            summed[index] += n
-    value = "(" + ", ".join(["%s"] * (5 + len(COLUMNS))) + ")"
+        total = totals.setdefault((client_id, day, *values[: len(grouped)]), [0] * len(summed))
+        for index, n in enumerate(values[len(grouped) :]):
+            total[index] += n
+    value = "(" + ", ".join(["%s"] * (2 + len(grouped) + len(summed))) + ")"
     params = []
-    for (client_id, day, kind, priority, contract_id), counts in by_key.items():
-        day = connection.ops.adapt_datefield_value(day)
-        params.extend([client_id, day, kind, priority, contract_id, *counts])
-    select = f"VALUES {', '.join([value] * len(by_key))}"
-    with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(select), params)
+    for (client_id, day, *values), counts in totals.items():
+        params.extend([client_id, connection.ops.adapt_datefield_value(day), *values, *counts])
+    select = f"VALUES {', '.join([value] * len(totals))}"
+    return _upsert_sql(model, ("client_id", "day", *grouped), key, summed, select), params
+
+
+def _counts_by_day(rows: list[tuple], zones) -> tuple[str, list]:
+    return _by_day(ClockRollup, COUNTS, COUNTS_KEY, rows, zones)
+
+
+def _times_by_day(rows: list[tuple], zones) -> tuple[str, list]:
+    return _by_day(ClockTimeRollup, TIMES, TIMES_KEY, rows, zones)
 
 
 def _zones(client_ids: set[int]) -> dict[int, ZoneInfo]:
@@ -213,28 +263,49 @@ GROUPS = ("client_id", "local_day", "kind", "ticket__priority", "ticket__contrac
 
 
 @transaction.atomic
-def sla_rollups_rebuild(*, client_ids: list[int] | None = None, models=None) -> int:
+def sla_rollups_rebuild(
+    *, client_ids: list[int] | None = None, models=None, times_only: bool = False
+) -> int:
     """Make the roll-ups of some clients (default: all) again from their clocks: for existing
     data (a migration), seeded data (the demo, the benches) and a client whose time zone
     changed. Grouped queries per time zone (local days by the database's own time zone
-    arithmetic); returns the roll-up rows written. `models`: (Client, SLAClock, ClockRollup)
-    of a migration's state. Safe while clocks change: the roll-ups are locked meanwhile on
-    PostgreSQL, so writes waiting on them add their changes after the rebuild."""
-    client_model, clock_model, rollup_model = models or (Client, SLAClock, ClockRollup)
+    arithmetic); returns the roll-up rows written. `models`: (Client, SLAClock, ClockRollup,
+    ClockTimeRollup or None) of a migration's state. Safe while clocks change: the roll-ups
+    are locked meanwhile on PostgreSQL, so writes waiting on them add their changes after."""
+    client_model, clock_model, rollup_model, time_model = models or (
+        Client,
+        SLAClock,
+        ClockRollup,
+        ClockTimeRollup,
+    )
+    tables = [model for model in (rollup_model, time_model) if model is not None]
+    if times_only:
+        tables = [time_model]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            table = connection.ops.quote_name(rollup_model._meta.db_table)
-            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+            for model in tables:
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
     clients = client_model.objects.all()
     if client_ids is not None:
         clients = clients.filter(pk__in=client_ids)
     zones: dict[str, list[int]] = defaultdict(list)
     for pk, zone in clients.values_list("pk", "timezone"):
         zones[zone].append(pk)
-    stale = rollup_model.objects.all()
-    if client_ids is not None:
-        stale = stale.filter(client_id__in=client_ids)
-    stale.delete()
+    for model in tables:
+        stale = model.objects.all()
+        if client_ids is not None:
+            stale = stale.filter(client_id__in=client_ids)
+        stale.delete()
+    made = 0
+    if rollup_model in tables:
+        made += _rebuild_counts(zones, clock_model, rollup_model)
+    if time_model in tables:
+        made += _rebuild_times(zones, clock_model, time_model)
+    return made
+
+
+def _rebuild_counts(zones: dict[str, list[int]], clock_model, rollup_model) -> int:
     exemption_model = clock_model._meta.get_field("exemptions").related_model
     in_force = exemption_model.objects.filter(clock=OuterRef("pk"), revoked_at__isnull=True)
     counts: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
@@ -283,9 +354,100 @@ def sla_rollups_rebuild(*, client_ids: list[int] | None = None, models=None) -> 
     return len(made)
 
 
+def _rebuild_times(zones: dict[str, list[int]], clock_model, time_model) -> int:
+    rows = []
+    for zone, ids in zones.items():
+        grouped = (
+            clock_model.objects.filter(
+                client_id__in=ids, kind__in=COUNTED_KINDS, stopped_at__isnull=False
+            )
+            .annotate(local_day=TruncDate("stopped_at", tzinfo=ZoneInfo(zone)))
+            .values("client_id", "local_day", "kind", "ticket__priority", "spent_seconds")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        rows.extend(grouped)
+    rows.sort(key=lambda row: (row["local_day"], row["client_id"], row["kind"]))
+    made = time_model.objects.bulk_create(
+        (
+            time_model(
+                client_id=row["client_id"],
+                day=row["local_day"],
+                kind=row["kind"],
+                priority=row["ticket__priority"],
+                spent_seconds=row["spent_seconds"],
+                stopped=row["n"],
+            )
+            for row in rows
+        ),
+        batch_size=5000,
+    )
+    return len(made)
+
+
 def clocks_rolled_up(*, first_day: date, end_day: date, contracts, clients_without_contract=()):
     """Roll-up rows of the days [first_day, end_day) that count towards compliance, by the
     compliance scope rule (contracts.selectors.counted_clocks): clocks of tickets opened under
     the contracts measured, or any clock of a client with no contract for the period."""
     scope = Q(contract__in=contracts) | Q(client__in=clients_without_contract)
     return ClockRollup.objects.filter(scope, day__gte=first_day, day__lt=end_day)
+
+
+def clock_time_percentiles(
+    *,
+    client_ids: list[int],
+    first_day: date,
+    end_day: date,
+    kinds: tuple[str, ...],
+    by_priority: bool,
+    percents: tuple[int, ...],
+) -> list[dict]:
+    """Nearest-rank percentiles of the business time of the clocks that stopped in the days
+    [first_day, end_day) of each client, per client and clock (and priority), from the time
+    roll-ups: the same values as ranking the clocks themselves. One query; each row is
+    {client_id, kind, priority (None over all priorities), percent, spent_seconds, total}."""
+    if not client_ids:
+        return []
+    table = connection.ops.quote_name(ClockTimeRollup._meta.db_table)
+    by = "client_id, kind" + (", priority" if by_priority else "")
+    # Running counts in order of time spent: the value at rank r is the one whose run of
+    # clocks covers r (integer ranks, as the clocks' row numbers).
+    ranks = {percent: f"(total * {int(percent)} + 99) / 100" for percent in percents}
+    at_rank = " OR ".join(
+        f"(running >= {rank} AND running - n < {rank})" for rank in ranks.values()
+    )
+    sql = (
+        f"SELECT {by}, spent_seconds, running, n, total FROM ("  # noqa: S608 (names, numbers)
+        f"SELECT {by}, spent_seconds, n, "
+        f"CAST(SUM(n) OVER (PARTITION BY {by} ORDER BY spent_seconds) AS BIGINT) AS running, "
+        f"CAST(SUM(n) OVER (PARTITION BY {by}) AS BIGINT) AS total FROM ("
+        f"SELECT {by}, spent_seconds, SUM(stopped) AS n FROM {table} "
+        f"WHERE day >= %s AND day < %s "
+        f"AND kind IN ({', '.join(['%s'] * len(kinds))}) "
+        f"AND client_id IN ({', '.join(['%s'] * len(client_ids))}) "
+        f"GROUP BY {by}, spent_seconds HAVING SUM(stopped) > 0) AS stopped_values"
+        f") AS ranked WHERE {at_rank}"
+    )
+    days = [connection.ops.adapt_datefield_value(day) for day in (first_day, end_day)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*days, *kinds, *client_ids])
+        found = cursor.fetchall()
+    results = []
+    for row in found:
+        client_id, kind = row[0], row[1]
+        priority = row[2] if by_priority else None
+        spent, running, n, total = row[-4:]
+        for percent in percents:
+            rank = (total * percent + 99) // 100
+            if running >= rank > running - n:
+                results.append(
+                    {
+                        "client_id": client_id,
+                        "kind": kind,
+                        "priority": priority,
+                        "percent": percent,
+                        "spent_seconds": spent,
+                        "total": total,
+                    }
+                )
+    return results

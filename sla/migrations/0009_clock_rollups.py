@@ -13,7 +13,7 @@ def build(apps, schema_editor):
         apps.get_model(app, name)
         for app, name in (("msp", "Client"), ("sla", "SLAClock"), ("sla", "ClockRollup"))
     )
-    sla_rollups_rebuild(models=models_now)
+    sla_rollups_rebuild(models=(*models_now, None))  # the time roll-ups come in 0011
 
 
 class Migration(migrations.Migration):

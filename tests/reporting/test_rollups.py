@@ -24,9 +24,11 @@ from reporting.metrics import (
     compliance_from_clocks,
     compliance_from_rollups,
     period_contracts,
+    times_from_clocks,
+    times_from_rollups,
 )
 from reporting.selectors import sla_risk
-from sla.models import ClockRollup, SLAClock
+from sla.models import ClockRollup, ClockTimeRollup, SLAClock
 from sla.rollups import sla_rollups_rebuild
 from tests.factories import ClientFactory, ContactFactory, ContractFactory
 from tickets import services
@@ -46,13 +48,21 @@ SWEEP_AT = datetime(2026, 12, 2, tzinfo=UTC)
 
 def rolled_up_now() -> set[tuple]:
     """The roll-ups as data, without rows whose clocks have all moved elsewhere."""
-    return {
+    counts = {
         row
         for row in ClockRollup.objects.values_list(
             "client_id", "day", "kind", "priority", "contract_id", "met", "breached", "exempted"
         )
         if any(row[5:])
     }
+    times = {
+        row
+        for row in ClockTimeRollup.objects.values_list(
+            "client_id", "day", "kind", "priority", "spent_seconds", "stopped"
+        )
+        if row[5]
+    }
+    return counts | times
 
 
 def risk_from_clocks(clients, month: Period) -> list[tuple]:
@@ -77,6 +87,12 @@ def assert_rollups_agree(periods: list[Period]) -> None:
         contracts = period_contracts(rows.client_ids, period)
         from_clocks = compliance_from_clocks(rows, contracts)
         assert compliance_from_rollups(rows, contracts, period) == from_clocks, period
+        clocked, rolled = Rows(list(clients), period), Rows(list(clients), period)
+        times_from_clocks(clocked)
+        times_from_rollups(rolled, period)
+        assert {k: sorted(map(str, v)) for k, v in rolled.of.items()} == {
+            k: sorted(map(str, v)) for k, v in clocked.of.items()
+        }, period
         if period.kind == PeriodKind.MONTH:
             risk = sla_risk(clients=clients, now=SWEEP_AT, day_start=SWEEP_AT, month=period)[
                 "compliance"
@@ -232,8 +248,10 @@ def test_a_clock_concluding_changes_its_rollup_in_the_same_transaction(client_a,
             1,
             0,
         )
+        stopped = ClockTimeRollup.objects.get()
+        assert (stopped.day, stopped.spent_seconds, stopped.stopped) == (date(2026, 10, 31), 300, 1)
         raise RolledBack  # the reply and its roll-up go together
-    assert not ClockRollup.objects.exists()
+    assert not ClockRollup.objects.exists() and not ClockTimeRollup.objects.exists()
     services.ticket_reply(
         ticket=ticket, author=technician, body="On it", at=opened + timedelta(minutes=5)
     )
