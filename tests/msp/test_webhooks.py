@@ -714,3 +714,20 @@ def test_deliveries_are_written_with_the_change_and_queued_after_commit(
         assert sent == []  # not before commit
     (delivery,) = WebhookDelivery.objects.all()
     assert sent == [("msp.webhook_deliver", [delivery.pk])]
+
+
+def test_the_periodic_retry_task_sends_what_is_due(loopback_allowed, admin_user, client_a, policy):
+    from celery import current_app
+
+    from msp.webhooks.tasks import webhook_retry_task
+
+    with receiving() as receiver:
+        _, secret = subscribe(admin_user, receiver.url)
+        tickets.ticket_open(client=client_a, subject="Lost task")  # its delivery task was lost
+        current_app.conf.task_always_eager = True
+        try:
+            webhook_retry_task.apply()
+        finally:
+            current_app.conf.task_always_eager = False
+        (event,) = receiver.events(secret)
+        assert event["data"]["ticket"]["subject"] == "Lost task"
