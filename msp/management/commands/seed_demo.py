@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from contracts.demo import seed_contracts, seed_evaluations
 from msp.demo import DEMO_PASSWORD, seed_directory
 from reporting.demo import seed_reports
-from sla.rollups import sla_rollups_rebuild
+from sla.demo import seed_rollups
 from sla.services import default_policy_ensure
 from tickets.demo import seed_history, seed_tickets
 
@@ -24,9 +24,7 @@ class Command(BaseCommand):
         history = seed_history()
         if history:
             self.stdout.write(f"{history} worked tickets over the last six months.")
-        # The services keep the roll-ups in step; built again here all the same, for a
-        # database whose clocks were written before they existed.
-        sla_rollups_rebuild()
+        seed_rollups()
         evaluated = seed_evaluations()
         if evaluated:
             self.stdout.write(f"{evaluated} contract months evaluated.")
