@@ -17,6 +17,42 @@ from msp.models import Client, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 from msp.webhooks import services
 from msp.webhooks.choices import SUBSCRIBABLE_EVENT_TYPES
 
+DELIVERY_EXAMPLE = {
+    "id": 42,
+    "event_id": "evt_0b6f3c5e9a2d4c1b8e7f6a5d4c3b2a19",
+    "event_type": "ticket.created",
+    "status": "delivered",
+    "attempts": 2,
+    "next_attempt_at": "2026-11-30T09:00:30Z",
+    "created_at": "2026-11-30T09:00:00Z",
+    "delivered_at": "2026-11-30T09:00:31Z",
+    "last_response_status": 204,
+    "last_error": "",
+    "body": '{"type":"ticket.created","version":1,"id":"evt_0b6f…","timestamp":"…","data":{}}',
+    "attempt_log": [
+        {
+            "number": 1,
+            "at": "2026-11-30T09:00:00Z",
+            "response_status": 503,
+            "response_excerpt": "Service Unavailable",
+            "duration_ms": 41,
+            "error": "HTTP 503",
+        },
+        {
+            "number": 2,
+            "at": "2026-11-30T09:00:31Z",
+            "response_status": 204,
+            "response_excerpt": "",
+            "duration_ms": 38,
+            "error": "",
+        },
+    ],
+}
+SECRET_EXAMPLE = {
+    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "previous_secret_until": "2026-12-01T09:00:00Z",
+}
+
 ENDPOINT_EXAMPLE = {
     "id": 7,
     "url": "https://hooks.example.net/psa",
@@ -150,7 +186,10 @@ class ReplayedSerializer(serializers.Serializer):
     retrieve=extend_schema(
         examples=[OpenApiExample("An endpoint", value=ENDPOINT_EXAMPLE, response_only=True)]
     ),
-    destroy=extend_schema(summary="Unsubscribe (the delivery log is kept)"),
+    destroy=extend_schema(
+        summary="Unsubscribe (nothing more is sent; the delivery log is kept)",
+        responses={204: None},
+    ),
 )
 class WebhookEndpointViewSet(
     mixins.ListModelMixin,
@@ -219,7 +258,11 @@ class WebhookEndpointViewSet(
     def perform_destroy(self, instance):
         services.webhook_endpoint_delete(endpoint=instance)
 
-    @extend_schema(request=None, responses={200: SecretSerializer})
+    @extend_schema(
+        request=None,
+        responses={200: SecretSerializer},
+        examples=[OpenApiExample("During a rotation", value=SECRET_EXAMPLE, response_only=True)],
+    )
     @action(detail=True, methods=["get"])
     def secret(self, request, pk=None):
         """The current signing secret (not to read-only tokens)."""
@@ -236,7 +279,10 @@ class WebhookEndpointViewSet(
     @extend_schema(
         request=RotateSerializer,
         responses={200: SecretSerializer},
-        examples=[OpenApiExample("A day's overlap", value={"overlap_hours": 24})],
+        examples=[
+            OpenApiExample("A day's overlap", value={"overlap_hours": 24}, request_only=True),
+            OpenApiExample("The new secret", value=SECRET_EXAMPLE, response_only=True),
+        ],
     )
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
@@ -252,14 +298,39 @@ class WebhookEndpointViewSet(
             headers={"Cache-Control": "no-store"},
         )
 
-    @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
+    @extend_schema(
+        request=None,
+        responses={202: WebhookDeliverySerializer},
+        examples=[
+            OpenApiExample(
+                "Queued",
+                value={
+                    **DELIVERY_EXAMPLE,
+                    "event_type": "webhook.test",
+                    "status": "pending",
+                    "attempts": 0,
+                    "delivered_at": None,
+                    "last_response_status": None,
+                    "attempt_log": [],
+                },
+                response_only=True,
+                status_codes=["202"],
+            )
+        ],
+    )
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         """Send a "webhook.test" event to this endpoint now."""
         delivery = services.webhook_test_send(endpoint=self.get_object(), actor=request.user)
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={200: WebhookDeliverySerializer(many=True)})
+    @extend_schema(
+        request=None,
+        responses={200: WebhookDeliverySerializer(many=True)},
+        examples=[
+            OpenApiExample("A delivery that succeeded at its second attempt", DELIVERY_EXAMPLE)
+        ],
+    )
     @action(detail=True, methods=["get"])
     def deliveries(self, request, pk=None):
         """The delivery log, newest first: body sent, status, and every attempt's answer."""
