@@ -434,6 +434,26 @@ def webhook_retry_due(*, now: datetime | None = None, limit: int = 200) -> list[
     )
 
 
+# Delivered rows (with their attempts) are kept this long for the log and for replays.
+KEEP_DELIVERED = timedelta(days=30)
+
+
+def webhook_deliveries_prune(*, now: datetime | None = None, limit: int = 5000) -> int:
+    """Delete delivered and failed deliveries older than KEEP_DELIVERED, oldest first, at
+    most `limit` per call (the periodic task calls it again next time)."""
+    cutoff = (now or timezone.now()) - KEEP_DELIVERED
+    old = list(
+        WebhookDelivery.objects.filter(
+            created_at__lt=cutoff,
+            status__in=[WebhookDeliveryStatus.DELIVERED, WebhookDeliveryStatus.FAILED],
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    WebhookDelivery.objects.filter(pk__in=old).delete()
+    return len(old)
+
+
 @transaction.atomic
 def webhook_replay(*, deliveries, now: datetime | None = None) -> int:
     """Send deliveries again (delivered or failed alike), with the same event id, so that a

@@ -731,3 +731,15 @@ def test_the_periodic_retry_task_sends_what_is_due(loopback_allowed, admin_user,
             current_app.conf.task_always_eager = False
         (event,) = receiver.events(secret)
         assert event["data"]["ticket"]["subject"] == "Lost task"
+
+
+def test_old_finished_deliveries_are_pruned(admin_user, client_a):
+    subscribe(admin_user, "https://93.184.215.14/hooks", ["sla.breach"])
+    for _ in range(3):
+        webhooks.webhook_emit(type="sla.breach", data={}, client_id=client_a.pk)
+    old, pending, recent = WebhookDelivery.objects.order_by("pk")
+    long_ago = timezone.now() - timedelta(days=31)
+    WebhookDelivery.objects.filter(pk__in=[old.pk, pending.pk]).update(created_at=long_ago)
+    WebhookDelivery.objects.filter(pk__in=[old.pk, recent.pk]).update(status="delivered")
+    assert webhooks.webhook_deliveries_prune() == 1
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {pending.pk, recent.pk}
