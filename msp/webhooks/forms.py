@@ -44,7 +44,7 @@ class WebhookSettingsForm(forms.Form):
     clients_may_subscribe = forms.BooleanField(
         label="Clients may subscribe",
         required=False,
-        help_text="Client users may add endpoints (over the API) for their own tickets.",
+        help_text="Client users may add endpoints for their own tickets (portal and API).",
     )
 
 
