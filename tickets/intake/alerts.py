@@ -762,10 +762,11 @@ class _AlertGroup:
     3. new episodes: one INSERT of their rows (a concurrent delivery of the same alert that
        inserted first wins, and this one is left to `_fire_alone`, which repeats it);
     4. their clients locked at once (the lock `_storm_active` takes), their storms and recent
-       alert tickets read: an alert under a storm opens as its child; a client whose alerts
-       could start a storm has them left to `_fire_alone`, which starts it;
-    5. the tickets opened by `tickets_open`, the episodes pointed at them (one UPDATE) and the
-       repeats noted on their tickets (one INSERT).
+       alert tickets read: an alert under a storm opens as its child; where the new alerts
+       could start a storm, they go through `_fire_alone` one at a time (within this
+       transaction) until a storm takes the rest, so at most the threshold's number;
+    5. the tickets opened by `tickets_open`, the episodes pointed at them and the storms'
+       counts (one UPDATE each), the repeats noted on their tickets (one INSERT).
 
     `run` is all or nothing: if it fails, nothing of it is written and the caller handles each
     alert alone. The alerts it leaves (outcome None) are handled alone after it commits."""
