@@ -5,6 +5,7 @@ SSRF guard; secret rotation; automatic disabling; who may manage them; what they
 import http.server
 import json
 import threading
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -66,7 +67,7 @@ def loopback_allowed(db):
 class Receiver:
     """A small threaded HTTP server on loopback that keeps what it receives."""
 
-    def __init__(self, port: int = 0, status: int = 200):
+    def __init__(self, port: int = 0, status: int = 200, delay: float = 0):
         self.requests: list[tuple[dict, str]] = []
         self.status = status
         receiver = self
@@ -76,6 +77,7 @@ class Receiver:
                 length = int(self.headers["Content-Length"])
                 body = self.rfile.read(length).decode()
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                time.sleep(delay)
                 self.send_response(receiver.status)
                 self.end_headers()
                 self.wfile.write(b'{"ok": true}')
@@ -743,3 +745,16 @@ def test_old_finished_deliveries_are_pruned(admin_user, client_a):
     WebhookDelivery.objects.filter(pk__in=[old.pk, recent.pk]).update(status="delivered")
     assert webhooks.webhook_deliveries_prune() == 1
     assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {pending.pk, recent.pk}
+
+
+def test_a_slow_receiver_times_out(loopback_allowed, admin_user, client_a, policy, monkeypatch):
+    from msp.webhooks import targets
+
+    monkeypatch.setattr(targets, "READ_TIMEOUT_SECONDS", 0.2)
+    with receiving(delay=1) as receiver:
+        endpoint, _ = subscribe(admin_user, receiver.url)
+        tickets.ticket_open(client=client_a, subject="Printer")
+        assert deliver_due() == ["pending"]
+        attempt = endpoint.deliveries.get().attempt_log.get()
+        assert "timed out" in attempt.error and attempt.response_status is None
+        assert attempt.duration_ms < 1000
