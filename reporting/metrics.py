@@ -539,7 +539,19 @@ def period_contracts(client_ids: list[int], period: Period) -> dict[int, Contrac
     return contracts_in_force_for(client_ids=client_ids, on=period.end_day - timedelta(days=1))
 
 
-def clients_metrics(*, clients: list[Client], period: Period) -> dict[int, list[Metric]]:
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A figure computed and not (yet) stored: a Metric's values without the model (every
+    client's month is tens of thousands of them)."""
+
+    key: str
+    dimension: str
+    value: Decimal | None
+    count: int
+    target: Decimal | None
+
+
+def clients_metrics(*, clients: list[Client], period: Period) -> dict[int, list[Figure]]:
     """The month or quarter of many clients (each in its own time zone), computed now and not
     stored, in a fixed number of grouped queries whatever the number of clients. The live
     dashboard shows the same figures the report will."""
@@ -553,31 +565,13 @@ def clients_metrics(*, clients: list[Client], period: Period) -> dict[int, list[
     _backlog(rows)
     _hours(rows, period)
     _contract_rows(rows, contracts, period)
-    return _metrics(rows, period)
+    return _figures(rows)
 
 
-def _metrics(rows: Rows, period: Period) -> dict[int, list[Metric]]:
+def _figures(rows: Rows) -> dict[int, list[Figure]]:
     return {
-        client_id: [
-            Metric(
-                client_id=client_id, period_kind=period.kind, period_start=period.first_day, **row
-            )
-            for row in rows.of[client_id]
-        ]
-        for client_id in rows.client_ids
+        client_id: [Figure(**row) for row in rows.of[client_id]] for client_id in rows.client_ids
     }
-
-
-@dataclass(frozen=True, slots=True)
-class Figure:
-    """A figure computed for a page and not stored: a Metric's values without the model (a
-    page of every client builds thousands)."""
-
-    key: str
-    dimension: str
-    value: Decimal | None
-    count: int
-    target: Decimal | None
 
 
 def clients_account_figures(
@@ -594,12 +588,10 @@ def clients_account_figures(
     _backlog(rows)
     _hours(rows, period)
     _contract_terms(rows, contracts, period)
-    return {
-        client_id: [Figure(**row) for row in rows.of[client_id]] for client_id in rows.client_ids
-    }
+    return _figures(rows)
 
 
-def client_metrics(*, client: Client, period: Period) -> list[Metric]:
+def client_metrics(*, client: Client, period: Period) -> list[Figure]:
     """One client's month or quarter, computed now and not stored."""
     return clients_metrics(clients=[client], period=period)[client.pk]
 
@@ -610,9 +602,20 @@ def client_metrics_compute(*, client: Client, period: Period, now: datetime | No
     those the period no longer has (not touched by this run) are removed. Returns the stored
     figures."""
     now = now or timezone.now()
-    metrics = client_metrics(client=client, period=period)
-    for metric in metrics:
-        metric.computed_at = now
+    metrics = [
+        Metric(
+            client=client,
+            period_kind=period.kind,
+            period_start=period.first_day,
+            computed_at=now,
+            key=figure.key,
+            dimension=figure.dimension,
+            value=figure.value,
+            count=figure.count,
+            target=figure.target,
+        )
+        for figure in client_metrics(client=client, period=period)
+    ]
     Metric.objects.bulk_create(
         metrics,
         batch_size=2000,
