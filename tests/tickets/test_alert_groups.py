@@ -253,3 +253,38 @@ def test_a_storms_delivery_costs_the_same_whatever_its_size(
     # The alerts before the storm are opened one at a time (as many as the threshold), the
     # rest together under it.
     assert counted[0] == counted[1]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="tickets_open does not queue webhooks yet: ticket_events_emit raises when the cache "
+    "is down (msp.webhooks.services._routes), which would keep alert tickets from opening",
+)
+def test_tickets_opened_together_send_their_created_webhooks(
+    technician, admin_user, client_a, group_only
+):
+    from django.core.cache import cache
+
+    from msp.models import WebhookDelivery
+    from msp.webhooks import services as webhooks
+    from msp.webhooks.choices import WebhookEventType
+
+    cache.delete(webhooks.ROUTES_KEY)
+    try:
+        webhooks.webhook_settings_save(
+            allowed_networks="127.0.0.0/8", allow_http=True, clients_may_subscribe=False
+        )
+        webhooks.webhook_endpoint_create(
+            actor=admin_user,
+            url="http://127.0.0.1:9/hooks",
+            event_types=[WebhookEventType.TICKET_CREATED],
+        )
+        outcomes = alerts_receive(
+            alerts=[firing("hook-1", client_a), firing("hook-2", client_a)], user=technician
+        )
+        deliveries = WebhookDelivery.objects.all()
+        assert deliveries.count() == 2
+        assert {d.event_type for d in deliveries} == {"ticket.created"}
+        assert actions(outcomes) == ["opened", "opened"]
+    finally:
+        webhooks.webhook_routes_assume_none()

@@ -214,20 +214,18 @@ def tickets_open(*, new: list[NewTicket], at: datetime | None = None) -> list[Ti
         for row in write.clocks.rows:
             row.ticket = write.ticket  # now with its id
     _insert_many(SLAClock, [row for write in writes for row in write.clocks.rows])
-    _insert_many(
-        TimelineEvent,
-        [
-            TimelineEvent(
-                ticket=ticket,
-                kind=EventKind.CREATED,
-                actor=write.actor,
-                at=at,
-                new_value=ticket.priority,
-                detail=ticket.subject,
-            )
-            for ticket, write in zip(tickets, writes, strict=True)
-        ],
-    )
+    created = [
+        TimelineEvent(
+            ticket=ticket,
+            kind=EventKind.CREATED,
+            actor=write.actor,
+            at=at,
+            new_value=ticket.priority,
+            detail=ticket.subject,
+        )
+        for ticket, write in zip(tickets, writes, strict=True)
+    ]
+    _insert_many(TimelineEvent, created)
     return tickets
 
 
