@@ -79,6 +79,14 @@ def _install_beat_schedule(sender: Celery, **kwargs) -> None:
             "task": "reporting.scheduled_reports",
             "schedule": crontab(minute=40),
         },
+        # Outbound webhooks whose delivery is due again (back-off), and the delivery log
+        # trimmed of finished deliveries once a night.
+        "webhook-retry": {
+            "task": "msp.webhook_retry",
+            "schedule": 30.0,
+            "options": {"expires": 30.0},
+        },
+        "webhook-prune": {"task": "msp.webhook_prune", "schedule": crontab(minute=10, hour=3)},
         "heartbeat": {
             "task": "msp.heartbeat",
             "schedule": float(settings.HEARTBEAT_INTERVAL_SECONDS),

@@ -24,6 +24,7 @@ def navigation(request) -> dict:
             items.append(("Unrouted alerts", reverse("tickets:unrouted-alerts")))
         if user.role == UserRole.ADMIN:
             items.append(("Audit trail", reverse("workspace:audit-list")))
+            items.append(("Webhooks", reverse("workspace:webhook-list")))
         if user.is_staff:
             items.append(("Admin", reverse("admin:index")))
     else:

@@ -3,6 +3,13 @@ from celery import shared_task
 from msp.selectors import BEAT_HEARTBEAT
 from msp.services import heartbeat_record, outbox_deliver, outbox_retry_due
 
+# Registered with the worker by import: the webhook tasks live beside their services.
+from msp.webhooks.tasks import (  # noqa: F401
+    webhook_deliver_task,
+    webhook_prune_task,
+    webhook_retry_task,
+)
+
 
 @shared_task(name="msp.heartbeat")
 def heartbeat_task() -> None:

@@ -14,7 +14,15 @@ class AuditConfig(AppConfig):
         from django_otp_webauthn.models import WebAuthnCredential
 
         from msp.audit import commands, receivers, registry
-        from msp.models import ApiToken, Client, SecuritySettings, Team, User
+        from msp.models import (
+            ApiToken,
+            Client,
+            SecuritySettings,
+            Team,
+            User,
+            WebhookEndpoint,
+            WebhookSettings,
+        )
 
         registry.connect()
         pre_save.connect(receivers.log_entry_fill, sender=LogEntry, dispatch_uid="msp_audit_fill")
@@ -34,6 +42,9 @@ class AuditConfig(AppConfig):
         # Sign-in policy, and second factors added and removed (an administrator's reset too):
         # which device, for whom, never its key, codes or use counters.
         registry.audit_register(SecuritySettings)
+        # Webhook endpoints and their settings (secrets are left out by the registry).
+        registry.audit_register(WebhookSettings)
+        registry.audit_register(WebhookEndpoint, exclude=("failing_since",))
         for device in (TOTPDevice, StaticDevice, WebAuthnCredential):
             kept = {"name", "user", "confirmed"}
             registry.audit_register(

@@ -8,109 +8,245 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('msp', '0013_user_sessions_revoked_at'),
+        ("msp", "0013_user_sessions_revoked_at"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=64)),
-                ('event_type', models.CharField(max_length=40)),
-                ('body', models.TextField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('delivered', 'Delivered'), ('failed', 'Failed (gave up)')], default='pending', max_length=10)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('last_response_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='msp.client')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=64)),
+                ("event_type", models.CharField(max_length=40)),
+                ("body", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("delivered", "Delivered"),
+                            ("failed", "Failed (gave up)"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("last_response_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="msp.client",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookAttempt',
+            name="WebhookAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('at', models.DateTimeField()),
-                ('response_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('response_excerpt', models.CharField(blank=True, max_length=1000)),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='msp.webhookdelivery')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField()),
+                ("at", models.DateTimeField()),
+                ("response_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("response_excerpt", models.CharField(blank=True, max_length=1000)),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                ("error", models.CharField(blank=True, max_length=500)),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_log",
+                        to="msp.webhookdelivery",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookEndpoint',
+            name="WebhookEndpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('url', models.URLField(max_length=500, verbose_name='URL')),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('event_types', models.JSONField(default=list, help_text='Names of the events sent here.')),
-                ('owned_by_client', models.BooleanField(default=False, help_text="Subscribed by a client user, for the client's own tickets.")),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('secret', msp.secrets.EncryptedTextField(help_text='whsec_… signing secret (encrypted at rest).')),
-                ('previous_secret', msp.secrets.EncryptedTextField(blank=True)),
-                ('previous_secret_until', models.DateTimeField(blank=True, help_text='The previous secret also signs until then (rotation).', null=True)),
-                ('failing_since', models.DateTimeField(blank=True, help_text='First failure since the last success.', null=True)),
-                ('disabled_reason', models.CharField(blank=True, max_length=300)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('client', models.ForeignKey(blank=True, help_text="Only this client's events. Blank: every client's, and events of no client.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='webhook_endpoints', to='msp.client')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("url", models.URLField(max_length=500, verbose_name="URL")),
+                ("description", models.CharField(blank=True, max_length=200)),
+                (
+                    "event_types",
+                    models.JSONField(default=list, help_text="Names of the events sent here."),
+                ),
+                (
+                    "owned_by_client",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Subscribed by a client user, for the client's own tickets.",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "secret",
+                    msp.secrets.EncryptedTextField(
+                        help_text="whsec_… signing secret (encrypted at rest)."
+                    ),
+                ),
+                ("previous_secret", msp.secrets.EncryptedTextField(blank=True)),
+                (
+                    "previous_secret_until",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="The previous secret also signs until then (rotation).",
+                        null=True,
+                    ),
+                ),
+                (
+                    "failing_since",
+                    models.DateTimeField(
+                        blank=True, help_text="First failure since the last success.", null=True
+                    ),
+                ),
+                ("disabled_reason", models.CharField(blank=True, max_length=300)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Only this client's events. Blank: every client's, and events of no client.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="webhook_endpoints",
+                        to="msp.client",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.AddField(
-            model_name='webhookdelivery',
-            name='endpoint',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='msp.webhookendpoint'),
+            model_name="webhookdelivery",
+            name="endpoint",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="deliveries",
+                to="msp.webhookendpoint",
+            ),
         ),
         migrations.CreateModel(
-            name='WebhookSettings',
+            name="WebhookSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('allowed_networks', models.TextField(blank=True, help_text='Networks (CIDR, one per line, e.g. 10.20.0.0/16) that targets may resolve to although they are private, loopback, link-local or reserved. Blank: none.')),
-                ('allow_http', models.BooleanField(default=False, help_text='Accept http:// targets (unencrypted). For testing receivers only.', verbose_name='allow plain http')),
-                ('clients_may_subscribe', models.BooleanField(default=False, help_text='Client users may subscribe endpoints of their own to their own tickets.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "allowed_networks",
+                    models.TextField(
+                        blank=True,
+                        help_text="Networks (CIDR, one per line, e.g. 10.20.0.0/16) that targets may resolve to although they are private, loopback, link-local or reserved. Blank: none.",
+                    ),
+                ),
+                (
+                    "allow_http",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Accept http:// targets (unencrypted). For testing receivers only.",
+                        verbose_name="allow plain http",
+                    ),
+                ),
+                (
+                    "clients_may_subscribe",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Client users may subscribe endpoints of their own to their own tickets.",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'webhook settings',
-                'verbose_name_plural': 'webhook settings',
-                'constraints': [models.CheckConstraint(condition=models.Q(('pk', 1)), name='webhook_settings_singleton')],
+                "verbose_name": "webhook settings",
+                "verbose_name_plural": "webhook settings",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("pk", 1)), name="webhook_settings_singleton"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='webhookendpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('owned_by_client', False), ('client__isnull', False), _connector='OR'), name='webhook_endpoint_client_owned_has_client'),
+            model_name="webhookendpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("owned_by_client", False), ("client__isnull", False), _connector="OR"
+                ),
+                name="webhook_endpoint_client_owned_has_client",
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(condition=models.Q(('status__in', ['pending', 'sending'])), fields=['next_attempt_at'], name='webhook_delivery_due_idx'),
+            model_name="webhookdelivery",
+            index=models.Index(
+                condition=models.Q(("status__in", ["pending", "sending"])),
+                fields=["next_attempt_at"],
+                name="webhook_delivery_due_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(fields=['endpoint', 'created_at'], name='webhook_delivery_log_idx'),
+            model_name="webhookdelivery",
+            index=models.Index(fields=["endpoint", "created_at"], name="webhook_delivery_log_idx"),
         ),
         migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'sending', 'delivered', 'failed'])), name='webhook_delivery_status_valid'),
+            model_name="webhookdelivery",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["pending", "sending", "delivered", "failed"])),
+                name="webhook_delivery_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.UniqueConstraint(fields=('endpoint', 'event_id'), name='webhook_delivery_unique_event'),
+            model_name="webhookdelivery",
+            constraint=models.UniqueConstraint(
+                fields=("endpoint", "event_id"), name="webhook_delivery_unique_event"
+            ),
         ),
     ]

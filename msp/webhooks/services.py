@@ -3,6 +3,7 @@ the delivery outbox, in the caller's transaction), delivering, retrying and repl
 
 import hashlib
 import json
+import logging
 import os
 import time
 import uuid
@@ -36,6 +37,8 @@ from msp.webhooks.choices import (
     WebhookEventType,
 )
 from msp.webhooks.targets import TargetRefused, networks_parse, post, target_check
+
+log = logging.getLogger(__name__)
 
 PAYLOAD_VERSION = 1
 DELIVER_TASK = "msp.webhook_deliver"
@@ -114,14 +117,23 @@ class Route:
 
 def _routes() -> tuple["Route", ...]:
     stamp = _stamp()  # before reading: a change made during the read leaves it stale
-    cached = cache.get(ROUTES_KEY)
+    try:
+        cached = cache.get(ROUTES_KEY)
+    except Exception:
+        # The cache (Redis) is down: read the endpoints, so that no change or alert fails
+        # for want of a cache (as the API throttle does without it).
+        log.warning("Webhook routes read without the cache: it is unreachable", exc_info=True)
+        return _routes_read()
     if cached is not None:
         routes, cached_stamp, pid, written_at = cached
         mine = pid == os.getpid()
         if cached_stamp == stamp and (mine or time.time() - written_at < SHARED_ROUTES_SECONDS):
             return routes
     routes = _routes_read()
-    cache.set(ROUTES_KEY, (routes, stamp, os.getpid(), time.time()), timeout=None)
+    try:
+        cache.set(ROUTES_KEY, (routes, stamp, os.getpid(), time.time()), timeout=None)
+    except Exception:
+        log.warning("Webhook routes not cached: the cache is unreachable", exc_info=True)
     return routes
 
 

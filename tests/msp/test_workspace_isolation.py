@@ -188,6 +188,15 @@ LIST_URLS = {
 
 # Configuration shared by every client (calendars, SLA policies): no client's data.
 CONFIGURATION = {
+    # Webhook endpoints: administrators' own settings (their scoping: tests/msp/test_webhooks.py).
+    "workspace:webhook-list",
+    "workspace:webhook-settings",
+    "workspace:webhook-detail",
+    "workspace:webhook-secret",
+    "workspace:webhook-rotate",
+    "workspace:webhook-test",
+    "workspace:webhook-replay",
+    "workspace:webhook-delete",
     "sla:calendar-list",
     "sla:calendar-create",
     "sla:calendar-detail",
