@@ -1,10 +1,11 @@
 """Base classes every API view and serializer builds on."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Manager
-from rest_framework import serializers, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.filters import OrderingFilter
+from rest_framework.permissions import SAFE_METHODS
 
 from msp.api.fields import (
     IdField,
@@ -67,13 +68,90 @@ class CleanModelSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
         return []
 
 
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = (
+        "This object changed since you read it (If-Match no longer matches its ETag): "
+        "read it again, then retry."
+    )
+    default_code = "precondition_failed"
+
+
+def etag_of(instance) -> str | None:
+    """The version of a row that has a change time: its id and updated_at (every write moves
+    updated_at, so any change makes a new ETag; reading it costs nothing more)."""
+    stamp = getattr(instance, "updated_at", None)
+    return None if stamp is None else _etag(instance.pk, stamp)
+
+
+def _etag(pk, stamp) -> str:
+    return f'"{pk}-{int(stamp.timestamp() * 1_000_000)}"'
+
+
+def _stored_etag(model, pk, *, lock: bool = False) -> str | None:
+    """The ETag of the row as stored now (locked until the end of the transaction)."""
+    rows = model._base_manager.filter(pk=pk)
+    if lock:
+        rows = rows.select_for_update()
+    stamp = rows.values_list("updated_at", flat=True).first()
+    return None if stamp is None else _etag(pk, stamp)
+
+
+def _matches(header: str, etag: str | None) -> bool:
+    wanted = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in wanted or etag in wanted
+
+
 class ScopedViewSet(viewsets.GenericViewSet):
-    """A viewset whose queryset is narrowed to what the user may see, for every action."""
+    """A viewset whose queryset is narrowed to what the user may see, for every action.
+
+    Optimistic concurrency: one object's GET and its updates answer with an ETag; a change
+    (PUT, PATCH, DELETE, or an action on the object) sent with If-Match is made only if the
+    object is still that version, checked and written in one transaction with the row locked,
+    else 412. Without If-Match, changes are made as before.
+    """
 
     pagination_class = PagePagination
     filter_backends = [FilterBackend, OrderingFilter]
     write_roles: tuple[str, ...] | None = None
     client_users_allowed = False
+    _etag: str | None = None
 
     def get_queryset(self):
         return super().get_queryset().for_user(self.request.user)
+
+    def _checks_version(self) -> bool:
+        return self.request.method not in SAFE_METHODS and "If-Match" in self.request.headers
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method not in SAFE_METHODS and "HTTP_IF_MATCH" in request.META:
+            with transaction.atomic():  # the version check and the write, together
+                return super().dispatch(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_object(self):
+        instance = super().get_object()
+        self._etag = etag_of(instance)
+        if self._checks_version():
+            if self._etag is None:
+                raise PreconditionFailed("This object has no version to compare (no ETag).")
+            self._etag = _stored_etag(type(instance), instance.pk, lock=True)
+            if not _matches(self.request.headers["If-Match"], self._etag):
+                raise PreconditionFailed()
+        return instance
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        action = getattr(self, "action", None)
+        if self._etag is None or response.status_code != status.HTTP_200_OK:
+            return response
+        if request.method not in SAFE_METHODS:  # the version the change made
+            instance_pk = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+            self._etag = _stored_etag(self.get_queryset().model, instance_pk)
+        elif action != "retrieve":
+            # A GET of something else about the object (its comments): not its version, which
+            # the conditional-GET middleware would take for the version of this list.
+            return response
+        if self._etag is not None:
+            response["ETag"] = self._etag
+        return response

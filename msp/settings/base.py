@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Who, from where, for the audit trail of this request (msp.audit).
     "msp.middleware.AuditMiddleware",
+    # X-RateLimit-* headers from the API throttle (msp/api/throttling.py).
+    "msp.api.throttling.RateLimitHeadersMiddleware",
     # Two-factor sign-in: which device verified this session, then what it may reach.
     "django_otp.middleware.OTPMiddleware",
     "msp.mfa.MfaMiddleware",
