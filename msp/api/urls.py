@@ -17,7 +17,7 @@ from rest_framework.routers import DefaultRouter
 
 from contracts.api_urls import router as contracts_router
 from msp.api import views as directory_api
-from msp.webhooks.api import WebhookEndpointViewSet
+from msp.webhooks.api import WebhookEndpointViewSet, WebhookSettingsView
 from reporting.api_urls import router as reporting_router
 from sla.api_urls import router as sla_router
 from tickets.api_urls import router as tickets_router
@@ -37,6 +37,7 @@ for app_router in (sla_router, contracts_router, tickets_router, reporting_route
 urlpatterns = [
     path("", include("tickets.api_urls")),
     path("", include(router.urls)),
+    path("webhook-settings/", WebhookSettingsView.as_view(), name="webhook-settings"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI's start-up script is a second request, not inline (Content-Security-Policy).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_v
 from rest_framework import mixins, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from msp.api.base import ScopedViewSet
@@ -383,3 +384,43 @@ class WebhookEndpointViewSet(
 
 def _fields(endpoint: WebhookEndpoint) -> dict:
     return {name: getattr(endpoint, name) for name in WebhookEndpointSerializer.Meta.fields}
+
+
+class WebhookSettingsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookSettings
+        fields = ["allowed_networks", "allow_http", "clients_may_subscribe"]
+
+
+class AdministratorsOnly(permissions.BasePermission):
+    message = "Only administrators change webhook settings."
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.role == UserRole.ADMIN
+
+
+class WebhookSettingsView(GenericAPIView):
+    """The MSP's webhook settings (one set): private networks targets may resolve to, plain
+    http for test receivers, and whether client users may subscribe endpoints of their own."""
+
+    serializer_class = WebhookSettingsSerializer
+    permission_classes = [*GenericAPIView.permission_classes, AdministratorsOnly]
+
+    def get(self, request):
+        return Response(WebhookSettingsSerializer(WebhookSettings.current()).data)
+
+    @extend_schema(
+        examples=[
+            OpenApiExample(
+                "A private receiver network",
+                value={"allowed_networks": "10.20.0.0/16"},
+                request_only=True,
+            )
+        ]
+    )
+    def patch(self, request):
+        current = WebhookSettingsSerializer(WebhookSettings.current()).data
+        serializer = WebhookSettingsSerializer(data={**current, **request.data})
+        serializer.is_valid(raise_exception=True)
+        saved = services.webhook_settings_save(**serializer.validated_data)
+        return Response(WebhookSettingsSerializer(saved).data)

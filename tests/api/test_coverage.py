@@ -137,8 +137,6 @@ NOT_YET = {
     "GET /api/v1/attachments/{id}/download/",
     "GET /api/v1/unrouted-alerts/",
     "POST /api/v1/unrouted-alerts/{id}/route/",
-    "GET /api/v1/webhook-settings/",
-    "PATCH /api/v1/webhook-settings/",
 }
 
 

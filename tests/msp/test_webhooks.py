@@ -758,3 +758,33 @@ def test_a_slow_receiver_times_out(loopback_allowed, admin_user, client_a, polic
         attempt = endpoint.deliveries.get().attempt_log.get()
         assert "timed out" in attempt.error and attempt.response_status is None
         assert attempt.duration_ms < 1000
+
+
+class TestSettingsApi:
+    def test_administrators_read_and_change_them(self, admin_user, api_as):
+        http = api_as(admin_user)
+        assert http.get("/api/v1/webhook-settings/").json() == {
+            "allowed_networks": "",
+            "allow_http": False,
+            "clients_may_subscribe": False,
+        }
+        response = http.patch(
+            "/api/v1/webhook-settings/", {"allowed_networks": "10.20.0.0/16"}, format="json"
+        )
+        assert response.status_code == 200
+        assert response.json()["allowed_networks"] == "10.20.0.0/16"
+        assert WebhookSettings.current().allowed_networks == "10.20.0.0/16"
+        response = http.patch(
+            "/api/v1/webhook-settings/", {"allowed_networks": "10.20.0.0/33"}, format="json"
+        )
+        assert response.status_code == 400 and "allowed_networks" in response.json()["errors"]
+
+    @pytest.mark.parametrize("role", ["technician", "account_manager", "client_user_a"])
+    def test_nobody_else_may(self, role, api_as, request):
+        http = api_as(request.getfixturevalue(role))
+        assert http.get("/api/v1/webhook-settings/").status_code == 403
+        response = http.patch(
+            "/api/v1/webhook-settings/", {"clients_may_subscribe": True}, format="json"
+        )
+        assert response.status_code == 403
+        assert WebhookSettings.current().clients_may_subscribe is False
