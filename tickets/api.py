@@ -5,13 +5,17 @@ services. Client users see and open their own client's tickets and reply as the 
 from datetime import UTC
 
 from django import forms
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import ISO_8601, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from msp.api.base import ScopedRelationsMixin, ScopedViewSet
@@ -32,7 +36,8 @@ from tickets.choices import (
     WorkType,
 )
 from tickets.filtersets import TicketFilterSet
-from tickets.models import Comment, Ticket, TimeEntry, TimelineEvent
+from tickets.intake import alerts
+from tickets.models import Attachment, Comment, Ticket, TimeEntry, TimelineEvent, UnroutedAlert
 
 TICKET_FIELDS = [
     "id",
@@ -180,6 +185,52 @@ class ResolveSerializer(serializers.Serializer):
 
 class MergeSerializer(serializers.Serializer):
     into = serializers.IntegerField(help_text="The ticket this one is a duplicate of.")
+
+
+class ParentSerializer(serializers.Serializer):
+    parent = serializers.IntegerField(
+        allow_null=True, help_text="The parent ticket (an incident's problem); null: no parent."
+    )
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size", "comment", "created_at"]
+        read_only_fields = fields
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The file, sent as multipart/form-data.")
+
+
+class UnroutedAlertSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = UnroutedAlert
+        fields = [
+            "id",
+            "source",
+            "fingerprint",
+            "status",
+            "severity",
+            "summary",
+            "asset_reference",
+            "client_reference",
+            "reason",
+            "scope_client",
+            "received_at",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class RouteSerializer(serializers.Serializer):
+    client = serializers.IntegerField(help_text="The client the alert belongs to.")
+
+
+class RoutedSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField()
+    action = serializers.CharField(help_text='What routing did: "opened", "repeated"...')
 
 
 class TimeEntrySerializer(serializers.ModelSerializer):
@@ -467,6 +518,74 @@ class TicketViewSet(
 
         return self._act(request, MergeSerializer, perform)
 
+    @extend_schema(request=None, responses=TicketDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """Close a resolved ticket (or one that needs no resolution)."""
+        _staff_only(request)
+        return self._act(
+            request,
+            None,
+            lambda ticket, data: services.ticket_close(ticket=ticket, actor=request.user),
+        )
+
+    @extend_schema(request=ParentSerializer, responses=TicketDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def parent(self, request, pk=None):
+        """Link the ticket under a parent (an incident under its problem), or unlink it."""
+        _staff_only(request)
+
+        def perform(ticket, data):
+            parent = None
+            if data["parent"] is not None:
+                parent = self.get_queryset().filter(pk=data["parent"]).first()
+                if parent is None:
+                    raise serializers.ValidationError({"parent": "No such ticket."})
+            return services.ticket_link_parent(ticket=ticket, parent=parent, actor=request.user)
+
+        return self._act(request, ParentSerializer, perform)
+
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": UploadSerializer},
+        responses={201: AttachmentSerializer},
+    )
+    @extend_schema(methods=["GET"], responses=AttachmentSerializer(many=True))
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser])
+    def attachments(self, request, pk=None):
+        """The ticket's files (GET), or add one (POST, multipart/form-data, field "file"), by
+        the same rules as the ticket page: size, type and name checked, kept with the ticket."""
+        ticket = self.get_object()
+        if request.method == "GET":
+            files = ticket.attachments.order_by("created_at", "pk")
+            if not request.user.is_msp_staff:
+                files = files.filter(Q(comment__isnull=True) | Q(comment__is_public=True))
+            return self._paged(files, AttachmentSerializer)
+        serializer = UploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        attachment = services.attachment_add(
+            ticket=ticket, upload=serializer.validated_data["file"], user=request.user
+        )
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"attachments/(?P<attachment_id>[0-9]+)",
+        url_name="attachment",
+    )
+    def attachment(self, request, pk=None, attachment_id=None):
+        """One file of the ticket, as it was uploaded."""
+        ticket = self.get_object()
+        files = ticket.attachments.all()
+        if not request.user.is_msp_staff:
+            files = files.filter(Q(comment__isnull=True) | Q(comment__is_public=True))
+        attachment = get_object_or_404(files, pk=attachment_id)
+        return FileResponse(
+            attachment.file.open("rb"), as_attachment=True, filename=attachment.filename
+        )
+
     @extend_schema(request=TimeEntrySerializer, responses={201: TimeEntrySerializer})
     @action(detail=True, methods=["post"], url_path="log-time")
     def log_time(self, request, pk=None):
@@ -506,3 +625,43 @@ class TicketViewSet(
         paginator = PagePagination()
         page = paginator.paginate_queryset(queryset, self.request, view=self)
         return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class UnroutedAlertViewSet(mixins.ListModelMixin, ScopedViewSet):
+    """Alerts kept because their client or asset was unknown, waiting to be routed (as on the
+    Unrouted alerts page): dispatchers and administrators list them and route one to a client,
+    which opens (or repeats) its ticket by the alert rules."""
+
+    queryset = UnroutedAlert.objects.all()
+    serializer_class = UnroutedAlertSerializer
+    write_roles = (UserRole.DISPATCHER, UserRole.ADMIN)
+    filterset_fields = ["source", "severity"]
+
+    def get_queryset(self):
+        if self.request.user.role not in (UserRole.DISPATCHER, UserRole.ADMIN):
+            raise PermissionDenied("Unrouted alerts are for dispatchers and administrators.")
+        # Alerts of no known client are everyone's to route; a client's, theirs who see it.
+        visible = self.request.user.visible_clients()
+        return (
+            UnroutedAlert.objects.filter(routed_at__isnull=True)
+            .filter(Q(scope_client__isnull=True) | visible.q("scope_client"))
+            .order_by("-received_at", "-pk")
+        )
+
+    @extend_schema(request=RouteSerializer, responses=RoutedSerializer)
+    @action(detail=True, methods=["post"])
+    def route(self, request, pk=None):
+        unrouted = self.get_object()
+        serializer = RouteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        client = (
+            alerts.unrouted_clients(unrouted=unrouted, user=request.user)
+            .filter(pk=serializer.validated_data["client"])
+            .first()
+        )
+        if client is None:
+            raise serializers.ValidationError(
+                {"client": "Choose a client this alert may be routed to."}
+            )
+        outcome = alerts.unrouted_alert_route(unrouted=unrouted, client=client, actor=request.user)
+        return Response({"ticket": outcome.ticket_id, "action": outcome.action})

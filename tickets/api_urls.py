@@ -9,6 +9,7 @@ from tickets.intake import alert_api
 
 router = SimpleRouter()
 router.register("tickets", api.TicketViewSet)
+router.register("unrouted-alerts", api.UnroutedAlertViewSet)
 
 urlpatterns = [
     path("alerts/", alert_api.AlertIntakeView.as_view(), name="alerts"),

@@ -28,7 +28,7 @@ API_OF = {
     "tickets:time": ["POST /api/v1/tickets/{id}/log-time/"],
     "tickets:attach": [
         "POST /api/v1/tickets/{id}/attachments/",
-        "GET /api/v1/attachments/{id}/download/",
+        "GET /api/v1/tickets/{id}/attachments/{attachment_id}/",
     ],
     "tickets:unrouted-alerts": [
         "GET /api/v1/unrouted-alerts/",
@@ -128,16 +128,6 @@ NO_API = {
 
 CHANGING = ("post", "put", "patch", "delete")
 
-# Named counterparts not built yet: a ratchet, so that the list only shrinks (an operation
-# added must leave it; a new page action must name its API counterpart in API_OF).
-NOT_YET = {
-    "POST /api/v1/tickets/{id}/close/",
-    "POST /api/v1/tickets/{id}/parent/",
-    "POST /api/v1/tickets/{id}/attachments/",
-    "GET /api/v1/attachments/{id}/download/",
-    "GET /api/v1/unrouted-alerts/",
-    "POST /api/v1/unrouted-alerts/{id}/route/",
-}
 
 
 def _page_actions() -> dict[str, str]:
@@ -182,7 +172,7 @@ def test_every_page_action_is_classified():
 
 def test_every_named_counterpart_exists(operations):
     named = {operation for wanted in API_OF.values() for operation in wanted}
-    assert named - operations == NOT_YET
+    assert named - operations == set()
 
 
 def test_the_lists_name_only_real_pages():

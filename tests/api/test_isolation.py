@@ -230,13 +230,15 @@ CLIENT_DATA = set(CLIENT_VISIBLE) | (set(STAFF_ONLY) - CONFIGURATION) | {"report
 def test_the_staff_matrix_covers_every_registered_resource():
     from msp.api.urls import router
 
-    assert {
-        prefix for prefix, _, _ in router.registry
-    } == CLIENT_DATA | CONFIGURATION | ADMIN_ONLY | OWN_ROWS
+    assert {prefix for prefix, _, _ in router.registry} == (
+        CLIENT_DATA | CONFIGURATION | ADMIN_ONLY | OWN_ROWS | DISPATCH
+    )
 
 
 # Administrators' settings, closed to every other role.
 ADMIN_ONLY = {"webhook-endpoints"}
+# Alerts no client claimed: dispatchers and administrators (tests/api/test_ticket_actions.py).
+DISPATCH = {"unrouted-alerts"}
 # Each user's own rows, whatever their role (tested in tests/msp/test_users_api.py).
 OWN_ROWS = {"notifications"}
 
