@@ -255,11 +255,6 @@ def test_a_storms_delivery_costs_the_same_whatever_its_size(
     assert counted[0] == counted[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tickets_open does not queue webhooks yet: ticket_events_emit raises when the cache "
-    "is down (msp.webhooks.services._routes), which would keep alert tickets from opening",
-)
 def test_tickets_opened_together_send_their_created_webhooks(
     technician, admin_user, client_a, group_only
 ):

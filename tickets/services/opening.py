@@ -24,6 +24,7 @@ from tickets import selectors
 from tickets.choices import EventKind, Impact, TicketSource, TicketType, Urgency
 from tickets.models import PriorityMatrixCell, Ticket, TimelineEvent
 from tickets.services.write import TicketWrite, user_serves_client
+from tickets.webhooks import ticket_events_emit
 
 # Related rows are objects the caller already holds, and the table's check constraints hold
 # at INSERT: validating the ticket's own fields is enough (and saves a query per constraint).
@@ -206,7 +207,7 @@ def tickets_open(*, new: list[NewTicket], at: datetime | None = None) -> list[Ti
             clocks = _clocks_like(started[key], ticket)
         write = TicketWrite.opened(ticket, clocks, item.created_by, at)
         # The summary of the clocks goes into the ticket's INSERT, as in TicketWrite.insert().
-        write._summarise()
+        write.summarise()
         tickets.append(ticket)
         writes.append(write)
     _insert_many(Ticket, tickets)
@@ -226,6 +227,7 @@ def tickets_open(*, new: list[NewTicket], at: datetime | None = None) -> list[Ti
         for ticket, write in zip(tickets, writes, strict=True)
     ]
     _insert_many(TimelineEvent, created)
+    ticket_events_emit(created)
     return tickets
 
 

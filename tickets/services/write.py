@@ -96,7 +96,7 @@ class TicketWrite:
             return self.ticket
         summary_fields = ()
         if self._clocks is not None:
-            self._summarise()
+            self.summarise()
             summary_fields = SLA_SUMMARY_FIELDS
         self.ticket.save(update_fields=[*dict.fromkeys(fields), *summary_fields, "updated_at"])
         return self.ticket
@@ -104,12 +104,13 @@ class TicketWrite:
     def insert(self) -> Ticket:
         """A new ticket and the clocks it starts with: the ticket's INSERT carries their
         summary, then the clocks are inserted in one statement."""
-        self._summarise()
+        self.summarise()
         self.ticket.save(force_insert=True)
         self._clocks.insert()
         return self.ticket
 
-    def _summarise(self) -> None:
+    def summarise(self) -> None:
+        """Copy the clocks' summary onto the ticket (not saved: the caller's write saves it)."""
         summary = self._clocks.summary()
         self.ticket.sla_due_at = summary.due_at
         self.ticket.sla_warn_at = summary.warn_at
@@ -233,7 +234,7 @@ class TicketWrites:
         changed = [write for write in self.writes if write.ticket.pk in ticket_ids]
         updated_at = timezone.now()
         for write in changed:
-            write._summarise()
+            write.summarise()
             write.ticket.updated_at = updated_at  # a bulk update does not apply auto_now
         rows_update([write.ticket for write in changed], sorted({*self.fields, "updated_at"}))
         TimelineEvent.objects.bulk_create(self.events)
