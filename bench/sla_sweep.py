@@ -76,8 +76,9 @@ def make_due(count: int) -> None:
     print(f"{len(clocks):,} resolution clocks made overdue")
 
 
-def run(*, tickets: int = 1_000_000, due: int = 1_000) -> list[dict]:
-    """Time the due-clock query and one sweep; print them and return them as records."""
+def run(*, tickets: int = 1_000_000, due: int = 1_000, workers: tuple[int, ...] = ()) -> list[dict]:
+    """Time the due-clock query and one sweep, then a sweep by each number of `workers`
+    processes at once; print them and return them as records."""
     database = f"msp_bench_open_{tickets}"
     must_seed = ensure_database(database, reseed=False)
     configure(database)
@@ -140,7 +141,7 @@ def run(*, tickets: int = 1_000_000, due: int = 1_000) -> list[dict]:
             unit="milestones/s",
         ),
         record("a sweep with nothing due", p50_ms=idle_ms, rows=empty.milestones),
-    ]
+    ] + [run_workers(tickets=tickets, due=due, workers=count) for count in workers]
 
 
 def _worker(now, results) -> None:
@@ -195,9 +196,7 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=1_000)
     parser.add_argument("--workers", type=int, nargs="*", default=[])
     options = parser.parse_args()
-    run(tickets=options.tickets, due=options.due)
-    for workers in options.workers:
-        run_workers(tickets=options.tickets, due=options.due, workers=workers)
+    run(tickets=options.tickets, due=options.due, workers=tuple(options.workers))
 
 
 if __name__ == "__main__":
