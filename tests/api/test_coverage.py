@@ -129,7 +129,6 @@ NO_API = {
 CHANGING = ("post", "put", "patch", "delete")
 
 
-
 def _page_actions() -> dict[str, str]:
     """Every page URL (not the API, not the Django admin) whose view takes a change."""
 
