@@ -4,7 +4,7 @@ Staff read; account managers and administrators write, through the same services
 contract pages."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -28,6 +28,124 @@ from msp.api.fields import StrictCharField
 from msp.choices import SERVICE_MANAGER_ROLES
 from msp.models import Client
 from sla.models import SLAClock
+
+
+def _request_examples(*, create: list[tuple], change: list[tuple]) -> dict:
+    """Request examples of a resource: `create` (whole objects) for POST and PUT, `change` (a
+    field or two) for PATCH."""
+
+    def examples(pairs):
+        return [OpenApiExample(name, value=value, request_only=True) for name, value in pairs]
+
+    return {
+        "create": extend_schema(examples=examples(create)),
+        "update": extend_schema(examples=examples(create)),
+        "partial_update": extend_schema(examples=examples(change)),
+    }
+
+
+CONTRACT_EXAMPLE = {
+    "client": 3,
+    "number": "ACME-2026-01",
+    "name": "Acme Manufacturing fully managed IT",
+    "type": "fully_managed",
+    "start_date": "2026-01-01",
+    "end_date": "2026-12-31",
+    "auto_renew": True,
+    "renewal_months": 12,
+    "notice_days": 60,
+    "billing_cycle": "monthly",
+    "monthly_fee": "8450.00",
+    "currency": "USD",
+    "sla_policy": 1,
+    "coverage_calendar": None,
+    "credit_percent": "5.00",
+    "escalated_credit_percent": "10.00",
+    "escalate_after_months": 4,
+    "credit_cap_percent": "20.00",
+    "remediation_after_months": 2,
+    "credit_after_months": 3,
+    "termination_after_months": 6,
+}
+SERVICE_LINE_EXAMPLES = [
+    (
+        "Servers, per device",
+        {
+            "contract": 12,
+            "service": "infrastructure",
+            "pricing_model": "per_device",
+            "unit_price": "45.00",
+            "asset_kinds": ["server", "virtual_machine"],
+            "availability_target": "99.900",
+        },
+    ),
+    (
+        "A block of hours",
+        {
+            "contract": 12,
+            "service": "service_desk",
+            "pricing_model": "block_of_hours",
+            "unit_price": "2400.00",
+            "block_hours": "20.00",
+            "overage_rate": "135.00",
+        },
+    ),
+    (
+        "Hourly by work type",
+        {
+            "contract": 12,
+            "service": "network",
+            "pricing_model": "hourly",
+            "hourly_rates": {"remote": "95.00", "onsite": "135.00", "travel": "65.00"},
+        },
+    ),
+    (
+        "A share of cloud spend",
+        {
+            "contract": 12,
+            "service": "cloud",
+            "pricing_model": "percent_of_spend",
+            "spend_percent": "12.50",
+            "managed_spend": "18000.00",
+            "availability_target": "99.950",
+        },
+    ),
+]
+MAINTENANCE_WINDOW_EXAMPLES = [
+    (
+        "Sunday patching",
+        {
+            "contract": 12,
+            "name": "Sunday patching",
+            "asset": None,
+            "start": "2026-12-06T02:00:00-05:00",
+            "duration_minutes": 180,
+            "recurrence": "FREQ=WEEKLY;BYDAY=SU",
+            "pauses_sla": True,
+        },
+    ),
+    (
+        "A firewall's firmware upgrade",
+        {
+            "contract": 12,
+            "name": "ACME-FW firmware 7.4.5",
+            "asset": 41,
+            "start": "2026-12-12T22:00:00-05:00",
+            "duration_minutes": 90,
+            "recurrence": "",
+            "pauses_sla": True,
+        },
+    ),
+]
+OUTAGE_EXAMPLE = {
+    "contract": 12,
+    "service": "network",
+    "start": "2026-11-18T14:05:00Z",
+    "end": "2026-11-18T15:47:00Z",
+    "planned": False,
+    "ticket": 48213,
+    "description": "ISP fibre cut at Plant 2; the LTE failover did not take over.",
+}
 
 
 class ComplianceTargetSerializer(serializers.ModelSerializer):
@@ -157,16 +275,46 @@ class ContractPartViewSet(mixins.DestroyModelMixin, ContractApiViewSet):
         services.contract_part_delete(part=instance)
 
 
+@extend_schema_view(
+    **_request_examples(
+        create=SERVICE_LINE_EXAMPLES,
+        change=[("A new price per device", {"unit_price": "48.00"})],
+    )
+)
 class ServiceLineViewSet(ContractPartViewSet):
     queryset = ServiceLine.objects.order_by("id")
     serializer_class = ServiceLineSerializer
 
 
+@extend_schema_view(
+    **_request_examples(
+        create=MAINTENANCE_WINDOW_EXAMPLES,
+        change=[
+            ("A longer window", {"duration_minutes": 240}),
+            ("Patching moves to Saturdays", {"recurrence": "FREQ=WEEKLY;BYDAY=SA"}),
+        ],
+    )
+)
 class MaintenanceWindowViewSet(ContractPartViewSet):
     queryset = MaintenanceWindow.objects.order_by("id")
     serializer_class = MaintenanceWindowSerializer
 
 
+@extend_schema_view(
+    **_request_examples(
+        create=[
+            (
+                "95 % of P1 responses",
+                {"contract": 12, "priority": "P1", "metric": "response", "percent": "95.00"},
+            ),
+            (
+                "90 % of P2 resolutions",
+                {"contract": 12, "priority": "P2", "metric": "resolution", "percent": "90.00"},
+            ),
+        ],
+        change=[("A stricter target", {"percent": "97.50"})],
+    )
+)
 class ComplianceTargetViewSet(ContractPartViewSet):
     """A contract's compliance targets: the share of clocks of a priority and metric that
     must be met each month (what the monthly evaluation measures)."""
@@ -176,6 +324,25 @@ class ComplianceTargetViewSet(ContractPartViewSet):
     filterset_fields = ["contract", "priority", "metric"]
 
 
+@extend_schema_view(
+    **_request_examples(
+        create=[
+            ("An unplanned outage", OUTAGE_EXAMPLE),
+            (
+                "Still down",
+                {
+                    "contract": 12,
+                    "service": "backup",
+                    "start": "2026-11-30T06:12:00Z",
+                    "end": None,
+                    "planned": False,
+                    "description": "Backup appliance unreachable after a power cut.",
+                },
+            ),
+        ],
+        change=[("Service is back", {"end": "2026-11-30T09:40:00Z"})],
+    )
+)
 class OutageViewSet(ContractPartViewSet):
     queryset = Outage.objects.order_by("id")
     serializer_class = OutageSerializer
@@ -246,6 +413,15 @@ class EvaluationSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_view(
+    **_request_examples(
+        create=[("A year of fully managed IT", CONTRACT_EXAMPLE)],
+        change=[
+            ("Seats added", {"monthly_fee": "9120.00"}),
+            ("Not renewed", {"auto_renew": False, "notice_days": 90}),
+        ],
+    )
+)
 class ContractViewSet(ContractApiViewSet):
     queryset = (
         Contract.objects.select_related("client")
@@ -275,7 +451,14 @@ class ContractViewSet(ContractApiViewSet):
     @extend_schema(
         request=EvaluateSerializer,
         responses={201: EvaluationSerializer},
-        examples=[OpenApiExample("October 2026", value={"month": "2026-10"}, request_only=True)],
+        examples=[
+            OpenApiExample(
+                "October 2026",
+                value={"month": "2026-10-01"},
+                description='Any day of the month will do; "2026-10" is read too.',
+                request_only=True,
+            )
+        ],
     )
     @action(detail=True, methods=["post"])
     def evaluate(self, request, pk=None):
@@ -422,7 +605,19 @@ class BreachExemptionViewSet(
             at=timezone.now(),
         )
 
-    @extend_schema(request=RevokeSerializer, responses=BreachExemptionSerializer)
+    @extend_schema(
+        request=RevokeSerializer,
+        responses=BreachExemptionSerializer,
+        examples=[
+            OpenApiExample(
+                "The delay was ours after all",
+                value={
+                    "reason": "Site log shows the rack was open from 09:00; we arrived at 13:20."
+                },
+                request_only=True,
+            )
+        ],
+    )
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
         """Revoke an exemption in force: the breach counts again."""
