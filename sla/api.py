@@ -179,10 +179,62 @@ class ReadOnlyStaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
         return self.queryset  # configuration, not client data: every staff member reads it
 
 
-_WRITE_SCHEMA = extend_schema(request=CalendarWriteSerializer, responses=CalendarSerializer)
+def _office_week(start: str, end: str) -> list[dict]:
+    return [{"weekday": day, "start_time": start, "end_time": end} for day in range(5)]
 
 
-@extend_schema_view(create=_WRITE_SCHEMA, update=_WRITE_SCHEMA, partial_update=_WRITE_SCHEMA)
+CALENDAR_EXAMPLES = [
+    OpenApiExample(
+        "Office hours with holidays",
+        value={
+            "name": "Albany business hours",
+            "timezone": "America/New_York",
+            "is_24x7": False,
+            "holiday_country": "US",
+            "holiday_subdivision": "NY",
+            "description": "Mon-Fri 08:00-18:00 Eastern, US and New York State holidays.",
+            "intervals": _office_week("08:00:00", "18:00:00"),
+            "holidays": [
+                {"date": "2026-11-26", "name": "Thanksgiving Day"},
+                {"date": "2026-12-24", "name": "Christmas Eve (office closed)"},
+                {"date": "2026-12-25", "name": "Christmas Day"},
+            ],
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Round the clock",
+        value={"name": "24x7 NOC", "timezone": "UTC", "is_24x7": True},
+        request_only=True,
+    ),
+]
+_WRITE_SCHEMA = extend_schema(
+    request=CalendarWriteSerializer, responses=CalendarSerializer, examples=CALENDAR_EXAMPLES
+)
+_PATCH_SCHEMA = extend_schema(
+    request=CalendarWriteSerializer,
+    responses=CalendarSerializer,
+    examples=[
+        OpenApiExample(
+            "Longer weekdays",
+            value={"intervals": _office_week("07:00:00", "19:00:00")},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Saturday mornings too",
+            value={
+                "intervals": [
+                    *_office_week("08:00:00", "18:00:00"),
+                    {"weekday": 5, "start_time": "09:00:00", "end_time": "13:00:00"},
+                ]
+            },
+            request_only=True,
+        ),
+    ],
+)
+
+
+@extend_schema_view(create=_WRITE_SCHEMA, update=_WRITE_SCHEMA, partial_update=_PATCH_SCHEMA)
 class CalendarViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnlyStaffViewSet):
     queryset = BusinessCalendar.objects.prefetch_related(
         Prefetch("intervals", queryset=WorkingInterval.objects.order_by("weekday", "start_time")),
@@ -360,6 +412,58 @@ class EscalationRuleSerializer(CleanModelSerializer):
         return rule
 
 
+ESCALATION_RULE_EXAMPLES = [
+    OpenApiExample(
+        "Page the lead on a P1 or P2 breach",
+        value={
+            "policy": 1,
+            "name": "P1/P2 resolution breach: raise a tier, page the lead",
+            "is_active": True,
+            "trigger": "breach",
+            "clock_kind": "resolution",
+            "priorities": ["P1", "P2"],
+            "minutes": None,
+            "raise_tier": True,
+            "reassign_to": None,
+            "notify_assignee": True,
+            "notify_team_lead": True,
+            "notify_account_manager": True,
+            "notify_client_contact": False,
+            "notify_email": "oncall@msp.example",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "A P1 nobody acknowledged",
+        value={
+            "policy": 1,
+            "name": "P1 not acknowledged in 10 minutes",
+            "trigger": "unacknowledged",
+            "clock_kind": "response",
+            "priorities": ["P1"],
+            "minutes": 10,
+            "notify_team_lead": True,
+            "notify_email": "noc-rota@msp.example",
+        },
+        request_only=True,
+    ),
+]
+
+
+@extend_schema_view(
+    create=extend_schema(examples=ESCALATION_RULE_EXAMPLES),
+    update=extend_schema(examples=ESCALATION_RULE_EXAMPLES),
+    partial_update=extend_schema(
+        examples=[
+            OpenApiExample("Switched off", value={"is_active": False}, request_only=True),
+            OpenApiExample(
+                "Warn the client too",
+                value={"trigger": "second_warning", "notify_client_contact": True},
+                request_only=True,
+            ),
+        ]
+    ),
+)
 class EscalationRuleViewSet(
     mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, ReadOnlyStaffViewSet
 ):
