@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import ISO_8601, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -70,6 +70,73 @@ TICKET_FIELDS = [
     "created_at",
     "updated_at",
 ]
+
+
+def _requests(*pairs) -> list[OpenApiExample]:
+    return [OpenApiExample(name, value=value, request_only=True) for name, value in pairs]
+
+
+TICKET_CREATED_EXAMPLE = {
+    "id": 48231,
+    "number": "#48231",
+    "client": 3,
+    "contact": 17,
+    "site": 5,
+    "asset": 41,
+    "subject": "ACME-FS01: S: drive 96 % full, scans to the share fail",
+    "type": "incident",
+    "category": "Storage",
+    "source": "api",
+    "impact": "medium",
+    "urgency": "high",
+    "priority": "P2",
+    "status": "new",
+    "tier": "L1",
+    "team": 2,
+    "assignee": None,
+    "contract": 12,
+    "sla_policy": 1,
+    "parent": None,
+    "merged_into": None,
+    "sla_due_at": "2026-11-30T15:10:00Z",
+    "sla_warn_at": "2026-11-30T14:55:00Z",
+    "sla_breached": False,
+    "first_response_at": None,
+    "resolved_at": None,
+    "closed_at": None,
+    "created_at": "2026-11-30T14:40:00Z",
+    "updated_at": "2026-11-30T14:40:00Z",
+    "description": "Reported by Paula: the scanners on the 2nd floor say the share is full.",
+    "priority_override_reason": "",
+    "clocks": [
+        {
+            "kind": "response",
+            "cycle": 1,
+            "state": "running",
+            "target_minutes": 30,
+            "started_at": "2026-11-30T14:40:00Z",
+            "due_at": "2026-11-30T15:10:00Z",
+            "warn_at": "2026-11-30T14:55:00Z",
+            "breached_at": None,
+            "stopped_at": None,
+            "spent_seconds": 0,
+            "paused_seconds": 0,
+        },
+        {
+            "kind": "resolution",
+            "cycle": 1,
+            "state": "running",
+            "target_minutes": 480,
+            "started_at": "2026-11-30T14:40:00Z",
+            "due_at": "2026-12-01T12:40:00Z",
+            "warn_at": "2026-12-01T10:40:00Z",
+            "breached_at": None,
+            "stopped_at": None,
+            "spent_seconds": 0,
+            "paused_seconds": 0,
+        },
+    ],
+}
 
 
 class ClockSerializer(serializers.ModelSerializer):
@@ -348,7 +415,62 @@ class TicketViewSet(
             return TicketCreateSerializer
         return TicketSerializer
 
-    @extend_schema(request=TicketCreateSerializer, responses={201: TicketDetailSerializer})
+    @extend_schema(
+        request=TicketCreateSerializer,
+        responses={201: TicketDetailSerializer},
+        examples=[
+            *_requests(
+                (
+                    "An incident logged by the service desk",
+                    {
+                        "client": 3,
+                        "subject": "ACME-FS01: S: drive 96 % full, scans to the share fail",
+                        "description": (
+                            "Reported by Paula: the scanners on the 2nd floor say the share is"
+                            " full."
+                        ),
+                        "contact": 17,
+                        "site": 5,
+                        "asset": 41,
+                        "type": "incident",
+                        "category": "Storage",
+                        "impact": "medium",
+                        "urgency": "high",
+                        "team": 2,
+                    },
+                ),
+                (
+                    "A priority set by hand",
+                    {
+                        "client": 8,
+                        "subject": "CFO's laptop does not boot (BitLocker recovery screen)",
+                        "contact": 23,
+                        "impact": "low",
+                        "urgency": "high",
+                        "priority": "P2",
+                        "priority_override_reason": "Board meeting at 14:00; no spare device.",
+                        "assignee": 7,
+                        "tier": "L2",
+                    },
+                ),
+                (
+                    "A client user's request (portal token)",
+                    {
+                        "subject": "New starter on 2026-12-07: laptop and mailbox",
+                        "description": "Jordan Lee, sales, starts Monday 7 December.",
+                        "type": "service_request",
+                        "category": "Onboarding",
+                    },
+                ),
+            ),
+            OpenApiExample(
+                "Opened, with its clocks running",
+                value=TICKET_CREATED_EXAMPLE,
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+    )
     def create(self, request, *args, **kwargs):
         serializer = TicketCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -379,7 +501,21 @@ class TicketViewSet(
             return self._ticket_response(result, code)
         return Response(result, status=code)
 
-    @extend_schema(request=BodySerializer, responses={201: CommentSerializer})
+    @extend_schema(
+        request=BodySerializer,
+        responses={201: CommentSerializer},
+        examples=_requests(
+            (
+                "A reply to the client",
+                {
+                    "body": (
+                        "Hi Paula, we freed 40 GB on the S: drive and scans save again. We will"
+                        " keep an eye on it until tomorrow before we close the ticket."
+                    )
+                },
+            )
+        ),
+    )
     @action(detail=True, methods=["post"])
     def reply(self, request, pk=None):
         """A public reply (staff), or a message from the client (client users)."""
@@ -396,7 +532,21 @@ class TicketViewSet(
 
         return self._act(request, BodySerializer, perform, status.HTTP_201_CREATED)
 
-    @extend_schema(request=BodySerializer, responses={201: CommentSerializer})
+    @extend_schema(
+        request=BodySerializer,
+        responses={201: CommentSerializer},
+        examples=_requests(
+            (
+                "An internal note",
+                {
+                    "body": (
+                        "Shadow copies were using 38 % of S:. Limited them to 10 % with vssadmin;"
+                        " check free space again on 2026-12-01."
+                    )
+                },
+            )
+        ),
+    )
     @action(detail=True, methods=["post"])
     def note(self, request, pk=None):
         """An internal note (staff only; never shown to the client)."""
@@ -418,7 +568,14 @@ class TicketViewSet(
             lambda ticket, data: services.ticket_acknowledge(ticket=ticket, actor=request.user),
         )
 
-    @extend_schema(request=AssignSerializer, responses=TicketDetailSerializer)
+    @extend_schema(
+        request=AssignSerializer,
+        responses=TicketDetailSerializer,
+        examples=_requests(
+            ("To a technician of a team", {"assignee": 7, "team": 2}),
+            ("Back to the queue", {"assignee": None}),
+        ),
+    )
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         _staff_only(request)
@@ -430,7 +587,14 @@ class TicketViewSet(
             ),
         )
 
-    @extend_schema(request=TicketContactSerializer, responses=TicketDetailSerializer)
+    @extend_schema(
+        request=TicketContactSerializer,
+        responses=TicketDetailSerializer,
+        examples=_requests(
+            ("The client's office manager", {"contact": 17}),
+            ("No contact", {"contact": None}),
+        ),
+    )
     @action(detail=True, methods=["post"])
     def contact(self, request, pk=None):
         """Set the contact that public replies are emailed to."""
@@ -443,7 +607,24 @@ class TicketViewSet(
             ),
         )
 
-    @extend_schema(request=StatusSerializer, responses=TicketDetailSerializer)
+    @extend_schema(
+        request=StatusSerializer,
+        responses=TicketDetailSerializer,
+        examples=_requests(
+            (
+                "Waiting on the client",
+                {
+                    "status": "waiting_on_client",
+                    "note": "Asked Paula which share the scanners save to.",
+                },
+            ),
+            (
+                "An onsite visit booked",
+                {"status": "scheduled", "note": "Onsite at Plant 2 on 2026-12-02 at 09:00."},
+            ),
+            ("Work started", {"status": "in_progress"}),
+        ),
+    )
     @action(detail=True, methods=["post"])
     def status(self, request, pk=None):
         _staff_only(request)
@@ -455,7 +636,20 @@ class TicketViewSet(
             ),
         )
 
-    @extend_schema(request=PrioritySerializer, responses=TicketDetailSerializer)
+    @extend_schema(
+        request=PrioritySerializer,
+        responses=TicketDetailSerializer,
+        examples=_requests(
+            (
+                "Wider impact",
+                {"impact": "high", "urgency": "high", "reason": "Now all of Plant 2 is affected."},
+            ),
+            (
+                "Set by hand",
+                {"priority": "P3", "reason": "Workaround in place: scans go to e-mail for now."},
+            ),
+        ),
+    )
     @action(detail=True, methods=["post"])
     def priority(self, request, pk=None):
         _staff_only(request)
@@ -467,7 +661,16 @@ class TicketViewSet(
             ),
         )
 
-    @extend_schema(request=ReasonSerializer, responses=TicketDetailSerializer)
+    @extend_schema(
+        request=ReasonSerializer,
+        responses=TicketDetailSerializer,
+        examples=_requests(
+            (
+                "To a storage engineer",
+                {"reason": "The RAID controller of ACME-FS01 reports a degraded array (disk 3)."},
+            )
+        ),
+    )
     @action(detail=True, methods=["post"])
     def escalate(self, request, pk=None):
         _staff_only(request)
@@ -479,7 +682,21 @@ class TicketViewSet(
             ),
         )
 
-    @extend_schema(request=ResolveSerializer, responses=TicketDetailSerializer)
+    @extend_schema(
+        request=ResolveSerializer,
+        responses=TicketDetailSerializer,
+        examples=_requests(
+            (
+                "Resolved",
+                {
+                    "resolution": (
+                        "Replaced disk 3 of ACME-FS01 (RMA 88213); the array rebuilt overnight and"
+                        " S: has 210 GB free. Shadow copies are capped at 10 %."
+                    )
+                },
+            )
+        ),
+    )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         _staff_only(request)
@@ -491,7 +708,13 @@ class TicketViewSet(
             ),
         )
 
-    @extend_schema(request=ReasonSerializer, responses=TicketDetailSerializer)
+    @extend_schema(
+        request=ReasonSerializer,
+        responses=TicketDetailSerializer,
+        examples=_requests(
+            ("It happened again", {"reason": "The scanners say the share is full again today."})
+        ),
+    )
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         """Reopen a resolved ticket (staff, or the client within the reopen period)."""
@@ -503,7 +726,11 @@ class TicketViewSet(
             ),
         )
 
-    @extend_schema(request=MergeSerializer, responses=TicketDetailSerializer)
+    @extend_schema(
+        request=MergeSerializer,
+        responses=TicketDetailSerializer,
+        examples=_requests(("A duplicate of an open ticket", {"into": 48190})),
+    )
     @action(detail=True, methods=["post"])
     def merge(self, request, pk=None):
         """Merge this ticket into another of the same client (this one is closed)."""
@@ -529,7 +756,14 @@ class TicketViewSet(
             lambda ticket, data: services.ticket_close(ticket=ticket, actor=request.user),
         )
 
-    @extend_schema(request=ParentSerializer, responses=TicketDetailSerializer)
+    @extend_schema(
+        request=ParentSerializer,
+        responses=TicketDetailSerializer,
+        examples=_requests(
+            ("Under its problem", {"parent": 48200}),
+            ("Unlinked", {"parent": None}),
+        ),
+    )
     @action(detail=True, methods=["post"])
     def parent(self, request, pk=None):
         """Link the ticket under a parent (an incident under its problem), or unlink it."""
@@ -549,6 +783,18 @@ class TicketViewSet(
         methods=["POST"],
         request={"multipart/form-data": UploadSerializer},
         responses={201: AttachmentSerializer},
+        examples=[
+            OpenApiExample(
+                "An event log export",
+                value={"file": "acme-fs01-system.evtx"},
+                media_type="multipart/form-data",
+                description=(
+                    "The file's bytes, sent as multipart/form-data:"
+                    ' curl -F "file=@acme-fs01-system.evtx" .../tickets/48231/attachments/'
+                ),
+                request_only=True,
+            )
+        ],
     )
     @extend_schema(methods=["GET"], responses=AttachmentSerializer(many=True))
     @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser])
@@ -586,7 +832,32 @@ class TicketViewSet(
             attachment.file.open("rb"), as_attachment=True, filename=attachment.filename
         )
 
-    @extend_schema(request=TimeEntrySerializer, responses={201: TimeEntrySerializer})
+    @extend_schema(
+        request=TimeEntrySerializer,
+        responses={201: TimeEntrySerializer},
+        examples=_requests(
+            (
+                "Remote work",
+                {
+                    "minutes": 45,
+                    "billable": True,
+                    "work_type": "remote",
+                    "note": "Freed space on S:, capped shadow copies at 10 %.",
+                    "spent_on": "2026-11-30",
+                },
+            ),
+            (
+                "An onsite visit",
+                {
+                    "minutes": 120,
+                    "billable": True,
+                    "work_type": "onsite",
+                    "note": "Swapped disk 3 in ACME-FS01.",
+                    "spent_on": "2026-12-02",
+                },
+            ),
+        ),
+    )
     @action(detail=True, methods=["post"], url_path="log-time")
     def log_time(self, request, pk=None):
         _staff_only(request)
@@ -648,7 +919,16 @@ class UnroutedAlertViewSet(mixins.ListModelMixin, ScopedViewSet):
             .order_by("-received_at", "-pk")
         )
 
-    @extend_schema(request=RouteSerializer, responses=RoutedSerializer)
+    @extend_schema(
+        request=RouteSerializer,
+        responses=RoutedSerializer,
+        examples=[
+            *_requests(("To its client", {"client": 3})),
+            OpenApiExample(
+                "A ticket opened", value={"ticket": 48240, "action": "opened"}, response_only=True
+            ),
+        ],
+    )
     @action(detail=True, methods=["post"])
     def route(self, request, pk=None):
         unrouted = self.get_object()
