@@ -118,6 +118,12 @@ PORTAL_OBJECT_URLS = {
     "attachment": lambda objects: [objects["ticket"].pk, objects["attachment"].pk],
     "report-detail": lambda objects: [objects["report"].pk],
     "report-download": lambda objects: [objects["report"].pk, "pdf"],
+    "webhook-detail": lambda objects: [objects["webhook"].pk],
+    "webhook-secret": lambda objects: [objects["webhook"].pk],
+    "webhook-rotate": lambda objects: [objects["webhook"].pk],
+    "webhook-test": lambda objects: [objects["webhook"].pk],
+    "webhook-replay": lambda objects: [objects["webhook"].pk],
+    "webhook-delete": lambda objects: [objects["webhook"].pk],
 }
 
 
@@ -138,26 +144,37 @@ def test_the_isolation_matrix_covers_every_portal_url_with_an_object():
 
 
 @pytest.fixture
-def foreign_objects(client_b, foreign, technician, settings, tmp_path):
+def foreign_objects(client_b, client_user_b, foreign, technician, settings, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from msp.webhooks.services import webhook_endpoint_create, webhook_settings_save
     from tickets.services import attachment_add, ticket_open
+
+    # Client users may subscribe: the portal's webhook pages exist, for their own endpoints.
+    webhook_settings_save(allowed_networks="", allow_http=False, clients_may_subscribe=True)
+    webhook, _ = webhook_endpoint_create(
+        actor=client_user_b, url="https://93.184.215.14/theirs", event_types=["ticket.created"]
+    )
 
     settings.MEDIA_ROOT = tmp_path
     ticket = ticket_open(client=client_b, subject="Their outage")
     attachment = attachment_add(
         ticket=ticket, upload=SimpleUploadedFile("log.txt", b"secret"), user=technician
     )
-    return {"ticket": ticket, "attachment": attachment, "report": foreign}
+    return {"ticket": ticket, "attachment": attachment, "report": foreign, "webhook": webhook}
 
 
 @pytest.mark.parametrize("name", sorted(PORTAL_OBJECT_URLS))
 def test_another_clients_object_is_404_on_every_portal_url(client_user_a, foreign_objects, name):
     url = reverse(f"portal:{name}", args=PORTAL_OBJECT_URLS[name](foreign_objects))
     http = signed_in(client_user_a)
-    assert http.get(url).status_code == 404
-    assert http.post(url, {"body": "hello"}).status_code in (404, 405)
+    # A page answers GET, an action POST (the other is 405): the one it answers is a 404.
+    answers = {http.get(url).status_code, http.post(url, {"body": "hello"}).status_code}
+    assert 404 in answers and answers <= {404, 405}
     assert foreign_objects["ticket"].comments.count() == 0
+    webhook = foreign_objects["webhook"]
+    webhook.refresh_from_db()
+    assert webhook.is_active and webhook.deleted_at is None
 
 
 @pytest.mark.parametrize("file_format", ["pdf", "csv"])
@@ -202,7 +219,11 @@ class TestApi:
         csv = api.get(f"/api/v1/reports/{draft.pk}/csv/")
         assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
 
-    def test_reports_are_read_only(self, api_as, account_manager, own):
+    def test_a_report_version_is_never_changed_or_deleted(self, api_as, account_manager, own):
         api = api_as(account_manager, "write")
         assert api.delete(f"/api/v1/reports/{own.pk}/").status_code == 405
-        assert api.post("/api/v1/reports/", {}, format="json").status_code == 405
+        assert api.patch(f"/api/v1/reports/{own.pk}/", {}, format="json").status_code == 405
+        # A POST generates a new version (tests/reporting/test_api.py): it needs its period.
+        response = api.post("/api/v1/reports/", {}, format="json")
+        assert response.status_code == 400
+        assert set(response.json()["errors"]) == {"client", "kind", "period_start"}
