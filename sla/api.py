@@ -194,12 +194,11 @@ CALENDAR_EXAMPLES = [
             "holiday_subdivision": "NY",
             "description": "Mon-Fri 08:00-18:00 Eastern, US and New York State holidays.",
             "intervals": _office_week("08:00:00", "18:00:00"),
-            "holidays": [
-                {"date": "2026-11-26", "name": "Thanksgiving Day"},
-                {"date": "2026-12-24", "name": "Christmas Eve (office closed)"},
-                {"date": "2026-12-25", "name": "Christmas Day"},
-            ],
         },
+        description=(
+            "The preset's public holidays are then imported with POST"
+            " /calendars/{id}/holidays/import/; company days off are added one by one."
+        ),
         request_only=True,
     ),
     OpenApiExample(
