@@ -17,6 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from msp.api.base import CleanModelSerializer, ScopedViewSet
+from msp.api.fields import StrictCharField
 from msp.choices import SERVICE_MANAGER_ROLES
 from sla import selectors, services
 from sla.choices import Priority
@@ -63,7 +64,7 @@ class CalendarSerializer(serializers.ModelSerializer):
 
 class HolidayInputSerializer(serializers.Serializer):
     date = serializers.DateField()
-    name = serializers.CharField(max_length=150)
+    name = StrictCharField(max_length=150)
 
 
 class HolidayImportSerializer(serializers.Serializer):
@@ -387,6 +388,13 @@ class PolicyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnlySt
 
 
 class EscalationRuleSerializer(CleanModelSerializer):
+    priorities = serializers.ListField(
+        child=serializers.ChoiceField(choices=Priority.choices),
+        required=False,
+        max_length=len(Priority.values),
+        help_text="The priorities it applies to; empty: all.",
+    )
+
     class Meta:
         model = EscalationRule
         fields = ["id", "policy", *RULE_FIELDS]

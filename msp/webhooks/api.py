@@ -11,7 +11,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from msp.api.base import ScopedViewSet
-from msp.api.fields import IdField
+from msp.api.fields import IdField, StrictBooleanField, StrictCharField
 from msp.api.permissions import token_scope
 from msp.choices import TokenScope, UserRole
 from msp.models import Client, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSettings
@@ -387,6 +387,10 @@ def _fields(endpoint: WebhookEndpoint) -> dict:
 
 
 class WebhookSettingsSerializer(serializers.ModelSerializer):
+    allowed_networks = StrictCharField(allow_blank=True, required=False)
+    allow_http = StrictBooleanField(required=False)
+    clients_may_subscribe = StrictBooleanField(required=False)
+
     class Meta:
         model = WebhookSettings
         fields = ["allowed_networks", "allow_http", "clients_may_subscribe"]
@@ -419,8 +423,9 @@ class WebhookSettingsView(GenericAPIView):
         ]
     )
     def patch(self, request):
-        current = WebhookSettingsSerializer(WebhookSettings.current()).data
-        serializer = WebhookSettingsSerializer(data={**current, **request.data})
+        current = WebhookSettings.current()
+        serializer = WebhookSettingsSerializer(current, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        saved = services.webhook_settings_save(**serializer.validated_data)
+        unchanged = WebhookSettingsSerializer(current).data  # what the request leaves as it is
+        saved = services.webhook_settings_save(**{**unchanged, **serializer.validated_data})
         return Response(WebhookSettingsSerializer(saved).data)
