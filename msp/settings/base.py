@@ -279,6 +279,13 @@ SPECTACULAR_SETTINGS = {
         "ContractTypeEnum": "contracts.choices.ContractType",
         "ClientStatusEnum": "msp.choices.ClientStatus",
         "HolidaySourceEnum": "sla.choices.HolidaySource",
+        "ClockKindEnum": "sla.choices.ClockKind",
+        "PriorityEnum": "sla.choices.Priority",
+        "PeriodKindEnum": "msp.choices.PeriodKind",
+        "AssetKindEnum": "msp.choices.AssetKind",
+        "TargetKindEnum": "contracts.choices.TargetKind",
+        "EventKindEnum": "tickets.choices.EventKind",
+        "UserRoleEnum": "msp.choices.UserRole",
     },
 }
 

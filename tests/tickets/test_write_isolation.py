@@ -171,6 +171,20 @@ def api_ticket_action(action, body=None):
     return attempt
 
 
+def api_attach(world, api_as, whose="b"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = f"/api/v1/tickets/{world[whose]['ticket'].pk}/attachments/"
+    upload = {"file": SimpleUploadedFile("mine.txt", b"mine")}
+    return _api(world, api_as).post(url, upload, format="multipart").status_code
+
+
+def api_staff_parent_across(world, api_as, whose="b"):
+    url = f"/api/v1/tickets/{world['a']['ticket'].pk}/parent/"
+    body = {"parent": world[whose]["ticket"].pk}
+    return _api(world, api_as, "staff").post(url, body, format="json").status_code
+
+
 def api_create_with(field):
     def attempt(world, api_as, whose="b"):
         body = {"subject": "Mine", field: world[whose][field].pk}
@@ -384,6 +398,10 @@ WRITE_PATHS = {
     "api staff create for A with B's asset": api_staff_create_with("asset"),
     "api staff merge A into B": api_staff_merge_across,
     "api contact": api_ticket_action("contact", {"contact": None}),
+    "api close": api_ticket_action("close"),
+    "api parent": api_ticket_action("parent", {"parent": None}),
+    "api attachments on B's ticket": api_attach,
+    "api staff parent of A is B": api_staff_parent_across,
     "api staff contact of A is B's": api_staff_contact_across,
     # Alerts, with client A's alert token.
     "alert fire on B's asset": generic_alert(
@@ -460,6 +478,7 @@ CONTROLS = [
     "api create with B's asset",
     "api reply on B's ticket",
     "api reopen B's ticket",
+    "api attachments on B's ticket",
     "api patch B's site",
     "api staff create for A with B's contact",
     "api staff create for A with B's asset",
