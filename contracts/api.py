@@ -23,7 +23,7 @@ from contracts.models import (
     ServiceLine,
     TargetResult,
 )
-from msp.api.base import CleanModelSerializer, ScopedViewSet
+from msp.api.base import CleanModelSerializer, ScopedViewSet, valid_data
 from msp.api.fields import StrictCharField
 from msp.choices import SERVICE_MANAGER_ROLES
 from msp.models import Client
@@ -444,7 +444,7 @@ class ContractViewSet(ContractApiViewSet):
         """Move the contract along draft -> active -> expired or terminated (the same rules
         as the contract page; 409 when its current status does not allow the move)."""
         contract = self.get_object()  # 404 for a contract out of scope, before the body
-        data = _valid(ContractStatusSerializer, request)
+        data = valid_data(ContractStatusSerializer, request)
         contract = services.contract_change_status(contract=contract, status=data["status"])
         return Response(ContractSerializer(contract, context={"request": request}).data)
 
@@ -464,17 +464,11 @@ class ContractViewSet(ContractApiViewSet):
     def evaluate(self, request, pk=None):
         """Evaluate a finished month (again, if it was already): targets, ladder step, credit."""
         contract = self.get_object()
-        data = _valid(EvaluateSerializer, request)
+        data = valid_data(EvaluateSerializer, request)
         evaluation = services.contract_month_evaluate(
             contract=contract, month=data["month"], now=timezone.now()
         )
         return Response(EvaluationSerializer(evaluation).data, status=status.HTTP_201_CREATED)
-
-
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data, context={"request": request})
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _visible_contracts(user):
@@ -513,7 +507,7 @@ class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     def plans(self, request, pk=None):
         """Add a remediation plan to a month that missed its targets."""
         evaluation = self.get_object()
-        data = _valid(RemediationPlanSerializer, request)
+        data = valid_data(RemediationPlanSerializer, request)
         plan = services.remediation_plan_add(evaluation=evaluation, author=request.user, **data)
         return Response(RemediationPlanSerializer(plan).data, status=status.HTTP_201_CREATED)
 
@@ -622,7 +616,7 @@ class BreachExemptionViewSet(
     def revoke(self, request, pk=None):
         """Revoke an exemption in force: the breach counts again."""
         exemption = self.get_object()
-        data = _valid(RevokeSerializer, request)
+        data = valid_data(RevokeSerializer, request)
         exemption = services.breach_exemption_revoke(
             exemption=exemption, user=request.user, reason=data["reason"], at=timezone.now()
         )

@@ -10,7 +10,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from msp.api.base import ScopedViewSet
+from msp.api.base import ScopedViewSet, valid_data
 from msp.api.fields import IdField
 from msp.choices import SERVICE_MANAGER_ROLES, PeriodKind
 from msp.models import Client
@@ -72,11 +72,6 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     write_roles = SERVICE_MANAGER_ROLES
     filterset_fields = ["client", "kind", "period_start"]
 
-    def _valid(self, serializer_class) -> dict:
-        serializer = serializer_class(data=self.request.data, context={"request": self.request})
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
     @extend_schema(
         request=ReportGenerateSerializer,
         responses={201: ReportSerializer},
@@ -90,7 +85,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     )
     def create(self, request):
         """Generate a new version of a finished period's report (its figures are stored)."""
-        data = self._valid(ReportGenerateSerializer)
+        data = valid_data(ReportGenerateSerializer, request)
         report = report_generate(client=data["client"], period=data["period"], by=request.user)
         return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)
 
@@ -118,7 +113,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def annotate(self, request, pk=None):
         """The account manager's summary and recommendations; the figures stay as generated."""
         report = self.get_object()
-        data = self._valid(ReportAnnotateSerializer)
+        data = valid_data(ReportAnnotateSerializer, request)
         report = report_annotate(report=report, by=request.user, **data)
         return Response(ReportSerializer(report).data)
 

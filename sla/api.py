@@ -16,7 +16,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from msp.api.base import CleanModelSerializer, ScopedViewSet
+from msp.api.base import CleanModelSerializer, ScopedViewSet, valid_data
 from msp.api.fields import StrictCharField
 from msp.choices import SERVICE_MANAGER_ROLES
 from sla import selectors, services
@@ -81,12 +81,6 @@ class HolidayImportSerializer(serializers.Serializer):
 
 class HolidayImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
-
-
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data, context={"request": request})
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class CalendarWriteSerializer(CleanModelSerializer):
@@ -266,7 +260,7 @@ class CalendarViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly
     def holiday_add(self, request, pk=None):
         """Add (or rename) a holiday: a new version of the calendar from now on."""
         calendar = self.get_object()
-        data = _valid(HolidayInputSerializer, request)
+        data = valid_data(HolidayInputSerializer, request)
         holiday = services.holiday_add(calendar=calendar, day=data["date"], name=data["name"])
         return Response(HolidaySerializer(holiday).data, status=status.HTTP_201_CREATED)
 
@@ -291,7 +285,7 @@ class CalendarViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly
     def holiday_import(self, request, pk=None):
         """Import the public holidays of the calendar's country preset for a range of years."""
         calendar = self.get_object()
-        data = _valid(HolidayImportSerializer, request)
+        data = valid_data(HolidayImportSerializer, request)
         created = _through_service(services.calendar_holidays_import, calendar=calendar, **data)
         return Response({"created": created}, status=status.HTTP_201_CREATED)
 

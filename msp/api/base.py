@@ -68,6 +68,14 @@ class CleanModelSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
         return []
 
 
+def valid_data(serializer_class, request, **kwargs) -> dict:
+    """The request's body validated by `serializer_class` (an action's input), or a 400 with
+    the details of each field."""
+    serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_detail = (

@@ -10,7 +10,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from msp.api.base import ScopedViewSet
+from msp.api.base import ScopedViewSet, valid_data
 from msp.api.fields import IdField, StrictBooleanField, StrictCharField
 from msp.api.permissions import token_scope
 from msp.choices import TokenScope, UserRole
@@ -227,7 +227,7 @@ class WebhookEndpointViewSet(
         ],
     )
     def create(self, request):
-        data = self._valid(WebhookEndpointWriteSerializer, request.data)
+        data = valid_data(WebhookEndpointWriteSerializer, request)
         endpoint, secret = services.webhook_endpoint_create(
             actor=request.user,
             url=data["url"],
@@ -250,7 +250,7 @@ class WebhookEndpointViewSet(
     )
     def partial_update(self, request, pk=None):
         endpoint = self.get_object()
-        data = self._valid(WebhookEndpointWriteSerializer, request.data, partial=True)
+        data = valid_data(WebhookEndpointWriteSerializer, request, partial=True)
         if "event_types" in data:
             data["event_types"] = list(data["event_types"])
         endpoint = services.webhook_endpoint_update(endpoint=endpoint, **data)
@@ -289,7 +289,7 @@ class WebhookEndpointViewSet(
     def rotate_secret(self, request, pk=None):
         """A new secret; the old one signs too (a second signature) during the overlap."""
         endpoint = self.get_object()
-        hours = self._valid(RotateSerializer, request.data)["overlap_hours"]
+        hours = valid_data(RotateSerializer, request)["overlap_hours"]
         secret = services.webhook_secret_rotate(endpoint=endpoint, overlap=timedelta(hours=hours))
         endpoint.refresh_from_db()
         return Response(
@@ -362,7 +362,7 @@ class WebhookEndpointViewSet(
     def replay(self, request, pk=None):
         """Send deliveries again, with their event ids (receivers dedupe by webhook-id)."""
         endpoint = self.get_object()
-        data = self._valid(ReplaySerializer, request.data)
+        data = valid_data(ReplaySerializer, request)
         if "delivery_ids" in data:
             count = services.webhook_replay(
                 deliveries=endpoint.deliveries.filter(pk__in=data["delivery_ids"])
@@ -375,11 +375,6 @@ class WebhookEndpointViewSet(
                 failed_only=data["failed_only"],
             )
         return Response({"replayed": count}, status=status.HTTP_202_ACCEPTED)
-
-    def _valid(self, serializer_class, data, **kwargs) -> dict:
-        serializer = serializer_class(data=data, context={"request": self.request}, **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
 
 
 def _fields(endpoint: WebhookEndpoint) -> dict:
