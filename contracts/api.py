@@ -471,10 +471,6 @@ class ContractViewSet(ContractApiViewSet):
         return Response(EvaluationSerializer(evaluation).data, status=status.HTTP_201_CREATED)
 
 
-def _visible_contracts(user):
-    return Contract.objects.for_user(user)
-
-
 class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Monthly evaluations with their targets' results, credits and remediation plans."""
 
@@ -486,7 +482,7 @@ class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     write_roles = SERVICE_MANAGER_ROLES
 
     def get_queryset(self):
-        return self.queryset.filter(contract__in=_visible_contracts(self.request.user))
+        return self.queryset.filter(contract__in=Contract.objects.for_user(self.request.user))
 
     @extend_schema(
         request=RemediationPlanSerializer,
