@@ -1,8 +1,9 @@
 """The Celery app, configured from Django settings (CELERY_* names), with the one beat schedule."""
 
+import logging.config
 import os
 
-from celery import Celery, Task
+from celery import Celery, Task, signals
 from celery.schedules import crontab
 from kombu import Queue
 
@@ -11,18 +12,50 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msp.settings.dev")
 
 class AuditedTask(Task):
     """Every task acts as the system in the audit trail, named "task:<name>": on a worker and
-    when called directly alike (__call__ is what both go through)."""
+    when called directly alike (__call__ is what both go through). Its correlation id, which
+    its log lines carry as request_id, is that of the request or task that queued it (a
+    message header), or of the scope it is called in, or a new one."""
 
     def __call__(self, *args, **kwargs):
-        from msp.audit.context import audit_source
+        from msp.audit.context import AuditContext, audit_scope, current_cid
+        from msp.logging import TASK_REQUEST_ID_HEADER, request_id_accepted, request_id_new
 
-        with audit_source(f"task:{self.name}"):
+        cid = (
+            request_id_accepted(self.request.get(TASK_REQUEST_ID_HEADER))
+            or current_cid()
+            or request_id_new()
+        )
+        if not self.request.called_directly:
+            # Celery's own lines about this run (succeeded, failed) come after the scope.
+            setattr(self.request, TASK_REQUEST_ID_HEADER, cid)
+        with audit_scope(AuditContext(source=f"task:{self.name}", cid=cid)):
             return super().__call__(*args, **kwargs)
 
 
 app = Celery("msp", task_cls=AuditedTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.before_task_publish.connect
+def _carry_request_id(headers: dict | None = None, **kwargs) -> None:
+    """A task queued by a request (or by another task) carries its correlation id."""
+    from msp.audit.context import current_cid
+    from msp.logging import TASK_REQUEST_ID_HEADER
+
+    cid = current_cid()
+    if cid and headers is not None:
+        headers.setdefault(TASK_REQUEST_ID_HEADER, cid)
+
+
+@signals.setup_logging.connect
+def _logging_from_django(**kwargs) -> None:
+    """Worker and beat log as the web does (Django's LOGGING: LOG_FORMAT, LOG_LEVEL), instead
+    of Celery replacing the handlers with its own; Celery's --loglevel is not used."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
 
 # SLA timers get a queue of their own. A worker takes from its queues in turn, so a sweep waits
 # for a task or two of the default queue, not behind a backlog of hundreds of emails (reports

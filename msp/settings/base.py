@@ -6,7 +6,9 @@ from urllib.parse import urlsplit
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
-from msp.settings.env import env_bool, env_int, env_list, env_str
+from msp.logging import logging_settings
+from msp.settings.env import env_bool, env_float, env_int, env_list, env_str
+from msp.storage import default_storage_from_env, serving_mode_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("MSP_VAR_DIR", str(BASE_DIR / "var")))
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Who, from where, for the audit trail of this request (msp.audit).
     "msp.middleware.AuditMiddleware",
+    # One log line per request, and the ticket in the URL on every line (msp/logging.py).
+    "msp.logging.RequestLogMiddleware",
     # X-RateLimit-* headers from the API throttle (msp/api/throttling.py).
     "msp.api.throttling.RateLimitHeadersMiddleware",
     # Two-factor sign-in: which device verified this session, then what it may reach.
@@ -108,10 +112,44 @@ if env_str("DATABASE_REPLICA_URL", ""):
     )
     READ_REPLICA = "replica"
 DATABASE_ROUTERS = ["msp.db_router.ReplicaRouter"]
-# Behind PgBouncer in transaction mode a server-side cursor cannot outlive its statement.
-if env_bool("PGBOUNCER_TRANSACTION_MODE", False):
-    for _database in DATABASES.values():
-        _database["DISABLE_SERVER_SIDE_CURSORS"] = True
+PGBOUNCER_TRANSACTION_MODE = env_bool("PGBOUNCER_TRANSACTION_MODE", False)
+# Never hang on the database (msp/postgres/base.py): a connection must be made within the
+# first figure; a query with no answer for the second makes us check that the server still
+# answers at all, and fails if it does not. Requests then answer 503 (msp/outage.py).
+DATABASE_CONNECT_DEADLINE_SECONDS = env_float("DATABASE_CONNECT_DEADLINE_SECONDS", 0.8)
+DATABASE_HANG_SECONDS = env_float("DATABASE_HANG_SECONDS", 0.4)
+# The server ends a statement running longer than this (0: no limit).
+DATABASE_STATEMENT_TIMEOUT_SECONDS = env_int("DATABASE_STATEMENT_TIMEOUT_SECONDS", 60)
+
+
+def postgres_tuned(database: dict) -> dict:
+    """A PostgreSQL entry of DATABASES with the settings above; any other entry as it is."""
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return database
+    options = {
+        # libpq's own bounds, for what our deadline does not see; keepalives find a dead peer
+        # (a crashed host, a dropped NAT entry) on an idle pooled connection.
+        "connect_timeout": max(2, round(DATABASE_CONNECT_DEADLINE_SECONDS)),
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+        **database.get("OPTIONS", {}),
+    }
+    # PgBouncer refuses the `options` start-up parameter: set the timeout on the role there
+    # (ALTER ROLE ... SET statement_timeout), as the README says.
+    if DATABASE_STATEMENT_TIMEOUT_SECONDS and not PGBOUNCER_TRANSACTION_MODE:
+        options.setdefault(
+            "options", f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000}"
+        )
+    tuned = {**database, "ENGINE": "msp.postgres", "OPTIONS": options}
+    # Behind PgBouncer in transaction mode a server-side cursor cannot outlive its statement.
+    if PGBOUNCER_TRANSACTION_MODE:
+        tuned["DISABLE_SERVER_SIDE_CURSORS"] = True
+    return tuned
+
+
+DATABASES = {alias: postgres_tuned(database) for alias, database in DATABASES.items()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "msp.User"
@@ -167,10 +205,17 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
+# Ticket files: on disk under MEDIA_ROOT, or in an S3-compatible bucket (ATTACHMENT_STORAGE=s3,
+# the AWS_* variables, `pip install .[s3]`); always sent through the permission-checked views,
+# streamed or handed to nginx/Apache or to a signed bucket link (ATTACHMENT_SERVING). See
+# msp/storage.py and docs/storage.md.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage_from_env(),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+ATTACHMENT_SERVING = serving_mode_from_env(STORAGES["default"])
+# X-Accel-Redirect: the nginx `internal` location that maps to MEDIA_ROOT.
+ATTACHMENT_ACCEL_PREFIX = f"/{env_str('ATTACHMENT_ACCEL_PREFIX', 'protected-media').strip('/')}/"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -195,6 +240,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# No task runs for ever (a hung server, a stuck SMTP peer): the soft limit raises inside the
+# task, the hard one replaces the worker process. Tasks are idempotent; beat starts them again.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
+# The broker too: a Redis that does not answer fails a publish after this many seconds.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often beat sends the heartbeat task; /healthz reports the age of the last one.
 HEARTBEAT_INTERVAL_SECONDS = env_int("HEARTBEAT_INTERVAL_SECONDS", 30)
@@ -289,19 +340,15 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # WeasyPrint and fontTools narrate every PDF (and warn of pygal's repeated legend ids).
-    "loggers": {
-        "axes": {"level": "WARNING"},
-        "weasyprint": {"level": "ERROR"},
-        "fontTools": {"level": "ERROR"},
-    },
-}
+# Logs (msp/logging.py): every record on stderr, "plain" text or "json" (prod's default), with
+# the request id (the audit trail's correlation id, the X-Request-ID response header), user,
+# client and ticket where known; LOG_REQUESTS adds one line per request.
+LOG_TRUST_REQUEST_ID = env_bool("LOG_TRUST_REQUEST_ID", False)
+LOGGING = logging_settings(
+    log_format=env_str("LOG_FORMAT", "plain"),
+    level=env_str("LOG_LEVEL", "INFO"),
+    requests=env_bool("LOG_REQUESTS", False),
+)
 
 # Ticket attachments: size limit, and file types never accepted (executables and scripts).
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 2**20)

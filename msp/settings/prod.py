@@ -3,8 +3,10 @@
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from msp.logging import logging_settings
 from msp.settings.base import *  # noqa: F403
 from msp.settings.env import env_bool, env_int, env_list, env_str
+from msp.storage import default_storage_from_env
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", required=True)
@@ -37,7 +39,8 @@ CACHES = {
 }
 
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Local disk or an S3-compatible bucket, as base.py read it (ATTACHMENT_STORAGE).
+    "default": default_storage_from_env(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -52,3 +55,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Exempt /healthz from the HTTPS redirect so that load balancers can probe over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# JSON lines by default, one per request too, for a log collector (README: Logs).
+LOGGING = logging_settings(
+    log_format=env_str("LOG_FORMAT", "json"),
+    level=env_str("LOG_LEVEL", "INFO"),
+    requests=env_bool("LOG_REQUESTS", True),
+)
