@@ -162,7 +162,7 @@ def _state_at_sign_in(sender, request, user, **kwargs) -> None:
         mfa_state_refresh(request)
 
 
-ALWAYS_OPEN = ("/accounts/logout/", "/static/", "/healthz", "/webauthn/jsi18n/")
+ALWAYS_OPEN = ("/accounts/logout/", "/static/", "/healthz", "/metrics", "/webauthn/jsi18n/")
 # Before the second step: the step itself, with a code or a passkey.
 VERIFYING = ("/accounts/mfa/verify/", "/webauthn/authentication/")
 # Before MFA is set up where it is required: setting up an app or a passkey.

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from msp import mfa_views, views
+from msp.metrics import views as metrics_views
 from sla.selectors import sweep_lag
 
 # The workspace: and portal: namespaces hold pages of several apps. Each app's list is included
@@ -32,6 +33,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     # The SLA side's figure for the health report is handed in here, where the layers meet.
     path("healthz", views.healthz, {"sweep_lag": sweep_lag}, name="healthz"),
+    # Prometheus; closed unless METRICS_TOKEN or METRICS_ALLOWED_ADDRESSES is set.
+    path("metrics", metrics_views.metrics, name="metrics"),
     path("csat/", include("tickets.csat_urls")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/mfa/", mfa_views.SecurityView.as_view(), name="mfa-setup"),

@@ -6,6 +6,7 @@ import io
 from django.template.loader import render_to_string
 from weasyprint import HTML
 
+from msp.metrics.recorder import metric_timer
 from msp.text import spreadsheet_writer
 from reporting.models import Report
 from reporting.presentation import ReportContent
@@ -23,11 +24,16 @@ def report_filename(report: Report, extension: str) -> str:
 
 
 def report_pdf(report: Report) -> bytes:
-    html = render_to_string(
-        "reporting/report_pdf.html",
-        {"report": report, "content": ReportContent(report.figures), "title": report_title(report)},
-    )
-    return HTML(string=html).write_pdf()
+    with metric_timer("document_generation", document="report", stage="pdf"):
+        html = render_to_string(
+            "reporting/report_pdf.html",
+            {
+                "report": report,
+                "content": ReportContent(report.figures),
+                "title": report_title(report),
+            },
+        )
+        return HTML(string=html).write_pdf()
 
 
 def report_csv(report: Report) -> str:

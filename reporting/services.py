@@ -18,6 +18,7 @@ from contracts.choices import ContractStatus
 from contracts.models import Contract, MonthlyEvaluation
 from contracts.services import contract_month_evaluate
 from msp.choices import OutboxChannel, PeriodKind
+from msp.metrics.recorder import metric_timer
 from msp.models import Client, Contact, User
 from msp.periods import Period
 from msp.services import outbox_enqueue
@@ -50,12 +51,14 @@ def report_generate(
     latest = Report.objects.filter(
         client=client, kind=period.kind, period_start=period.first_day
     ).aggregate(version=Max("version"))["version"]
+    with metric_timer("document_generation", document="report", stage="figures"):
+        figures = _figures_with_their_credits(client, period, now)
     return Report.objects.create(
         client=client,
         kind=period.kind,
         period_start=period.first_day,
         version=(latest or 0) + 1,
-        figures=_figures_with_their_credits(client, period, now),
+        figures=figures,
         generated_at=now,
         generated_by=by,
     )

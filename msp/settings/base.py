@@ -1,10 +1,12 @@
 """Settings shared by every environment; each value comes from an environment variable."""
 
+import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 from msp.logging import logging_settings
 from msp.settings.env import env_bool, env_float, env_int, env_list, env_str
@@ -249,6 +251,18 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often beat sends the heartbeat task; /healthz reports the age of the last one.
 HEARTBEAT_INTERVAL_SECONDS = env_int("HEARTBEAT_INTERVAL_SECONDS", 30)
+# Prometheus metrics (GET /metrics, msp/metrics/, docs/monitoring.md): a scraper must show this
+# bearer token and/or come from one of these networks (CIDRs, matched against the client
+# address as LOGIN_TRUSTED_PROXIES reads it); with neither set the endpoint answers 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", [])
+for _network in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES: {_network!r} is not an address or network."
+        ) from None
 # How often beat starts the SLA sweep; every warning and breach lands within this plus the run.
 SLA_SWEEP_INTERVAL_SECONDS = env_int("SLA_SWEEP_INTERVAL_SECONDS", 15)
 # Absolute links in emails.

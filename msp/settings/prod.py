@@ -53,8 +53,12 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-# Exempt /healthz from the HTTPS redirect so that load balancers can probe over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Exempt /healthz and /metrics from the HTTPS redirect so that load balancers and Prometheus can
+# probe over plain HTTP inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+# Metrics: a guessable token would publish the SLA machinery's state (msp/metrics/).
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:  # noqa: F405
+    raise ImproperlyConfigured("Environment variable METRICS_TOKEN must be at least 32 characters.")
 
 # JSON lines by default, one per request too, for a log collector (README: Logs).
 LOGGING = logging_settings(

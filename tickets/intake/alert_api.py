@@ -5,6 +5,8 @@ payload is parsed in its module of tickets.intake.vendors. All answer 202 with w
 alert; an alert whose client or asset is unknown is kept as unrouted (never dropped); payloads
 that are not valid get 400 with the reason and create nothing."""
 
+from collections import Counter
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -12,6 +14,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from msp.metrics.recorder import metric_count
 from tickets.intake.alerts import AlertIn, alerts_receive
 from tickets.intake.vendors.alertmanager import AlertmanagerSerializer
 from tickets.intake.vendors.generic import GenericAlertSerializer
@@ -251,6 +254,15 @@ class AlertIntakeView(APIView):
 
     alerts_endpoint = True
     serializer_class = GenericAlertSerializer
+    metrics_endpoint = "generic"  # the endpoint label of msp_alerts_*_total
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if 400 <= response.status_code < 500:
+            metric_count(
+                "alerts_refused", endpoint=self.metrics_endpoint, code=str(response.status_code)
+            )
+        return response
 
     def check_size(self, request) -> None:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -286,6 +298,8 @@ class AlertIntakeView(APIView):
             raise ValidationError({"non_field_errors": ["Send one JSON object."]})
         alerts = self.alerts_of(request)
         outcomes = alerts_receive(alerts=alerts, user=request.user)
+        for action, count in Counter(outcome.action for outcome in outcomes).items():
+            metric_count("alerts_received", count, endpoint=self.metrics_endpoint, action=action)
         results = [
             {
                 "fingerprint": outcome.fingerprint,
@@ -300,6 +314,7 @@ class AlertIntakeView(APIView):
 
 class AlertmanagerIntakeView(AlertIntakeView):
     serializer_class = AlertmanagerSerializer
+    metrics_endpoint = "alertmanager"
 
     @extend_schema(
         request=AlertmanagerSerializer,
@@ -316,6 +331,7 @@ class AlertmanagerIntakeView(AlertIntakeView):
 
 class GrafanaIntakeView(AlertIntakeView):
     serializer_class = GrafanaSerializer
+    metrics_endpoint = "grafana"
 
     @extend_schema(
         request=GrafanaSerializer,
@@ -341,6 +357,7 @@ class GrafanaIntakeView(AlertIntakeView):
 
 class ZabbixIntakeView(AlertIntakeView):
     serializer_class = ZabbixSerializer
+    metrics_endpoint = "zabbix"
 
     @extend_schema(
         request=ZabbixSerializer,

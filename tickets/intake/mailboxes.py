@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from msp.metrics.recorder import metric_count
 from tickets.intake.mail import email_ingest
 from tickets.models import Mailbox
 
@@ -74,6 +75,7 @@ def mailbox_poll(*, mailbox: Mailbox) -> PollResult:
     except (OSError, imaplib.IMAP4.error) as exc:
         error = _redacted(f"{type(exc).__name__}: {exc}", mailbox.password)
         log.warning("Mailbox %s: %s", mailbox.name, error)
+        metric_count("mailbox_poll_errors")
     mailbox.last_polled_at = timezone.now()
     mailbox.last_error = error
     mailbox.save(update_fields=["last_polled_at", "last_error"])
