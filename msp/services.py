@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -93,6 +94,8 @@ def _outbox_fields(
     }
 
 
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
+
 # Messages per delivery task: a batch's messages reach the broker in a few publishes, not one
 # each, and still spread over the workers; each message is claimed and recorded on its own.
 OUTBOX_TASK_CHUNK = 50
@@ -130,8 +133,20 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2**attempts, 60))
 
 
-# A claimed message whose worker died is handed back after this long (then sent again).
-OUTBOX_CLAIM_TIMEOUT = timedelta(minutes=5)
+# A claimed message whose worker died is handed back after this long (then sent again). A claim
+# covers one message: an SMTP exchange (EMAIL_TIMEOUT, 10 s) a few times over and a PDF render.
+OUTBOX_CLAIM_TIMEOUT = timedelta(seconds=90)
+# While the database is unreachable, a worker holding a claim tries to record its outcome
+# again after each of these pauses (about a minute in all) before leaving it to the timeout.
+OUTBOX_RECORD_RETRY_SECONDS = (1, 2, 4, 8, 15, 30)
+OUTBOX_OUTCOME_FIELDS = [
+    "status",
+    "sent_at",
+    "attempts",
+    "last_error",
+    "next_attempt_at",
+    "updated_at",
+]
 
 
 def outbox_deliver(*, message_id: int) -> str | None:
@@ -141,7 +156,8 @@ def outbox_deliver(*, message_id: int) -> str | None:
     racing for it exactly one delivers, on any database. Email is at-least-once at worst (a
     worker dying between the SMTP hand-off and recording it: the claim expires and the message
     goes again); each carries a stable Message-ID built from its key, so mail systems can drop
-    the repeat.
+    the repeat. A worker that loses the database while holding a claim records what happened
+    as soon as the database is back (sent, or the claim handed back), not after the timeout.
     """
     now = timezone.now()
     claimed = OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.PENDING).update(
@@ -149,26 +165,68 @@ def outbox_deliver(*, message_id: int) -> str | None:
     )
     if not claimed:
         return None
-    message = OutboxMessage.objects.select_related("recipient").get(pk=message_id)
     try:
-        with transaction.atomic():
-            _send(message)  # an in-app notification commits together with "sent"
-            message.status = OutboxStatus.SENT
-            message.sent_at = timezone.now()
-            message.attempts += 1
-            message.save(update_fields=["status", "sent_at", "attempts", "updated_at"])
+        message = OutboxMessage.objects.select_related("recipient").get(pk=message_id)
+        if message.channel == OutboxChannel.IN_APP:
+            try:
+                with transaction.atomic():  # the notification commits together with "sent"
+                    _send(message)
+                    _mark_sent(message).save(update_fields=OUTBOX_OUTCOME_FIELDS)
+            except DATABASE_UNREACHABLE:
+                raise
+            except Exception as exc:
+                message.refresh_from_db()  # as it was before the rolled-back attempt
+                _mark_failed(message, exc, now).save(update_fields=OUTBOX_OUTCOME_FIELDS)
+            return message.status
+    except DATABASE_UNREACHABLE:
+        _when_database_answers(lambda: _hand_back(message_id))
+        raise
+    try:
+        _send(message)
     except Exception as exc:  # any transport error is recorded and retried, never lost
-        message.attempts += 1
-        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if message.attempts >= OUTBOX_MAX_ATTEMPTS:
-            message.status = OutboxStatus.FAILED
-        else:
-            message.status = OutboxStatus.PENDING
-            message.next_attempt_at = now + _backoff(message.attempts)
-        message.save(
-            update_fields=["status", "attempts", "last_error", "next_attempt_at", "updated_at"]
-        )
+        _mark_failed(message, exc, now)
+    else:
+        _mark_sent(message)
+    _when_database_answers(lambda: message.save(update_fields=OUTBOX_OUTCOME_FIELDS))
     return message.status
+
+
+def _mark_sent(message: OutboxMessage) -> OutboxMessage:
+    message.status = OutboxStatus.SENT
+    message.sent_at = timezone.now()
+    message.attempts += 1
+    return message
+
+
+def _mark_failed(message: OutboxMessage, exc: Exception, now) -> OutboxMessage:
+    message.attempts += 1
+    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if message.attempts >= OUTBOX_MAX_ATTEMPTS:
+        message.status = OutboxStatus.FAILED
+    else:
+        message.status = OutboxStatus.PENDING
+        message.next_attempt_at = now + _backoff(message.attempts)
+    return message
+
+
+def _hand_back(message_id: int) -> None:
+    OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.SENDING).update(
+        status=OutboxStatus.PENDING, next_attempt_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+def _when_database_answers(write: Callable[[], None]) -> None:
+    """Run a write now, or again after each pause while the database is unreachable."""
+    for pause in (0, *OUTBOX_RECORD_RETRY_SECONDS):
+        time.sleep(pause)
+        try:
+            write()
+            return
+        except DATABASE_UNREACHABLE:
+            if pause == OUTBOX_RECORD_RETRY_SECONDS[-1]:
+                raise
+            if not connection.in_atomic_block:
+                connection.close()  # the next try opens a fresh connection
 
 
 def _send(message: OutboxMessage) -> None:

@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from msp.selectors import BEAT_HEARTBEAT
 from msp.services import heartbeat_record, outbox_deliver, outbox_retry_due
@@ -16,7 +17,14 @@ def heartbeat_task() -> None:
     heartbeat_record(name=BEAT_HEARTBEAT)
 
 
-@shared_task(name="msp.outbox_deliver")
+# Lost the database mid-chunk: the claim was handed back (outbox_deliver); go again shortly.
+@shared_task(
+    name="msp.outbox_deliver",
+    autoretry_for=(OperationalError, InterfaceError),
+    max_retries=4,
+    retry_backoff=2,
+    retry_jitter=False,
+)
 def outbox_deliver_task(*message_ids: int) -> None:
     for message_id in message_ids:
         outbox_deliver(message_id=message_id)

@@ -1,3 +1,4 @@
+import sys
 from collections.abc import Callable
 from datetime import datetime, time
 
@@ -8,13 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
-from msp import selectors, services
+from msp import outage, selectors, services
 from msp.choices import UserRole
 from msp.forms import ApiTokenForm, ClientTeamsForm, EmailAuthenticationForm
 from msp.mixins import (
@@ -216,8 +218,13 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """500, or 503 while the database is unreachable. Rendered without the request's context:
+    its processors would query the database that may have just failed."""
+    exc = sys.exc_info()[1]
+    if outage.is_database_outage(exc):
+        return outage.outage_response(request, exc, api=_is_api(request))
     if _is_api(request):
         return JsonResponse(
             {"message": "Server error; it has been logged.", "errors": {}}, status=500
         )
-    return render(request, "500.html", status=500)
+    return HttpResponse(render_to_string("500.html"), status=500)

@@ -121,5 +121,5 @@ class SLAClockAdmin(AppendOnlyAdmin):
 
 @admin.register(SLAEvent)
 class SLAEventAdmin(AppendOnlyAdmin):
-    list_display = ["clock", "key", "due_at", "recorded_at"]
+    list_display = ["clock", "key", "due_at", "recorded_at", "written_at"]
     list_select_related = ["clock"]

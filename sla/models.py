@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 from django.utils.timezone import now
 
 from msp.models import TimeStampedModel
@@ -373,7 +373,12 @@ class SLAEvent(models.Model):
     clock = models.ForeignKey("sla.SLAClock", on_delete=models.CASCADE, related_name="events")
     key = models.CharField(max_length=40, help_text='"warning-75", "breach", "unack-<rule id>"')
     due_at = models.DateTimeField(help_text="When the milestone was due.")
-    recorded_at = models.DateTimeField(help_text="When the sweep recorded it.")
+    recorded_at = models.DateTimeField(help_text="The instant the sweep acted as of.")
+    # The database's own clock when the row was written: a sweep delayed by a database outage
+    # or a lock shows here, not in recorded_at. Empty on rows written before it was kept.
+    written_at = models.DateTimeField(
+        null=True, blank=True, editable=False, db_default=Now(), help_text="When it was written."
+    )
 
     class Meta:
         ordering = ["due_at", "pk"]

@@ -7,8 +7,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from msp.settings.base import *  # noqa: F403
-from msp.settings.base import STATIC_ROOT
-from msp.settings.env import env_bool, env_str
+from msp.settings.base import STATIC_ROOT, postgres_tuned
+from msp.settings.env import env_bool, env_int, env_str
 
 CI = env_bool("CI", False)
 TEST_DATABASE_URL = env_str("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/msp")
@@ -32,7 +32,14 @@ if CI and not REDIS_AVAILABLE:
     raise ImproperlyConfigured(f"CI needs Redis at {TEST_REDIS_URL}; it is not reachable.")
 
 if POSTGRES_AVAILABLE:
-    DATABASES = {"default": dj_database_url.parse(TEST_DATABASE_URL)}
+    # DATABASE_CONN_MAX_AGE: for the app servers the outage tests start on these settings.
+    DATABASES = {
+        "default": postgres_tuned(
+            dj_database_url.parse(
+                TEST_DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0)
+            )
+        )
+    }
     # A "replica" that is the test database itself (Django's test mirror), for the router's
     # tests; nothing is routed to it unless a test sets READ_REPLICA.
     DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
