@@ -46,6 +46,8 @@ def configure(database: str, conn_max_age: int = 0) -> None:
     os.environ["DATABASE_CONN_MAX_AGE"] = str(conn_max_age)
     os.environ["DEBUG"] = "false"
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
+    # Seeding a million tickets runs statements longer than the app's 60 s limit.
+    os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT_SECONDS", "0")
     import django
 
     django.setup()
@@ -86,6 +88,8 @@ def _text_value(value) -> str:
 def copy_rows(model, rows: list[dict]) -> None:
     from django.db import connection
 
+    from msp.postgres.base import plain_waits
+
     # Columns the seed does not name take the model's default, so that a field added later
     # (with a default) does not break the seed.
     defaults = {
@@ -101,7 +105,8 @@ def copy_rows(model, rows: list[dict]) -> None:
         buffer.write("\n")
     buffer.seek(0)
     columns = ", ".join(f'"{f.column}"' for f in fields)
-    with connection.cursor() as cursor:
+    # psycopg2 refuses COPY while the app's wait callback (msp/postgres/base.py) is set.
+    with plain_waits(), connection.cursor() as cursor:
         cursor.copy_expert(f"COPY {model._meta.db_table} ({columns}) FROM STDIN", buffer)
 
 
