@@ -1,6 +1,7 @@
 from django.urls import reverse
 
 from msp.choices import UserRole
+from msp.sent_mail import sent_mail_enabled
 
 
 def navigation(request) -> dict:
@@ -25,6 +26,8 @@ def navigation(request) -> dict:
         if user.role == UserRole.ADMIN:
             items.append(("Audit trail", reverse("workspace:audit-list")))
             items.append(("Webhooks", reverse("workspace:webhook-list")))
+            if sent_mail_enabled():
+                items.append(("Sent mail", reverse("workspace:sent-mail-list")))
         if user.is_staff:
             items.append(("Admin", reverse("admin:index")))
     else:

@@ -93,19 +93,30 @@ CLIENTS = [
 ]
 
 
-@transaction.atomic
 def _has_executive(spec: dict) -> bool:
     return any(role == ContactRole.EXECUTIVE for _, _, role, _ in spec["contacts"])
 
 
+def demo_logins() -> list[DemoLogin]:
+    """Every login seed_directory makes, staff first, read from the specs (no database)."""
+    logins = [
+        DemoLogin(email, UserRole(role).label + (f" {tier}" if tier else ""))
+        for email, _, role, tier in STAFF
+    ]
+    for spec in CLIENTS:
+        logins.extend(
+            DemoLogin(email, f"Client user at {spec['name']}")
+            for _, email, _, portal in spec["contacts"]
+            if portal
+        )
+    return logins
+
+
+@transaction.atomic
 def seed_directory() -> list[DemoLogin]:
-    logins = []
     users = {}
     for email, name, role, tier in STAFF:
         users[email] = _user(email=email, full_name=name, role=role, tier=tier)
-        logins.append(
-            DemoLogin(email, users[email].get_role_display() + (f" {tier}" if tier else ""))
-        )
     users["admin@demo.msp"].is_staff = users["admin@demo.msp"].is_superuser = True
     users["admin@demo.msp"].save(update_fields=["is_staff", "is_superuser"])
     for name, tier, lead, members in TEAMS:
@@ -144,8 +155,7 @@ def seed_directory() -> list[DemoLogin]:
                 },
             )
             if portal:
-                user = contact_portal_login_grant(contact=contact, password=DEMO_PASSWORD)
-                logins.append(DemoLogin(user.email, f"Client user at {client.name}"))
+                contact_portal_login_grant(contact=contact, password=DEMO_PASSWORD)
         for index, (name, kind, hostname, rmm_id) in enumerate(spec["assets"]):
             Asset.objects.update_or_create(
                 client=client,
@@ -158,7 +168,7 @@ def seed_directory() -> list[DemoLogin]:
                     "serial_number": f"SN-{spec['slug'].upper()}-{index + 1:04d}",
                 },
             )
-    return logins
+    return demo_logins()
 
 
 def _user(*, email: str, full_name: str, role: str, tier: str) -> User:

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from msp import mfa_views, views
+from msp import mfa_views, sent_mail_views, views
 from msp.metrics import views as metrics_views
 from sla.selectors import sweep_lag
 
@@ -20,6 +20,17 @@ workspace_patterns = [
     path("clients/<slug:slug>/teams/", views.ClientTeamsView.as_view(), name="client-teams"),
     path("notifications/", views.NotificationListView.as_view(), name="notification-list"),
     path("notifications/badge/", views.NotificationBadgeView.as_view(), name="notification-badge"),
+    path("sent-mail/", sent_mail_views.SentMailListView.as_view(), name="sent-mail-list"),
+    path(
+        "sent-mail/<str:file>/<int:index>/",
+        sent_mail_views.SentMailDetailView.as_view(),
+        name="sent-mail-detail",
+    ),
+    path(
+        "sent-mail/<str:file>/<int:index>/<int:part>/",
+        sent_mail_views.SentMailAttachmentView.as_view(),
+        name="sent-mail-attachment",
+    ),
 ]
 
 portal_patterns = [

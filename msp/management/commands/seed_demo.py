@@ -11,6 +11,10 @@ from tickets.demo import seed_history, seed_tickets
 class Command(BaseCommand):
     help = "Load demo data (idempotent) and print the demo logins."
 
+    def add_arguments(self, parser) -> None:
+        # bin/run prints the logins itself, last, once the processes are up (demo_ready).
+        parser.add_argument("--no-logins", action="store_true", help="Do not print the logins.")
+
     def handle(self, *args, **options) -> None:
         logins = seed_directory()
         policy = default_policy_ensure()
@@ -32,6 +36,8 @@ class Command(BaseCommand):
         if reports:
             self.stdout.write(f"{reports} reports generated and sent (monthly and QBR).")
         self.stdout.write(self.style.SUCCESS(f"Demo data ready (default SLA policy: {policy})."))
+        if options["no_logins"]:
+            return
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for login in logins:
             self.stdout.write(f"  {login.email:<24} {login.role}")
