@@ -6,7 +6,6 @@ from datetime import UTC
 
 from django import forms
 from django.db.models import Prefetch, Q
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -27,6 +26,7 @@ from msp.models import Asset, Client, Contact, Site, Team, User
 from sla.choices import Priority
 from sla.models import SLAClock
 from tickets import services
+from tickets.attachments import attachment_response
 from tickets.choices import (
     Impact,
     TicketSource,
@@ -812,9 +812,7 @@ class TicketViewSet(
         if not request.user.is_msp_staff:
             files = files.filter(Q(comment__isnull=True) | Q(comment__is_public=True))
         attachment = get_object_or_404(files, pk=attachment_id)
-        return FileResponse(
-            attachment.file.open("rb"), as_attachment=True, filename=attachment.filename
-        )
+        return attachment_response(attachment)
 
     @extend_schema(
         request=TimeEntrySerializer,

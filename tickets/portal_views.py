@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
@@ -15,6 +15,7 @@ from msp.models import Contact
 from msp.paginators import page_of
 from sla.models import SLAClock
 from tickets import forms, services
+from tickets.attachments import attachment_response
 from tickets.choices import OPEN_STATUSES, TicketSource
 from tickets.models import Attachment, Comment, Ticket
 
@@ -131,6 +132,4 @@ class PortalAttachmentView(ClientUserRequiredMixin, View):
             pk=attachment_pk,
             ticket_id=pk,
         )
-        return FileResponse(
-            attachment.file.open("rb"), as_attachment=True, filename=attachment.filename
-        )
+        return attachment_response(attachment)

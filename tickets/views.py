@@ -6,7 +6,7 @@ Thin: each POST validates a form and calls one service; GET never changes anythi
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, prefetch_related_objects
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
@@ -20,6 +20,7 @@ from msp.models import Client
 from msp.paginators import page_of
 from sla.choices import ClockKind
 from tickets import forms, selectors, services
+from tickets.attachments import attachment_response
 from tickets.filtersets import TicketFilterSet
 from tickets.intake import alerts
 from tickets.models import Attachment, Ticket, UnroutedAlert
@@ -365,9 +366,7 @@ class AttachmentDownloadView(StaffRequiredMixin, View):
         attachment = get_object_or_404(
             Attachment.objects.for_user(request.user), pk=attachment_pk, ticket_id=pk
         )
-        return FileResponse(
-            attachment.file.open("rb"), as_attachment=True, filename=attachment.filename
-        )
+        return attachment_response(attachment)
 
 
 class TicketSlaFragmentView(StaffRequiredMixin, View):
