@@ -408,3 +408,25 @@ def test_a_fixed_number_of_queries_whatever_the_data(client):
     Mailbox.objects.create(name="b", host="h", username="u", password="p")
     cache.clear()
     assert queries() == empty
+
+
+# Production settings
+
+
+def test_production_refuses_a_short_token_and_a_malformed_network():
+    from tests.msp.test_settings import PRODUCTION_ENV, run_manage
+
+    short = run_manage("check", **{**PRODUCTION_ENV, "METRICS_TOKEN": "guessable"})
+    assert short.returncode != 0
+    assert "METRICS_TOKEN must be at least 32 characters" in short.stderr
+    network = run_manage("check", **{**PRODUCTION_ENV, "METRICS_ALLOWED_ADDRESSES": "10.0.0.0/33"})
+    assert network.returncode != 0
+    assert "METRICS_ALLOWED_ADDRESSES: '10.0.0.0/33' is not an address or network" in network.stderr
+    good = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        **{**PRODUCTION_ENV, "METRICS_TOKEN": TOKEN, "METRICS_ALLOWED_ADDRESSES": "10.0.0.0/8"},
+    )
+    assert good.returncode == 0, good.stderr
