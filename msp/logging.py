@@ -168,10 +168,17 @@ def path_for_log(request) -> str:
     return path
 
 
+def _outage_answer(response) -> bool:
+    # While the database is unreachable every request gets a 503 with Retry-After; msp.outage
+    # logs those once a minute with their count, so that an outage does not flood the log.
+    return response.status_code == 503 and response.has_header("Retry-After")
+
+
 class RequestLogMiddleware:
     """One line per request on the "msp.request" logger (INFO, on with LOG_REQUESTS): method,
     path, status and duration, inside the request's scope so it carries the request id, user
-    and client; the ticket's id when the URL names one (workspace, portal and API)."""
+    and client; the ticket's id when the URL names one (workspace, portal and API). With it on,
+    gunicorn's access log says the same again and may be turned off."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -181,7 +188,7 @@ class RequestLogMiddleware:
         started = time.monotonic()
         with log_fields(ticket_id=int(ticket.group(1)) if ticket else None):
             response = self.get_response(request)
-            if request_log.isEnabledFor(logging.INFO):
+            if request_log.isEnabledFor(logging.INFO) and not _outage_answer(response):
                 path = path_for_log(request)
                 request_log.info(
                     "%s %s %s",

@@ -243,3 +243,17 @@ def test_a_task_queued_by_a_request_logs_under_the_requests_id(
     assert request_line["request_id"] == request_id
     assert request_line["ticket_id"] == ticket.pk and request_line["user_id"] == technician.pk
     _absent("Restarted the job.", worker)
+
+
+def test_an_outages_503s_leave_the_request_log_to_the_outage_summary(json_lines):
+    """While the database is down msp.outage counts the 503s once a minute; one request line
+    each would flood the log again."""
+    from django.http import HttpResponse
+
+    from msp.logging import RequestLogMiddleware
+
+    outage = HttpResponse(status=503, headers={"Retry-After": "15"})
+    for answer in (outage, HttpResponse(status=503), HttpResponse(status=200)):
+        RequestLogMiddleware(lambda request, answer=answer: answer)(RequestFactory().get("/x"))
+    statuses = [line["status"] for line in json_lines() if line["logger"] == "msp.request"]
+    assert statuses == [503, 200]
