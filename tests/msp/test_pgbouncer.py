@@ -62,9 +62,15 @@ def manage(env: dict, *args: str, **run) -> subprocess.CompletedProcess:
     )
 
 
-def work(bouncer, scenario: str, *, transaction_mode: bool = True) -> dict:
+def work(
+    bouncer, scenario: str, *, transaction_mode: bool = True, statement_timeout: str = "60"
+) -> dict:
     """Run one scenario of tests/msp/pgbouncer_work.py in its own process; its JSON result."""
-    env = {**bouncer["env"], "PGBOUNCER_TRANSACTION_MODE": str(transaction_mode).lower()}
+    env = {
+        **bouncer["env"],
+        "PGBOUNCER_TRANSACTION_MODE": str(transaction_mode).lower(),
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS": statement_timeout,
+    }
     done = subprocess.run(
         [sys.executable, "-m", "tests.msp.pgbouncer_work", scenario],
         cwd=ROOT,
@@ -149,7 +155,9 @@ def test_iterators_and_the_streamed_audit_export_read_every_row(bouncer):
 def test_without_the_setting_server_side_cursors_break_behind_pgbouncer(bouncer):
     """Why PGBOUNCER_TRANSACTION_MODE exists: outside a transaction, .iterator() declares a
     cursor WITH HOLD on one server connection and fetches from another."""
-    result = work(bouncer, "iterator", transaction_mode=False)
+    # Without the setting the app would also send the statement timeout as a start-up
+    # parameter, which PgBouncer refuses outright; leave it out to show the cursor failure.
+    result = work(bouncer, "iterator", transaction_mode=False, statement_timeout="0")
     assert "iterated" not in result
     assert "csv_lines" not in result
     assert result["iterator_error"].startswith("InvalidCursorName")
