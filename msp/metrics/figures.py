@@ -10,6 +10,8 @@ sweep's lag from sla.selectors, and the SLA and intake tables.
 from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThanOrEqual
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -28,15 +30,18 @@ from tickets.models import InboundEmail, Mailbox, UnroutedAlert
 # Seconds after its due instant by which a milestone was recorded: the SLA promise is 60.
 LATENESS_BUCKETS = (5, 15, 30, 60, 120, 300, 900)
 
+# When the milestone's row was really written (the database's clock; rows from before that was
+# kept have only the instant the sweep acted as of).
+WRITTEN = Coalesce("written_at", "recorded_at")
 MILESTONES = RunningTotals(
     "sla_events",
     SLAEvent,
     {
         "count": Count("pk"),
-        "lateness": Sum(F("recorded_at") - F("due_at")),
+        "lateness": Sum(WRITTEN - F("due_at")),
         **{
             f"le_{bound}": Count(
-                "pk", filter=Q(recorded_at__lte=F("due_at") + timedelta(seconds=bound))
+                "pk", filter=LessThanOrEqual(WRITTEN, F("due_at") + timedelta(seconds=bound))
             )
             for bound in LATENESS_BUCKETS
         },
@@ -132,7 +137,7 @@ def sla_families(*, now: datetime) -> list:
     )
     lateness = HistogramMetricFamily(
         "msp_sla_milestone_lateness_seconds",
-        "Seconds between a milestone's due instant and its recording by the sweep.",
+        "Seconds between a milestone's due instant and when the sweep wrote it down.",
         labels=["kind"],
     )
     by_kind: dict[str, dict[str, int]] = {}

@@ -187,8 +187,9 @@ def test_clocks_due_in_the_next_hour(client):
 
 def _event(clock, key: str, late_seconds: float) -> SLAEvent:
     due = timezone.now() - timedelta(minutes=30)
+    late = due + timedelta(seconds=late_seconds)
     return SLAEvent.objects.create(
-        clock=clock, key=key, due_at=due, recorded_at=due + timedelta(seconds=late_seconds)
+        clock=clock, key=key, due_at=due, recorded_at=late, written_at=late
     )
 
 
@@ -198,23 +199,45 @@ def test_milestones_fired_and_how_late(client):
     for clock in clocks:
         for key, late in lateness.items():
             _event(clock, key, late)
+    # A sweep that acted as of a second after the breach but could write only 100 s later
+    # (the database was stopped): late by 100 s; and a row from before write times were kept.
+    due = timezone.now() - timedelta(minutes=30)
+    SLAEvent.objects.create(
+        clock=clocks[0],
+        key="warning-50",
+        due_at=due,
+        recorded_at=due + timedelta(seconds=1),
+        written_at=due + timedelta(seconds=100),
+    )
+    SLAEvent.objects.create(
+        clock=clocks[1],
+        key="warning-50",
+        due_at=due,
+        recorded_at=due + timedelta(seconds=20),
+        written_at=None,
+    )
     samples = scrape(client)
-    for kind, keys in (("warning", 2), ("breach", 1), ("unack", 1)):
+    for kind, keys in (("breach", 1), ("unack", 1)):
         assert value(samples, "msp_sla_milestones_total", kind=kind) == keys * len(clocks)
-    # Naively: every event's lateness against each bucket.
+    assert value(samples, "msp_sla_milestones_total", kind="warning") == 2 * len(clocks) + 2
+    # Naively: every event's lateness (by its write time where kept) against each bucket.
     events = list(SLAEvent.objects.all())
+
+    def late(e) -> float:
+        return ((e.written_at or e.recorded_at) - e.due_at).total_seconds()
+
     for bound in figures.LATENESS_BUCKETS:
-        within = sum(
-            1
-            for e in events
-            if e.key.startswith("warning") and (e.recorded_at - e.due_at).total_seconds() <= bound
-        )
+        within = sum(1 for e in events if e.key.startswith("warning") and late(e) <= bound)
         assert (
             value(
                 samples, "msp_sla_milestone_lateness_seconds_bucket", kind="warning", le=str(bound)
             )
             == within
         )
+    warnings = sum(late(e) for e in events if e.key.startswith("warning"))
+    assert value(
+        samples, "msp_sla_milestone_lateness_seconds_sum", kind="warning"
+    ) == pytest.approx(warnings)
     assert value(samples, "msp_sla_milestone_lateness_seconds_sum", kind="breach") == pytest.approx(
         200 * len(clocks)
     )
