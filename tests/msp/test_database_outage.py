@@ -7,6 +7,7 @@ line or two instead of a traceback per request, and once the server is back the 
 processes answer normally again.
 """
 
+import json
 import os
 import re
 import signal
@@ -272,3 +273,142 @@ def test_database_hung_then_resumed(database, tmp_path, conn_max_age):
         print(f"hung database: {timings}; recovered {recovered:.2f} s after thaw")
     finally:
         app.stop()
+
+
+OPEN_P1S = """
+import json
+import django
+django.setup()
+from msp.choices import Tier, UserRole
+from sla.models import SLATarget
+from tests.factories import ClientFactory, StaffFactory, TeamFactory
+from tickets.choices import Impact, Urgency
+from tickets.services import ticket_open
+SLATarget.objects.filter(priority="P1").update(response_minutes=1)
+for tier in (Tier.L1, Tier.L2):
+    lead = StaffFactory(role=UserRole.TECHNICIAN, tier=tier)
+    TeamFactory(name=f"Team {tier}", tier=tier, lead=lead).members.add(lead)
+assignee = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1)
+client = ClientFactory()
+tickets = [
+    ticket_open(client=client, subject=f"Firewall {n}", impact=Impact.HIGH,
+                urgency=Urgency.HIGH, assignee=assignee)
+    for n in range(4)
+]
+print(json.dumps([ticket.pk for ticket in tickets]))
+"""
+
+RECORD = """
+import json, sys
+import django
+django.setup()
+from msp.choices import OutboxStatus
+from msp.models import OutboxMessage
+from sla.models import SLAEvent
+from tickets.models import Ticket
+record = {}
+for pk in json.loads(sys.argv[1]):
+    ticket = Ticket.objects.get(pk=pk)
+    events = SLAEvent.objects.filter(clock__ticket=ticket, clock__kind="response")
+    record[pk] = {
+        "tier": ticket.tier,
+        "events": sorted(events.values_list("key", flat=True)),
+        "written_late": max((e.written_at - e.due_at).total_seconds() for e in events)
+        if events else None,
+        "timeline": sorted(ticket.events.values_list("kind", flat=True)),
+    }
+unsent = OutboxMessage.objects.exclude(status=OutboxStatus.SENT).count()
+print(json.dumps({"tickets": record, "unsent": unsent, "sent": OutboxMessage.objects.count()}))
+"""
+
+
+def _django(script: str, database_url: str, *args: str):
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=_app_env(database_url),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_sla_timers_survive_a_hang_and_a_stop_without_loss_or_doubling(
+    database, redis_url, tmp_path
+):
+    """A real worker and beat, P1 tickets with a one-minute response target: both warnings
+    fall due while the database is frozen, the breach while it is stopped. Once it is back,
+    every milestone is recorded, escalated and notified once, within seconds, by the same
+    worker process (no restart)."""
+    import redis
+
+    server, _ = database
+    url = server.url("psa")
+    redis.Redis.from_url(redis_url).flushdb()
+    ids = _django(OPEN_P1S, url)
+    opened = time.monotonic()
+    env = _app_env(
+        url,
+        CELERY_BROKER_URL=redis_url,
+        MSP_VAR_DIR=str(tmp_path),
+        SLA_SWEEP_INTERVAL_SECONDS="2",
+        HEARTBEAT_INTERVAL_SECONDS="2",
+    )
+    celery = [sys.executable, "-m", "celery", "-A", "msp"]
+    worker = subprocess.Popen(
+        [*celery, "worker", "--concurrency=1", "--loglevel=INFO", "--without-gossip"],
+        env=env,
+        cwd=ROOT,
+        stdout=(tmp_path / "worker.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    beat = subprocess.Popen(
+        [*celery, "beat", "--loglevel=INFO", f"--schedule={tmp_path / 'beat-schedule'}"],
+        env=env,
+        cwd=ROOT,
+        stdout=(tmp_path / "beat.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+    def at(seconds: float) -> None:
+        time.sleep(max(0.0, opened + seconds - time.monotonic()))
+
+    try:
+        # Response warnings at 45 s and 54 s, the breach at 60 s after opening.
+        at(40)
+        server.freeze()
+        at(57)
+        server.thaw()
+        server.stop()
+        at(70)
+        server.start()
+        back = time.monotonic()
+        deadline = back + 60
+        while True:
+            record = _django(RECORD, url, json.dumps(ids))
+            done = all(t["tier"] == "L2" for t in record["tickets"].values())
+            if (done and record["unsent"] == 0) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        settled = time.monotonic() - back
+        alive = worker.poll() is None and beat.poll() is None
+    finally:
+        for process in (beat, worker):
+            process.terminate()
+        for process in (beat, worker):
+            process.wait(timeout=60)
+    log = (tmp_path / "worker.log").read_text()
+    assert alive, log[-3000:]
+    assert log.count("Connected to redis") == 1, "the worker reconnected: it was restarted"
+    print(f"settled {settled:.1f} s after the database came back; {record['sent']} messages")
+    for pk, ticket in record["tickets"].items():
+        assert ticket["events"] == ["breach", "warning-75", "warning-90"], (pk, log[-3000:])
+        assert ticket["tier"] == "L2", pk
+        timeline = ticket["timeline"]
+        assert timeline.count("sla_warning") == 2 and timeline.count("sla_breach") == 1, timeline
+        assert timeline.count("escalated") == 1, timeline
+        # Written once the database answered again: not at the next restart or claim timeout.
+        assert ticket["written_late"] < (70 - 45) + 30, ticket
+    assert record["unsent"] == 0
