@@ -17,6 +17,7 @@ from prometheus_client.core import (
     GaugeMetricFamily,
     HistogramMetricFamily,
 )
+from prometheus_client.utils import floatToGoString
 
 from msp.metrics.running import RunningTotals
 from msp.selectors import health_report
@@ -153,7 +154,10 @@ def sla_families(*, now: datetime) -> list:
     for kind in (*kinds, *sorted(set(by_kind) - set(kinds))):
         totals = by_kind.get(kind, {})
         fired.add_metric([kind], totals.get("count", 0))
-        buckets = [(str(bound), totals.get(f"le_{bound}", 0)) for bound in LATENESS_BUCKETS]
+        # le as Prometheus writes floats ("60.0"), so that rules match it whatever the version.
+        buckets = [
+            (floatToGoString(bound), totals.get(f"le_{bound}", 0)) for bound in LATENESS_BUCKETS
+        ]
         lateness.add_metric(
             [kind],
             [*buckets, ("+Inf", totals.get("count", 0))],

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
 
 log = logging.getLogger(__name__)
 OTHER = "other"
@@ -184,7 +185,7 @@ def recorded_families() -> list:
         family = HistogramMetricFamily(
             f"msp_{name}_seconds", duration.documentation, labels=list(duration.labels)
         )
-        bounds = [*(str(bound) for bound in duration.buckets), "+Inf"]
+        bounds = [*(floatToGoString(bound) for bound in duration.buckets), "+Inf"]
         for values in _label_sets(duration.labels):
             counts = [stored.get(_key(name, values, f"bucket{i}"), 0) for i in range(len(bounds))]
             cumulative = list(zip(bounds, itertools.accumulate(counts), strict=True))

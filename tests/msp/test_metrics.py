@@ -230,7 +230,10 @@ def test_milestones_fired_and_how_late(client):
         within = sum(1 for e in events if e.key.startswith("warning") and late(e) <= bound)
         assert (
             value(
-                samples, "msp_sla_milestone_lateness_seconds_bucket", kind="warning", le=str(bound)
+                samples,
+                "msp_sla_milestone_lateness_seconds_bucket",
+                kind="warning",
+                le=f"{bound}.0",
             )
             == within
         )

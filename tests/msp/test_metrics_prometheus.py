@@ -214,3 +214,6 @@ def test_a_real_prometheus_scrapes_the_endpoint_and_queries_a_figure_back(
     (sample,) = result
     assert sample["metric"]["job"] == "msp"
     assert float(sample["value"][1]) == pending == 3
+    # The bucket the alerting rule on late milestones reads, under the label value it names.
+    buckets = _query(base, 'msp_sla_milestone_lateness_seconds_bucket{le="60.0"}')
+    assert {bucket["metric"]["kind"] for bucket in buckets} == {"warning", "breach", "unack"}
