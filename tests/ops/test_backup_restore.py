@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from msp.periods import Period
@@ -245,3 +245,38 @@ def test_restore_refuses_a_backup_whose_files_were_damaged(tmp_path):
     assert result.returncode == 2
     assert "database.dump is missing or damaged" in result.stderr
     assert not (tmp_path / "never.sqlite3").exists()
+
+
+def test_a_backup_from_an_older_version_is_migrated_up_on_restore(
+    postgres_tools, django_db_setup, tmp_path
+):
+    """A backup whose schema lacks the newest migration (made before an upgrade) restores, and
+    bin/restore applies the missing migration: the app's schema is current afterwards."""
+    from django.db.migrations.loader import MigrationLoader
+
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    (newest,) = graph.leaf_nodes("sla")
+    (before,) = [p for p in graph.node_map[newest].parents if p.key[0] == "sla"]
+    older, restored = (f"msp_h3_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("older", "upgraded"))
+    # A copy of the test database (migrated already), taken one migration back.
+    connections.close_all()
+    _admin_sql(f'CREATE DATABASE "{older}" TEMPLATE "{connection.settings_dict["NAME"]}"')
+    try:
+        env = _env(older, tmp_path / "media", tmp_path / "var")
+        done = _run([sys.executable, "manage.py", "migrate", "sla", before.key[1], "-v0"], env)
+        assert done.returncode == 0, done.stderr
+        backup = _run([str(ROOT / "bin" / "backup"), str(tmp_path / "backups")], env)
+        assert backup.returncode == 0, backup.stderr
+        (folder,) = (tmp_path / "backups").iterdir()
+        migrations = json.loads((folder / "manifest.json").read_text())["database"]["migrations"]
+        assert f"sla.{newest[1]}" not in migrations
+
+        target = _env(restored, tmp_path / "restored-media", tmp_path / "var")
+        restore = _run([str(ROOT / "bin" / "restore"), str(folder)], target)
+        assert restore.returncode == 0, restore.stdout + restore.stderr
+        assert f"Applying sla.{newest[1]}... OK" in restore.stdout
+        check = _run([sys.executable, "manage.py", "migrate", "--check"], target)
+        assert check.returncode == 0, check.stdout + check.stderr
+    finally:
+        for name in (older, restored):
+            _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
