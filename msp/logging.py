@@ -100,7 +100,7 @@ def _task_request_id(task) -> str | None:
 
 class LogContextFilter(logging.Filter):
     """Puts request_id, user_id, client_id, ticket_id and, on a worker, task and task_id on
-    every record a handler emits. Never fails a log call."""
+    every record a handler emits, from memory only (no query: the database may be down)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = record.user_id = record.client_id = record.ticket_id = None
@@ -117,7 +117,7 @@ class LogContextFilter(logging.Filter):
         if task is not None:
             record.task = task.name
             record.task_id = task.request.id
-            # Celery's own lines around a task (received, succeeded) fall outside its scope.
+            # Celery's own lines after a run (succeeded, failed) fall outside the task's scope.
             record.request_id = record.request_id or _task_request_id(task)
         return True
 
