@@ -60,7 +60,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 if METRICS_TOKEN and len(METRICS_TOKEN) < 32:  # noqa: F405
     raise ImproperlyConfigured("Environment variable METRICS_TOKEN must be at least 32 characters.")
 
-# JSON lines by default, one per request too, for a log collector (README: Logs).
+# JSON lines by default, one per request too, for a log collector (msp/logging.py).
 LOGGING = logging_settings(
     log_format=env_str("LOG_FORMAT", "json"),
     level=env_str("LOG_LEVEL", "INFO"),
