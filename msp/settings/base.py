@@ -153,6 +153,12 @@ def postgres_tuned(database: dict) -> dict:
 
 DATABASES = {alias: postgres_tuned(database) for alias, database in DATABASES.items()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# `manage.py migrate` (msp/management/commands/migrate.py) on PostgreSQL: a migration waits
+# this long for its table's lock, rather than queueing every request behind a long transaction,
+# then rolls back and is tried again after a pause, this many times (docs/upgrades.md).
+MIGRATE_LOCK_TIMEOUT_SECONDS = env_int("MIGRATE_LOCK_TIMEOUT_SECONDS", 5)
+MIGRATE_LOCK_RETRIES = env_int("MIGRATE_LOCK_RETRIES", 5)
+MIGRATE_RETRY_WAIT_SECONDS = env_int("MIGRATE_RETRY_WAIT_SECONDS", 15)
 
 AUTH_USER_MODEL = "msp.User"
 AUTHENTICATION_BACKENDS = [
