@@ -18,6 +18,18 @@ from msp.models import (
 from msp.services import outbox_replay, user_sign_out_everywhere
 
 
+def superusers_only(request) -> bool:
+    """The Django admin is for superusers: it bypasses the services and their rules, so
+    administrators work in the app's own pages (directory and configuration) instead."""
+    user = request.user
+    return user.is_active and user.is_superuser
+
+
+# The one site every app registers on (django.contrib.admin.site); swapping it for a subclass
+# would need INSTALLED_APPS to name a custom AdminConfig, for one method.
+admin.site.has_permission = superusers_only
+
+
 class AppendOnlyAdmin(admin.ModelAdmin):
     """For the SLA record (clocks, SLA events, timeline): shown, never added, changed or
     deleted by hand. Corrections are new facts written by services."""

@@ -28,8 +28,8 @@ def navigation(request) -> dict:
             items.append(("Webhooks", reverse("workspace:webhook-list")))
             if sent_mail_enabled():
                 items.append(("Sent mail", reverse("workspace:sent-mail-list")))
-        if user.is_staff:
-            items.append(("Admin", reverse("admin:index")))
+        if user.is_superuser:
+            items.append(("Django admin", reverse("admin:index")))
     else:
         items = [
             ("SLA dashboard", reverse("portal:sla-dashboard")),

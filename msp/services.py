@@ -5,13 +5,15 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, models, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -21,11 +23,13 @@ from django.utils.http import urlsafe_base64_encode
 from msp.choices import OutboxChannel, OutboxStatus, UserRole
 from msp.models import (
     ApiToken,
+    Asset,
     Client,
     Contact,
     Heartbeat,
     Notification,
     OutboxMessage,
+    Site,
     Team,
     User,
 )
@@ -397,13 +401,15 @@ USER_FIELDS = ("email", "full_name", "role", "tier", "client", "phone", "is_acti
 
 
 @transaction.atomic
-def user_invite(*, by: User, **fields) -> User:
+def user_invite(*, by: User, teams: list[Team] | None = None, **fields) -> User:
     """A new person (staff or a client's user) without a password: they are emailed a link to
     choose one, valid as long as Django's password-reset links (PASSWORD_RESET_TIMEOUT)."""
     user = User(**{name: fields[name] for name in USER_FIELDS if name in fields})
     user.set_unusable_password()
     user.full_clean()
     user.save()
+    if teams is not None:
+        user_teams_set(user=user, teams=teams)
     outbox_enqueue(
         key=f"user-invite:{user.pk}",
         channel=OutboxChannel.EMAIL,
@@ -425,7 +431,7 @@ def user_password_link(user: User) -> str:
 
 
 @transaction.atomic
-def user_update(*, user: User, by: User, **fields) -> User:
+def user_update(*, user: User, by: User, teams: list[Team] | None = None, **fields) -> User:
     """Change a person's details, role or tier, or deactivate them. Deactivating (or moving
     staff to another role) ends their sessions and revokes their tokens at once; the last
     active administrator cannot be demoted or deactivated, by anyone."""
@@ -448,6 +454,159 @@ def user_update(*, user: User, by: User, **fields) -> User:
         )
     user.full_clean()
     user.save()
+    if teams is not None:
+        user_teams_set(user=user, teams=teams)
     if (was_active and not user.is_active) or old_role != user.role:
         user_sign_out_everywhere(user=user)
     return user
+
+
+def user_teams_set(*, user: User, teams: list[Team]) -> None:
+    """The teams `user` is a member of (which decide the clients they see). Client users are
+    in no team."""
+    if teams and not user.is_msp_staff:
+        raise ValidationError({"teams": "Client users are in no team."})
+    user.teams.set(teams)
+
+
+# The directory: clients, sites, contacts, assets and teams -------------------------------------
+# Each write validates the row as the model says (full_clean) and saves it in one transaction;
+# the pages and the API call these same functions. Rows are deactivated, never deleted (their
+# tickets, contracts and reports point at them).
+
+CLIENT_FIELDS = (
+    "name",
+    "slug",
+    "timezone",
+    "account_manager",
+    "status",
+    "email_domains",
+    "notes",
+    "require_mfa",
+)
+SITE_FIELDS = ("client", "name", "address", "timezone")
+CONTACT_FIELDS = (
+    "client",
+    "site",
+    "full_name",
+    "email",
+    "phone",
+    "job_title",
+    "role",
+    "is_active",
+    "is_seat",
+    "receives_reports",
+    "unverified_from_email",
+)
+ASSET_FIELDS = (
+    "client",
+    "site",
+    "kind",
+    "name",
+    "hostname",
+    "serial_number",
+    "rmm_id",
+    "is_active",
+    "notes",
+)
+TEAM_FIELDS = ("name", "tier", "lead", "email", "serves_all_clients")
+
+RowT = TypeVar("RowT", bound=models.Model)
+
+
+def _save_checked(row: RowT, fields: dict, names: tuple[str, ...]) -> RowT:
+    unknown = set(fields) - set(names)
+    if unknown:
+        raise TypeError(f"Not fields of {type(row).__name__}: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.full_clean()
+    row.save()
+    return row
+
+
+def _locked(row: RowT) -> RowT:
+    return type(row)._default_manager.select_for_update().get(pk=row.pk)
+
+
+@transaction.atomic
+def client_create(*, by: User, **fields) -> Client:
+    """A new client. Its creator keeps seeing it: staff who see only the clients of their
+    teams have it served by those of their teams that are narrowed to some clients (an
+    administrator, or a member of a team that serves all clients, sees it anyway)."""
+    client = _save_checked(Client(), fields, CLIENT_FIELDS)
+    if not by.visible_clients().every:
+        own_teams = Team.objects.filter(Q(members=by) | Q(lead=by), serves_all_clients=False)
+        client.teams.add(*own_teams.distinct())
+    return client
+
+
+@transaction.atomic
+def client_update(*, client: Client, **fields) -> Client:
+    """Change a client's details or status (status "inactive" deactivates it)."""
+    return _save_checked(_locked(client), fields, CLIENT_FIELDS)
+
+
+@transaction.atomic
+def site_create(**fields) -> Site:
+    return _save_checked(Site(), fields, SITE_FIELDS)
+
+
+@transaction.atomic
+def site_update(*, site: Site, **fields) -> Site:
+    return _save_checked(_locked(site), fields, SITE_FIELDS)
+
+
+@transaction.atomic
+def contact_create(**fields) -> Contact:
+    return _save_checked(Contact(), fields, CONTACT_FIELDS)
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, by: User, **fields) -> Contact:
+    """Change a contact. Deactivating one (is_active false) also deactivates their portal
+    login, which ends its sessions and tokens: a person who left keeps no access."""
+    contact = _save_checked(_locked(contact), fields, CONTACT_FIELDS)
+    if not contact.is_active and contact.user_id and contact.user.is_active:
+        user_update(user=contact.user, by=by, is_active=False)
+    return contact
+
+
+@transaction.atomic
+def asset_create(**fields) -> Asset:
+    return _save_checked(Asset(), fields, ASSET_FIELDS)
+
+
+@transaction.atomic
+def asset_update(*, asset: Asset, **fields) -> Asset:
+    return _save_checked(_locked(asset), fields, ASSET_FIELDS)
+
+
+@transaction.atomic
+def team_create(
+    *, members: list[User] | None = None, clients: list[Client] | None = None, **fields
+) -> Team:
+    team = _save_checked(Team(), fields, TEAM_FIELDS)
+    return _team_people_and_clients(team, members, clients)
+
+
+@transaction.atomic
+def team_update(
+    *,
+    team: Team,
+    members: list[User] | None = None,
+    clients: list[Client] | None = None,
+    **fields,
+) -> Team:
+    team = _save_checked(_locked(team), fields, TEAM_FIELDS)
+    return _team_people_and_clients(team, members, clients)
+
+
+def _team_people_and_clients(team: Team, members, clients) -> Team:
+    if members is not None:
+        if any(not member.is_msp_staff for member in members):
+            raise ValidationError({"members": "Only MSP staff are members of teams."})
+        team.members.set(members)
+    if clients is not None:
+        team.clients.set(clients)
+    return team

@@ -6,7 +6,34 @@ from msp.choices import Tier
 from msp.models import ApiToken, Asset, Client, Contact, Notification, Site, Team, User
 
 
-class ClientSerializer(CleanModelSerializer):
+class ServiceWritesMixin:
+    """Creates and updates through the directory's services (msp.services), the functions the
+    workspace pages call too: `create_service(by=..., **data)` and
+    `update_service(<instance_keyword>=instance, by=..., **data)`."""
+
+    create_service = None
+    update_service = None
+    instance_keyword = ""
+    passes_actor = ()  # which of "create", "update" take the acting user as `by`
+
+    def _actor(self, operation: str) -> dict:
+        return {"by": self.context["request"].user} if operation in self.passes_actor else {}
+
+    def create(self, validated_data):
+        return type(self).create_service(**self._actor("create"), **validated_data)
+
+    def update(self, instance, validated_data):
+        return type(self).update_service(
+            **{self.instance_keyword: instance}, **self._actor("update"), **validated_data
+        )
+
+
+class ClientSerializer(ServiceWritesMixin, CleanModelSerializer):
+    create_service = services.client_create
+    update_service = services.client_update
+    instance_keyword = "client"
+    passes_actor = ("create",)
+
     class Meta:
         model = Client
         fields = [
@@ -18,6 +45,7 @@ class ClientSerializer(CleanModelSerializer):
             "account_manager",
             "email_domains",
             "notes",
+            "require_mfa",
             "created_at",
             "updated_at",
         ]
@@ -37,14 +65,23 @@ class ClientOwnedSerializer(CleanModelSerializer):
         return attrs
 
 
-class SiteSerializer(ClientOwnedSerializer):
+class SiteSerializer(ServiceWritesMixin, ClientOwnedSerializer):
+    create_service = services.site_create
+    update_service = services.site_update
+    instance_keyword = "site"
+
     class Meta:
         model = Site
         fields = ["id", "client", "name", "address", "timezone", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
 
-class ContactSerializer(ClientOwnedSerializer):
+class ContactSerializer(ServiceWritesMixin, ClientOwnedSerializer):
+    create_service = services.contact_create
+    update_service = services.contact_update
+    instance_keyword = "contact"
+    passes_actor = ("update",)
+
     class Meta:
         model = Contact
         fields = [
@@ -65,7 +102,11 @@ class ContactSerializer(ClientOwnedSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
-class AssetSerializer(ClientOwnedSerializer):
+class AssetSerializer(ServiceWritesMixin, ClientOwnedSerializer):
+    create_service = services.asset_create
+    update_service = services.asset_update
+    instance_keyword = "asset"
+
     class Meta:
         model = Asset
         fields = [
@@ -86,6 +127,10 @@ class AssetSerializer(ClientOwnedSerializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
+    teams = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True, help_text="The teams this person is a member of."
+    )
+
     # Blank for everyone who is not a technician: the schema says so (the model's choices alone
     # gave an enum of L1-L3 that the API's own answers did not match).
     tier = serializers.ChoiceField(
@@ -97,7 +142,7 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "role", "tier", "client", "is_active"]
+        fields = ["id", "email", "full_name", "role", "tier", "client", "is_active", "teams"]
         read_only_fields = fields
 
 
@@ -106,9 +151,35 @@ class UserWriteSerializer(CleanModelSerializer):
     or a client's user (role "client" and their client). New people are emailed a link to
     choose a password; no password goes through the API."""
 
+    teams = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(),
+        many=True,
+        required=False,
+        help_text="The teams this person is a member of (replaces them all); staff only.",
+    )
+
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "role", "tier", "client", "phone", "is_active"]
+        fields = [
+            "id",
+            "email",
+            "full_name",
+            "role",
+            "tier",
+            "client",
+            "phone",
+            "is_active",
+            "teams",
+        ]
+
+    def validate(self, attrs):
+        # The reverse side of Team.members: set by the service once the user is saved, not
+        # assigned to the unsaved instance that the model's clean() checks.
+        teams = attrs.pop("teams", None)
+        attrs = super().validate(attrs)
+        if teams is not None:
+            attrs["teams"] = teams
+        return attrs
 
     def clean_exclude(self) -> list[str]:
         return ["password"]
@@ -126,6 +197,12 @@ class UserWriteSerializer(CleanModelSerializer):
 
 
 class TeamSerializer(CleanModelSerializer):
+    def create(self, validated_data):
+        return services.team_create(**validated_data)
+
+    def update(self, instance, validated_data):
+        return services.team_update(team=instance, **validated_data)
+
     class Meta:
         model = Team
         fields = ["id", "name", "tier", "lead", "members", "email", "serves_all_clients", "clients"]

@@ -251,7 +251,7 @@ class UserViewSet(
     people and change their role, tier or details, or deactivate them (which ends their
     sessions and tokens)."""
 
-    queryset = User.objects.order_by("id")
+    queryset = User.objects.prefetch_related("teams").order_by("id")
     serializer_class = UserSerializer
     filterset_fields = ["role", "tier", "is_active", "client"]
     write_roles = (UserRole.ADMIN,)
