@@ -1,17 +1,9 @@
 """Celery for real: a worker and beat in their own processes, Redis as broker, PostgreSQL."""
 
-import os
-import subprocess
-import sys
 import time
-from contextlib import contextmanager
-from datetime import datetime
-from pathlib import Path
 
 import pytest
-import redis
 from celery import Celery
-from django.db import connection
 from django.utils import timezone
 
 from msp.choices import OutboxStatus, Tier, UserRole
@@ -20,11 +12,10 @@ from msp.selectors import BEAT_HEARTBEAT
 from msp.tasks import heartbeat_task
 from sla.models import SLAEvent, SLATarget
 from tests.factories import ClientFactory, StaffFactory, TeamFactory
+from tests.msp.celery_processes import heartbeat_after, worker_and_beat
 from tickets.choices import EventKind, Impact, Urgency
 from tickets.models import Ticket
 from tickets.services import ticket_open
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_heartbeat_task_records_its_run(db):
@@ -33,59 +24,6 @@ def test_heartbeat_task_records_its_run(db):
     heartbeat_task()
     assert Heartbeat.objects.get(name=BEAT_HEARTBEAT).last_run_at >= first
     assert Heartbeat.objects.count() == 1
-
-
-def _celery(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "msp", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-@contextmanager
-def worker_and_beat(redis_url: str, tmp_path: Path, **settings: str):
-    """A Celery worker and beat in their own processes, on Redis and the test database."""
-    redis.Redis.from_url(redis_url).flushdb()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "msp.settings.test",
-        "MSP_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
-        "CELERY_BROKER_URL": redis_url,
-        "MSP_VAR_DIR": str(tmp_path),
-        **settings,
-    }
-    worker = _celery(
-        ["worker", "--pool=solo", "--loglevel=INFO", "--without-mingle", "--without-gossip"],
-        env,
-        tmp_path / "worker.log",
-    )
-    beat = _celery(
-        ["beat", "--loglevel=INFO", f"--schedule={tmp_path / 'beat-schedule'}"],
-        env,
-        tmp_path / "beat.log",
-    )
-    try:
-        yield
-    finally:
-        for process in (beat, worker):
-            process.terminate()
-        for process in (beat, worker):
-            process.wait(timeout=30)
-
-
-def heartbeat_after(instant: datetime | None, timeout: float = 60) -> datetime | None:
-    """The first heartbeat recorded after `instant` (any, when None), waited for; None when
-    none comes within `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        heartbeat = Heartbeat.objects.filter(name=BEAT_HEARTBEAT).first()
-        if heartbeat and (instant is None or heartbeat.last_run_at > instant):
-            return heartbeat.last_run_at
-        time.sleep(0.1)
-    return None
 
 
 @pytest.mark.slow
