@@ -21,11 +21,12 @@ COPY . .
 RUN deploy/install
 
 FROM ${PYTHON_IMAGE}
-# WeasyPrint (report PDFs) needs Pango and a font: the packages bin/setup installs on a host.
+# WeasyPrint (report PDFs) needs Pango and a font: the packages bin/setup installs on a host;
+# bin/backup and bin/restore need pg_dump and pg_restore.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-dejavu-core \
+        libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-dejavu-core postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 # The processes run as psa, who cannot change the app: only var/ (webhook stamps, beat's
 # schedule) and /var/lib/psa (uploads, a volume) are its own.

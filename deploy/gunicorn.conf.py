@@ -29,6 +29,8 @@ def _env_int(name: str, default: int) -> int:
     return int(value)
 
 
+TRUE_VALUES = {"1", "true", "yes", "on"}
+
 wsgi_app = "msp.wsgi:application"
 bind = [os.environ.get("WEB_BIND") or "0.0.0.0:8000"]
 
@@ -44,13 +46,13 @@ keepalive = 5
 # Workers' heartbeat files on tmpfs: a slow or overlay disk cannot stall them.
 worker_tmp_dir = "/dev/shm"  # noqa: S108
 
-# Both logs to standard output (the container's log, or journald under systemd). An access line:
-# client, time, request, status, bytes, duration, the request's id, referrer and user agent.
-accesslog = "-"
+# Logs to standard output (the container's log, or journald under systemd). The app writes one
+# JSON line per request itself (LOG_REQUESTS, on in production), with the user, the client and
+# secrets in the URL redacted, so gunicorn's own access log is only for LOG_REQUESTS=false; its
+# line gives the path without the query string, and the request's id.
 errorlog = "-"
-access_log_format = (
-    '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s "%(f)s" "%(a)s"'
-)
+accesslog = None if os.environ.get("LOG_REQUESTS", "true").lower() in TRUE_VALUES else "-"
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 
 # gunicorn 25's control socket (gunicornc) goes in $HOME, which the app's user may not have, and
 # two servers of one user would share it; systemd and Docker control the processes here.
