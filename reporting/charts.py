@@ -33,6 +33,17 @@ CONFIG = {
 }
 
 
+# An x label is centred under its point, and a line chart's last point is at the plot's right
+# edge: half the widest label must fit in the right margin or the SVG cuts it ("Oct 202").
+# DejaVu Sans is about 0.64 em a character at most for these labels (digits, capitals).
+LABEL_EM_PER_CHARACTER = 0.7
+
+
+def _half_label_width(labels: list[str]) -> int:
+    widest = max((len(label) for label in labels), default=0)
+    return int(widest * STYLE.label_font_size * LABEL_EM_PER_CHARACTER / 2) + 1
+
+
 def _render(chart) -> SafeString:
     # pygal escapes labels and values itself (it builds the SVG as an XML tree).
     return mark_safe(chart.render(is_unicode=True))  # noqa: S308
@@ -57,8 +68,16 @@ def trend_lines(trend: list[dict]) -> SafeString | None:
     """Overall compliance and tickets opened, period by period."""
     if len(trend) < 2:
         return None
-    chart = Line(title="Compliance (%) by period", range=(0, 100), dots_size=3, **CONFIG)
-    chart.x_labels = [point["period"] for point in trend]
+    labels = [point["period"] for point in trend]
+    config = {**CONFIG, "margin_right": CONFIG["margin"] + _half_label_width(labels)}
+    chart = Line(
+        title="Compliance (%) by period",
+        range=(0, 100),
+        dots_size=3,
+        show_legend=False,  # one series, named by the title
+        **config,
+    )
+    chart.x_labels = labels
     chart.add("Compliance", [_number(point["compliance"]) for point in trend])
     return _render(chart)
 

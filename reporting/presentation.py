@@ -14,17 +14,42 @@ from reporting import charts
 from sla.choices import Priority
 from tickets.choices import TicketSource, TicketType
 
-CLOCK_NAMES = {"response": "first response", "resolution": "resolution"}
-SHORT_CLOCK_NAMES = {"response": "resp.", "resolution": "resol."}
-# Volume groups: stored dimension prefix, heading, labels of the stored values.
-VOLUME_GROUPS = (
-    ("priority", "By priority", {}),
-    ("type", "By type", dict(TicketType.choices)),
-    ("source", "By source", dict(TicketSource.choices)),
-    ("site", "By site", {"-": "No site"}),
-)
+CLOCK_NAMES = {"response": "first response", "resolution": "resolution", "next_update": "update"}
+SHORT_CLOCK_NAMES = {"response": "resp.", "resolution": "resol.", "next_update": "upd."}
 LADDER_STEPS = dict(LadderStep.choices)
 SERVICES = dict(Service.choices)
+
+
+def choice_label(choices: dict[str, str], value: str) -> str:
+    """What people read for a stored choice ("service_desk" reads "Service desk"): its label,
+    or, for a value no longer among the choices (an older snapshot keeps it), the value made
+    readable all the same. Never the internal name."""
+    return choices.get(value) or value.replace("_", " ").strip().capitalize()
+
+
+def _as_written(value: str) -> str:
+    return value  # names people gave (sites, priorities "P1"): shown as they wrote them
+
+
+# Volume groups: stored dimension prefix, heading, how a stored value reads.
+VOLUME_GROUPS = (
+    ("priority", "By priority", _as_written),
+    ("type", "By type", lambda value: choice_label(dict(TicketType.choices), value)),
+    ("source", "By source", lambda value: choice_label(dict(TicketSource.choices), value)),
+    ("site", "By site", lambda value: "No site" if value == "-" else value),
+)
+
+
+def figure_label(key: str, dimension: str) -> str:
+    """A compliance or availability figure named as the report names it: "P1 first response",
+    "Service desk availability"."""
+    if key == "availability":
+        return f"{choice_label(SERVICES, dimension)} availability"
+    if key == "compliance":
+        return ReportContent.compliance_label(dimension)
+    return dimension
+
+
 # How precisely each unit is shown: percentages to 0.01 and cut down, the precision compliance
 # is measured and judged at (contracts.selectors.compliance_share), so a share below its target
 # never reads as reaching it; ratings to 0.01, counts whole, and durations cut down like the SLA
@@ -183,20 +208,20 @@ class ReportContent:
         rows.sort(key=lambda r: (order.get(r["dimension"].split("/")[0], 99), r["dimension"]))
         return [
             Row(
-                self._compliance_label(r["dimension"]),
+                self.compliance_label(r["dimension"]),
                 _decimal(r["value"]),
                 r["count"],
                 _decimal(r["target"]),
-                short_label=self._compliance_label(r["dimension"], short=True),
+                short_label=self.compliance_label(r["dimension"], short=True),
             )
             for r in rows
         ]
 
     @staticmethod
-    def _compliance_label(dimension: str, short: bool = False) -> str:
+    def compliance_label(dimension: str, short: bool = False) -> str:
         priority, _, clock = dimension.partition("/")
         names = SHORT_CLOCK_NAMES if short else CLOCK_NAMES
-        return f"{priority} {names.get(clock, clock)}"
+        return f"{priority} {choice_label(names, clock).lower()}"
 
     @property
     def compliance_overall(self) -> Row:
@@ -253,13 +278,13 @@ class ReportContent:
     @cached_property
     def volume_groups(self) -> list[tuple[str, list[Row]]]:
         groups = []
-        for prefix, title, labels in VOLUME_GROUPS:
+        for prefix, title, label in VOLUME_GROUPS:
             values = (
                 (r["dimension"].partition(":")[2], r["count"])
                 for r in self._rows.get("volume", [])
                 if r["dimension"].startswith(f"{prefix}:")
             )
-            rows = [Row(labels.get(value, value), count=count) for value, count in values]
+            rows = [Row(label(value), count=count) for value, count in values]
             if rows:
                 groups.append((title, rows))
         return groups
@@ -282,7 +307,7 @@ class ReportContent:
     def availability(self) -> list[Row]:
         return [
             Row(
-                SERVICES.get(row.label, row.label),
+                choice_label(SERVICES, row.label),
                 row.value,
                 row.count,
                 row.target,
@@ -329,9 +354,9 @@ class ReportContent:
         for row in self._rows.get("credit_missed", []):
             month, kind, name = row["dimension"].split(" ", 2)
             label = (
-                f"{SERVICES.get(name, name)} availability"
+                figure_label("availability", name)
                 if kind == "availability"
-                else self._compliance_label(name)
+                else self.compliance_label(name)
             )
             target = _decimal(row["target"])
             missed.setdefault(month, []).append(
@@ -385,7 +410,7 @@ class ReportContent:
         if row is None:
             return None
         step = row["dimension"]
-        return {"step": step, "label": LADDER_STEPS.get(step, step), "months": row["count"]}
+        return {"step": step, "label": choice_label(LADDER_STEPS, step), "months": row["count"]}
 
     @property
     def breaches(self) -> list[dict]:
@@ -393,7 +418,7 @@ class ReportContent:
             {
                 **row,
                 "breached_at": datetime.fromisoformat(row["breached_at"]).astimezone(self.zone),
-                "clock_name": CLOCK_NAMES.get(row["clock"], row["clock"]),
+                "clock_name": choice_label(CLOCK_NAMES, row["clock"]).lower(),
             }
             for row in self.figures["breaches"]["rows"]
         ]

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import template
 
-from reporting.presentation import Headline, as_shown
+from reporting.presentation import Headline, as_shown, figure_label
 from tickets.templatetags.sla_tags import seconds_as_duration
 
 register = template.Library()
@@ -64,3 +64,9 @@ def figure(account, name: str):
     """An account's figure by "key" or "key:dimension", e.g. account|figure:"response_p50:all"."""
     key, _, dimension = name.partition(":")
     return account.figure(key, dimension)
+
+
+@register.filter
+def figure_name(figure) -> str:
+    """A compliance or availability figure (with .key and .dimension) as the report names it."""
+    return figure_label(figure.key, figure.dimension)

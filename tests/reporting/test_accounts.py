@@ -58,8 +58,8 @@ def test_my_clients_this_month_so_far(accounts, client_b, account_manager):
     row = row_of(page, accounts.slug)
     assert "C-1" in row
     # P1 resolution: 2 of 3 clocks met (66.66 %, cut down) against the 90 % target just set.
-    assert "P1/resolution 66.66 % &lt; 90.00 %" in row
-    assert "P1/response" not in row  # 100 % against 95 %: met
+    assert "P1 resolution 66.66 % &lt; 90.00 %" in row  # named as in the report
+    assert "P1 first response" not in row  # 100 % against 95 %: met
     assert 'data-testid="backlog">2<' in row  # the open P4 and the October ticket
     assert "On target" in row and "Oct 2026" in row  # October evaluated: no clock concluded
     assert 'October 2026</a> <span class="badge text-bg-secondary">draft' in row

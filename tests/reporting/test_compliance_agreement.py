@@ -57,7 +57,7 @@ def as_evaluated(evaluation: MonthlyEvaluation) -> dict:
             label = f"{result.get_service_display()} availability"
             targets[label] = (result.measured_percent, None, not result.met)
         else:
-            label = ReportContent._compliance_label(f"{result.priority}/{result.metric}")
+            label = ReportContent.compliance_label(f"{result.priority}/{result.metric}")
             clocks = result.met_count + result.breached_count
             targets[label] = (result.measured_percent, clocks, not result.met)
     return {
