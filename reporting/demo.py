@@ -18,9 +18,9 @@ ACME_SUMMARY = (
     "response to one P1 outage a month came late from August on. We have added an on-call "
     "engineer to the monitoring rota and agreed a remediation plan."
 )
-ACME_RECOMMENDATIONS = (
-    "Replace the ageing file server (the top recurring asset) before year end.\n"
-    "Move the VPN to the new firewall to stop the hourly drops."
+ACME_RECOMMENDATIONS = (  # Markdown, as account managers write it
+    "- **Replace the ageing file server** (the top recurring asset) before year end.\n"
+    "- Move the VPN to the new firewall to stop the hourly drops."
 )
 
 

@@ -8,6 +8,10 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+import markdown
+import nh3
+from django.utils.safestring import SafeString, mark_safe
+
 from contracts.choices import LadderStep, Service
 from contracts.selectors import target_met
 from reporting import charts
@@ -16,6 +20,32 @@ from tickets.choices import TicketSource, TicketType
 
 CLOCK_NAMES = {"response": "first response", "resolution": "resolution", "next_update": "update"}
 SHORT_CLOCK_NAMES = {"response": "resp.", "resolution": "resol.", "next_update": "upd."}
+# The account manager's summary and recommendations are Markdown. What they may become: text
+# structure and links, nothing that runs, loads or styles (no script, image, style or on*
+# attribute: the PDF renderer must fetch nothing, the page must run nothing).
+MARKDOWN_TAGS = {
+    *("p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote"),
+    *("ul", "ol", "li", "h3", "h4", "h5", "h6", "a"),
+    *("table", "thead", "tbody", "tr", "th", "td"),
+}
+MARKDOWN_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
+LINK_SCHEMES = {"http", "https", "mailto"}
+
+
+def markdown_as_html(text: str) -> SafeString:
+    """Markdown written by staff, as sanitised HTML for the report page and its PDF. A single
+    line break stays a line break (nl2br), as the plain text was shown before."""
+    html = markdown.markdown(text, extensions=["sane_lists", "nl2br", "tables"])
+    cleaned = nh3.clean(
+        html,
+        tags=MARKDOWN_TAGS,
+        attributes=MARKDOWN_ATTRIBUTES,
+        url_schemes=LINK_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+    )
+    return mark_safe(cleaned)  # noqa: S308 (sanitised by nh3 just above)
+
+
 LADDER_STEPS = dict(LadderStep.choices)
 SERVICES = dict(Service.choices)
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import template
 
-from reporting.presentation import Headline, as_shown, figure_label
+from reporting.presentation import Headline, as_shown, figure_label, markdown_as_html
 from tickets.templatetags.sla_tags import seconds_as_duration
 
 register = template.Library()
@@ -70,3 +70,9 @@ def figure(account, name: str):
 def figure_name(figure) -> str:
     """A compliance or availability figure (with .key and .dimension) as the report names it."""
     return figure_label(figure.key, figure.dimension)
+
+
+@register.filter
+def report_markdown(text: str):
+    """The account manager's Markdown, sanitised (presentation.markdown_as_html)."""
+    return markdown_as_html(text or "")
