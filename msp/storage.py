@@ -1,6 +1,8 @@
 """Where uploaded files live (local disk or an S3-compatible bucket) and how a permitted
 download leaves the server, both read from the environment by the settings. docs/storage.md."""
 
+import importlib.util
+
 from django.core.exceptions import ImproperlyConfigured
 
 from msp.settings.env import env_int, env_str
@@ -31,6 +33,10 @@ def default_storage_from_env() -> dict:
         return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     if kind != S3:
         raise ImproperlyConfigured(f"ATTACHMENT_STORAGE must be local or s3, not {kind!r}.")
+    if not all(importlib.util.find_spec(module) for module in ("storages", "boto3")):
+        raise ImproperlyConfigured(
+            "ATTACHMENT_STORAGE=s3 needs django-storages and boto3: pip install '.[s3]'."
+        )
     options = {
         "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", required=True),
         "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,

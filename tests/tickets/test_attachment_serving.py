@@ -246,6 +246,21 @@ def test_storage_settings_that_cannot_work_stop_start_up(monkeypatch, environmen
         storage.serving_mode_from_env(storage.default_storage_from_env())
 
 
+def test_s3_without_the_s3_extra_stops_start_up(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setenv("ATTACHMENT_STORAGE", "s3")
+    monkeypatch.setenv("AWS_STORAGE_BUCKET_NAME", "msp-files")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "storages" else real_find_spec(name, *args),
+    )
+    with pytest.raises(ImproperlyConfigured, match=r"pip install '\.\[s3\]'"):
+        storage.default_storage_from_env()
+
+
 def test_s3_storage_options_from_the_environment(monkeypatch):
     monkeypatch.setenv("ATTACHMENT_STORAGE", "s3")
     monkeypatch.setenv("AWS_STORAGE_BUCKET_NAME", "msp-files")
