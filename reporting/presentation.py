@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import markdown
 import nh3
+from django.template.defaultfilters import pluralize
 from django.utils.safestring import SafeString, mark_safe
 
 from contracts.choices import LadderStep, Service
@@ -123,6 +124,9 @@ class Row:
         return self.target is not None and not target_met(self.value, self.target)
 
 
+FEW = 5  # fewer figures than this behind a median: said beside it
+
+
 @dataclass(frozen=True)
 class Headline:
     label: str
@@ -130,6 +134,37 @@ class Headline:
     unit: str  # "%", "seconds", "count", "rating"
     previous: Decimal | int | None
     higher_is_better: bool
+    count: int | None = None  # how many things the figure is made of, when that matters
+    noun: str = ""  # what those things are ("first response")
+    live: bool = False  # a period still running (the dashboard's month so far)
+    business_time: bool = False
+
+    @property
+    def under_a_minute(self) -> bool:
+        """A duration that reads "0 min" once cut down to the minute."""
+        return (
+            self.unit == "seconds"
+            and self.value is not None
+            and as_shown(self.value, "seconds") == 0
+        )
+
+    @property
+    def note(self) -> str:
+        """What a reader needs to read the figure right: none yet, how few it is made of, why a
+        time is under a minute."""
+        if self.count is None or not self.noun:
+            return ""
+        if self.value is None or not self.count:
+            return f"No {self.noun} yet." if self.live else f"No {self.noun} in the period."
+        notes = []
+        if self.count < FEW:
+            so_far = " so far" if self.live else ""
+            notes.append(f"Of {self.count} {self.noun}{pluralize(self.count)}{so_far}.")
+        if self.under_a_minute and self.business_time:
+            notes.append(
+                "Counted in business hours: a first reply sent outside them takes no time."
+            )
+        return " ".join(notes)
 
     @property
     def change(self) -> Decimal | None:
@@ -176,6 +211,14 @@ class ReportContent:
         return self.trend[-2]["period"] if len(self.trend) > 1 else ""
 
     @property
+    def is_live(self) -> bool:
+        """Figures of a period still running when computed (the dashboard's month so far)."""
+        computed, end = self.figures.get("computed_at"), self.period.get("end")
+        return bool(computed and end) and datetime.fromisoformat(computed) < datetime.fromisoformat(
+            end
+        )
+
+    @property
     def is_quarter(self) -> bool:
         return self.period["kind"] == "quarter"
 
@@ -207,6 +250,10 @@ class ReportContent:
                 "seconds",
                 _decimal(previous.get("response_p50")),
                 False,
+                count=self._count("response_p50", "all"),
+                noun="first response",
+                live=self.is_live,
+                business_time=True,
             ),
             Headline(
                 "Mean time to resolve",
@@ -214,6 +261,9 @@ class ReportContent:
                 "seconds",
                 _decimal(previous.get("mttr")),
                 False,
+                count=self._count("mttr"),
+                noun="resolved ticket",
+                live=self.is_live,
             ),
             Headline(
                 "First contact resolution",

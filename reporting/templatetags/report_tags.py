@@ -42,6 +42,8 @@ def rating(value) -> str:
 
 @register.filter
 def headline_value(headline: Headline) -> str:
+    if headline.under_a_minute:
+        return "under 1 min"  # not "0 min": some time it took, less than the minute shown
     return _format(headline.value, headline.unit)
 
 

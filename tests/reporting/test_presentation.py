@@ -49,3 +49,56 @@ def test_a_change_of_minutes_in_durations_of_days_reads_as_no_change():
     mttr = Headline("Mean time to resolve", 101400, "seconds", 100800, False)
     assert headline_value(mttr) == "1 d 4 h" and headline_change(mttr) == "no change"
     assert headline_change(Headline("MTTR", 104400, "seconds", 100800, False)) == "+1 h 0 min"
+
+
+class TestNotes:
+    """A median of "0 min" for the month so far read as if nothing took any time: the page says
+    how few figures it is made of and why a time can be under a minute."""
+
+    def response(self, value, count, live=True):
+        return Headline(
+            "Median first response",
+            value,
+            "seconds",
+            None,
+            False,
+            count=count,
+            noun="first response",
+            live=live,
+            business_time=True,
+        )
+
+    def test_a_median_under_a_minute_says_why(self):
+        headline = self.response(Decimal(0), 2)
+        assert headline_value(headline) == "under 1 min"
+        assert headline.note == (
+            "Of 2 first responses so far. Counted in business hours: a first reply sent outside"
+            " them takes no time."
+        )
+
+    def test_nothing_yet_reads_as_nothing_yet(self):
+        headline = self.response(None, 0)
+        assert headline_value(headline) == "—"
+        assert headline.note == "No first response yet."
+        assert self.response(None, 0, live=False).note == "No first response in the period."
+
+    def test_enough_figures_need_no_note(self):
+        headline = self.response(Decimal(480), 36, live=False)
+        assert headline_value(headline) == "8 min" and headline.note == ""
+        assert self.response(Decimal(480), 1).note == "Of 1 first response so far."
+
+
+def test_the_dashboard_month_is_live_and_a_report_is_not():
+    from reporting.presentation import ReportContent
+
+    period = {"kind": "month", "label": "November 2026", "end": "2026-12-01T05:00:00+00:00"}
+    base = {
+        "client": {"name": "A", "timezone": "UTC"},
+        "contract": None,
+        "trend": [],
+        "metrics": [],
+        "breaches": {"total": 0, "rows": []},
+        "period": period,
+    }
+    assert ReportContent({**base, "computed_at": "2026-11-03T10:00:00+00:00"}).is_live
+    assert not ReportContent({**base, "computed_at": "2026-12-01T09:00:00+00:00"}).is_live

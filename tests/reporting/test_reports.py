@@ -19,6 +19,7 @@ from msp.services import outbox_deliver
 from reporting.models import Report
 from reporting.rendering import report_csv, report_pdf
 from reporting.services import report_generate, report_send, reports_run_scheduled
+from reporting.templatetags.report_tags import duration
 from tests.factories import ContactFactory
 from tests.reporting.conftest import NOVEMBER, ny
 
@@ -107,9 +108,9 @@ def test_pdf_shows_the_figures(month):
 def test_csv_has_every_figure(month):
     report = report_generate(client=month, period=NOVEMBER, now=AFTER_NOVEMBER)
     rows = list(csv.reader(io.StringIO(report_csv(report))))
-    assert rows[0] == ["section", "key", "dimension", "value", "count", "target", "detail"]
-    assert ["metric", "compliance", "P1/resolution", "66.660", "3", "", ""] in rows
-    assert ["metric", "volume", "all", "", "5", "", ""] in rows
+    assert rows[0][:7] == ["section", "key", "dimension", "value", "count", "target", "detail"]
+    assert ["metric", "compliance", "P1/resolution", "66.660", "3", "", "", "%", "66.66 %"] in rows
+    assert ["metric", "volume", "all", "", "5", "", "", "count", "5"] in rows
     assert sum(row[0] == "metric" for row in rows) == len(report.figures["metrics"])
     assert sum(row[0] == "breach" for row in rows) == 2
 
@@ -191,3 +192,22 @@ class TestSchedule:
         assert entry["schedule"].minute == {40}
         with time_machine.travel(datetime(2026, 12, 1, 5, 40, tzinfo=UTC), tick=False):
             assert entry["schedule"].is_due(datetime(2026, 12, 1, 4, 40, tzinfo=UTC))[0]
+
+
+def test_csv_durations_read_as_the_report_reads_them(month):
+    report = report_generate(client=month, period=NOVEMBER, now=AFTER_NOVEMBER)
+    rows = list(csv.DictReader(io.StringIO(report_csv(report))))
+    assert list(rows[0]) == [
+        "section", "key", "dimension", "value", "count", "target", "detail", "unit", "shown",
+    ]  # fmt: skip
+    mttr = next(row for row in rows if (row["section"], row["key"]) == ("metric", "mttr"))
+    assert mttr["unit"] == "seconds"
+    assert mttr["shown"] == duration(mttr["value"]) and mttr["shown"].endswith("min")
+    compliance = next(
+        r for r in rows if (r["key"], r["dimension"]) == ("compliance", "P1/resolution")
+    )
+    assert (compliance["unit"], compliance["shown"]) == ("%", "66.66 %")
+    times = [row for row in rows if row["unit"] == "seconds" and row["value"]]
+    assert times and all(" min" in row["shown"] or " h" in row["shown"] for row in times)
+    breach = next(row for row in rows if row["section"] == "breach")
+    assert breach["unit"] == "time" and breach["shown"].endswith("America/New_York")
