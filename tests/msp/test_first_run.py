@@ -5,6 +5,7 @@ locked", /healthz says "ok", every demo email is written to the Sent mail folder
 terminal), the sign-in line is printed last, and Ctrl-C stops everything without SIGKILL.
 """
 
+import io
 import json
 import os
 import re
@@ -18,10 +19,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
+from msp.choices import OutboxChannel
 from msp.demo import demo_logins
-
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+from msp.management.commands.demo_ready import Command as DemoReady
+from msp.models import OutboxMessage
+from msp.selectors import BEAT_HEARTBEAT
+from msp.services import heartbeat_record
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 READY_SECONDS = 900  # generous: a loaded 2-core machine; it takes one to two minutes
@@ -97,6 +102,8 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_bin_run_loads_the_demo_healthy_prints_the_logins_last_and_stops_cleanly(tmp_path):
     var_dir, port = tmp_path / "var", _free_port()
     marker = f"MSP_VAR_DIR={var_dir}"
@@ -175,3 +182,30 @@ def test_bin_run_loads_the_demo_healthy_prints_the_logins_last_and_stops_cleanly
         f"bin/run: demo seeded after {seeded_after:.0f} s, ready after {ready_after:.0f} s "
         f"({emails} emails written), stopped in {stop_took:.1f} s"
     )
+
+
+@pytest.mark.django_db
+def test_the_logins_wait_for_the_beat_and_for_the_demos_emails():
+    ready = DemoReady()
+    assert ready._not_ready("http://127.0.0.1:9") == "failing checks: beat"
+    heartbeat_record(name=BEAT_HEARTBEAT)
+    OutboxMessage.objects.create(
+        key="demo:1", channel=OutboxChannel.EMAIL, email="a@x.example", subject="S", body="B"
+    )
+    assert ready._not_ready("http://127.0.0.1:9") == "1 emails still to write"
+    OutboxMessage.objects.update(status="sent", sent_at=timezone.now())
+    # Then the web itself, which is not listening in this test.
+    assert ready._not_ready("http://127.0.0.1:9").startswith("http://127.0.0.1:9/healthz: ")
+
+
+def test_the_sign_in_line_comes_last_after_every_login(monkeypatch):
+    monkeypatch.setenv("MSP_RUN_STARTED_AT", str(int(time.time()) - 75))
+    out = io.StringIO()
+    DemoReady(stdout=out)._greet("http://127.0.0.1:8000", ready=True)
+    lines = out.getvalue().splitlines()
+    assert re.fullmatch(r"Ready in 7\d s\. Open http://127\.0\.0\.1:8000 and sign in .*", lines[-1])
+    assert [line.split()[0] for line in lines[1:-2]] == [login.email for login in demo_logins()]
+
+    out = io.StringIO()
+    DemoReady(stdout=out)._greet("http://127.0.0.1:8000", ready=False)
+    assert out.getvalue().splitlines()[-1].startswith("Not all is well (see above). Open ")

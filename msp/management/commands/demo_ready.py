@@ -6,7 +6,6 @@ import time
 import urllib.request
 
 from django.core.management.base import BaseCommand
-from django.db import connection
 
 from msp.demo import DEMO_PASSWORD, demo_logins
 from msp.selectors import health_report
@@ -32,7 +31,7 @@ class Command(BaseCommand):
             "--warn-after",
             type=float,
             default=300.0,
-            help="Seconds after which to say what is still not healthy (it keeps waiting).",
+            help="Seconds after which to print the logins anyway, with what is not healthy yet.",
         )
 
     def handle(self, *args, url: str, warn_after: float, **options) -> None:
@@ -40,15 +39,17 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, _stop)
         url = url.rstrip("/")
         waited_from = time.monotonic()
-        warned = False
         while (problem := self._not_ready(url)) is not None:
-            if not warned and time.monotonic() - waited_from > warn_after:
-                self.stdout.write(self.style.WARNING(f"Not ready yet: {problem}"))
-                warned = True
+            if time.monotonic() - waited_from > warn_after:
+                # Whatever is wrong, the logins must not stay hidden: say it, then show them.
+                self.stdout.write(
+                    self.style.WARNING(f"Not ready after {warn_after:.0f} s: {problem}")
+                )
+                break
             time.sleep(POLL_SECONDS)
         # The web logs the request just made; let that line come first, the sign-in line last.
         time.sleep(POLL_SECONDS)
-        self._greet(url)
+        self._greet(url, ready=problem is None)
         while True:
             signal.pause()
 
@@ -58,8 +59,8 @@ class Command(BaseCommand):
         # every second would fill the terminal with request lines.
         try:
             report = health_report()
-        finally:
-            connection.close()  # no SQLite connection kept open between polls
+        except Exception as exc:  # any: this process must not end, honcho would stop them all
+            return f"health report: {exc}"
         failing = [name for name, check in report["checks"].items() if not check["ok"]]
         if failing:
             return "failing checks: " + ", ".join(failing)
@@ -74,16 +75,15 @@ class Command(BaseCommand):
             return f"{url}/healthz: {exc}"
         return None if status == "ok" else f"{url}/healthz says {status}"
 
-    def _greet(self, url: str) -> None:
+    def _greet(self, url: str, *, ready: bool) -> None:
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for login in demo_logins():
             self.stdout.write(f"  {login.email:<24} {login.role}")
         self.stdout.write("Emails the app sends are under Sent mail (signed in as admin@demo.msp).")
         started = os.environ.get("MSP_RUN_STARTED_AT", "")
-        took = f" in {time.time() - float(started):.0f} s" if started else ""
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Ready{took}. Open {url} and sign in with one of the logins above "
-                "(Ctrl-C stops everything)."
-            )
-        )
+        took = f" in {time.time() - int(started):.0f} s" if started.isdigit() else ""
+        line = f"Open {url} and sign in with one of the logins above (Ctrl-C stops everything)."
+        if ready:
+            self.stdout.write(self.style.SUCCESS(f"Ready{took}. {line}"))
+        else:
+            self.stdout.write(self.style.WARNING(f"Not all is well (see above). {line}"))
