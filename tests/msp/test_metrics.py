@@ -502,3 +502,26 @@ def test_production_refuses_a_short_token_and_a_malformed_network():
         **{**PRODUCTION_ENV, "METRICS_TOKEN": TOKEN, "METRICS_ALLOWED_ADDRESSES": "10.0.0.0/8"},
     )
     assert good.returncode == 0, good.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_with_the_database_unreachable_the_scrape_still_answers_quickly(client, settings):
+    """Prometheus gets what can be read (the recorded counters, the checks' failure) instead of
+    a hang or an error page: the database's sources show as failed."""
+    scrape(client)  # the process's first request imports the URLconf's views: not the point
+    original = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict["PORT"] = _closed_port()
+    try:
+        started = time.monotonic()
+        samples = scrape(client)
+        elapsed = time.monotonic() - started
+    finally:
+        connection.close()
+        connection.settings_dict.update(original)
+    assert elapsed < 2
+    assert value(samples, "msp_health_check_ok", check="database") == 0
+    for source in ("sla", "intake"):
+        assert value(samples, "msp_scrape_collector_success", collector=source) == 0
+    assert value(samples, "msp_scrape_collector_success", collector="recorded") == 1
