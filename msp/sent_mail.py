@@ -1,10 +1,10 @@
 """Sent mail in development: the emails written to files, read back.
 
 The embedded default (msp.settings.dev) writes email to files under EMAIL_FILE_PATH instead of
-sending it, with Django's file-based backend; administrators read them on the Sent mail page
-(msp.sent_mail_views). The backend writes the messages of one connection into one file, each
-followed by a line of 79 dashes; every outbox email is sent on a connection of its own, so a
-file mostly holds one message.
+sending it, with Django's file-based backend (FileEmailBackend below names the files);
+administrators read them on the Sent mail page (msp.sent_mail_views). The backend writes the
+messages of one connection into one file, each followed by a line of 79 dashes; every outbox
+email is sent on a connection of its own, so a file mostly holds one message.
 """
 
 import os
@@ -19,13 +19,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.mail.backends import filebased
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 FILE_BACKEND = "msp.sent_mail.FileEmailBackend"
 MESSAGE_END = b"\n" + b"-" * 79 + b"\n"
 # The names the backends give their files: Django's "20261130-182751-140032.log", ours
-# "20261130-182751-123456-1f2e3d4c.log". Nothing else is read, so a name from a URL can never
-# reach outside the folder.
+# "20261130-182751-123456-1f2e3d4c.log" (UTC, to the microsecond). Nothing else is read, so a
+# name from a URL can never reach outside the folder.
 FILE_NAME = re.compile(r"\d{8}-\d{6}(-\d{6})?-[0-9a-f]+\.log")
 
 
@@ -36,7 +37,7 @@ class FileEmailBackend(filebased.EmailBackend):
 
     def _get_filename(self) -> str:
         if self._fname is None:
-            name = f"{datetime.now():%Y%m%d-%H%M%S-%f}-{uuid.uuid4().hex[:8]}.log"  # noqa: DTZ005 (a local file name)
+            name = f"{timezone.now():%Y%m%d-%H%M%S-%f}-{uuid.uuid4().hex[:8]}.log"
             self._fname = os.path.join(self.file_path, name)
         return self._fname
 
