@@ -82,6 +82,25 @@ API_OF = {
     "reporting:send": ["POST /api/v1/reports/{id}/send/"],
     # The directory and the workspace's own settings
     "workspace:client-teams": ["PATCH /api/v1/teams/{id}/"],
+    **{
+        f"workspace:{kind}-{action}": [operation.replace("RESOURCE", resource)]
+        for kind, resource in [
+            ("client", "clients"),
+            ("site", "sites"),
+            ("contact", "contacts"),
+            ("asset", "assets"),
+            ("person", "users"),
+            ("team", "teams"),
+        ]
+        for action, operation in [
+            ("create", "POST /api/v1/RESOURCE/"),
+            ("edit", "PATCH /api/v1/RESOURCE/{id}/"),
+            # Deactivating is a PATCH of the status (clients) or of is_active (the others).
+            ("deactivate", "PATCH /api/v1/RESOURCE/{id}/"),
+            ("reactivate", "PATCH /api/v1/RESOURCE/{id}/"),
+        ]
+        if not (kind in ("site", "team") and action in ("deactivate", "reactivate"))
+    },
     "workspace:notification-list": [
         "GET /api/v1/notifications/",
         "POST /api/v1/notifications/mark-read/",

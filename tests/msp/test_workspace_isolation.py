@@ -128,6 +128,19 @@ OBJECT_URLS = {
     "workspace:client-detail": lambda o: [o["client"].slug],
     "workspace:client-teams": lambda o: [o["client"].slug],
     **{
+        f"workspace:client-{name}": lambda o: [o["client"].slug]
+        for name in ["edit", "deactivate", "reactivate"]
+    },
+    "workspace:site-edit": lambda o: [o["ticket"].site_id],
+    **{
+        f"workspace:contact-{name}": lambda o: [o["contact"].pk]
+        for name in ["edit", "deactivate", "reactivate"]
+    },
+    **{
+        f"workspace:asset-{name}": lambda o: [o["ticket"].asset_id]
+        for name in ["edit", "deactivate", "reactivate"]
+    },
+    **{
         f"tickets:{name}": lambda o: [o["ticket"].pk]
         for name in [
             "detail",
@@ -172,7 +185,16 @@ OBJECT_URLS = {
 LIST_URLS = {
     "workspace:sla-risk": [{}, {"mine": "0"}],
     "workspace:accounts": [{}, {"all": "1"}],
-    "workspace:client-list": [{}],
+    "workspace:client-list": [{}, {"q": "holdings"}, {"show": "all"}],
+    "workspace:client-create": [{}],
+    "workspace:site-list": [{}, {"q": "site"}],
+    "workspace:site-create": [{}, {"client": "B"}],
+    "workspace:contact-list": [{}, {"show": "all"}],
+    "workspace:contact-create": [{}, {"client": "B"}],
+    "workspace:asset-list": [{}, {"q": "SRV", "show": "all"}],
+    "workspace:asset-create": [{}, {"client": "B"}],
+    "workspace:person-list": [{}, {"show": "all"}],
+    "workspace:team-list": [{}],
     "workspace:notification-list": [{}],
     "workspace:notification-badge": [{}],
     "tickets:queue": [{}, {"queue": "all"}, {"queue": "all", "q": "outage"}, {"client": "B"}],
@@ -208,6 +230,14 @@ CONFIGURATION = {
     "sla:policy-create",
     "sla:policy-edit",
     "sla:escalation-rules",
+    # People and teams: administrators' pages (staff are no client's data; a client user is
+    # reached only by administrators, who see every client).
+    "workspace:person-create",
+    "workspace:person-edit",
+    "workspace:person-deactivate",
+    "workspace:person-reactivate",
+    "workspace:team-create",
+    "workspace:team-edit",
 }
 
 
@@ -277,6 +307,10 @@ def footprint(client: Client) -> dict:
         "reports": list(client.reports.values_list("pk", "summary", "sent_at")),
         "teams": list(client.teams.values_list("pk", flat=True)),
         "routed": UnroutedAlert.objects.filter(routed_client=client).count(),
+        "client": list(Client.objects.filter(pk=client.pk).values_list("updated_at", "status")),
+        "sites": list(client.sites.values_list("pk", "updated_at")),
+        "contacts": list(client.contacts.values_list("pk", "updated_at", "is_active")),
+        "assets": list(client.assets.values_list("pk", "updated_at", "is_active")),
     }
 
 
@@ -298,6 +332,21 @@ def test_client_b_objects_are_404_on_every_workspace_url(world, scoped, name):
 # Who may open an object page at all (the role rule, apart from the client scope).
 ROLE_GATED = {
     "workspace:client-teams": (UserRole.ADMIN,),
+    **{
+        f"workspace:{name}": (UserRole.DISPATCHER,)
+        for name in [
+            "client-edit",
+            "client-deactivate",
+            "client-reactivate",
+            "site-edit",
+            "contact-edit",
+            "contact-deactivate",
+            "contact-reactivate",
+            "asset-edit",
+            "asset-deactivate",
+            "asset-reactivate",
+        ]
+    },
     **{
         f"contracts:{name}": (UserRole.ACCOUNT_MANAGER,)
         for name in [
@@ -350,6 +399,9 @@ def test_no_workspace_list_shows_client_b(world, scoped, name):
 
 LIST_CONTROLS = {
     "workspace:client-list": {},
+    "workspace:site-list": {},
+    "workspace:contact-list": {},
+    "workspace:asset-list": {},
     "workspace:accounts": {"all": "1"},
     "tickets:queue": {"queue": "all"},
     "tickets:create": {},
