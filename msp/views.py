@@ -32,7 +32,8 @@ from msp.models import Client
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_msp_staff:
         return redirect("tickets:queue")
-    return redirect("portal:home")
+    # A client lands on what it comes for: its service levels and its open tickets.
+    return redirect("portal:sla-dashboard")
 
 
 class LoginView(auth_views.LoginView):

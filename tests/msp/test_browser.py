@@ -31,7 +31,10 @@ def test_technician_signs_in_sees_clients_and_signs_out(page, technician, client
 
 def test_client_user_signs_in_to_the_portal_of_its_organisation(page, client_user_a, client_b):
     sign_in(page, client_user_a.email)
-    page.wait_for_url("**/portal/")
+    page.wait_for_url("**/portal/sla/")  # the SLA dashboard and the open tickets
+    assert "so far" in page.get_by_role("heading", level=1).inner_text()
+    assert page.get_by_test_id("open-tickets").is_visible()
+    page.get_by_role("link", name="My organisation").click()
     assert page.get_by_role("heading", name=client_user_a.client.name).is_visible()
     assert client_b.name not in page.content()
 

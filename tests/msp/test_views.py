@@ -24,13 +24,13 @@ class TestLogin:
         )
         assert response.redirect_chain[-1][0] == reverse("tickets:queue")
 
-    def test_client_user_login_lands_in_the_portal(self, client, client_user_a):
+    def test_client_user_login_lands_on_the_sla_dashboard(self, client, client_user_a):
         response = client.post(
             reverse("login"),
             {"username": client_user_a.email.upper(), "password": PASSWORD},
             follow=True,
         )
-        assert response.redirect_chain[-1][0] == reverse("portal:home")
+        assert response.redirect_chain[-1][0] == reverse("portal:sla-dashboard")
 
     def test_wrong_password_is_a_form_error(self, client, technician):
         response = client.post(reverse("login"), {"username": technician.email, "password": "nope"})

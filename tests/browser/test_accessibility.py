@@ -1,0 +1,72 @@
+"""Every main page of the workspace and the portal, as each role sees it, in a real browser:
+axe-core finds no serious or critical WCAG 2.1 AA violation in the light or the dark scheme,
+and at a phone's width (390 px) no page is wider than the screen.
+
+The pages are the role's whole main navigation (so a page added to it is checked from then
+on) and the object pages it opens from there: a ticket, a client, a contract on every rung of
+the governance ladder, a report. One browser and one dataset per role."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.browser.conftest import ROLES, navigation_pages, object_pages, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+WCAG_AA = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+SERIOUS = {"serious", "critical"}
+
+# The elements that reach past the right edge of a phone's screen, to say what is too wide.
+TOO_WIDE = """() => [...document.querySelectorAll("body *")]
+  .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .filter(el => !el.closest(".table-responsive, .overflow-auto"))
+  .slice(0, 5)
+  .map(el => el.tagName.toLowerCase() + (el.className ? "." + String(el.className).trim()
+    .replace(/\\s+/g, ".") : "") + " " + Math.round(el.getBoundingClientRect().right) + "px")"""
+
+
+def serious_violations(axe: Axe, page) -> list[str]:
+    results = axe.run(page, options=WCAG_AA).response["violations"]
+    return [
+        f"{violation['id']} ({violation['impact']}): {node['target']} {node['failureSummary']}"
+        for violation in results
+        if violation["impact"] in SERIOUS
+        for node in violation["nodes"][:3]
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_is_accessible_in_both_schemes_and_fits_a_phone(
+    browser, live_server, world, role
+):
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    axe = Axe()
+    sign_in(page, world["people"][role])
+    pages = list(dict.fromkeys(navigation_pages(page) + object_pages(world, role)))
+    assert len(pages) >= 6
+    problems: list[str] = []
+    for path in pages:
+        response = page.goto(path)
+        assert response.status == 200, (path, response.status)
+        page.wait_for_load_state("networkidle")
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            page.wait_for_function(
+                "scheme => document.documentElement.dataset.bsTheme === scheme", arg=scheme
+            )
+            problems += [f"{path} [{scheme}] {v}" for v in serious_violations(axe, page)]
+        page.set_viewport_size(PHONE)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            problems.append(f"{path} is {width} px wide at 390 px: {page.evaluate(TOO_WIDE)}")
+        page.set_viewport_size(DESKTOP)
+        page.emulate_media(color_scheme="light")
+    context.close()
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
