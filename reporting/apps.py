@@ -16,7 +16,7 @@ class FileFormatConverter:
 
 def _report_attachment(report_id: str) -> tuple[str, bytes, str]:
     # Imported when a report is emailed, not at start-up: WeasyPrint is slow to load.
-    from reporting.rendering import report_attachment
+    from reporting.services import report_attachment
 
     return report_attachment(report_id)
 

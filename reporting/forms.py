@@ -2,8 +2,10 @@ from django import forms
 from django.utils import timezone
 
 from msp.choices import PeriodKind
-from msp.models import Client
+from msp.models import Client, Contact
 from msp.periods import Period
+from reporting.models import Report
+from reporting.selectors import report_recipient_choices
 
 PERIODS_OFFERED = {PeriodKind.MONTH: 12, PeriodKind.QUARTER: 8}
 
@@ -42,3 +44,21 @@ class ReportAnnotateForm(forms.Form):
     recommendations = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=10_000
     )
+
+
+class ReportSendForm(forms.Form):
+    """Whom to send a report to, among its client's contacts; sent once `confirmed`, after the
+    account manager has seen the list."""
+
+    contacts = forms.ModelMultipleChoiceField(
+        queryset=Contact.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one contact to send it to."},
+    )
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, report: Report, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contacts"].queryset = report_recipient_choices(report.client).order_by(
+            "full_name", "pk"
+        )

@@ -53,7 +53,9 @@ class Report(models.Model):
     never changed afterwards; generating the period again makes a new version. The account
     manager's summary and recommendations stay editable."""
 
-    EDITABLE_FIELDS = frozenset({"summary", "recommendations", "annotated_at", "sent_at"})
+    # The PDF is drawn from the snapshot and the account manager's text, so it is replaced
+    # when that text changes (and nowhere else).
+    EDITABLE_FIELDS = frozenset({"summary", "recommendations", "annotated_at", "sent_at", "pdf"})
 
     client = models.ForeignKey("msp.Client", on_delete=models.PROTECT, related_name="reports")
     kind = models.CharField(max_length=10, choices=PeriodKind.choices)
@@ -73,6 +75,13 @@ class Report(models.Model):
     )
     annotated_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    pdf = models.FileField(
+        upload_to="reports/%Y/%m/",
+        null=True,
+        blank=True,
+        help_text="The PDF, drawn once from the snapshot (and drawn again when the summary or "
+        "recommendations change); downloads and emails read it. Empty: drawn on first need.",
+    )
 
     objects = ReportQuerySet.as_manager()
 
@@ -100,3 +109,32 @@ class Report(models.Model):
     @property
     def period(self) -> Period:
         return Period(self.kind, self.period_start)
+
+
+class ReportDelivery(models.Model):
+    """A report version emailed to one of the client's contacts: who sent it (blank: the
+    schedule), to whom, at which address, when. A version goes to a contact once."""
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="deliveries")
+    contact = models.ForeignKey("msp.Contact", on_delete=models.PROTECT, related_name="+")
+    email = models.EmailField(help_text="The address it was sent to, as it was then.")
+    sent_by = models.ForeignKey(
+        "msp.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Blank: sent on schedule.",
+    )
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["report", "sent_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "contact"], name="report_delivery_once_per_contact"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} to {self.email} at {self.sent_at:%Y-%m-%d %H:%M}"

@@ -123,9 +123,3 @@ def report_csv(report: Report) -> str:
             ["breach", breach["clock"], breach["ticket"], at, "", "", exemption, "time", shown]
         )
     return out.getvalue()
-
-
-def report_attachment(report_id: str) -> tuple[str, bytes, str]:
-    """The PDF attached to report emails (outbox attachment kind "report")."""
-    report = Report.objects.select_related("client").get(pk=int(report_id))
-    return report_filename(report, "pdf"), report_pdf(report), "application/pdf"

@@ -1,5 +1,6 @@
 """Staff overviews across clients: SLA risk for team leads and the accounts of an account
-manager, each in a handful of grouped queries whatever the number of clients or tickets."""
+manager, each in a handful of grouped queries whatever the number of clients or tickets; and
+whom a report may be sent to."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -9,11 +10,11 @@ from django.db.models import OuterRef, Q, Subquery, Sum
 
 from contracts.models import Contract, MonthlyEvaluation
 from contracts.selectors import compliance_share, contracts_active_on, target_met
-from msp.choices import PeriodKind
-from msp.models import Client
+from msp.choices import ContactRole, PeriodKind
+from msp.models import Client, Contact
 from msp.periods import Period
 from reporting.metrics import Figure, clients_account_figures, period_contracts
-from reporting.models import Report
+from reporting.models import Report, ReportDelivery
 from sla.models import SLAClock
 from sla.rollups import clocks_rolled_up
 from tickets.models import Ticket
@@ -156,3 +157,34 @@ def accounts_overview(*, clients, period: Period) -> list[Account]:
             )
         )
     return accounts
+
+
+def report_recipient_choices(client: Client):
+    """The contacts a report may be sent to: the client's active contacts with an address."""
+    return Contact.objects.filter(client=client, is_active=True).exclude(email="")
+
+
+@dataclass(frozen=True)
+class RecipientOption:
+    contact: Contact
+    default: bool  # ticked when the account manager opens the send step
+    delivery: ReportDelivery | None  # this version already went to them
+
+
+def report_recipient_options(report: Report) -> list[RecipientOption]:
+    """Each contact the report may go to, whether it is ticked by default (the client's report
+    recipients, or its executive and primary contacts when it has none) and whether this
+    version went to them already. Two queries."""
+    contacts = list(report_recipient_choices(report.client).order_by("full_name", "pk"))
+    deliveries = {
+        delivery.contact_id: delivery
+        for delivery in ReportDelivery.objects.filter(report=report).select_related("sent_by")
+    }
+    chosen = {contact.pk for contact in contacts if contact.receives_reports}
+    if not chosen:
+        leading = {ContactRole.EXECUTIVE, ContactRole.PRIMARY}
+        chosen = {contact.pk for contact in contacts if contact.role in leading}
+    return [
+        RecipientOption(contact, contact.pk in chosen, deliveries.get(contact.pk))
+        for contact in contacts
+    ]

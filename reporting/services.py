@@ -1,15 +1,19 @@
 """Reports: generated as immutable snapshots (a new version each time a period is generated
-again), annotated by the account manager, sent to the client's report recipients; and the
-schedule that does this for every active contract after each month and quarter."""
+again), their PDF drawn once and stored, annotated by the account manager, sent to the
+contacts the account manager chooses (by default the client's report recipients), each email
+recorded; and the schedule that does this for every active contract after each month and
+quarter."""
 
 import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -25,11 +29,13 @@ from msp.services import outbox_enqueue
 from msp.webhooks.events import webhook_report_sent
 from reporting.figures import period_figures
 from reporting.metrics import period_contract
-from reporting.models import Report
+from reporting.models import Report, ReportDelivery
 from reporting.presentation import ReportContent
-from reporting.rendering import report_title
+from reporting.rendering import report_filename, report_pdf, report_title
+from reporting.selectors import report_recipient_choices
 
 logger = logging.getLogger(__name__)
+REPORT_PDF_DRAW_TASK = "reporting.report_pdf_draw"
 
 
 def _require_period_over(client: Client, period: Period, now: datetime) -> None:
@@ -53,7 +59,7 @@ def report_generate(
     ).aggregate(version=Max("version"))["version"]
     with metric_timer("document_generation", document="report", stage="figures"):
         figures = _figures_with_their_credits(client, period, now)
-    return Report.objects.create(
+    report = Report.objects.create(
         client=client,
         kind=period.kind,
         period_start=period.first_day,
@@ -62,6 +68,48 @@ def report_generate(
         generated_at=now,
         generated_by=by,
     )
+    _draw_pdf_after_commit(report)
+    return report
+
+
+def _draw_pdf_after_commit(report: Report) -> None:
+    # By name (services never import tasks), once the row exists; robust: with the broker down
+    # the report is still made, and its PDF is drawn on first need instead.
+    transaction.on_commit(
+        lambda: current_app.send_task(REPORT_PDF_DRAW_TASK, args=[report.pk]), robust=True
+    )
+
+
+def report_pdf_ensure(*, report: Report) -> bytes:
+    """The report's PDF: read from storage once drawn, else drawn now and stored, so that
+    downloads and every recipient's email read the same file instead of drawing it again.
+
+    Stored with a compare-and-set on the row (the file it had and the text it was drawn
+    with), not under a lock held while drawing: two first needs at once may both draw, one
+    file is kept and the other deleted, and a PDF drawn from a summary changed meanwhile is
+    never stored over the new one."""
+    if report.pdf:
+        try:
+            with report.pdf.open("rb") as stored:
+                return stored.read()
+        except FileNotFoundError:
+            logger.warning("The stored PDF of report %s is missing; drawing it again", report.pk)
+    had = report.pdf.name or None
+    content = report_pdf(report)
+    storage = report.pdf.storage
+    name = storage.save(
+        report.pdf.field.generate_filename(report, report_filename(report, "pdf")),
+        ContentFile(content),
+    )
+    # Django writes a FileField without a file as "" (NULL only in rows from before it).
+    as_it_was = Q(pdf=had) if had else Q(pdf="") | Q(pdf__isnull=True)
+    rows = Report.objects.filter(as_it_was, pk=report.pk, annotated_at=report.annotated_at)
+    claimed = rows.update(pdf=name)
+    if claimed:
+        report.pdf.name = name
+    else:
+        storage.delete(name)
+    return content
 
 
 def _figures_with_their_credits(client: Client, period: Period, now: datetime) -> dict:
@@ -100,32 +148,73 @@ def report_annotate(
     report.summary = summary.strip()
     report.recommendations = recommendations.strip()
     report.annotated_at = now or timezone.now()
-    report.save(update_fields=["summary", "recommendations", "annotated_at"])
+    # The PDF shows the text: the one drawn before is replaced (emails not yet delivered
+    # attach the new one; those delivered keep theirs).
+    drawn = report.pdf.name
+    report.pdf = None
+    report.save(update_fields=["summary", "recommendations", "annotated_at", "pdf"])
+    if drawn:
+        storage = report.pdf.storage
+        transaction.on_commit(lambda: storage.delete(drawn), robust=True)
+    _draw_pdf_after_commit(report)
     return report
 
 
 def report_recipients(client: Client):
+    """The contacts a report goes to unless the account manager chooses: "receives reports"."""
     return Contact.objects.filter(client=client, receives_reports=True, is_active=True).exclude(
         email=""
     )
 
 
-@transaction.atomic
-def report_send(*, report: Report, now: datetime | None = None) -> int:
-    """Email the report (PDF attached) to each of the client's report recipients, once per
-    recipient and version; it then shows in the client's portal. Returns how many emails
-    were queued."""
-    now = now or timezone.now()
-    recipients = list(report_recipients(report.client))
+def _checked_recipients(report: Report, contacts) -> list[Contact]:
+    if contacts is None:
+        recipients = list(report_recipients(report.client))
+        if not recipients:
+            raise ValidationError(
+                f'{report.client.name} has no report recipients: tick "receives reports" on a '
+                "contact with an email address."
+            )
+        return recipients
+    recipients = list(dict.fromkeys(contacts))  # once each, in the order given
     if not recipients:
+        raise ValidationError({"contacts": "Choose at least one contact to send it to."})
+    allowed = set(report_recipient_choices(report.client).values_list("pk", flat=True))
+    refused = [contact for contact in recipients if contact.pk not in allowed]
+    if refused:
         raise ValidationError(
-            f'{report.client.name} has no report recipients: tick "receives reports" on a '
-            "contact with an email address."
+            {
+                "contacts": "Only active contacts of "
+                f"{report.client.name} with an email address receive its reports."
+            }
         )
+    return recipients
+
+
+@transaction.atomic
+def report_send(
+    *,
+    report: Report,
+    contacts: list[Contact] | None = None,
+    by: User | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Email the report (PDF attached) to the contacts chosen, by default the client's report
+    recipients; each must be an active contact of the report's client with an address. Once
+    per contact and version: a contact who had this version is skipped. Each email is recorded
+    (who sent it, to whom, when); the report then shows in the client's portal. Returns how
+    many emails were queued."""
+    now = now or timezone.now()
+    if by is not None and not by.is_msp_staff:
+        raise ValidationError("Only MSP staff send reports.")
+    recipients = _checked_recipients(report, contacts)
+    had_it = set(ReportDelivery.objects.filter(report=report).values_list("contact_id", flat=True))
     title = report_title(report)
     link = settings.SITE_URL + reverse("portal:report-detail", args=[report.pk])
     queued = 0
     for contact in recipients:
+        if contact.pk in had_it:
+            continue
         message = outbox_enqueue(
             key=f"report:{report.pk}:{contact.pk}",
             channel=OutboxChannel.EMAIL,
@@ -138,12 +227,23 @@ def report_send(*, report: Report, now: datetime | None = None) -> int:
             headers={"Auto-Submitted": "auto-generated"},
             attachment=f"report:{report.pk}",
         )
-        queued += message is not None
+        if message is None:
+            continue  # emailed before deliveries were recorded
+        ReportDelivery.objects.create(
+            report=report, contact=contact, email=contact.email, sent_by=by, sent_at=now
+        )
+        queued += 1
     if report.sent_at is None:
         report.sent_at = now
         report.save(update_fields=["sent_at"])
     webhook_report_sent(report=report, recipients=queued)
     return queued
+
+
+def report_attachment(report_id: str) -> tuple[str, bytes, str]:
+    """The PDF attached to report emails (outbox attachment kind "report"): the stored one."""
+    report = Report.objects.select_related("client").get(pk=int(report_id))
+    return report_filename(report, "pdf"), report_pdf_ensure(report=report), "application/pdf"
 
 
 def _evaluate_if_missing(contract: Contract, period: Period, now: datetime) -> None:

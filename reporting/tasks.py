@@ -1,9 +1,18 @@
 from celery import shared_task
 from django.utils import timezone
 
-from reporting.services import reports_run_scheduled
+from reporting.models import Report
+from reporting.services import REPORT_PDF_DRAW_TASK, report_pdf_ensure, reports_run_scheduled
 
 
 @shared_task(name="reporting.scheduled_reports")
 def scheduled_reports_task() -> int:
     return len(reports_run_scheduled(now=timezone.now()))
+
+
+@shared_task(name=REPORT_PDF_DRAW_TASK)
+def report_pdf_draw_task(report_id: int) -> None:
+    """Draw and store a report's PDF once it is generated or its text changed."""
+    report = Report.objects.filter(pk=report_id).select_related("client").first()
+    if report is not None:
+        report_pdf_ensure(report=report)

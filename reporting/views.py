@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
@@ -21,15 +20,15 @@ from msp.mixins import (
 from msp.models import Client
 from msp.periods import Period
 from reporting import selectors
+from reporting.downloads import report_file_response
 from reporting.figures import period_figures
-from reporting.forms import ReportAnnotateForm, ReportGenerateForm
+from reporting.forms import ReportAnnotateForm, ReportGenerateForm, ReportSendForm
 from reporting.models import Report
 from reporting.presentation import ReportContent
-from reporting.rendering import report_csv, report_filename, report_pdf, report_title
+from reporting.rendering import report_title
 from reporting.services import (
     report_annotate,
     report_generate,
-    report_recipients,
     report_send,
 )
 from tickets.choices import OPEN_STATUSES
@@ -162,7 +161,7 @@ class ReportDetailView(StaffRequiredMixin, View):
             "title": report_title(report),
             "content": ReportContent(report.figures),
             "versions": versions,
-            "recipients": report_recipients(report.client),
+            "deliveries": report.deliveries.select_related("sent_by").order_by("sent_at", "pk"),
             "form": form
             or ReportAnnotateForm(
                 initial={"summary": report.summary, "recommendations": report.recommendations}
@@ -187,21 +186,52 @@ class ReportAnnotateView(RoleRequiredMixin, View):
 
 
 class ReportSendView(RoleRequiredMixin, View):
+    """Send in two steps: choose among the client's contacts (the report recipients ticked),
+    then see who will receive it and confirm."""
+
     allowed_roles = SERVICE_MANAGER_ROLES
+
+    def _page(self, request, report, form, step: str, status: int = 200):
+        options = selectors.report_recipient_options(report)
+        chosen = set()
+        if form.is_bound and form.is_valid():
+            chosen = {contact.pk for contact in form.cleaned_data["contacts"]}
+        context = {
+            "report": report,
+            "title": report_title(report),
+            "form": form,
+            "step": step,
+            "options": options,
+            "ticked": chosen if form.is_bound else {o.contact.pk for o in options if o.default},
+            "chosen": [option for option in options if option.contact.pk in chosen],
+        }
+        return render(request, "reporting/report_send.html", context, status=status)
+
+    def get(self, request, pk: int):
+        report = _visible_report(request, pk)
+        return self._page(request, report, ReportSendForm(report=report), "choose")
 
     def post(self, request, pk: int):
         report = _visible_report(request, pk)
+        form = ReportSendForm(request.POST, report=report)
+        if not form.is_valid():
+            return self._page(request, report, form, "choose", status=400)
+        if request.POST.get("back") or not form.cleaned_data["confirmed"]:
+            step = "choose" if request.POST.get("back") else "confirm"
+            return self._page(request, report, form, step)
         try:
-            queued = report_send(report=report)
+            queued = report_send(
+                report=report, contacts=list(form.cleaned_data["contacts"]), by=request.user
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(
-                request,
-                f"Sent to {queued} recipient{'s' if queued != 1 else ''}; now in the portal."
-                if queued
-                else "Already sent to every recipient.",
-            )
+            return redirect("reporting:send", report.pk)
+        messages.success(
+            request,
+            f"Sent to {queued} recipient{'s' if queued != 1 else ''}; now in the portal."
+            if queued
+            else "Everyone chosen had this version already: nothing sent.",
+        )
         return redirect("reporting:detail", report.pk)
 
 
@@ -211,13 +241,7 @@ class ReportDownloadView(View):
 
     def get(self, request, pk: int, file_format: str):
         report = _visible_report(request, pk)
-        if file_format == "pdf":
-            response = HttpResponse(report_pdf(report), content_type="application/pdf")
-        else:
-            response = HttpResponse(report_csv(report), content_type="text/csv; charset=utf-8")
-        filename = report_filename(report, file_format)
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return report_file_response(report, file_format)
 
 
 class StaffReportDownloadView(StaffRequiredMixin, ReportDownloadView):

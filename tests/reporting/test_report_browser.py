@@ -24,7 +24,9 @@ def test_account_manager_prepares_a_report_the_client_then_reads(
 ):
     client_a.account_manager = account_manager
     client_a.save()
-    ContactFactory(client=client_a, email="erin@acme.example", receives_reports=True)
+    ContactFactory(
+        client=client_a, full_name="Erin Reader", email="erin@acme.example", receives_reports=True
+    )
     ticket_open(client=client_a, subject="Mail server down")
     sign_in(page, account_manager)
     page.get_by_role("list", name="Main").get_by_role("link", name="Reports").click()
@@ -37,6 +39,10 @@ def test_account_manager_prepares_a_report_the_client_then_reads(
     page.get_by_label("Account manager's summary").fill("Quiet month; one outage on the 3rd.")
     page.get_by_role("button", name="Save summary").click()
     page.get_by_test_id("send").click()
+    assert page.get_by_label("Erin", exact=False).is_checked()  # a report recipient: ticked
+    page.get_by_role("button", name="Review recipients").click()
+    assert "erin@acme.example" in page.get_by_test_id("confirm-recipients").inner_text()
+    page.get_by_role("button", name="Send to 1 contact").click()
     assert "Sent to 1 recipient" in page.get_by_role("alert").inner_text()
     outbox_deliver(message_id=OutboxMessage.objects.get(key__startswith="report:").pk)
     assert mail.outbox[-1].attachments[0][2] == "application/pdf"

@@ -38,7 +38,7 @@ def foreign(client_b):
 
 
 def test_account_manager_generates_annotates_and_sends(client_a, account_manager):
-    ContactFactory(client=client_a, email="erin@acme.example", receives_reports=True)
+    erin = ContactFactory(client=client_a, email="erin@acme.example", receives_reports=True)
     http = signed_in(account_manager)
     response = http.post(
         reverse("reporting:generate"), {"client": client_a.pk, "period": "month:2026-10-01"}
@@ -50,7 +50,9 @@ def test_account_manager_generates_annotates_and_sends(client_a, account_manager
         reverse("reporting:annotate", args=[report.pk]),
         {"summary": "A calm month.", "recommendations": "Renew the firewall."},
     )
-    response = http.post(reverse("reporting:send", args=[report.pk]), follow=True)
+    # Chosen, confirmed, sent (the steps: tests/reporting/test_report_sending.py).
+    send = {"contacts": [erin.pk], "confirmed": "True"}
+    response = http.post(reverse("reporting:send", args=[report.pk]), send, follow=True)
     assert "Sent to 1 recipient" in response.content.decode()
     report.refresh_from_db()
     assert (report.summary, report.sent_at is not None) == ("A calm month.", True)
@@ -65,10 +67,12 @@ def test_generate_form_errors(client_a, account_manager):
 
 
 def test_sending_without_recipients_explains_why(account_manager, draft):
-    response = signed_in(account_manager).post(
-        reverse("reporting:send", args=[draft.pk]), follow=True
-    )
-    assert "has no report recipients" in response.content.decode()
+    http = signed_in(account_manager)
+    page = http.get(reverse("reporting:send", args=[draft.pk])).content.decode()
+    assert "has no active contact with an email address" in page
+    response = http.post(reverse("reporting:send", args=[draft.pk]), {"confirmed": "True"})
+    assert response.status_code == 400
+    assert "Choose at least one contact" in response.content.decode()
 
 
 def test_technicians_read_reports_but_do_not_make_or_send_them(technician, client_a, draft):
