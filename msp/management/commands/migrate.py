@@ -56,6 +56,12 @@ class Command(DjangoMigrateCommand):
         if connection.vendor != "postgresql" or not options["lock_timeout"]:
             return super().handle(*args, **options)
         timeout_ms = str(int(options["lock_timeout"] * 1000))
+        if getattr(settings, "PGBOUNCER_TRANSACTION_MODE", False):
+            self.stderr.write(
+                "migrate: PGBOUNCER_TRANSACTION_MODE is on; the lock timeout is a session "
+                "setting, which a transaction pooler does not keep: run migrate with a "
+                "DATABASE_URL that points at PostgreSQL itself (docs/upgrades.md)."
+            )
 
         def limit_waits(sender, connection, **kwargs):
             # Session settings: set on the connection now and on any it opens again.
