@@ -75,8 +75,10 @@ class ReportSendSerializer(serializers.Serializer):
     def get_fields(self):
         fields = super().get_fields()
         # Another client's contact is "Invalid pk", as if it did not exist.
-        # The report being sent is the serializer's instance.
-        fields["contacts"].child_relation.queryset = report_recipient_choices(self.instance.client)
+        # The report being sent is the serializer's instance (none when the schema is drawn).
+        if self.instance is not None:
+            choices = report_recipient_choices(self.instance.client)
+            fields["contacts"].child_relation.queryset = choices
         return fields
 
 
