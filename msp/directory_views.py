@@ -32,28 +32,25 @@ ADMINISTRATORS = (UserRole.ADMIN,)
 PAGE_SIZE = 50
 
 
-# (kind, label, URL name) of the directory's tabs. Pages of other apps (the priority matrix,
-# mailboxes) add theirs with directory_tab_register, from their AppConfig.ready().
-DIRECTORY_TABS: list[tuple[str, str, str]] = [
-    ("clients", "Clients", "workspace:client-list"),
-    ("sites", "Sites", "workspace:site-list"),
-    ("contacts", "Contacts", "workspace:contact-list"),
-    ("assets", "Assets", "workspace:asset-list"),
-    ("people", "People", "workspace:person-list"),
-    ("teams", "Teams", "workspace:team-list"),
+# (kind, label, URL name, roles that see the tab) of the directory's tabs; the priority matrix
+# and mailboxes are tickets' pages, named here by URL only.
+STAFF = (UserRole.ADMIN, UserRole.DISPATCHER, UserRole.TECHNICIAN, UserRole.ACCOUNT_MANAGER)
+DIRECTORY_TABS: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("clients", "Clients", "workspace:client-list", STAFF),
+    ("sites", "Sites", "workspace:site-list", STAFF),
+    ("contacts", "Contacts", "workspace:contact-list", STAFF),
+    ("assets", "Assets", "workspace:asset-list", STAFF),
+    ("people", "People", "workspace:person-list", STAFF),
+    ("teams", "Teams", "workspace:team-list", STAFF),
+    ("priority-matrix", "Priority matrix", "workspace:priority-matrix", STAFF),
+    ("mailboxes", "Mailboxes", "workspace:mailbox-list", (UserRole.ADMIN,)),
 ]
-_EXTRA_TABS: list[tuple[str, str, str, tuple[str, ...]]] = []
-
-
-def directory_tab_register(kind: str, label: str, url_name: str, roles: tuple[str, ...]) -> None:
-    """A tab of another app's configuration page, shown to `roles` only."""
-    if kind not in {tab[0] for tab in _EXTRA_TABS}:
-        _EXTRA_TABS.append((kind, label, url_name, roles))
 
 
 def directory_tabs(user) -> list[tuple[str, str, str]]:
-    extra = [(kind, label, name) for kind, label, name, roles in _EXTRA_TABS if user.role in roles]
-    return [*DIRECTORY_TABS, *extra]
+    return [
+        (kind, label, name) for kind, label, name, roles in DIRECTORY_TABS if user.role in roles
+    ]
 
 
 def add_service_errors(form, exc: ValidationError) -> None:

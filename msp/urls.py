@@ -17,6 +17,7 @@ workspace_patterns = [
     path("settings/", include("msp.webhooks.urls")),
     path("", include("msp.directory_urls")),
     path("", include("reporting.client_urls")),
+    path("", include("tickets.configuration_urls")),
     path("clients/<slug:slug>/teams/", views.ClientTeamsView.as_view(), name="client-teams"),
     path("notifications/", views.NotificationListView.as_view(), name="notification-list"),
     path("notifications/badge/", views.NotificationBadgeView.as_view(), name="notification-badge"),

@@ -4,14 +4,20 @@ msp/api/urls.py) and the monitoring alert intake (urlpatterns, included there)."
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from tickets import api
+from tickets import api, configuration_api
 from tickets.intake import alert_api
 
 router = SimpleRouter()
 router.register("tickets", api.TicketViewSet)
 router.register("unrouted-alerts", api.UnroutedAlertViewSet)
+router.register("mailboxes", configuration_api.MailboxViewSet)
 
 urlpatterns = [
+    path(
+        "priority-matrix/",
+        configuration_api.PriorityMatrixView.as_view(),
+        name="priority-matrix",
+    ),
     path("alerts/", alert_api.AlertIntakeView.as_view(), name="alerts"),
     path(
         "alerts/alertmanager/",

@@ -91,6 +91,7 @@ API_OF = {
             ("asset", "assets"),
             ("person", "users"),
             ("team", "teams"),
+            ("mailbox", "mailboxes"),
         ]
         for action, operation in [
             ("create", "POST /api/v1/RESOURCE/"),
@@ -101,6 +102,7 @@ API_OF = {
         ]
         if not (kind in ("site", "team") and action in ("deactivate", "reactivate"))
     },
+    "workspace:priority-matrix": ["GET /api/v1/priority-matrix/", "PATCH /api/v1/priority-matrix/"],
     "workspace:notification-list": [
         "GET /api/v1/notifications/",
         "POST /api/v1/notifications/mark-read/",

@@ -236,7 +236,7 @@ def test_the_staff_matrix_covers_every_registered_resource():
 
 
 # Administrators' settings, closed to every other role.
-ADMIN_ONLY = {"webhook-endpoints"}
+ADMIN_ONLY = {"webhook-endpoints", "mailboxes"}
 # Alerts no client claimed: dispatchers and administrators (tests/api/test_ticket_actions.py).
 DISPATCH = {"unrouted-alerts"}
 # Each user's own rows, whatever their role (tested in tests/msp/test_users_api.py).

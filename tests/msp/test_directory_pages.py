@@ -414,3 +414,52 @@ def test_list_pages_cost_the_same_queries_for_3_or_30_rows(
     _fill(client_a, 27)
     with django_assert_max_num_queries(len(few)):
         assert http.get(url).status_code == 200
+
+
+# The client's page -----------------------------------------------------------------------------
+
+
+def test_the_client_page_shows_open_tickets_contracts_sla_reports_and_assets(
+    policy, people, client_a, client_b, django_assert_max_num_queries
+):
+    from contracts.choices import ContractStatus
+    from tests.factories import ContractFactory, ReportFactory, TicketFactory
+
+    contract = ContractFactory(client=client_a, number="C-ACME", status=ContractStatus.ACTIVE)
+    TicketFactory(client=client_a, subject="Printer on fire")
+    TicketFactory(client=client_b, subject="Bravo's own ticket")
+    ReportFactory(client=client_a)
+    AssetFactory(client=client_a, name="ACME-FS01")
+    http = signed_in(people["technician"])
+    url = reverse("workspace:client-detail", args=[client_a.slug])
+    http.get(url)
+    with django_assert_max_num_queries(40):
+        page = http.get(url)
+    html = page.content.decode()
+    assert 'data-testid="open-ticket-count">1<' in html
+    assert "Printer on fire" in html and "Bravo&#x27;s own ticket" not in html
+    queue = reverse("tickets:queue") + f"?queue=open&amp;client={client_a.pk}"
+    assert queue in html
+    assert "C-ACME" in html and contract.get_status_display() in html
+    assert "SLA in" in html and "Compliance" in html
+    assert "October 2026" in html or "Oct 2026" in html
+    assert "ACME-FS01" in html
+    assert "Edit client" not in html  # technicians read
+    assert "Edit client" in signed_in(people["dispatcher"]).get(url).content.decode()
+
+
+# The Django admin ------------------------------------------------------------------------------
+
+
+def test_the_django_admin_is_for_superusers_only(people):
+    administrator = people["admin"]
+    administrator.is_staff = True  # as administrators had it: the admin by role
+    administrator.save()
+    http = signed_in(administrator)
+    assert http.get(reverse("admin:index")).status_code == 302  # to the admin's sign-in
+    assert http.get(reverse("admin:msp_client_changelist")).status_code == 302
+    assert "Django admin" not in http.get(reverse("workspace:client-list")).content.decode()
+    administrator.is_superuser = True
+    administrator.save()
+    assert http.get(reverse("admin:index")).status_code == 200
+    assert "Django admin" in http.get(reverse("workspace:client-list")).content.decode()

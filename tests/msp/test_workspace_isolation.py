@@ -238,6 +238,14 @@ CONFIGURATION = {
     "workspace:person-reactivate",
     "workspace:team-create",
     "workspace:team-edit",
+    # The priority matrix and mailboxes: intake configuration (a mailbox's default client is
+    # chosen by administrators, who see every client).
+    "workspace:priority-matrix",
+    "workspace:mailbox-list",
+    "workspace:mailbox-create",
+    "workspace:mailbox-edit",
+    "workspace:mailbox-deactivate",
+    "workspace:mailbox-reactivate",
 }
 
 
