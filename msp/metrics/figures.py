@@ -115,10 +115,13 @@ def sla_families(*, now: datetime) -> list:
         labels=["kind"],
     )
     # A running clock due within the hour has its next check (a warning or the breach) by
-    # then too, so the sweep's index on next_check_at bounds the rows read.
+    # then too, so the sweep's index on next_check_at bounds the rows read: two hours of checks.
+    # A check more than an hour overdue (the sweep stopped: msp_sla_checks_due and the sweep
+    # lag say so) is left out rather than reading every overdue row at each scrape.
     horizon = now + timedelta(hours=1)
     counts = dict(
         SLAClock.objects.filter(
+            next_check_at__gt=now - timedelta(hours=1),
             next_check_at__lte=horizon,
             state=ClockState.RUNNING,
             due_at__gt=now,

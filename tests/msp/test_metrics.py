@@ -158,6 +158,8 @@ def _clocks_due_next_hour_naively(now) -> dict:
             clock.state == ClockState.RUNNING
             and clock.due_at is not None
             and now < clock.due_at <= now + timedelta(hours=1)
+            # left out: a check more than an hour overdue (the sweep has stopped)
+            and clock.next_check_at > now - timedelta(hours=1)
         ):
             counts[clock.kind] = counts.get(clock.kind, 0) + 1
     return counts
@@ -166,18 +168,19 @@ def _clocks_due_next_hour_naively(now) -> dict:
 def test_clocks_due_in_the_next_hour(client):
     now = timezone.now()
     client_row = ClientFactory()
-    tickets = [TicketFactory(client=client_row) for _ in range(5)]
-    cases = [  # (due in minutes, state, stopped)
-        (30, ClockState.RUNNING, False),
-        (59, ClockState.RUNNING, False),
-        (61, ClockState.RUNNING, False),  # after the hour
-        (-5, ClockState.RUNNING, False),  # overdue: not "due in the next hour"
-        (20, ClockState.PAUSED, False),
+    tickets = [TicketFactory(client=client_row) for _ in range(6)]
+    cases = [  # (due in minutes, next check that many minutes before, state)
+        (30, 10, ClockState.RUNNING),
+        (59, 10, ClockState.RUNNING),
+        (61, 10, ClockState.RUNNING),  # after the hour
+        (-5, 10, ClockState.RUNNING),  # overdue: not "due in the next hour"
+        (20, 10, ClockState.PAUSED),
+        (30, 150, ClockState.RUNNING),  # its warning two hours overdue: the sweep stopped
     ]
-    for ticket, (minutes, state, _) in zip(tickets, cases, strict=True):
+    for ticket, (minutes, before, state) in zip(tickets, cases, strict=True):
         due = now + timedelta(minutes=minutes)
         SLAClock.objects.filter(ticket=ticket).update(
-            due_at=due, next_check_at=due - timedelta(minutes=10), state=state
+            due_at=due, next_check_at=due - timedelta(minutes=before), state=state
         )
     samples = scrape(client)
     expected = _clocks_due_next_hour_naively(timezone.now())
