@@ -22,6 +22,13 @@ def ny(*args) -> datetime:
     return datetime(*args, tzinfo=NY)
 
 
+@pytest.fixture(autouse=True)
+def report_files(settings, tmp_path):
+    """Report PDFs are stored when drawn: in a folder of the test's own, not var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 @pytest.fixture
 def month(client_a, technician, account_manager):
     """Six tickets of November 2026 and one of 31 October, late evening."""
