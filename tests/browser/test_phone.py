@@ -42,7 +42,9 @@ def test_a_client_walks_from_the_dashboard_to_a_ticket_and_a_report_on_a_phone(p
     row = tickets.locator("tbody tr").filter(has_text="Mail server down")
     box = row.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
-    assert "Next deadline" in row.inner_text()  # the cell's label, shown on the card
+    deadline = row.locator("td[data-label='Next deadline']")
+    label = deadline.evaluate("td => getComputedStyle(td, '::before').content")
+    assert "Next deadline" in label  # each value says what it is, as the header did
     expect(page.get_by_test_id("headlines")).to_be_visible()
 
     row.get_by_role("link").click()
