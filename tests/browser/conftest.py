@@ -125,6 +125,25 @@ def object_pages(world, role: str) -> list[str]:
             reverse("sla:calendar-edit", args=[world["calendar"].pk]),
             reverse("sla:calendar-create"),
             reverse("sla:policy-create"),
+            reverse("workspace:webhook-settings"),
+            # The directory and its configuration (lists and forms).
+            *(
+                reverse(f"workspace:{name}")
+                for name in [
+                    "client-create",
+                    "site-list",
+                    "contact-list",
+                    "contact-create",
+                    "asset-list",
+                    "asset-create",
+                    "person-list",
+                    "person-create",
+                    "team-list",
+                    "priority-matrix",
+                    "mailbox-list",
+                    "mailbox-create",
+                ]
+            ),
         ]
     return pages
 
