@@ -4,7 +4,8 @@ and at a phone's width (390 px) no page is wider than the screen.
 
 The pages are the role's whole main navigation (so a page added to it is checked from then
 on) and the object pages it opens from there: a ticket, a client, a contract on every rung of
-the governance ladder, a report. One browser and one dataset per role."""
+the governance ladder, a report; before the client signs in, the sign-in and password reset
+pages. One browser, and one dataset per role."""
 
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
@@ -59,11 +60,9 @@ def test_every_page_is_accessible_in_both_schemes_and_fits_a_phone(
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
-    sign_in(page, world["people"][role])
-    pages = list(dict.fromkeys(navigation_pages(page) + object_pages(world, role)))
-    assert len(pages) >= 6
     problems: list[str] = []
-    for path in pages:
+
+    def check(path: str) -> None:
         response = page.goto(path)
         assert response.status == 200, (path, response.status)
         for scheme in ("light", "dark"):
@@ -71,12 +70,21 @@ def test_every_page_is_accessible_in_both_schemes_and_fits_a_phone(
             page.wait_for_function(
                 "scheme => document.documentElement.dataset.bsTheme === scheme", arg=scheme
             )
-            problems += [f"{path} [{scheme}] {v}" for v in serious_violations(page)]
+            problems.extend(f"{path} [{scheme}] {v}" for v in serious_violations(page))
         page.set_viewport_size(PHONE)
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:
             problems.append(f"{path} is {width} px wide at 390 px: {page.evaluate(TOO_WIDE)}")
         page.set_viewport_size(DESKTOP)
         page.emulate_media(color_scheme="light")
+
+    if role == "client":  # where an emailed link leads first
+        check("/accounts/login/")
+        check("/accounts/password-reset/")
+    sign_in(page, world["people"][role])
+    pages = list(dict.fromkeys(navigation_pages(page) + object_pages(world, role)))
+    assert len(pages) >= 6
+    for path in pages:
+        check(path)
     context.close()
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
