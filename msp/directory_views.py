@@ -224,7 +224,9 @@ class DirectoryEditView(RoleRequiredMixin, View):
 
     def post(self, request: HttpRequest, **kwargs) -> HttpResponse:
         row = self.get_object()
-        form = self.form_class(request.POST, instance=row, user=request.user)
+        # The form checks its own copy: an invalid edit must not rename the row shown around it
+        # (its title, the links to deactivate it).
+        form = self.form_class(request.POST, instance=self.get_object(), user=request.user)
         if form.is_valid():
             try:
                 saved = self.create(form) if row is None else self.update(row, form)

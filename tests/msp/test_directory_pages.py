@@ -167,6 +167,17 @@ def test_an_invalid_client_is_shown_on_the_form(people, client_a, change, field,
     assert not Client.objects.filter(slug="acme").exists()
 
 
+def test_an_invalid_edit_keeps_the_page_about_the_row_as_it_is(people, client_a):
+    edit = reverse("workspace:client-edit", args=[client_a.slug])
+    data = {"name": "", "slug": "not a slug!", "timezone": "UTC", "status": "active"}
+    response = signed_in(people["admin"]).post(edit, data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f"Edit {client_a.name}" in html
+    assert reverse("workspace:client-deactivate", args=[client_a.slug]) in html
+    assert {"name", "slug"} <= set(response.context["form"].errors)
+
+
 def test_only_administrators_set_a_clients_two_factor_rule(people, client_a):
     edit = reverse("workspace:client-edit", args=[client_a.slug])
     assert "require_mfa" in signed_in(people["admin"]).get(edit).context["form"].fields
