@@ -88,3 +88,23 @@ def test_every_page_is_accessible_in_both_schemes_and_fits_a_phone(
         check(path)
     context.close()
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+def test_the_keyboard_focus_is_a_solid_ring(browser, live_server, world):
+    """Bootstrap's own focus glow is a 25 % tint; here every focused control has a 3 px ring."""
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
+    page = context.new_page()
+    sign_in(page, world["people"]["client"])
+    rings = []
+    for _ in range(4):  # skip link, brand, the first navigation links
+        page.keyboard.press("Tab")
+        rings.append(
+            page.evaluate(
+                "() => { const s = getComputedStyle(document.activeElement);"
+                " return [document.activeElement.textContent.trim(), s.outlineStyle,"
+                " s.outlineWidth]; }"
+            )
+        )
+    context.close()
+    assert [ring[1:] for ring in rings] == [["solid", "3px"]] * 4, rings
+    assert rings[0][0] == "Skip to content"
