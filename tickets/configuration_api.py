@@ -8,6 +8,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from msp.api.base import CleanModelSerializer, ScopedViewSet
+from msp.api.fields import StrictCharField
 from msp.choices import UserRole
 from sla.choices import Priority
 from tickets.choices import Impact, Urgency
@@ -97,7 +98,7 @@ MAILBOX_EXAMPLE = {
 
 
 class MailboxSerializer(CleanModelSerializer):
-    password = serializers.CharField(
+    password = StrictCharField(
         write_only=True,
         required=False,
         allow_blank=True,

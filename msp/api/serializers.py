@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from msp import services
 from msp.api.base import CleanModelSerializer
+from msp.api.fields import IdField
 from msp.choices import Tier
 from msp.models import ApiToken, Asset, Client, Contact, Notification, Site, Team, User
 
@@ -151,7 +152,7 @@ class UserWriteSerializer(CleanModelSerializer):
     or a client's user (role "client" and their client). New people are emailed a link to
     choose a password; no password goes through the API."""
 
-    teams = serializers.PrimaryKeyRelatedField(
+    teams = IdField(
         queryset=Team.objects.all(),
         many=True,
         required=False,
