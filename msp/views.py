@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from django.views.generic import DetailView, ListView, TemplateView
+from django.views.generic import TemplateView
 
 from msp import outage, selectors, services
 from msp.choices import UserRole
@@ -22,7 +22,6 @@ from msp.forms import ApiTokenForm, ClientTeamsForm, EmailAuthenticationForm
 from msp.mixins import (
     ClientUserRequiredMixin,
     RoleRequiredMixin,
-    ScopedQuerysetMixin,
     StaffRequiredMixin,
 )
 from msp.models import Client
@@ -62,28 +61,6 @@ def healthz(request: HttpRequest, sweep_lag: Callable[..., dict] | None = None) 
     """The health report; sweep_lag, the SLA side's figure, is given by the URLconf."""
     report = selectors.health_report(sweep_lag=sweep_lag)
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
-
-
-class ClientListView(StaffRequiredMixin, ListView):
-    template_name = "msp/client_list.html"
-    paginate_by = 50
-
-    def get_queryset(self):
-        return selectors.client_list(user=self.request.user)
-
-
-class ClientDetailView(StaffRequiredMixin, ScopedQuerysetMixin, DetailView):
-    model = Client
-    template_name = "msp/client_detail.html"
-
-    def get_queryset(self):
-        return super().get_queryset().select_related("account_manager")
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(_directory_context(self.object, self.request.user))
-        context.update(_teams_context(self.object, self.request.user))
-        return context
 
 
 def _teams_context(client: Client, user, form: ClientTeamsForm | None = None) -> dict:

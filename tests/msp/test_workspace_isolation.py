@@ -246,6 +246,11 @@ CONFIGURATION = {
     "workspace:mailbox-edit",
     "workspace:mailbox-deactivate",
     "workspace:mailbox-reactivate",
+    # Sent mail: the embedded default's outgoing mail, administrators only, and only while
+    # email goes to files in development (tests/msp/test_sent_mail.py).
+    "workspace:sent-mail-list",
+    "workspace:sent-mail-detail",
+    "workspace:sent-mail-attachment",
 }
 
 
