@@ -22,6 +22,7 @@ from msp.models import (
     Team,
     User,
 )
+from msp.postgres.base import server_answers
 
 BEAT_HEARTBEAT = "beat"
 
@@ -77,8 +78,19 @@ class HealthCheck:
     detail: dict
 
 
+# /healthz answers within a second: a hung PostgreSQL is found by a probe on a new connection
+# with this deadline, before the app's own connection is used (msp/postgres/base.py).
+HEALTH_PROBE_SECONDS = 0.5
+
+
 def _check_database() -> HealthCheck:
     started = time.perf_counter()
+    if connection.vendor == "postgresql":
+        params = connection.get_connection_params()
+        if not server_answers(params, within=HEALTH_PROBE_SECONDS):
+            return HealthCheck(
+                False, {"error": f"no answer within {HEALTH_PROBE_SECONDS} s (down or hung)"}
+            )
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
