@@ -63,16 +63,6 @@ def healthz(request: HttpRequest, sweep_lag: Callable[..., dict] | None = None) 
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
 
-def _teams_context(client: Client, user, form: ClientTeamsForm | None = None) -> dict:
-    """The teams that serve the client; administrators also get the form that assigns them."""
-    teams = selectors.client_teams(client=client)
-    context = {"teams": teams, "can_assign_teams": user.role == UserRole.ADMIN}
-    if context["can_assign_teams"]:
-        chosen = [team.pk for team in teams if not team.serves_all_clients]
-        context["teams_form"] = form or ClientTeamsForm(initial={"teams": chosen})
-    return context
-
-
 class ClientTeamsView(RoleRequiredMixin, View):
     """An administrator assigns the teams that serve a client."""
 
@@ -82,12 +72,10 @@ class ClientTeamsView(RoleRequiredMixin, View):
         client = get_object_or_404(Client.objects.for_user(request.user), slug=slug)
         form = ClientTeamsForm(request.POST)
         if not form.is_valid():
-            context = {
-                "client": client,
-                **_directory_context(client, request.user),
-                **_teams_context(client, request.user, form),
-            }
-            return render(request, "msp/client_detail.html", context, status=400)
+            # The client page (reporting/client_views.py) draws the form; only a team that no
+            # longer exists can be refused here.
+            messages.error(request, "Teams not saved: a chosen team no longer exists.")
+            return redirect("workspace:client-detail", slug=client.slug)
         services.client_teams_set(client=client, teams=list(form.cleaned_data["teams"]))
         messages.success(request, f"Teams serving {client.name} saved.")
         return redirect("workspace:client-detail", slug=client.slug)

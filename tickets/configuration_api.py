@@ -14,6 +14,7 @@ from sla.choices import Priority
 from tickets.choices import Impact, Urgency
 from tickets.models import Mailbox
 from tickets.services.configuration import (
+    MAILBOX_FIELDS,
     mailbox_create,
     mailbox_update,
     priority_matrix,
@@ -110,20 +111,7 @@ class MailboxSerializer(CleanModelSerializer):
 
     class Meta:
         model = Mailbox
-        fields = [
-            "id",
-            "name",
-            "host",
-            "port",
-            "use_ssl",
-            "username",
-            "password",
-            "folder",
-            "default_client",
-            "is_active",
-            "last_polled_at",
-            "last_error",
-        ]
+        fields = ["id", *MAILBOX_FIELDS, "last_polled_at", "last_error"]
         read_only_fields = ["last_polled_at", "last_error"]
 
     def validate(self, attrs):
