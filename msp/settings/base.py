@@ -239,6 +239,11 @@ REDIS_URL = env_str("REDIS_URL", "")
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Live pages (msp/live.py): how often the ticket page and the queues poll for changes, in
+# seconds; presence ("Alex is viewing") lapses after LIVE_PRESENCE_SECONDS without a heartbeat.
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 10)
+LIVE_PRESENCE_SECONDS = env_int("LIVE_PRESENCE_SECONDS", max(20, 3 * LIVE_POLL_SECONDS))
+
 # Celery: broker from REDIS_URL in production; the embedded default (dev.py) uses kombu's
 # filesystem transport so that no server is needed.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
