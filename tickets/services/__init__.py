@@ -24,6 +24,7 @@ from tickets.services.routing import (
     ticket_assign,
     ticket_change_priority,
     ticket_escalate,
+    ticket_route,
     ticket_set_contact,
 )
 from tickets.services.status import (
@@ -57,6 +58,7 @@ __all__ = [
     "ticket_reply",
     "ticket_resolve",
     "ticket_resolve_automatically",
+    "ticket_route",
     "ticket_set_contact",
     "ticket_system_event",
     "ticket_system_note",

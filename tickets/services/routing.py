@@ -46,6 +46,42 @@ def ticket_assign(
 
 
 @transaction.atomic
+def ticket_route(
+    *,
+    ticket: Ticket,
+    actor: User,
+    team: Team | None = None,
+    tier: str = "",
+    at: datetime | None = None,
+) -> Ticket:
+    """Send a ticket to a team and/or a tier (a dispatcher's triage). A new tier leaves the
+    ticket unassigned unless its assignee works at that tier, as an escalation does."""
+    if team is None and not tier:
+        raise ValidationError("Choose a team or a tier.")
+    if tier and tier not in Tier.values:
+        raise ValidationError({"tier": f"{tier!r} is not a tier."})
+    write = TicketWrite.begin(ticket, actor, at)
+    write.require_staff()
+    write.require_open("be routed")
+    ticket = write.ticket
+    tier = tier or ticket.tier
+    if team is not None and team.tier and team.tier != tier:
+        raise ValidationError({"team": f"{team} takes tier {team.tier} tickets, not {tier}."})
+    old = f"{ticket.team or 'no team'} / {ticket.tier}"
+    if tier != ticket.tier and ticket.assignee is not None and ticket.assignee.tier != tier:
+        ticket.assignee = None
+    ticket.tier = tier
+    ticket.team = team or ticket.team
+    write.save("team", "tier", "assignee")
+    write.event(
+        EventKind.ASSIGNED,
+        old_value=old[:200],
+        new_value=f"{ticket.team or 'no team'} / {ticket.tier}"[:200],
+    )
+    return ticket
+
+
+@transaction.atomic
 def ticket_set_contact(
     *, ticket: Ticket, actor: User, contact: Contact | None, at: datetime | None = None
 ) -> Ticket:
