@@ -48,6 +48,14 @@ class PricingModel(models.TextChoices):
     BLOCK_OF_HOURS = "block_of_hours", "Block of hours"
     HOURLY = "hourly", "Hourly (time and materials)"
     PERCENT_OF_SPEND = "percent_of_spend", "Percentage of managed spend"
+    PER_TICKET = "per_ticket", "Per ticket"
+
+
+class UnusedHours(models.TextChoices):
+    """What becomes of a block's hours left at the end of a billing period."""
+
+    EXPIRE = "expire", "Expire at the end of the period"
+    ROLL_OVER = "roll_over", "Roll over (for a number of months)"
 
 
 class ComplianceMetric(models.TextChoices):

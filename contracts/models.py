@@ -2,6 +2,7 @@ from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -23,6 +24,7 @@ from contracts.choices import (
     PricingModel,
     Service,
     TargetKind,
+    UnusedHours,
 )
 from msp.models import TimeStampedModel
 from msp.querysets import ClientScopedQuerySet
@@ -31,6 +33,14 @@ from sla.choices import Priority
 MONEY = {"max_digits": 12, "decimal_places": 2}
 NOT_NEGATIVE = [MinValueValidator(Decimal("0"))]
 PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
+# Invoice amounts keep two decimals: currencies with three minor digits (BHD, KWD...) are not
+# billed; those with none (JPY...) are rounded to whole units (reporting.billing.pricing).
+THREE_DECIMAL_CURRENCIES = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
+
+
+def default_currency() -> str:
+    """New contracts are in the MSP's billing currency (settings.BILLING_DEFAULT_CURRENCY)."""
+    return getattr(settings, "BILLING_DEFAULT_CURRENCY", "USD")
 
 
 def _in(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
@@ -82,7 +92,9 @@ class Contract(TimeStampedModel):
         max_length=10, choices=BillingCycle.choices, default=BillingCycle.MONTHLY
     )
     monthly_fee = models.DecimalField(**MONEY, default=Decimal("0.00"), validators=NOT_NEGATIVE)
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(
+        max_length=3, default=default_currency, help_text="ISO 4217 code; invoices are in it."
+    )
     sla_policy = models.ForeignKey(
         "sla.SLAPolicy", on_delete=models.PROTECT, related_name="contracts"
     )
@@ -177,6 +189,10 @@ class Contract(TimeStampedModel):
         if self.currency and (len(self.currency) != 3 or not self.currency.isalpha()):
             raise ValidationError({"currency": "Use a three-letter currency code (USD, EUR)."})
         self.currency = self.currency.upper()
+        if self.currency in THREE_DECIMAL_CURRENCIES:
+            raise ValidationError(
+                {"currency": "Currencies with three decimals cannot be invoiced yet."}
+            )
         self._clean_credit_terms()
 
     def _clean_credit_terms(self) -> None:
@@ -249,7 +265,8 @@ class ServiceLine(models.Model):
         **MONEY,
         default=Decimal("0.00"),
         validators=NOT_NEGATIVE,
-        help_text="Per device or seat a month; the retainer a month; the price of the block.",
+        help_text="Per device or seat a month; the retainer a month; the price of the block "
+        "a month; the price per ticket.",
     )
     asset_kinds = models.JSONField(
         default=list, blank=True, help_text="Per device: the asset kinds counted."
@@ -264,6 +281,19 @@ class ServiceLine(models.Model):
         validators=NOT_NEGATIVE,
         help_text="Block of hours: price per hour beyond the block.",
     )
+    unused_hours = models.CharField(
+        max_length=10,
+        choices=UnusedHours.choices,
+        default=UnusedHours.EXPIRE,
+        db_default=UnusedHours.EXPIRE,
+        help_text="Block of hours: what becomes of hours left at the end of a billing period.",
+    )
+    rollover_months = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Block of hours, rolling over: months after its period that an unused hour "
+        "can still be used (0: none).",
+    )
     hourly_rates = models.JSONField(
         default=dict,
         blank=True,
@@ -277,7 +307,8 @@ class ServiceLine(models.Model):
         null=True,
         blank=True,
         validators=NOT_NEGATIVE,
-        help_text="Percentage of spend: the monthly spend managed for the client.",
+        help_text="Percentage of spend: the agreed monthly spend, billed for a month with no "
+        "spend recorded (blank: such a month bills nothing).",
     )
     availability_target = models.DecimalField(
         max_digits=6,
@@ -291,6 +322,7 @@ class ServiceLine(models.Model):
         constraints = [
             _in("service", Service, "service_line_service_valid"),
             _in("pricing_model", PricingModel, "service_line_pricing_valid"),
+            _in("unused_hours", UnusedHours, "service_line_unused_hours_valid"),
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0), name="service_line_price_not_negative"
             ),
@@ -303,11 +335,17 @@ class ServiceLine(models.Model):
         super().clean()
         if self.pricing_model == PricingModel.BLOCK_OF_HOURS and not self.block_hours:
             raise ValidationError({"block_hours": "Give the number of hours in the block."})
-        if self.pricing_model == PricingModel.PERCENT_OF_SPEND and (
-            self.spend_percent is None or self.managed_spend is None
+        if self.pricing_model == PricingModel.PERCENT_OF_SPEND and self.spend_percent is None:
+            raise ValidationError(
+                {"spend_percent": "Give the percentage of the managed spend to bill."}
+            )
+        if (
+            self.pricing_model == PricingModel.BLOCK_OF_HOURS
+            and self.unused_hours == UnusedHours.ROLL_OVER
+            and not self.rollover_months
         ):
             raise ValidationError(
-                {"spend_percent": "Give the percentage and the managed spend it applies to."}
+                {"rollover_months": "Give the months that unused hours roll over for."}
             )
         if self.pricing_model == PricingModel.HOURLY:
             try:

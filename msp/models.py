@@ -298,6 +298,13 @@ class Contact(TimeStampedModel):
         help_text="Portal login of this contact, if any.",
     )
     is_active = models.BooleanField(default=True)
+    # Billing counts a seat on the days it was active (reporting/billing): from active_from
+    # (blank: the day it was created) to the day before active_until (blank: still active, or,
+    # for a contact deactivated without a date, not counted at all).
+    active_from = models.DateField(null=True, blank=True, help_text="First day as a seat.")
+    active_until = models.DateField(
+        null=True, blank=True, help_text="First day no longer a seat (blank: still one)."
+    )
     is_seat = models.BooleanField(
         default=True, help_text="A supported user, counted as a seat by per-seat pricing."
     )
@@ -346,6 +353,11 @@ class Asset(TimeStampedModel):
         max_length=100, blank=True, help_text="Identifier of the device in the RMM tool."
     )
     is_active = models.BooleanField(default=True)
+    # Per-device billing counts the days a device was managed: see Contact.active_from.
+    active_from = models.DateField(null=True, blank=True, help_text="First day managed.")
+    active_until = models.DateField(
+        null=True, blank=True, help_text="First day no longer managed (blank: still managed)."
+    )
     notes = models.TextField(blank=True)
 
     objects = ClientScopedQuerySet.as_manager()

@@ -138,3 +138,18 @@ class ReportDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} to {self.email} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+# Billing's tables live in reporting/billing/models.py; imported here so Django registers them.
+from reporting.billing.models import (  # noqa: E402, F401
+    BlockHoursPeriod,
+    ClientTaxRate,
+    DocumentSequence,
+    HourlyRate,
+    Invoice,
+    InvoicedItem,
+    InvoiceLine,
+    InvoiceRun,
+    SpendRecord,
+    TaxRate,
+)
