@@ -2,14 +2,26 @@
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db import connections
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.http import QueryDict
 from django.utils import timezone
 
 from msp.models import User
 from sla.choices import Priority
 from sla.models import SLAClock
 from tickets.choices import EventKind, Impact, Urgency
-from tickets.models import PriorityMatrixCell, Ticket, TimeEntry, TimelineEvent
+from tickets.filtersets import TicketFilterSet
+from tickets.models import (
+    Attachment,
+    Comment,
+    PriorityMatrixCell,
+    SavedView,
+    Ticket,
+    TimeEntry,
+    TimelineEvent,
+)
 
 # ITIL's usual matrix, used when a cell has not been configured.
 DEFAULT_MATRIX = {
@@ -140,3 +152,152 @@ def ticket_surviving(ticket: Ticket | None) -> Ticket | None:
         seen.add(ticket.pk)
         ticket = ticket.merged_into
     return ticket
+
+
+# The queue's sortable columns: each order ends on the primary key, so a page boundary never
+# repeats or skips a ticket, and matches one of the open-ticket indexes read forwards or
+# backwards (models.Ticket.Meta: ticket_open_sla_idx, _priority_idx, _updated_idx, and
+# _client_idx joined to the clients by name). A descending sort is the exact reverse.
+QUEUE_SORTS = {
+    "sla": ("sla_due_at", "pk"),
+    "priority": ("priority", "sla_due_at", "pk"),
+    "updated": ("updated_at", "pk"),
+    "client": ("client__name", "client_id", "sla_due_at", "pk"),
+}
+SORT_LABELS = {
+    "sla": "Next SLA deadline",
+    "priority": "Pri",
+    "updated": "Updated",
+    "client": "Client",
+}
+
+
+def queue_sort(value: str | None) -> tuple[str, bool] | None:
+    """`sort=priority` or `sort=-priority` to (column, descending); None for the default."""
+    value = (value or "").strip()
+    key = value.lstrip("-")
+    if key not in QUEUE_SORTS:
+        return None
+    return key, value.startswith("-")
+
+
+def queue_ordered(tickets: QuerySet[Ticket], sort: str | None) -> QuerySet[Ticket]:
+    """The queue in the order asked for; as the queue gives it when no sort is named."""
+    parsed = queue_sort(sort)
+    if parsed is None:
+        return tickets
+    key, descending = parsed
+    # NULLs (a paused ticket's deadline) sort after every date ascending, before them
+    # descending: as PostgreSQL's B-tree stores them, so the index is read either way.
+    order = [
+        F(name).desc(nulls_first=True) if descending else F(name).asc(nulls_last=True)
+        for name in QUEUE_SORTS[key]
+    ]
+    return tickets.order_by(*order)
+
+
+SAVED_VIEW_KEYS = ("queue", "q", "client", "priority", "status", "tier", "assignee", "sort")
+# A saved view's count stops here: the navigation says "500+" rather than count every
+# ticket of a broad view on each page load.
+SAVED_VIEW_COUNT_CAP = 500
+
+
+def saved_view_query(querystring: str) -> QueryDict:
+    """Only the queue's own filters and sort, whatever a stored query string holds."""
+    given = QueryDict(querystring)
+    kept = QueryDict(mutable=True)
+    for key in SAVED_VIEW_KEYS:
+        if given.get(key):
+            kept[key] = given[key]
+    return kept
+
+
+def queue_tickets(*, user: User, query: QueryDict, request=None):
+    """The tickets of a queue page's query (queue, filters, sort) and its FilterSet."""
+    queue = query.get("queue", Queue.ALL_OPEN)
+    if queue not in Queue.LABELS:
+        queue = Queue.ALL_OPEN
+    tickets = ticket_queue(user=user, queue=queue)
+    filterset = TicketFilterSet(query or None, queryset=tickets, request=request)
+    return queue, filterset
+
+
+def saved_views_visible(*, user: User) -> list:
+    """The user's own views and everyone's shared ones, in their order: one query."""
+    return list(
+        SavedView.objects.filter(Q(owner=user) | Q(shared=True))
+        .select_related("owner")
+        .order_by("-shared", "position", "name", "pk")
+    )
+
+
+class _Viewer:
+    """What a FilterSet needs of a request: the user (its client choices)."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+
+def saved_view_counts(*, user: User, views: list) -> dict[int, int]:
+    """Tickets in each saved view as `user` sees them (their client scope), capped at
+    SAVED_VIEW_COUNT_CAP: one query for every view, each count a bounded subquery."""
+    if not views:
+        return {}
+    parts, params = [], []
+    viewer = _Viewer(user)
+    for view in views:
+        _queue, filterset = queue_tickets(
+            user=user, query=saved_view_query(view.querystring), request=viewer
+        )
+        if filterset.is_bound and not filterset.is_valid():
+            parts.append("0")
+            continue
+        rows = filterset.qs.order_by().values("pk")[:SAVED_VIEW_COUNT_CAP]
+        sql, sql_params = rows.query.get_compiler(using=rows.db).as_sql()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS view_{len(parts)})")  # noqa: S608
+        params.extend(sql_params)
+    with connections[Ticket.objects.db].cursor() as cursor:
+        # Each part is a subquery compiled by Django; every value is a parameter.
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        counts = cursor.fetchone()
+    return {view.pk: int(count) for view, count in zip(views, counts, strict=True)}
+
+
+def ticket_merge_preview(*, user: User, ticket_ids: list[int]) -> list[Ticket]:
+    """Tickets with what a merge would move or stop: replies and notes, files, time entries
+    and their minutes, and clocks still going. One query."""
+
+    def count(model, **filters):
+        rows = (
+            model.objects.filter(ticket=OuterRef("pk"), **filters)
+            .order_by()
+            .values("ticket")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(rows), 0)
+
+    minutes = (
+        TimeEntry.objects.filter(ticket=OuterRef("pk"))
+        .order_by()
+        .values("ticket")
+        .annotate(n=Sum("minutes"))
+        .values("n")
+    )
+    return list(
+        Ticket.objects.for_user(user)
+        .filter(pk__in=ticket_ids)
+        .select_related("client", "assignee")
+        .annotate(
+            replies_count=count(Comment, is_public=True),
+            notes_count=count(Comment, is_public=False),
+            attachments_count=count(Attachment),
+            time_entries_count=count(TimeEntry),
+            time_minutes=Coalesce(Subquery(minutes), 0),
+            live_clocks_count=count(SLAClock, stopped_at__isnull=True),
+        )
+        .order_by("pk")
+    )
+
+
+# Time approval ---------------------------------------------------------------------------------

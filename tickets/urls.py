@@ -1,11 +1,24 @@
 from django.urls import path
 
-from tickets import views
+from tickets import queue_views, views
 
 app_name = "tickets"
 
 urlpatterns = [
     path("", views.QueueView.as_view(), name="queue"),
+    path("bulk/", queue_views.BulkView.as_view(), name="bulk"),
+    path("views/", queue_views.SavedViewCreateView.as_view(), name="saved-view-create"),
+    path(
+        "views/<int:pk>/rename/",
+        queue_views.SavedViewRenameView.as_view(),
+        name="saved-view-rename",
+    ),
+    path(
+        "views/<int:pk>/delete/",
+        queue_views.SavedViewDeleteView.as_view(),
+        name="saved-view-delete",
+    ),
+    path("<int:pk>/row-take/", queue_views.RowTakeView.as_view(), name="row-take"),
     path("new/", views.TicketCreateView.as_view(), name="create"),
     path("new/client-fields/", views.ClientFieldsView.as_view(), name="client-fields"),
     path("<int:pk>/", views.TicketDetailView.as_view(), name="detail"),

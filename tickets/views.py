@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
@@ -19,12 +20,12 @@ from msp.mixins import RoleRequiredMixin, StaffRequiredMixin
 from msp.models import Client
 from msp.paginators import page_of
 from sla.choices import ClockKind
-from tickets import forms, selectors, services
+from tickets import forms, previews, selectors, services
 from tickets.attachments import attachment_response
-from tickets.filtersets import TicketFilterSet
+from tickets.choices import TicketStatus
 from tickets.intake import alerts
 from tickets.models import Attachment, Ticket, UnroutedAlert
-from tickets.selectors import Queue
+from tickets.queue_views import queue_page_context
 
 QUEUE_PAGE_SIZE = 50
 
@@ -34,24 +35,7 @@ class QueueView(StaffRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        queue = self.request.GET.get("queue", Queue.ALL_OPEN)
-        if queue not in Queue.LABELS:
-            queue = Queue.ALL_OPEN
-        tickets = selectors.ticket_queue(user=self.request.user, queue=queue)
-        filterset = TicketFilterSet(
-            self.request.GET or None, queryset=tickets, request=self.request
-        )
-        page = page_of(filterset.qs, self.request.GET.get("page"), QUEUE_PAGE_SIZE)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context.update(
-            queue=queue,
-            queues=Queue.LABELS,
-            filter=filterset,
-            page=page,
-            query=query.urlencode(),
-            now=timezone.now(),
-        )
+        context.update(queue_page_context(self.request, self.request.GET))
         return context
 
     def get_template_names(self):
@@ -187,11 +171,29 @@ class TicketActionView(StaffRequiredMixin, View):
     def form_kwargs(self, ticket: Ticket) -> dict:
         return {}
 
+    def preview(self, ticket: Ticket, data: dict):
+        """None to go ahead, or a page asking to confirm (tickets/previews.py)."""
+        return None
+
+    def confirm_page(self, ticket: Ticket, preview: previews.Preview):
+        token = previews.token_for(preview)
+        if previews.is_confirmed(self.request, *preview.token_values):
+            return None
+        preview.cancel_url = reverse("tickets:detail", args=[ticket.pk])
+        preview.htmx_target = "#ticket-main" if self.request.htmx else ""
+        return previews.render_preview(
+            self.request, preview, token=token, fragment=bool(self.request.htmx)
+        )
+
     def post(self, request, pk: int):
         ticket = _visible_ticket(request, pk)
         form = self.form_class(request.POST, request.FILES, **self.form_kwargs(ticket))
         if form.is_valid():
             try:
+                # A change that cannot be undone answers with its preview until confirmed.
+                preview = self.preview(ticket, form.cleaned_data)
+                if preview is not None:
+                    return preview
                 said = self.perform(ticket, form.cleaned_data) or self.success_message
             except ValidationError as error:
                 _add_errors(form, error)
@@ -274,6 +276,18 @@ class TakeView(TicketActionView):
 class StatusView(TicketActionView):
     form_class, form_name, success_message = forms.StatusForm, "status_form", "Status changed."
 
+    def preview(self, ticket, data):
+        if data["status"] != TicketStatus.CANCELLED:
+            return None
+        preview = previews.single_preview(
+            user=self.request.user,
+            kind=previews.CANCEL,
+            ticket_id=ticket.pk,
+            hidden=[("status", data["status"]), ("note", data["note"])],
+            action_url=reverse("tickets:status", args=[ticket.pk]),
+        )
+        return self.confirm_page(ticket, preview)
+
     def perform(self, ticket, data):
         services.ticket_change_status(
             ticket=ticket, actor=self.request.user, status=data["status"], note=data["note"]
@@ -320,12 +334,30 @@ class ReopenView(TicketActionView):
 class CloseView(TicketActionView):
     form_class, success_message = forms.forms.Form, "Closed."
 
+    def preview(self, ticket, data):
+        preview = previews.single_preview(
+            user=self.request.user,
+            kind=previews.CLOSE,
+            ticket_id=ticket.pk,
+            action_url=reverse("tickets:close", args=[ticket.pk]),
+        )
+        return self.confirm_page(ticket, preview)
+
     def perform(self, ticket, data):
         services.ticket_close(ticket=ticket, actor=self.request.user)
 
 
 class MergeView(TicketActionView):
     form_class, form_name, success_message = forms.MergeForm, "merge_form", "Merged."
+
+    def preview(self, ticket, data):
+        preview = previews.single_merge_preview(
+            user=self.request.user,
+            source_id=ticket.pk,
+            target_id=data["target"],
+            action_url=reverse("tickets:merge", args=[ticket.pk]),
+        )
+        return self.confirm_page(ticket, preview)
 
     def perform(self, ticket, data):
         target = Ticket.objects.for_user(self.request.user).filter(pk=data["target"]).first()

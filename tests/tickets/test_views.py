@@ -99,8 +99,9 @@ class TestQueues:
             )
         http = signed_in(technician)
         # session, user, the user's visible clients (once), the page of tickets with their
-        # client/assignee/team/contact, the client and assignee choices of the filter form.
-        with django_assert_num_queries(6):
+        # client/assignee/team/contact, the client and assignee choices of the filter form,
+        # the saved views (none here: no count query), the bulk bar's assignees and teams.
+        with django_assert_num_queries(9):
             response = http.get(reverse("tickets:queue"))
         assert len(response.context["page"].rows) == min(rows, 50)
 
@@ -219,7 +220,9 @@ class TestTicketPage:
         post("resolve", {"resolution": "Replaced the PSU"})
         post("reopen", {"reason": "Failed again"})
         post("resolve", {"resolution": "Replaced the board"})
-        post("close")
+        preview = http.post(reverse("tickets:close", args=[ticket.pk]))
+        assert preview.status_code == 200 and b"Closing is final" in preview.content
+        post("close", {"confirm": preview.context["confirm_token"]})
         ticket.refresh_from_db()
         assert ticket.parent == parent
         assert (ticket.status, ticket.tier, ticket.priority, ticket.assignee) == (
@@ -232,7 +235,13 @@ class TestTicketPage:
         response = http.post(reverse("tickets:merge", args=[duplicate.pk]), {"target": ticket.pk})
         assert response.status_code == 400  # the target is closed
         target = open_ticket(client_a, subject="target")
-        response = http.post(reverse("tickets:merge", args=[duplicate.pk]), {"target": target.pk})
+        url = reverse("tickets:merge", args=[duplicate.pk])
+        response = http.post(url, {"target": target.pk})
+        assert response.status_code == 200  # the preview: nothing merged yet
+        duplicate.refresh_from_db()
+        assert duplicate.merged_into is None
+        token = response.context["confirm_token"]
+        response = http.post(url, {"target": target.pk, "confirm": token})
         assert response.status_code == 302
         duplicate.refresh_from_db()
         assert duplicate.merged_into == target
