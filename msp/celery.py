@@ -112,6 +112,13 @@ def _install_beat_schedule(sender: Celery, **kwargs) -> None:
             "task": "reporting.scheduled_reports",
             "schedule": crontab(minute=40),
         },
+        # Invoice runs: last month's draft invoices on the 1st at 13:30 UTC, after every client's
+        # month has ended (UTC-12 ends it at 12:00 UTC) and been evaluated (at :20), so the
+        # month's service credits are on it. A run again only recomputes drafts.
+        "invoice-run": {
+            "task": "reporting.invoice_run",
+            "schedule": crontab(minute=30, hour=13, day_of_month=1),
+        },
         # Outbound webhooks whose delivery is due again (back-off), and the delivery log
         # trimmed of finished deliveries once a night.
         "webhook-retry": {

@@ -31,3 +31,16 @@ class ReportingConfig(AppConfig):
         # before any URLconf is loaded.
         register_converter(FileFormatConverter, "file_format")
         outbox_attachment_renderer_register("report", _report_attachment)
+        _billing_audit_register()
+
+
+def _billing_audit_register() -> None:
+    """Audit trail of billing: every state an invoice or credit note goes through (draft,
+    reviewed, finalised, void, who and when), and the rates, taxes and spend it is billed
+    from. Lines are the invoice's working, written with it."""
+    from msp.audit.registry import audit_register
+    from reporting.billing.models import ClientTaxRate, HourlyRate, Invoice, SpendRecord, TaxRate
+
+    audit_register(Invoice, exclude=("computed_at", "pdf"), label=lambda row: str(row))
+    for model in (HourlyRate, TaxRate, ClientTaxRate, SpendRecord):
+        audit_register(model)

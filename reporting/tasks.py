@@ -16,3 +16,20 @@ def report_pdf_draw_task(report_id: int) -> None:
     report = Report.objects.filter(pk=report_id).select_related("client").first()
     if report is not None:
         report_pdf_ensure(report=report)
+
+
+@shared_task(name="reporting.invoice_run")
+def invoice_run_task(month: str | None = None) -> int:
+    """Bill the month given (YYYY-MM), or by default the month that ended, in the MSP's time
+    zone. Safe to run again: drafts are recomputed, nothing is billed twice."""
+    from datetime import date
+
+    from msp.periods import add_months
+    from reporting.billing.services import invoice_run_create
+
+    if month:
+        first = date.fromisoformat(f"{month}-01")
+    else:
+        first = add_months(timezone.localdate().replace(day=1), -1)
+    run = invoice_run_create(month=first, now=timezone.now())
+    return run.created + run.updated
