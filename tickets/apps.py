@@ -6,7 +6,7 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from msp.audit.registry import audit_register
-        from tickets.models import AlertSettings, Mailbox, PriorityMatrixCell
+        from tickets.models import AlertSettings, Mailbox, PriorityMatrixCell, TimeEntry
         from tickets.selectors import contract_usage
 
         # Contract pages show the billable time logged on tickets (contracts is a layer below).
@@ -17,3 +17,6 @@ class TicketsConfig(AppConfig):
         audit_register(Mailbox, exclude=("last_polled_at", "last_error"))
         audit_register(AlertSettings)
         audit_register(PriorityMatrixCell)
+        # Time entries are money once approved: every change, and who submitted, approved or
+        # rejected them, is on the ticket's trail.
+        audit_register(TimeEntry, parent="ticket")

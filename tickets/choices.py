@@ -103,3 +103,17 @@ class InboundStatus(models.TextChoices):
     PROCESSED = "processed", "Processed"
     IGNORED = "ignored", "Ignored (automatic message)"
     QUARANTINED = "quarantined", "Quarantined"
+
+
+class TimeEntryState(models.TextChoices):
+    """A time entry's approval: the technician's draft, submitted with the week, then approved
+    (locked: billing reads it) or rejected with a reason (back to the technician to fix)."""
+
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+# Who the technician may still change an entry in: their own work in progress.
+TIME_ENTRY_EDITABLE_STATES = (TimeEntryState.DRAFT, TimeEntryState.REJECTED)

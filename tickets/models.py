@@ -11,12 +11,14 @@ from sla.choices import Priority
 from sla.clock import MilestoneKey
 from tickets.choices import (
     OPEN_STATUSES,
+    TIME_ENTRY_EDITABLE_STATES,
     EventKind,
     Impact,
     InboundStatus,
     TicketSource,
     TicketStatus,
     TicketType,
+    TimeEntryState,
     Urgency,
     WorkType,
 )
@@ -307,7 +309,13 @@ class Attachment(TimeStampedModel):
 
 
 class TimeEntry(TimeStampedModel):
-    """Time a technician spent on a ticket."""
+    """Time a technician spent on a ticket, and its approval: draft -> submitted -> approved or
+    rejected (with a reason). Approved time is locked: billing reads it (an invoiced mistake is
+    corrected by a credit note, never by changing the entry).
+
+    With a start and an end, `minutes` is end - start rounded up to the whole minute, and the
+    entry counts on the local day it started (spent_on); it may run past midnight, never
+    beyond 24 hours."""
 
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.CASCADE, related_name="time_entries"
@@ -326,6 +334,28 @@ class TimeEntry(TimeStampedModel):
     work_type = models.CharField(max_length=10, choices=WorkType.choices, default=WorkType.REMOTE)
     note = models.CharField(max_length=500, blank=True)
     spent_on = models.DateField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(
+        max_length=10,
+        choices=TimeEntryState.choices,
+        default=TimeEntryState.DRAFT,
+        db_default=TimeEntryState.DRAFT,
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    # Who approved or rejected it. No database constraint nor index of its own (added to a
+    # large table while the app serves, docs/upgrades.md); PROTECT is kept by Django.
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=500, blank=True, db_default="")
 
     objects = TicketChildQuerySet.as_manager()
 
@@ -337,11 +367,54 @@ class TimeEntry(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(minutes__gte=1, minutes__lte=1440), name="time_entry_minutes_range"
             ),
+            _in_choices("state", TimeEntryState, "time_entry_state_valid"),
+            models.CheckConstraint(
+                condition=Q(started_at__isnull=True, ended_at__isnull=True)
+                | Q(started_at__isnull=False, ended_at__gt=models.F("started_at")),
+                name="time_entry_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=TimeEntryState.REJECTED) | ~Q(rejection_reason=""),
+                name="time_entry_rejection_has_reason",
+            ),
         ]
-        indexes = [models.Index(fields=["client", "spent_on"], name="time_entry_client_day_idx")]
+        indexes = [
+            models.Index(fields=["client", "spent_on"], name="time_entry_client_day_idx"),
+            # A technician's timesheet: their entries of a week.
+            models.Index(fields=["user", "spent_on"], name="time_entry_user_day_idx"),
+            # The approval page: entries waiting for a manager.
+            models.Index(
+                fields=["user", "spent_on"],
+                condition=Q(state=TimeEntryState.SUBMITTED),
+                name="time_entry_submitted_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.minutes} min on {self.ticket_id}"
+
+    @property
+    def is_editable(self) -> bool:
+        """Whether its author may still change or delete it."""
+        return self.state in TIME_ENTRY_EDITABLE_STATES
+
+
+class RunningTimer(models.Model):
+    """A technician's running timer on a ticket: one per person at a time. Stopping it logs
+    a draft time entry from started_at to the stop, rounded up to the whole minute."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="running_timer"
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="running_timers"
+    )
+    started_at = models.DateTimeField()
+
+    objects = TicketChildQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"timer of {self.user_id} on {self.ticket_id} since {self.started_at:%H:%M}"
 
 
 class MaintenancePause(models.Model):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from msp.models import User
 from sla.choices import Priority
 from sla.models import SLAClock
-from tickets.choices import EventKind, Impact, Urgency
+from tickets.choices import EventKind, Impact, TimeEntryState, Urgency
 from tickets.filtersets import TicketFilterSet
 from tickets.models import (
     Attachment,
@@ -301,3 +301,41 @@ def ticket_merge_preview(*, user: User, ticket_ids: list[int]) -> list[Ticket]:
 
 
 # Time approval ---------------------------------------------------------------------------------
+
+
+def approved_billable_time(*, client_ids, start: date, end: date) -> QuerySet[TimeEntry]:
+    """Approved billable time of these clients with spent_on in [start, end), with its ticket
+    and technician: what billing charges (drafts, submitted and rejected time never are)."""
+    return (
+        TimeEntry.objects.filter(
+            client_id__in=list(client_ids),
+            state=TimeEntryState.APPROVED,
+            billable=True,
+            spent_on__gte=start,
+            spent_on__lt=end,
+        )
+        .select_related("ticket", "user")
+        .order_by("client_id", "spent_on", "pk")
+    )
+
+
+def timesheet_entries(*, user: User, week_start: date) -> QuerySet[TimeEntry]:
+    """The user's own entries of a week (Monday to Sunday), with ticket, client and decider:
+    one query for the whole timesheet."""
+    return (
+        TimeEntry.objects.filter(
+            user=user, spent_on__gte=week_start, spent_on__lt=week_start + timedelta(days=7)
+        )
+        .select_related("ticket", "client", "decided_by")
+        .order_by("spent_on", "started_at", "pk")
+    )
+
+
+def time_entries_awaiting_approval(*, user: User) -> QuerySet[TimeEntry]:
+    """Submitted time of the clients the manager sees, by technician and day."""
+    return (
+        TimeEntry.objects.for_user(user)
+        .filter(state=TimeEntryState.SUBMITTED)
+        .select_related("ticket", "client", "user")
+        .order_by("user__full_name", "user_id", "spent_on", "pk")
+    )
