@@ -1,7 +1,51 @@
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from msp.choices import UserRole
 from msp.sent_mail import sent_mail_enabled
+
+# The workspace's entries: (label, URL name, the roles it is for; None: every staff role).
+# Technicians work tickets: the account managers' pages (their accounts, contracts, reports)
+# and the SLA configuration (calendars, policies) are reachable from a client's page and by
+# address, but not offered to them. An entry is also left out for a role its view refuses
+# (a RoleRequiredMixin's allowed_roles), so the navigation never leads to a 403.
+MANAGEMENT = (UserRole.DISPATCHER, UserRole.ACCOUNT_MANAGER, UserRole.ADMIN)
+WORKSPACE_ENTRIES = [
+    ("Tickets", "tickets:queue", None),
+    ("New ticket", "tickets:create", None),
+    ("SLA risk", "workspace:sla-risk", None),
+    ("My accounts", "workspace:accounts", MANAGEMENT),
+    ("Clients", "workspace:client-list", None),
+    ("Contracts", "contracts:list", MANAGEMENT),
+    ("Reports", "reporting:list", MANAGEMENT),
+    ("Calendars", "sla:calendar-list", MANAGEMENT),
+    ("SLA policies", "sla:policy-list", MANAGEMENT),
+    ("Unrouted alerts", "tickets:unrouted-alerts", None),
+    ("Audit trail", "workspace:audit-list", None),
+    ("Webhooks", "workspace:webhook-list", None),
+    ("Sent mail", "workspace:sent-mail-list", None),
+]
+
+
+def view_allows(url: str, role: str) -> bool:
+    """Whether the role check of the view at `url` lets `role` in."""
+    view = getattr(resolve(url).func, "view_class", None)
+    allowed = getattr(view, "allowed_roles", ())
+    return not allowed or role in allowed
+
+
+def workspace_entries(user) -> list[tuple[str, str]]:
+    items = []
+    for label, name, roles in WORKSPACE_ENTRIES:
+        if roles is not None and user.role not in roles:
+            continue
+        if name == "workspace:sent-mail-list" and not sent_mail_enabled():
+            continue
+        url = reverse(name)
+        if view_allows(url, user.role):
+            items.append((label, url))
+    if user.is_superuser:
+        items.append(("Django admin", reverse("admin:index")))
+    return items
 
 
 def navigation(request) -> dict:
@@ -10,26 +54,7 @@ def navigation(request) -> dict:
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     if user.is_msp_staff:
-        items = [
-            ("Tickets", reverse("tickets:queue")),
-            ("New ticket", reverse("tickets:create")),
-            ("SLA risk", reverse("workspace:sla-risk")),
-            ("My accounts", reverse("workspace:accounts")),
-            ("Clients", reverse("workspace:client-list")),
-            ("Contracts", reverse("contracts:list")),
-            ("Reports", reverse("reporting:list")),
-            ("Calendars", reverse("sla:calendar-list")),
-            ("SLA policies", reverse("sla:policy-list")),
-        ]
-        if user.role in (UserRole.DISPATCHER, UserRole.ADMIN):
-            items.append(("Unrouted alerts", reverse("tickets:unrouted-alerts")))
-        if user.role == UserRole.ADMIN:
-            items.append(("Audit trail", reverse("workspace:audit-list")))
-            items.append(("Webhooks", reverse("workspace:webhook-list")))
-            if sent_mail_enabled():
-                items.append(("Sent mail", reverse("workspace:sent-mail-list")))
-        if user.is_superuser:
-            items.append(("Django admin", reverse("admin:index")))
+        items = workspace_entries(user)
     else:
         items = [
             ("SLA dashboard", reverse("portal:sla-dashboard")),

@@ -10,6 +10,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -26,11 +27,17 @@ from msp.mixins import (
 )
 from msp.models import Client
 
+HOME_QUEUES = {UserRole.TECHNICIAN: "mine", UserRole.DISPATCHER: "unassigned"}
+
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_msp_staff:
-        return redirect("tickets:queue")
+        # Each lands on the queue of their job (tickets.selectors.Queue's keys): a technician
+        # on their own tickets, a dispatcher on the tickets nobody has yet, others on all open.
+        queue = HOME_QUEUES.get(request.user.role)
+        url = reverse("tickets:queue")
+        return redirect(f"{url}?queue={queue}" if queue else url)
     # A client lands on what it comes for: its service levels and its open tickets.
     return redirect("portal:sla-dashboard")
 
