@@ -9,6 +9,7 @@ from msp.choices import TokenScope, UserRole
 from msp.models import Asset, Client, Contact, Site, Team, User
 from msp.querysets import ClientScopedQuerySet
 from msp.services import ASSET_FIELDS, CLIENT_FIELDS, CONTACT_FIELDS, SITE_FIELDS, TEAM_FIELDS
+from msp.timetext import known_zones
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -207,3 +208,20 @@ class TeamForm(DirectoryForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["lead"].queryset = User.objects.staff().filter(is_active=True)
+
+
+class TimezoneForm(forms.Form):
+    """The zone a person reads times in; blank: the browser's (static/js/timezone.js)."""
+
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
+        help_text="Every time in the app is shown in this zone, with its name.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = [("", "The browser's time zone")] + [
+            (name, name.replace("_", " ")) for name in sorted(known_zones())
+        ]

@@ -16,6 +16,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from msp import mfa
+from msp.forms import TimezoneForm
+from msp.services import user_timezone_set
 
 SETUP_SESSION_KEY = "mfa_totp_setup_device"
 
@@ -86,17 +88,36 @@ class SecurityView(LoginRequiredMixin, View):
                 "registration/mfa_recovery_codes.html",
                 {"codes": codes, "next": _next_url(request, reverse("mfa-setup"))},
             )
-        return render(
-            request,
-            self.template_name,
-            {
-                "status": mfa.mfa_status(user),
-                "required": mfa.mfa_required(user),
-                "authenticators": TOTPDevice.objects.filter(user=user, confirmed=True),
-                "passkeys": WebAuthnCredential.objects.filter(user=user, confirmed=True),
-                "next": _next_url(request, ""),
-            },
-        )
+        return security_page(request, TimezoneForm(initial={"timezone": user.timezone}))
+
+
+def security_page(request, timezone_form, status: int = 200):
+    user = request.user
+    return render(
+        request,
+        SecurityView.template_name,
+        {
+            "status": mfa.mfa_status(user),
+            "required": mfa.mfa_required(user),
+            "authenticators": TOTPDevice.objects.filter(user=user, confirmed=True),
+            "passkeys": WebAuthnCredential.objects.filter(user=user, confirmed=True),
+            "next": _next_url(request, ""),
+            "timezone_form": timezone_form,
+        },
+        status=status,
+    )
+
+
+class TimezoneView(LoginRequiredMixin, View):
+    """The user's own time zone, set from the security page (the account's settings)."""
+
+    def post(self, request):
+        form = TimezoneForm(request.POST)
+        if not form.is_valid():
+            return security_page(request, form, status=400)
+        user_timezone_set(user=request.user, timezone_name=form.cleaned_data["timezone"])
+        messages.success(request, "Times are now shown in your time zone.")
+        return redirect("mfa-setup")
 
 
 class DeviceRemoveView(LoginRequiredMixin, View):

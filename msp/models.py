@@ -95,6 +95,15 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
     sessions_revoked_at = models.DateTimeField(
         null=True, blank=True, help_text="Signed out everywhere: sessions older than this end."
     )
+    # Blank: the browser's zone (static/js/timezone.js), else the MSP's (msp/middleware.py).
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_timezone_name],
+        help_text="Times are shown in this zone; blank: the browser's.",
+    )
 
     objects = UserManager()
 

@@ -461,6 +461,16 @@ def user_update(*, user: User, by: User, teams: list[Team] | None = None, **fiel
     return user
 
 
+@transaction.atomic
+def user_timezone_set(*, user: User, timezone_name: str) -> User:
+    """The zone a person reads times in ("" for the browser's); an unknown zone is refused."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.timezone = timezone_name.strip()
+    user.full_clean(validate_unique=False, validate_constraints=False)
+    user.save(update_fields=["timezone", "updated_at"])
+    return user
+
+
 def user_teams_set(*, user: User, teams: list[Team]) -> None:
     """The teams `user` is a member of (which decide the clients they see). Client users are
     in no team."""

@@ -50,6 +50,7 @@ urlpatterns = [
     path("csat/", include("tickets.csat_urls")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/mfa/", mfa_views.SecurityView.as_view(), name="mfa-setup"),
+    path("accounts/timezone/", mfa_views.TimezoneView.as_view(), name="user-timezone"),
     path("accounts/mfa/verify/", mfa_views.MfaVerifyView.as_view(), name="mfa-verify"),
     path("accounts/mfa/app/", mfa_views.TotpSetupView.as_view(), name="mfa-totp-setup"),
     path(

@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Times in the viewer's zone: their own setting, else the browser's (msp/middleware.py).
+    "msp.middleware.TimezoneMiddleware",
     # Who, from where, for the audit trail of this request (msp.audit).
     "msp.middleware.AuditMiddleware",
     # One log line per request, and the ticket in the URL on every line (msp/logging.py).
