@@ -175,7 +175,7 @@ def test_make_use_and_revoke_a_token_in_a_browser(page, live_server, dispatcher)
     page.get_by_label("Email").fill(dispatcher.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/workspace/tickets/")
+    page.wait_for_url("**/workspace/tickets/?queue=unassigned")  # a dispatcher's start
     page.get_by_role("link", name="API tokens").click()
     page.get_by_label("Name").fill("Accounting export")
     page.get_by_label("Scope").select_option("read")

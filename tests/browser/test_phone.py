@@ -69,7 +69,7 @@ def test_a_client_walks_from_the_dashboard_to_a_ticket_and_a_report_on_a_phone(p
 def test_a_technician_works_the_queue_on_a_phone(phone, world):
     page = phone
     sign_in(page, world["people"]["technician"])
-    page.wait_for_url("**/workspace/tickets/")
+    page.wait_for_url("**/workspace/tickets/?queue=mine")
     assert page_width(page) <= PHONE["width"]
     page.get_by_test_id("queue").get_by_role("link", name="Mail server down").click()
     page.wait_for_url(f"**/workspace/tickets/{world['ticket'].pk}/")

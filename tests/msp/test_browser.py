@@ -16,7 +16,7 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
 
 def test_technician_signs_in_sees_clients_and_signs_out(page, technician, client_a):
     sign_in(page, technician.email)
-    page.wait_for_url("**/workspace/tickets/")
+    page.wait_for_url("**/workspace/tickets/?queue=mine")  # a technician's own tickets
     page.get_by_role("link", name="Clients").click()
     page.wait_for_url("**/workspace/clients/")
     assert page.get_by_role("heading", name="Clients").is_visible()

@@ -31,7 +31,7 @@ def test_a_technician_signs_in_with_an_authenticator_code(page, technician):
     page.wait_for_timeout(1100)  # a wrong code delays the next try by a second
     page.get_by_label("Code").fill(current_code(device.bin_key))
     page.get_by_role("button", name="Verify").click()
-    page.wait_for_url("**/workspace/tickets/")
+    page.wait_for_url("**/workspace/tickets/?queue=mine")
     assert technician.full_name in page.get_by_test_id("signed-in-as").inner_text()
 
 
@@ -50,7 +50,7 @@ def test_required_mfa_is_set_up_from_the_qr_code_page(page, technician):
     codes = page.get_by_test_id("recovery-codes").locator("li")
     assert codes.count() == 10
     page.get_by_test_id("continue").click()
-    page.wait_for_url("**/workspace/tickets/")
+    page.wait_for_url("**/workspace/tickets/?queue=mine")
     assert TOTPDevice.objects.get(user=technician).confirmed
 
 
@@ -69,7 +69,7 @@ def test_a_passkey_is_added_then_signs_in(page, technician, settings, live_serve
     }
     cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
     sign_in(page, technician.email)
-    page.wait_for_url("**/workspace/tickets/")
+    page.wait_for_url("**/workspace/tickets/?queue=mine")
     page.goto("/accounts/mfa/")
     page.get_by_role("button", name="Add a passkey").click()
     # A first second factor brings its recovery codes, shown once; then the passkey is listed.
@@ -82,4 +82,4 @@ def test_a_passkey_is_added_then_signs_in(page, technician, settings, live_serve
     sign_in(page, technician.email)
     page.wait_for_url("**/accounts/mfa/verify/**")
     page.get_by_role("button", name="Use a passkey").click()
-    page.wait_for_url("**/workspace/tickets/")
+    page.wait_for_url("**/workspace/tickets/?queue=mine")

@@ -22,7 +22,7 @@ class TestLogin:
         response = client.post(
             reverse("login"), {"username": technician.email, "password": PASSWORD}, follow=True
         )
-        assert response.redirect_chain[-1][0] == reverse("tickets:queue")
+        assert response.redirect_chain[-1][0] == reverse("tickets:queue") + "?queue=mine"
 
     def test_client_user_login_lands_on_the_sla_dashboard(self, client, client_user_a):
         response = client.post(

@@ -20,7 +20,7 @@ def sign_in(page, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/workspace/tickets/")
+    page.wait_for_url("**/workspace/tickets/?queue=mine")  # technicians land on their own
 
 
 def open_panel_and_submit(page, title: str, fill: dict, button: str) -> None:
