@@ -7,6 +7,7 @@ from tickets.choices import Impact, TicketSource, TicketStatus, TicketType, Urge
 
 
 class MultipleFileInput(forms.ClearableFileInput):
+from tickets.models import CannedResponse
     allow_multiple_selected = True
 
 
@@ -84,6 +85,58 @@ class CommentForm(ActionForm):
 
 
 class AssignForm(ActionForm):
+    # The latest timeline entry when the composer was drawn: a reply written without seeing
+    # someone else's newer reply is refused once (tickets.live.stale_write_check).
+    seen_event = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+
+class ComposerForm(CommentForm):
+    """A composer of the ticket page. Its text and files are kept (hx-preserve) when the
+    page's main part is redrawn after another action, so typing is never lost."""
+
+    composer = ""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["body"].widget.attrs.update(
+            {"hx-preserve": "true", "data-composer-body": self.composer, "rows": 6}
+        )
+        self.fields["attachments"].widget.attrs.update(
+            {"hx-preserve": "true", "data-composer-input": self.composer}
+        )
+
+
+class ReplyForm(ComposerForm):
+    """The public reply composer: emailed to the client's contact."""
+
+    composer = "reply"
+
+
+class NoteForm(ComposerForm):
+    """The internal note composer: staff only, never emailed."""
+
+    composer = "note"
+
+
+class CannedResponseForm(forms.ModelForm):
+    """A canned response; `shared` only for those who may keep shared ones."""
+
+    shared = forms.BooleanField(
+        required=False, help_text="Every technician may use it (administrators and dispatchers)."
+    )
+
+    class Meta:
+        model = CannedResponse
+        fields = ["title", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 8})}
+
+    def __init__(self, *args, may_share: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if may_share:
+            editing_shared = self.instance.pk is not None and not self.instance.owner_id
+            self.fields["shared"].initial = editing_shared
+        else:
+            del self.fields["shared"]
     """The assignee: one of the staff who serve the ticket's client."""
 
     assignee = forms.ModelChoiceField(

@@ -742,3 +742,31 @@ class SavedView(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CannedResponse(TimeStampedModel):
+    """A reply text kept for reuse, in Markdown with placeholders (tickets/canned.py lists
+    them): a person's own (`owner`), or shared with every staff member (no owner)."""
+
+    # A person's own texts go with them; shared ones stay when their author leaves.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="canned_responses",
+        help_text="Empty: shared with every staff member.",
+    )
+    title = models.CharField(max_length=100)
+    body = models.TextField(help_text="Markdown, with placeholders such as {{contact.name}}.")
+
+    class Meta:
+        ordering = ["title", "pk"]
+        indexes = [models.Index(fields=["owner", "title"], name="canned_owner_title_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None

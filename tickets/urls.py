@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import queue_views, views
+from tickets import canned_views, queue_views, views
 
 app_name = "tickets"
 
@@ -24,6 +24,19 @@ urlpatterns = [
     path("<int:pk>/", views.TicketDetailView.as_view(), name="detail"),
     path("unrouted-alerts/", views.UnroutedAlertListView.as_view(), name="unrouted-alerts"),
     path("<int:pk>/sla/", views.TicketSlaFragmentView.as_view(), name="sla"),
+    path("<int:pk>/live/", views.TicketLiveView.as_view(), name="live"),
+    path("<int:pk>/preview/", views.ComposerPreviewView.as_view(), name="preview"),
+    path("<int:pk>/canned/", views.CannedMenuView.as_view(), name="canned-menu"),
+    path(
+        "<int:pk>/canned/<int:canned_pk>/", views.CannedInsertView.as_view(), name="canned-insert"
+    ),
+    path("canned/", canned_views.CannedListView.as_view(), name="canned-list"),
+    path("canned/<int:canned_pk>/", canned_views.CannedEditView.as_view(), name="canned-edit"),
+    path(
+        "canned/<int:canned_pk>/delete/",
+        canned_views.CannedDeleteView.as_view(),
+        name="canned-delete",
+    ),
     path("<int:pk>/reply/", views.ReplyView.as_view(), name="reply"),
     path("<int:pk>/note/", views.NoteView.as_view(), name="note"),
     path("<int:pk>/acknowledge/", views.AcknowledgeView.as_view(), name="acknowledge"),

@@ -6,7 +6,7 @@ Thin: each POST validates a form and calls one service; GET never changes anythi
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, prefetch_related_objects
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,17 +15,20 @@ from django.views.generic import TemplateView
 
 from contracts.choices import ExemptionCause
 from contracts.models import BreachExemption
+from msp import live
 from msp.choices import SERVICE_MANAGER_ROLES, UserRole
 from msp.mixins import RoleRequiredMixin, StaffRequiredMixin
 from msp.models import Client
 from msp.paginators import page_of
 from sla.choices import ClockKind
-from tickets import forms, previews, selectors, services
+from tickets import canned, forms, previews, selectors, services
+from tickets import live as ticket_live
 from tickets.attachments import attachment_response
 from tickets.choices import TicketStatus
 from tickets.intake import alerts
 from tickets.models import Attachment, Ticket, UnroutedAlert
 from tickets.queue_views import queue_page_context
+from tickets.rendering import markdown_to_safe_html
 
 QUEUE_PAGE_SIZE = 50
 
@@ -37,6 +40,18 @@ class QueueView(StaffRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context.update(queue_page_context(self.request, self.request.GET))
         return context
+
+    def get(self, request, *args, **kwargs):
+        if request.htmx and request.GET.get("live"):
+            # The results' poll (static/js/live.js): 304 while the listed tickets are unchanged.
+            _, filterset = selectors.queue_tickets(
+                user=request.user, query=request.GET, request=request
+            )
+            etag = ticket_live.queue_fingerprint(
+                user=request.user, tickets=filterset.qs, query=request.GET
+            )
+            return live.conditional(request, etag, lambda: super(QueueView, self).get(request))
+        return super().get(request, *args, **kwargs)
 
     def get_template_names(self):
         if self.request.htmx and self.request.htmx.target == "queue-results":
@@ -124,10 +139,42 @@ def _clock_context(request, ticket: Ticket) -> dict:
     }
 
 
+def _presence_others(request, ticket_id: int) -> list[live.Presence]:
+    return live.presence_of(
+        kind=ticket_live.PRESENCE_KIND, object_id=ticket_id, exclude_user_id=request.user.pk
+    )
+
+
+def _latest_event_id(ticket: Ticket) -> int | None:
+    # The events are prefetched by the selector; ordered by time, so the newest id is the max.
+    return max((event.pk for event in ticket.events.all()), default=None)
+
+
+def _composer_context(request, ticket: Ticket) -> dict:
+    """The two composers (each its own form: a note can never be sent as a reply), drawn
+    with the latest timeline entry so that a reply written without seeing a newer one is
+    refused once; the canned responses the user may insert; the live poll."""
+    seen = {"seen_event": _latest_event_id(ticket) or 0}
+    return {
+        "reply_form": forms.ReplyForm(initial=seen),
+        "note_form": forms.NoteForm(initial=seen),
+        "live_poll_seconds": live.poll_seconds(),
+        "presence": _presence_others(request, ticket.pk),
+    }
+
+
 def _page_context(request, ticket: Ticket, **forms_given) -> dict:
     context = {
         **_clock_context(request, ticket),
-        "reply_form": forms.CommentForm(),
+        **_composer_context(request, ticket),
+        **_action_forms(ticket),
+    }
+    context.update(forms_given)
+    return context
+
+
+def _action_forms(ticket: Ticket) -> dict:
+    return {
         "assign_form": forms.AssignForm(
             initial={"assignee": ticket.assignee_id}, client_id=ticket.client_id
         ),
@@ -146,14 +193,90 @@ def _page_context(request, ticket: Ticket, **forms_given) -> dict:
         "time_form": forms.TimeEntryForm(),
         "attachment_form": forms.AttachmentForm(),
     }
-    context.update(forms_given)
-    return context
+
+
+def _presence_beat(request, ticket_id: int, state: str = live.VIEWING) -> None:
+    live.presence_beat(
+        kind=ticket_live.PRESENCE_KIND,
+        object_id=ticket_id,
+        user_id=request.user.pk,
+        name=request.user.full_name or request.user.email,
+        state=state,
+    )
 
 
 class TicketDetailView(StaffRequiredMixin, View):
     def get(self, request, pk: int):
         ticket = _visible_ticket(request, pk)
-        return render(request, "tickets/ticket_detail.html", _page_context(request, ticket))
+        _presence_beat(request, ticket.pk)
+        context = _page_context(request, ticket)
+        # The first poll answers 304 unless something changed since this page was drawn.
+        context["live_etag"] = ticket_live.ticket_fingerprint(
+            user=request.user,
+            state=(ticket.updated_at, _latest_event_id(ticket)),
+            others=context["presence"],
+        )
+        return render(request, "tickets/ticket_detail.html", context)
+
+
+class TicketLiveView(StaffRequiredMixin, View):
+    """htmx polling every LIVE_POLL_SECONDS: the ticket's header, clocks, timeline, files and
+    actions as out-of-band fragments (never the composers, so typing is not lost), or 304 when
+    nothing changed. The poll is also the heartbeat of "Alex is viewing / replying": a
+    cache entry with a short expiry, no database write."""
+
+    session_passive = True  # a background poll: not activity that keeps a session alive
+
+    def get(self, request, pk: int):
+        state = ticket_live.ticket_state(user=request.user, pk=pk)
+        if state is None:
+            raise Http404("No such ticket.")
+        typing = request.GET.get("state") == live.TYPING
+        _presence_beat(request, pk, live.TYPING if typing else live.VIEWING)
+        others = _presence_others(request, pk)
+        etag = ticket_live.ticket_fingerprint(user=request.user, state=state, others=others)
+
+        def fragment():
+            ticket = _visible_ticket(request, pk)
+            context = _page_context(request, ticket, live_fragment=True, presence=others)
+            return render(request, "tickets/_ticket_main.html", context)
+
+        return live.conditional(request, etag, fragment)
+
+
+class ComposerPreviewView(StaffRequiredMixin, View):
+    """htmx: the composer's Markdown as it will be stored, through the same sanitiser."""
+
+    def post(self, request, pk: int):
+        _visible_ticket(request, pk)
+        body = request.POST.get("body", "")
+        return render(
+            request,
+            "tickets/_composer_preview.html",
+            {"html": markdown_to_safe_html(body), "empty": not body.strip()},
+        )
+
+
+class CannedMenuView(StaffRequiredMixin, View):
+    """htmx, when the composer's canned-response menu is first opened: the user's own and the
+    shared ones (read then, not with every page)."""
+
+    def get(self, request, pk: int):
+        ticket = _visible_ticket(request, pk)
+        responses = canned.canned_for_user(request.user).only("pk", "title", "owner")
+        context = {"ticket": ticket, "canned_responses": responses}
+        return render(request, "tickets/_composer_canned_menu.html", context)
+
+
+class CannedInsertView(StaffRequiredMixin, View):
+    """A canned response with its placeholders filled for this ticket, as JSON for the
+    composer: the text and the placeholders left unknown."""
+
+    def get(self, request, pk: int, canned_pk: int):
+        ticket = _visible_ticket(request, pk)
+        response = get_object_or_404(canned.canned_for_user(request.user), pk=canned_pk)
+        filled = canned.canned_fill(body=response.body, ticket=ticket, user=request.user)
+        return JsonResponse({"text": filled.text, "unknown": list(filled.unknown)})
 
 
 class TicketActionView(StaffRequiredMixin, View):
@@ -212,8 +335,38 @@ class TicketActionView(StaffRequiredMixin, View):
         return render(request, "tickets/ticket_detail.html", context, status=400)
 
 
-class ReplyView(TicketActionView):
-    form_class, form_name, success_message = forms.CommentForm, "reply_form", "Reply sent."
+class ComposerView(TicketActionView):
+    """A reply or a note. Written without seeing someone else's newer reply or note (the
+    form's `seen_event` is older), it is not sent: the page comes back with the new entries,
+    a warning and the text kept, ready to be sent again after review."""
+
+    def post(self, request, pk: int):
+        ticket = _visible_ticket(request, pk)
+        form = self.form_class(request.POST, request.FILES)
+        if form.is_valid():
+            stale = ticket_live.stale_write_check(
+                ticket=ticket, user=request.user, seen_event_id=form.cleaned_data["seen_event"]
+            )
+            if stale is not None:
+                return self.refuse_stale(request, form, stale)
+        return super().post(request, pk)
+
+    def refuse_stale(self, request, form, stale: ticket_live.StaleWrite):
+        data = request.POST.copy()
+        data["seen_event"] = str(stale.latest_event_id)  # sending again is then deliberate
+        kept = self.form_class(data)
+        ticket = _visible_ticket(request, self.kwargs["pk"])
+        context = _page_context(
+            request, ticket, open_panel=self.form_name, stale_warning=stale.message
+        )
+        context[self.form_name] = kept
+        if request.htmx:
+            return render(request, "tickets/_ticket_main.html", context)
+        return render(request, "tickets/ticket_detail.html", context, status=409)
+
+
+class ReplyView(ComposerView):
+    form_class, form_name, success_message = forms.ReplyForm, "reply_form", "Reply sent."
 
     def perform(self, ticket, data):
         comment = services.ticket_reply(
@@ -227,8 +380,10 @@ class ReplyView(TicketActionView):
         return None
 
 
-class NoteView(TicketActionView):
-    form_class, form_name, success_message = forms.CommentForm, "reply_form", "Note added."
+class NoteView(ComposerView):
+    """An internal note: staff only, never emailed (ticket_note sends nothing)."""
+
+    form_class, form_name, success_message = forms.NoteForm, "note_form", "Note added."
 
     def perform(self, ticket, data):
         services.ticket_note(
