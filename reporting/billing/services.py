@@ -245,7 +245,7 @@ def _client_data(client, contracts, periods, month_end: date) -> ClientData:
         tickets=list(
             selectors.tickets_opened_unbilled(
                 contract_ids=contract_ids, start=start_instant, end=end_instant
-            ).only("pk", "number", "contract", "created_at")
+            ).only("pk", "contract", "created_at")
             if start_instant
             else []
         ),
