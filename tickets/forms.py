@@ -4,10 +4,10 @@ from msp.choices import UserRole
 from msp.models import Asset, Client, Contact, Site, User
 from sla.choices import Priority
 from tickets.choices import Impact, TicketSource, TicketStatus, TicketType, Urgency, WorkType
+from tickets.models import CannedResponse
 
 
 class MultipleFileInput(forms.ClearableFileInput):
-from tickets.models import CannedResponse
     allow_multiple_selected = True
 
 
@@ -82,9 +82,6 @@ class TicketCreateForm(forms.Form):
 class CommentForm(ActionForm):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Message")
     attachments = MultipleFileField(label="Files")
-
-
-class AssignForm(ActionForm):
     # The latest timeline entry when the composer was drawn: a reply written without seeing
     # someone else's newer reply is refused once (tickets.live.stale_write_check).
     seen_event = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
@@ -137,6 +134,9 @@ class CannedResponseForm(forms.ModelForm):
             self.fields["shared"].initial = editing_shared
         else:
             del self.fields["shared"]
+
+
+class AssignForm(ActionForm):
     """The assignee: one of the staff who serve the ticket's client."""
 
     assignee = forms.ModelChoiceField(
