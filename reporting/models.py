@@ -147,6 +147,7 @@ from reporting.billing.models import (  # noqa: E402, F401
     DocumentSequence,
     HourlyRate,
     Invoice,
+    InvoiceDelivery,
     InvoicedItem,
     InvoiceLine,
     InvoiceRun,

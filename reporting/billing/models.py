@@ -466,3 +466,28 @@ class DocumentSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.year}: {self.last_number}"
+
+
+class InvoiceDelivery(models.Model):
+    """An invoice or credit note emailed (PDF attached) to one of the client's billing
+    contacts: when it was finalised, or sent again from its page (a resend is a new row)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="deliveries")
+    contact = models.ForeignKey("msp.Contact", on_delete=models.PROTECT, related_name="+")
+    email = models.EmailField(help_text="The address it was sent to, as it was then.")
+    sent_by = models.ForeignKey(
+        "msp.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Blank: sent by the schedule.",
+    )
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["invoice", "sent_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} to {self.email} at {self.sent_at:%Y-%m-%d %H:%M}"
+
