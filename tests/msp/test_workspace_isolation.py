@@ -35,7 +35,7 @@ from tests.factories import (
 )
 from tests.helpers import signed_in
 from tickets import services
-from tickets.models import Ticket, UnroutedAlert
+from tickets.models import CannedResponse, Ticket, UnroutedAlert
 
 pytestmark = pytest.mark.django_db
 
@@ -161,8 +161,13 @@ OBJECT_URLS = {
             "parent",
             "time",
             "attach",
+            "live",
+            "preview",
+            "canned-menu",
         ]
     },
+    # A shared canned response filled for the ticket: the ticket's scope decides.
+    "tickets:canned-insert": lambda o: [o["ticket"].pk, _shared_canned().pk],
     "tickets:attachment": lambda o: [o["ticket"].pk, o["attachment"].pk],
     "contracts:detail": lambda o: [o["contract"].pk],
     "contracts:edit": lambda o: [o["contract"].pk],
@@ -201,12 +206,20 @@ LIST_URLS = {
     "tickets:create": [{}, {"client": "B"}],
     "tickets:client-fields": [{"client": "B"}],
     "tickets:unrouted-alerts": [{}],
+    "tickets:canned-list": [{}],
     "contracts:list": [{}],
     "contracts:create": [{}],
     "reporting:list": [{}, {"client": "bravo-holdings"}],
     "reporting:generate": [{}],
     "workspace:audit-list": [{}, {"model": "contracts.contract"}],
 }
+
+
+def _shared_canned():
+    return CannedResponse.objects.get_or_create(
+        owner=None, title="Hello", defaults={"body": "Hello {{contact.name}}"}
+    )[0]
+
 
 # Configuration shared by every client (calendars, SLA policies): no client's data.
 CONFIGURATION = {
@@ -251,6 +264,10 @@ CONFIGURATION = {
     "workspace:sent-mail-list",
     "workspace:sent-mail-detail",
     "workspace:sent-mail-attachment",
+    # Canned responses: a person's own or the shared ones, no client's data; anyone else's
+    # own is 404 (tests/tickets/test_canned.py::TestPages).
+    "tickets:canned-edit",
+    "tickets:canned-delete",
 }
 
 
