@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 
 from contracts.models import Contract, MonthlyEvaluation
 from contracts.selectors import compliance_share, contracts_active_on, target_met
@@ -22,20 +22,48 @@ from tickets.models import Ticket
 BREACHING_SOON = timedelta(hours=2)
 
 
-def sla_risk(*, clients, now: datetime, day_start: datetime, month: Period) -> dict:
-    """Open tickets due within two hours, clocks breached since `day_start`, and compliance by
-    client in `month` so far, each client's month in its own time zone, as in its report
-    (clocks concluded, exempted breaches left out)."""
-    soon = (
+AT_RISK_LISTED = 50
+
+
+def sla_risk_tickets(*, clients):
+    """Open tickets of `clients` with a running SLA deadline, the most urgent first: the
+    overdue ones (most overdue first), then the rest by due time."""
+    return (
         Ticket.objects.open()
-        .filter(
-            client__in=clients,
-            sla_breached=False,
-            sla_due_at__gte=now,
-            sla_due_at__lt=now + BREACHING_SOON,
-        )
+        .filter(client__in=clients, sla_due_at__isnull=False)
         .select_related("client", "assignee")
-        .order_by("sla_due_at")
+        .order_by("sla_due_at", "pk")
+    )
+
+
+def sla_risk_fingerprint(*, clients, now: datetime, day_start: datetime) -> tuple:
+    """What the SLA risk page shows depends on, in one aggregate over the open tickets of
+    `clients` (the ticket_client_status index): a ticket opened, closed or changed in any way
+    (a reply, an assignment, a breach or escalation by the sweep: each moves its
+    `updated_at`), and, as time passes, a deadline entering the two-hour window or passing."""
+    row = (
+        Ticket.objects.open()
+        .filter(client__in=clients)
+        .order_by()
+        .aggregate(
+            rows=Count("pk"),
+            latest=Max("updated_at"),
+            overdue=Count("pk", filter=Q(sla_due_at__lt=now)),
+            at_risk=Count("pk", filter=Q(sla_due_at__lt=now + BREACHING_SOON)),
+        )
+    )
+    return (row["rows"], row["latest"], row["overdue"], row["at_risk"], day_start)
+
+
+def sla_risk(*, clients, now: datetime, day_start: datetime, month: Period) -> dict:
+    """Open tickets already overdue (most overdue first) and then those due within two
+    hours, clocks breached since `day_start`, and compliance by client in `month` so far,
+    each client's month in its own time zone, as in its report (clocks concluded, exempted
+    breaches left out)."""
+    at_risk = sla_risk_tickets(clients=clients).filter(sla_due_at__lt=now + BREACHING_SOON)
+    counts = at_risk.order_by().aggregate(
+        overdue=Count("pk", filter=Q(sla_due_at__lt=now)),
+        soon=Count("pk", filter=Q(sla_due_at__gte=now)),
     )
     breached = (
         SLAClock.objects.filter(client__in=clients, breached_at__gte=day_start)
@@ -71,8 +99,9 @@ def sla_risk(*, clients, now: datetime, day_start: datetime, month: Period) -> d
     ]
     compliance.sort(key=lambda row: (row["share"] is None, row["share"] or 0))
     return {
-        "soon": list(soon[:25]),
-        "soon_count": soon.count(),
+        "at_risk": list(at_risk[:AT_RISK_LISTED]),
+        "overdue_count": counts["overdue"],
+        "soon_count": counts["soon"],
         "breached": list(breached[:25]),
         "breached_count": breached.count(),
         "compliance": compliance,

@@ -4,12 +4,15 @@ looked up through Report.objects.for_user: another client's report is a 404."""
 
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views import View
 
+from msp import live
 from msp.choices import SERVICE_MANAGER_ROLES, PeriodKind
 from msp.mixins import (
     ClientUserRequiredMixin,
@@ -35,6 +38,7 @@ from tickets.choices import OPEN_STATUSES
 from tickets.models import Ticket
 
 REPORTS_LISTED = 100
+SLA_RISK_POLL_SECONDS = 15  # the SLA risk list's poll (setting SLA_RISK_POLL_SECONDS)
 
 
 def _visible_report(request, pk: int) -> Report:
@@ -67,22 +71,39 @@ class ClientSlaDashboardView(ClientUserRequiredMixin, ReplicaReadsMixin, View):
 
 
 class StaffSlaRiskView(StaffRequiredMixin, ReplicaReadsMixin, View):
-    """Team leads' and account managers' view: what breaches soon, what breached today, and
-    compliance by client this month, worst first. ?mine=1: my clients only."""
+    """Team leads' and dispatchers' view: what is overdue and what breaches soon, what
+    breached today, and compliance by client this month, worst first. ?mine=1: my clients
+    only. The list polls itself (htmx, every SLA_RISK_POLL_SECONDS) and is answered 304 Not
+    Modified while nothing it shows changed (reporting.selectors.sla_risk_fingerprint)."""
 
     def get(self, request):
         now = timezone.now()
-        local = timezone.localtime(now)
+        local = timezone.localtime(now)  # the viewer's zone: "today" is the viewer's day
         mine = request.GET.get("mine") == "1"
-        month = Period.containing(PeriodKind.MONTH, local.date())
-        risk = selectors.sla_risk(
-            clients=selectors.clients_of(request.user, mine),
-            now=now,
-            day_start=local.replace(hour=0, minute=0, second=0, microsecond=0),
-            month=month,
+        clients = selectors.clients_of(request.user, mine)
+        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        etag = live.fingerprint(
+            *selectors.sla_risk_fingerprint(clients=clients, now=now, day_start=day_start),
+            timezone.get_current_timezone_name(),
+            mine,
+            bool(request.htmx),  # the page and its list share the URL, not the ETag
         )
-        context = {**risk, "now": now, "mine": mine, "month": month.label}
-        return render(request, "reporting/sla_risk.html", context)
+        if request.htmx and live.etag_matches(request, etag):
+            return live.not_modified(etag)
+        month = Period.containing(PeriodKind.MONTH, local.date())
+        risk = selectors.sla_risk(clients=clients, now=now, day_start=day_start, month=month)
+        context = {
+            **risk,
+            "now": now,
+            "mine": mine,
+            "month": month.label,
+            "etag": etag,
+            "poll_seconds": getattr(settings, "SLA_RISK_POLL_SECONDS", SLA_RISK_POLL_SECONDS),
+        }
+        template = "reporting/_sla_risk_list.html" if request.htmx else "reporting/sla_risk.html"
+        response = live.with_etag(render(request, template, context), etag)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
 
 
 class AccountsView(StaffRequiredMixin, ReplicaReadsMixin, View):
