@@ -1,5 +1,6 @@
 """Test settings: PostgreSQL and Redis where reachable; in CI both are required."""
 
+import os
 import socket
 from urllib.parse import urlparse
 
@@ -13,6 +14,14 @@ from msp.settings.env import env_bool, env_int, env_str
 CI = env_bool("CI", False)
 TEST_DATABASE_URL = env_str("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/msp")
 TEST_REDIS_URL = env_str("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Under pytest-xdist (bin/test runs two workers) each worker flushes and fills a Redis database
+# of its own, counting down from the one given (pytest-django already gives each its own
+# PostgreSQL database, test_<name>_gw0, _gw1...).
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER.startswith("gw"):
+    _redis = urlparse(TEST_REDIS_URL)
+    _redis_db = int(_redis.path.strip("/") or 0) - int(_XDIST_WORKER[2:])
+    TEST_REDIS_URL = _redis._replace(path=f"/{_redis_db % 16}").geturl()
 
 
 def service_reachable(url: str, default_port: int) -> bool:
