@@ -30,6 +30,9 @@ API_OF = {
         "POST /api/v1/tickets/{id}/attachments/",
         "GET /api/v1/tickets/{id}/attachments/{attachment_id}/",
     ],
+    "tickets:canned-list": ["POST /api/v1/canned-responses/"],
+    "tickets:canned-edit": ["PATCH /api/v1/canned-responses/{id}/"],
+    "tickets:canned-delete": ["DELETE /api/v1/canned-responses/{id}/"],
     "tickets:unrouted-alerts": [
         "GET /api/v1/unrouted-alerts/",
         "POST /api/v1/unrouted-alerts/{id}/route/",
@@ -144,6 +147,8 @@ NO_API = {
     "api-tokens": "a token may not mint tokens: made by a signed-in person",
     "api-token-revoke": "made by a signed-in person (a leaked token cannot revoke others)",
     "sign-out-everywhere": "ends a person's browser sessions",
+    "tickets:preview": "renders the composer's Markdown as it will be stored; the API returns "
+    "a comment's body_html",
     "csat-comment": "answered by the client from the emailed survey link, no account",
 }
 

@@ -240,7 +240,7 @@ ADMIN_ONLY = {"webhook-endpoints", "mailboxes"}
 # Alerts no client claimed: dispatchers and administrators (tests/api/test_ticket_actions.py).
 DISPATCH = {"unrouted-alerts"}
 # Each user's own rows, whatever their role (tested in tests/msp/test_users_api.py).
-OWN_ROWS = {"notifications"}
+OWN_ROWS = {"notifications", "canned-responses"}
 
 
 @pytest.mark.parametrize("resource", sorted(ADMIN_ONLY))

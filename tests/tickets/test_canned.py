@@ -260,3 +260,46 @@ class TestComposers:
         assert answer.status_code == 302
         comment = Comment.objects.get(body="see screenshot")
         assert [a.filename for a in comment.attachments.all()] == ["screenshot.png"]
+
+
+class TestApi:
+    def test_own_and_shared_listed_others_not(self, technician, dispatcher, api_as):
+        mine = CannedResponse.objects.create(owner=technician, title="Mine", body="{{x}}")
+        shared = CannedResponse.objects.create(owner=None, title="Shared", body="b")
+        theirs = CannedResponse.objects.create(owner=dispatcher, title="Theirs", body="c")
+        api = api_as(technician, "read")
+        rows = api.get("/api/v1/canned-responses/").json()["results"]
+        assert [(r["id"], r["shared"]) for r in rows] == [(mine.pk, False), (shared.pk, True)]
+        assert rows[0]["unknown_placeholders"] == ["x"]
+        assert api.get(f"/api/v1/canned-responses/{theirs.pk}/").status_code == 404
+
+    def test_create_edit_delete_with_the_page_rules(self, technician, dispatcher, api_as):
+        api = api_as(technician)
+        made = api.post("/api/v1/canned-responses/", {"title": "Hi", "body": "x"}, format="json")
+        assert made.status_code == 201 and made.json()["shared"] is False
+        forged = api.post(
+            "/api/v1/canned-responses/", {"title": "S", "body": "x", "shared": True}, format="json"
+        )
+        assert forged.status_code == 403
+        shared = CannedResponse.objects.create(owner=None, title="Shared", body="b")
+        url = f"/api/v1/canned-responses/{shared.pk}/"
+        assert api.patch(url, {"title": "Mine now"}, format="json").status_code == 403
+        assert api.delete(url).status_code == 403
+        answer = api_as(dispatcher).patch(url, {"title": "Greeting"}, format="json")
+        assert answer.status_code == 200 and answer.json()["title"] == "Greeting"
+        assert api_as(dispatcher).delete(url).status_code == 204
+        blank = api.post("/api/v1/canned-responses/", {"title": "", "body": "x"}, format="json")
+        assert blank.status_code == 400
+
+    def test_fill_for_a_visible_ticket_only(self, p1, teams, api_as):
+        response = CannedResponse.objects.create(owner=None, title="t", body="{{ticket.number}}")
+        api = api_as(p1.assignee)
+        url = f"/api/v1/canned-responses/{response.pk}/fill/"
+        answer = api.post(url, {"ticket": p1.pk}, format="json")
+        assert answer.json() == {"text": f"\\#{p1.pk}", "unknown": []}
+        outsider = StaffFactory(role=UserRole.TECHNICIAN, tier=Tier.L1, teams=[])
+        assert api_as(outsider).post(url, {"ticket": p1.pk}, format="json").status_code == 404
+        assert api.post(url, {"ticket": "x"}, format="json").status_code == 400
+
+    def test_client_users_403(self, client_user_a, api_as):
+        assert api_as(client_user_a, "read").get("/api/v1/canned-responses/").status_code == 403
