@@ -11,9 +11,7 @@ router = SimpleRouter()
 router.register("tickets", api.TicketViewSet)
 router.register("unrouted-alerts", api.UnroutedAlertViewSet)
 router.register("mailboxes", configuration_api.MailboxViewSet)
-router.register(
-    "canned-responses", canned_api.CannedResponseViewSet, basename="canned-response"
-)
+router.register("canned-responses", canned_api.CannedResponseViewSet, basename="canned-response")
 
 urlpatterns = [
     path(
