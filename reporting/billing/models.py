@@ -491,3 +491,53 @@ class InvoiceDelivery(models.Model):
     def __str__(self) -> str:
         return f"{self.invoice_id} to {self.email} at {self.sent_at:%Y-%m-%d %H:%M}"
 
+
+class AccountingExport(TimeStampedModel):
+    """A CSV of finalised invoices and credit notes in an accounting product's import format
+    (reporting/billing/exports.py), as it was handed over: who, when, which documents. A
+    document goes into one export only, unless it is exported again on purpose (`again`)."""
+
+    format = models.CharField(
+        max_length=12, choices=[("quickbooks", "QuickBooks Online"), ("xero", "Xero")]
+    )
+    created_by = models.ForeignKey(
+        "msp.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    again = models.BooleanField(default=False, help_text="Re-exported documents already exported.")
+    content = models.TextField(help_text="The CSV as handed over.")
+    row_count = models.PositiveIntegerField(default=0)
+    invoices = models.ManyToManyField(
+        Invoice, through="AccountingExportDocument", related_name="accounting_exports"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(format__in=["quickbooks", "xero"]),
+                name="accounting_export_format_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} export {self.pk}"
+
+
+class AccountingExportDocument(models.Model):
+    """An invoice or credit note in an export. The first export of a document is its one
+    export (the partial unique constraint); a deliberate re-export is recorded as `repeated`."""
+
+    export = models.ForeignKey(AccountingExport, on_delete=models.CASCADE, related_name="documents")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="export_documents")
+    repeated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["export", "invoice"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice"], condition=Q(repeated=False), name="accounting_export_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} in export {self.export_id}"
