@@ -18,6 +18,7 @@ workspace_patterns = [
     path("", include("msp.directory_urls")),
     path("", include("reporting.client_urls")),
     path("", include("tickets.configuration_urls")),
+    path("", include("tickets.timesheet_urls")),
     path("clients/<slug:slug>/teams/", views.ClientTeamsView.as_view(), name="client-teams"),
     path("notifications/", views.NotificationListView.as_view(), name="notification-list"),
     path("notifications/badge/", views.NotificationBadgeView.as_view(), name="notification-badge"),

@@ -1,4 +1,7 @@
+from datetime import datetime
+
 from django import forms
+from django.utils import timezone
 
 from msp.choices import UserRole
 from msp.models import Asset, Client, Contact, Site, User
@@ -200,10 +203,42 @@ class ParentForm(ActionForm):
 
 
 class TimeEntryForm(ActionForm):
-    minutes = forms.IntegerField(min_value=1, max_value=1440)
+    """Time on a ticket: the minutes, or a start and an end on the day (the minutes are then
+    end - start). An entry past midnight is logged as two, one per day."""
+
+    spent_on = forms.DateField(
+        required=False, label="Day", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    start = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    end = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    minutes = forms.IntegerField(
+        min_value=1, max_value=1440, required=False, help_text="Or a start and an end."
+    )
     work_type = forms.ChoiceField(choices=WorkType.choices, initial=WorkType.REMOTE)
     billable = forms.BooleanField(required=False, initial=True)
     note = forms.CharField(max_length=500, required=False)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.pop("start", None), data.pop("end", None)
+        if self.errors:
+            return data
+        if (start is None) != (end is None):
+            self.add_error("end" if end is None else "start", "Give both the start and the end.")
+            return data
+        data["started_at"] = data["ended_at"] = None
+        if start is not None:
+            day = data.get("spent_on") or timezone.localdate()
+            zone = timezone.get_current_timezone()
+            started_at = datetime.combine(day, start, tzinfo=zone)
+            ended_at = datetime.combine(day, end, tzinfo=zone)
+            if ended_at <= started_at:
+                self.add_error("end", "The end must be after the start, on the same day.")
+                return data
+            data.update(spent_on=day, started_at=started_at, ended_at=ended_at, minutes=None)
+        elif not data.get("minutes"):
+            self.add_error("minutes", "Give the minutes, or a start and an end.")
+        return data
 
 
 class AttachmentForm(ActionForm):

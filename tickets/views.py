@@ -534,7 +534,8 @@ class ParentView(TicketActionView):
 
 
 class TimeEntryView(TicketActionView):
-    form_class, form_name, success_message = forms.TimeEntryForm, "time_form", "Time logged."
+    form_class, form_name = forms.TimeEntryForm, "time_form"
+    success_message = "Time logged as a draft: submit it with your week on your timesheet."
 
     def perform(self, ticket, data):
         services.time_entry_log(ticket=ticket, user=self.request.user, **data)

@@ -161,6 +161,7 @@ OBJECT_URLS = {
             "parent",
             "time",
             "attach",
+            "row-take",
             "live",
             "preview",
             "canned-menu",
@@ -202,7 +203,16 @@ LIST_URLS = {
     "workspace:team-list": [{}],
     "workspace:notification-list": [{}],
     "workspace:notification-badge": [{}],
-    "tickets:queue": [{}, {"queue": "all"}, {"queue": "all", "q": "outage"}, {"client": "B"}],
+    "tickets:queue": [
+        {},
+        {"queue": "all"},
+        {"queue": "all", "q": "outage"},
+        {"client": "B"},
+        {"queue": "all", "sort": "-client", "per_page": "100"},
+    ],
+    # POST only (GET is 405); what they do with B's tickets: the tests at the end.
+    "tickets:bulk": [{}],
+    "tickets:saved-view-create": [{}],
     "tickets:create": [{}, {"client": "B"}],
     "tickets:client-fields": [{"client": "B"}],
     "tickets:unrouted-alerts": [{}],
@@ -264,6 +274,11 @@ CONFIGURATION = {
     "workspace:sent-mail-list",
     "workspace:sent-mail-detail",
     "workspace:sent-mail-attachment",
+    # Saved views: a person's queue filters, no client's data; another's personal view is
+    # 404, a shared one 403 unless dispatcher or administrator, and each view's count is
+    # the viewer's own scope (tests/tickets/test_saved_views.py and below).
+    "tickets:saved-view-rename",
+    "tickets:saved-view-delete",
     # Canned responses: a person's own or the shared ones, no client's data; anyone else's
     # own is 404 (tests/tickets/test_canned.py::TestPages).
     "tickets:canned-edit",
@@ -512,3 +527,56 @@ def test_administrators_assign_teams_on_the_client_page(world):
         reverse("workspace:client-detail", args=[world["a"]["client"].slug])
     )
     assert other.status_code == 404
+
+
+BULK_ACTIONS = [
+    {"action": "assign", "assignee": ""},
+    {"action": "route", "tier": "L2"},
+    {"action": "status", "status": "in_progress"},
+    {"action": "priority", "priority": "P1", "reason": "x"},
+    {"action": "close"},
+]
+
+
+@pytest.mark.parametrize("data", BULK_ACTIONS, ids=[d["action"] for d in BULK_ACTIONS])
+def test_bulk_changes_never_reach_client_b(world, scoped, data):
+    """Client B's tickets in a bulk change are refused as not found (and not named), A's
+    go ahead; B's tickets, timeline and clocks are unchanged."""
+    http = signed_in(scoped)
+    before = footprint(world["b"]["client"])
+    theirs, ours = world["b"]["ticket"].pk, world["a"]["ticket"].pk
+    response = http.post(reverse("tickets:bulk"), {**data, "tickets": [theirs, ours]})
+    if response.status_code == 200:  # close: the preview first, then its confirmation
+        assert b"Bravo" not in response.content
+        token = response.context["confirm_token"]
+        response = http.post(
+            reverse("tickets:bulk"), {**data, "tickets": [theirs, ours], "confirm": token}
+        )
+    assert response.status_code == 302
+    page = http.get(response["Location"]).content.decode()
+    assert f"#{theirs}: not found" in page and "Bravo" not in page
+    assert footprint(world["b"]["client"]) == before
+
+
+def test_bulk_merge_into_client_bs_ticket_is_refused(world, scoped):
+    http = signed_in(scoped)
+    before = footprint(world["b"]["client"])
+    data = {"action": "merge", "tickets": [world["a"]["ticket"].pk]}
+    response = http.post(reverse("tickets:bulk"), {**data, "target": world["b"]["ticket"].pk})
+    assert response.status_code == 400 and b"Bravo" not in response.content
+    assert footprint(world["b"]["client"]) == before
+
+
+def test_a_shared_view_of_client_b_shows_nothing_of_b(world, scoped):
+    from tickets.models import SavedView
+
+    SavedView.objects.create(
+        owner=world["admin"],
+        name="Bravo's",
+        shared=True,
+        querystring=f"queue=all&client={world['b']['client'].pk}",
+    )
+    response = signed_in(scoped).get(reverse("tickets:queue"))
+    (view,) = response.context["saved_views"]
+    assert view.count == 0
+    assert b"Bravo Holdings" not in response.content and b"Bravo outage" not in response.content
