@@ -17,6 +17,7 @@ WORKSPACE_ENTRIES = [
     ("Clients", "workspace:client-list", None),
     ("Contracts", "contracts:list", MANAGEMENT),
     ("Reports", "reporting:list", MANAGEMENT),
+    ("Billing", "workspace:billing-invoice-list", (UserRole.ACCOUNT_MANAGER, UserRole.ADMIN)),
     ("Calendars", "sla:calendar-list", MANAGEMENT),
     ("SLA policies", "sla:policy-list", MANAGEMENT),
     ("Unrouted alerts", "tickets:unrouted-alerts", None),
@@ -59,6 +60,7 @@ def navigation(request) -> dict:
         items = [
             ("SLA dashboard", reverse("portal:sla-dashboard")),
             ("Reports", reverse("portal:report-list")),
+            ("Invoices", reverse("portal:invoice-list")),
             ("Tickets", reverse("portal:ticket-list")),
             ("New ticket", reverse("portal:ticket-new")),
             ("My organisation", reverse("portal:home")),

@@ -21,6 +21,12 @@ def _report_attachment(report_id: str) -> tuple[str, bytes, str]:
     return report_attachment(report_id)
 
 
+def _invoice_attachment(invoice_id: str) -> tuple[str, bytes, str]:
+    from reporting.billing.documents import invoice_attachment
+
+    return invoice_attachment(invoice_id)
+
+
 class ReportingConfig(AppConfig):
     name = "reporting"
 
@@ -31,6 +37,7 @@ class ReportingConfig(AppConfig):
         # before any URLconf is loaded.
         register_converter(FileFormatConverter, "file_format")
         outbox_attachment_renderer_register("report", _report_attachment)
+        outbox_attachment_renderer_register("invoice", _invoice_attachment)
         _billing_audit_register()
 
 

@@ -86,7 +86,7 @@ DURATIONS = {
             "Time to generate a document: a report's figures (snapshot) or its PDF.",
             # Billing's invoices are the next document: add "invoice" (and its stages) here
             # and wrap its generation in metric_timer("document_generation", ...).
-            {"document": ("report",), "stage": ("figures", "pdf")},
+            {"document": ("report", "invoice"), "stage": ("figures", "pdf")},
             (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
         ),
     )

@@ -24,6 +24,7 @@ NOT_FOR_TECHNICIANS = {
     "My accounts",
     "Contracts",
     "Reports",
+    "Billing",
     "Calendars",
     "SLA policies",
     "Unrouted alerts",
@@ -99,8 +100,9 @@ def test_the_others_keep_their_entries(people):
     expected = {
         "dispatcher": {"My accounts", "Contracts", "Reports", "Calendars", "SLA policies",
                        "Unrouted alerts"},
-        "account_manager": {"My accounts", "Contracts", "Reports", "Calendars", "SLA policies"},
-        "admin": {"My accounts", "Contracts", "Reports", "Calendars", "SLA policies",
+        "account_manager": {"My accounts", "Contracts", "Reports", "Billing", "Calendars",
+                            "SLA policies"},
+        "admin": {"My accounts", "Contracts", "Reports", "Billing", "Calendars", "SLA policies",
                   "Unrouted alerts", "Audit trail", "Webhooks", "Sent mail", "Django admin"},
     }  # fmt: skip
     for role, extra in expected.items():
@@ -110,7 +112,9 @@ def test_the_others_keep_their_entries(people):
 
 def test_client_users_see_the_portal(people):
     shown = navigation(_home(signed_in(people["client"])))
-    assert set(shown) == {"SLA dashboard", "Reports", "Tickets", "New ticket", "My organisation"}
+    assert set(shown) == {
+        "SLA dashboard", "Reports", "Invoices", "Tickets", "New ticket", "My organisation"
+    }  # fmt: skip
     assert all(href.startswith("/portal/") for href in shown.values())
 
 
