@@ -19,6 +19,7 @@ from reporting.billing.models import (
 )
 from tickets.choices import TicketStatus
 from tickets.models import Ticket, TimeEntry
+from tickets.selectors import approved_billable_time
 
 # Contracts billed: active ones, and those that ended (expired or terminated) whose last
 # period is still to bill. Drafts never are.
@@ -51,15 +52,7 @@ def approved_time_unbilled(*, client_ids, start: date, end: date) -> QuerySet[Ti
     """Approved billable time of these clients spent in [start, end) that no invoice claims,
     with the contract of its ticket (tickets.selectors.approved_billable_time decides what is
     approved billable time)."""
-    from tickets import selectors as ticket_selectors
-
-    reader = getattr(ticket_selectors, "approved_billable_time", None)
-    if reader is not None:
-        entries = reader(client_ids=client_ids, start=start, end=end)
-    else:  # before time approval existed: every billable entry
-        entries = TimeEntry.objects.filter(
-            client_id__in=list(client_ids), billable=True, spent_on__gte=start, spent_on__lt=end
-        )
+    entries = approved_billable_time(client_ids=client_ids, start=start, end=end)
     return entries.filter(_unclaimed("time_entry")).select_related(None).order_by("spent_on", "pk")
 
 

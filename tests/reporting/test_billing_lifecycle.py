@@ -296,3 +296,32 @@ def test_two_concurrent_finalisations_take_consecutive_numbers(admin_user):
         thread.join(timeout=30)
     assert errors == []
     assert sorted(numbers) == ["INV-2026-0001", "INV-2026-0002"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_the_same_month_at_once_bill_everything_once(technician):
+    """Two runs start together: the client's row lock makes the second wait and then recompute
+    the first's draft, so there is one invoice and each time entry is claimed once."""
+    client = _billed_client(hourly=True, technician=technician)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def bill():
+        try:
+            barrier.wait(timeout=10)
+            made = invoice_run_create(month=date(2026, 3, 1), now=AT, client_ids=[client.pk])
+            errors.extend(made.errors)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=bill) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    invoice = Invoice.objects.get(client=client)
+    assert InvoicedItem.objects.filter(time_entry__isnull=False).count() == 1
+    assert invoice.total == Decimal("1380.00")

@@ -524,3 +524,33 @@ class TestQueries:
         # row) plus 5 for the run (its row, the contracts and their lines, time clients).
         assert per_client <= 20
         assert one - per_client <= 5
+
+
+class TestPreviewAgrees:
+    def test_a_full_month_bills_what_the_contract_page_previews(
+        self, client_utc, contract, technician
+    ):
+        """contracts.selectors.contract_charges_preview (a layer below, the month so far) rounds
+        by the same rule: for a month with no change its total is the invoice's subtotal."""
+        from contracts.selectors import Usage, contract_charges_preview
+
+        line(contract, PricingModel.PER_DEVICE, unit_price=Decimal("45.50"), asset_kinds=["server"])
+        line(contract, PricingModel.PER_SEAT, unit_price=Decimal("12.99"))
+        line(contract, PricingModel.FIXED_RETAINER, unit_price=Decimal("800.00"))
+        line(contract, PricingModel.HOURLY, hourly_rates={"remote": "95.00", "onsite": "140.00"})
+        line(
+            contract, PricingModel.PERCENT_OF_SPEND, service=Service.CLOUD,
+            spend_percent=Decimal("12.50"), managed_spend=Decimal("3333.33"),
+        )  # fmt: skip
+        AssetFactory.create_batch(3, client=client_utc, kind="server", active_from=LONG_AGO)
+        ContactFactory.create_batch(4, client=client_utc, active_from=LONG_AGO)
+        ticket = TicketFactory(client=client_utc, subject="Work", at=utc(2026, 3, 2))
+        approved(ticket, technician, 95, date(2026, 3, 3))
+        approved(ticket, technician, 30, date(2026, 3, 3), work_type="onsite")
+        preview = contract_charges_preview(
+            contract=contract, usage=Usage({"remote": 95, "onsite": 30})
+        )
+        run(date(2026, 3, 1))
+        # Fee 1,000 + retainer 800 + 3 servers x 45.50 + 4 seats x 12.99 + 95 min at 95 and
+        # 30 min at 140 (150.42 + 70.00) + 12.5 % of 3,333.33 (416.67).
+        assert invoice_of(client_utc).subtotal == preview.total == Decimal("2625.55")
