@@ -8,7 +8,7 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from msp.periods import Period
 from reporting.models import Report
-from tests.factories import ContactFactory, ReportFactory
+from tests.factories import ContactFactory, ReportFactory, StaffFactory
 from tests.helpers import signed_in
 from tests.reporting.conftest import ny
 
@@ -128,6 +128,8 @@ PORTAL_OBJECT_URLS = {
     "webhook-test": lambda objects: [objects["webhook"].pk],
     "webhook-replay": lambda objects: [objects["webhook"].pk],
     "webhook-delete": lambda objects: [objects["webhook"].pk],
+    "invoice-detail": lambda objects: [objects["invoice"].pk],
+    "invoice-pdf": lambda objects: [objects["invoice"].pk],
 }
 
 
@@ -165,7 +167,17 @@ def foreign_objects(client_b, client_user_b, foreign, technician, settings, tmp_
     attachment = attachment_add(
         ticket=ticket, upload=SimpleUploadedFile("log.txt", b"secret"), user=technician
     )
-    return {"ticket": ticket, "attachment": attachment, "report": foreign, "webhook": webhook}
+    # A finalised invoice of client B (billing's portal pages).
+    from tests.reporting.test_billing_pages import billed_client, finalised
+
+    invoice = finalised(billed_client("Bravo"), StaffFactory(role="admin", tier=""))
+    return {
+        "ticket": ticket,
+        "attachment": attachment,
+        "report": foreign,
+        "webhook": webhook,
+        "invoice": invoice,
+    }
 
 
 @pytest.mark.parametrize("name", sorted(PORTAL_OBJECT_URLS))
