@@ -26,6 +26,7 @@ from contracts.models import (
     Outage,
     RemediationPlan,
     TargetResult,
+    default_currency,
 )
 from contracts.selectors import CENT
 from msp.choices import OutboxChannel
@@ -49,7 +50,7 @@ def contract_create(
     end_date: date | None = None,
     sla_policy: SLAPolicy,
     monthly_fee: Decimal = Decimal("0.00"),
-    currency: str = "USD",
+    currency: str | None = None,
     **fields,
 ) -> Contract:
     contract = Contract(
@@ -61,7 +62,7 @@ def contract_create(
         end_date=end_date,
         sla_policy=sla_policy,
         monthly_fee=monthly_fee,
-        currency=currency,
+        currency=currency or default_currency(),
         **fields,
     )
     contract.full_clean()

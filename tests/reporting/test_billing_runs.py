@@ -554,3 +554,26 @@ class TestPreviewAgrees:
         # Fee 1,000 + retainer 800 + 3 servers x 45.50 + 4 seats x 12.99 + 95 min at 95 and
         # 30 min at 140 (150.42 + 70.00) + 12.5 % of 3,333.33 (416.67).
         assert invoice_of(client_utc).subtotal == preview.total == Decimal("2625.55")
+
+
+class TestCurrencies:
+    def test_new_contracts_take_the_billing_currency_setting(self, settings, client_utc):
+        settings.BILLING_DEFAULT_CURRENCY = "EUR"
+        assert ContractFactory(client=client_utc).currency == "EUR"
+
+    def test_one_invoice_per_currency_when_a_contract_replaces_another_mid_month(self, client_utc):
+        from contracts.services import contract_change_status
+
+        old = ContractFactory(
+            client=client_utc, start_date=date(2025, 1, 1), end_date=date(2026, 3, 15),
+            monthly_fee=Decimal("1000.00"), currency="USD", status=ContractStatus.ACTIVE,
+        )  # fmt: skip
+        contract_change_status(contract=old, status=ContractStatus.EXPIRED)
+        ContractFactory(
+            client=client_utc, start_date=date(2026, 3, 16), monthly_fee=Decimal("1000.00"),
+            currency="EUR", status=ContractStatus.ACTIVE,
+        )  # fmt: skip
+        run(date(2026, 3, 1))
+        totals = dict(Invoice.objects.filter(client=client_utc).values_list("currency", "total"))
+        # 15 and 16 of 31 days: 483.870 -> 483.87 and 516.129 -> 516.13.
+        assert totals == {"USD": Decimal("483.87"), "EUR": Decimal("516.13")}
