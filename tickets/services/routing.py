@@ -7,13 +7,15 @@ from django.db import transaction
 
 from msp.choices import Tier
 from msp.models import Contact, Team, User
+from msp.services import outbox_enqueue_many
 from msp.validators import CONFLICT
 from sla.choices import Priority
 from sla.ticket_clocks import sla_clocks_retarget
 from tickets import selectors
 from tickets.choices import EventKind
 from tickets.models import Ticket
-from tickets.services.write import TicketWrite
+from tickets.services import dispatch
+from tickets.services.write import TicketWrite, staff_serving
 
 NEXT_TIER = {Tier.L1: Tier.L2, Tier.L2: Tier.L3}
 
@@ -125,8 +127,31 @@ def ticket_escalate(
     *, ticket: Ticket, actor: User | None, reason: str, assignee: User | None = None, at=None
 ) -> Ticket:
     write = TicketWrite.begin(ticket, actor, at)
+    old_tier = write.ticket.tier
     escalate(write, reason, assignee)
+    _dispatchers_tell_escalated(write, old_tier, reason.strip())
     return write.ticket
+
+
+def _dispatchers_tell_escalated(write: TicketWrite, old_tier: str, reason: str) -> None:
+    """The dispatchers of the client hear of every escalation (but the one who made it)."""
+    ticket = write.ticket
+    everyone = dispatch.dispatchers_active()
+    if not everyone:
+        return
+    people = dispatch.dispatchers_of(everyone, staff_serving(ticket.client_id))
+    people = [person for person in people if write.actor is None or person.pk != write.actor.pk]
+    if people:
+        outbox_enqueue_many(
+            dispatch.dispatcher_messages(
+                ticket=ticket,
+                people=people,
+                key=f"dispatch:escalated:{ticket.pk}:{old_tier}-{ticket.tier}:{write.at.isoformat()}",
+                escalated=True,
+                what=f"Escalated from {old_tier} to {ticket.tier}",
+                reason=f"Why: {reason}",
+            )
+        )
 
 
 @transaction.atomic

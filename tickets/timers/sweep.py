@@ -32,7 +32,7 @@ from sla.ticket_clocks import FiredMilestone, sla_due_ticket_ids, sla_milestones
 from tickets.choices import EventKind
 from tickets.models import Ticket
 from tickets.reply_address import reply_address
-from tickets.services import routing
+from tickets.services import dispatch, routing
 from tickets.services.write import TicketWrite, TicketWrites
 
 SWEEP_BATCH = 100
@@ -63,18 +63,21 @@ def sla_sweep(
     passed_over: set[int] = set()
     rules_by_policy: dict[int, list[EscalationRule]] = {}  # read once per sweep
     serving: dict[int, frozenset[int]] = {}  # the staff who see each client, likewise
+    dispatchers = Dispatchers()  # the active dispatchers, read once when first needed
     started = time.monotonic()
     while time.monotonic() - started < budget_seconds:
         ticket_ids = sla_due_ticket_ids(now=now, limit=batch_size, exclude=passed_over)
         if not ticket_ids:
             break
-        swept = _sweep_batch(ticket_ids, now, rules_by_policy, serving)
+        swept = _sweep_batch(ticket_ids, now, rules_by_policy, serving, dispatchers)
         if swept is None and len(ticket_ids) > 1:
             # Another sweep recorded one of these milestones first, which undid the whole
             # batch: one ticket at a time, each of the others is still recorded once.
             swept = {}
             for ticket_id in ticket_ids:
-                swept.update(_sweep_batch([ticket_id], now, rules_by_policy, serving) or {})
+                swept.update(
+                    _sweep_batch([ticket_id], now, rules_by_policy, serving, dispatchers) or {}
+                )
         for ticket_id in ticket_ids:
             fired = (swept or {}).get(ticket_id)
             if not fired:
@@ -89,7 +92,11 @@ def sla_sweep(
 
 
 def _sweep_batch(
-    ticket_ids: list[int], now: datetime, rules_by_policy: dict, serving: dict
+    ticket_ids: list[int],
+    now: datetime,
+    rules_by_policy: dict,
+    serving: dict,
+    dispatchers: "Dispatchers | None" = None,
 ) -> dict[int, list[FiredMilestone]] | None:
     """One transaction for a batch of due tickets: the milestones fired by ticket id, for the
     tickets this sweep could lock; None when the batch was refused and undone."""
@@ -98,6 +105,7 @@ def _sweep_batch(
             writes = TicketWrites.begin(ticket_ids, now, related=NOTIFIED, serving=serving)
             fired = sla_milestones_fire([write.clocks for write in writes.writes], now=now)
             outbox: list[dict] = []
+            dispatchers = dispatchers or Dispatchers()
             for write in writes.writes:
                 policy_id = write.ticket.sla_policy_id
                 if fired.get(write.ticket.pk) and policy_id not in rules_by_policy:
@@ -105,7 +113,7 @@ def _sweep_batch(
                         policy_id=policy_id
                     )
                 for milestone in fired.get(write.ticket.pk, ()):
-                    _act_on(write, milestone, rules_by_policy[policy_id], outbox)
+                    _act_on(write, milestone, rules_by_policy[policy_id], outbox, dispatchers)
             outbox_enqueue_many(outbox)
             writes.flush(fired.keys())
             return {write.ticket.pk: fired.get(write.ticket.pk, []) for write in writes.writes}
@@ -123,6 +131,7 @@ def _act_on(
     milestone: FiredMilestone,
     policy_rules: list[EscalationRule],
     outbox: list[dict],
+    dispatchers: "Dispatchers | None" = None,
 ) -> None:
     ticket = write.ticket
     clock = milestone.clock
@@ -149,13 +158,35 @@ def _act_on(
         clock_kind=clock.kind,
         key=milestone.key,
     )
+    told: set[int] = set()
+    escalated = False
     for rule in rules:
-        _apply_rule(write, rule, milestone, detail, outbox)
+        people, moved = _apply_rule(write, rule, milestone, detail, outbox)
+        told.update(person.pk for person in people)
+        escalated = escalated or moved
+    breach = milestone.trigger == EscalationTrigger.BREACH
+    if escalated or (breach and ticket.priority in dispatch.DISPATCHED_BREACHES):
+        # The dispatchers hear of it once per milestone (a rule may have told some already).
+        people = [
+            person for person in (dispatchers or Dispatchers()).of(write) if person.pk not in told
+        ]
+        outbox.extend(
+            dispatch.dispatcher_messages(
+                ticket=ticket,
+                people=people,
+                key=f"dispatch:{clock.pk}:{milestone.key}",
+                escalated=escalated,
+                what=f"{label} target breached" if breach else detail.rstrip("."),
+                due_at=milestone.due_at if breach else None,
+                reason=f"Escalated to {ticket.tier}." if escalated and breach else "",
+            )
+        )
 
 
 def _apply_rule(
     write: TicketWrite, rule: EscalationRule, milestone, detail: str, outbox: list[dict]
-) -> None:
+) -> tuple[list[User], bool]:
+    """Act on one rule; the people it told and whether it escalated the ticket."""
     ticket = write.ticket
     # Whoever had the ticket before the rule acts hears about it, and so does the new team.
     people = _people_to_notify(ticket, rule)
@@ -178,6 +209,24 @@ def _apply_rule(
     # Only people who see the client hear about its tickets (their teams serve it).
     people = [person for person in people if write.serves(person)]
     outbox.extend(_notifications(ticket, rule, milestone, detail, escalated, people))
+    return people, escalated
+
+
+class Dispatchers:
+    """The active dispatchers, read once per sweep (and only if a breach or escalation is to
+    be told); those of a ticket are the ones who see its client (tickets.services.dispatch)."""
+
+    def __init__(self):
+        self._everyone: list[User] | None = None
+
+    def of(self, write: TicketWrite) -> list[User]:
+        if self._everyone is None:
+            self._everyone = dispatch.dispatchers_active()
+        if not self._everyone:
+            return []
+        return dispatch.dispatchers_of(
+            self._everyone, frozenset(p.pk for p in self._everyone if write.serves(p))
+        )
 
 
 def _people_to_notify(ticket: Ticket, rule: EscalationRule) -> list[User]:
