@@ -325,3 +325,30 @@ def test_two_runs_of_the_same_month_at_once_bill_everything_once(technician):
     invoice = Invoice.objects.get(client=client)
     assert InvoicedItem.objects.filter(time_entry__isnull=False).count() == 1
     assert invoice.total == Decimal("1380.00")
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_claim_until_the_first_is_released(admin_user, technician):
+    from django.db import IntegrityError
+
+    client = _billed_client(hourly=True, technician=technician)
+    invoice = _invoice(client)
+    claim = InvoicedItem.objects.get(invoice=invoice)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InvoicedItem.objects.create(line=claim.line, invoice=invoice, time_entry=claim.time_entry)
+    claim.released_at = AT
+    claim.save()
+    InvoicedItem.objects.create(line=claim.line, invoice=invoice, time_entry=claim.time_entry)
+
+
+@pytest.mark.django_db
+def test_an_account_managers_run_bills_only_the_clients_they_see():
+    from tests.factories import TeamFactory
+
+    mine, other = _billed_client(), _billed_client()
+    team = TeamFactory(serves_all_clients=False)
+    team.clients.add(mine)
+    manager = StaffFactory(role="account_manager", teams=[team])
+    invoice_run_create(month=date(2026, 3, 1), now=AT, by=manager)
+    assert list(Invoice.objects.values_list("client", flat=True)) == [mine.pk]
+    assert other.pk not in Invoice.objects.values_list("client", flat=True)
