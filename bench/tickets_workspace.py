@@ -7,7 +7,8 @@ Seeds a separate PostgreSQL database (msp_bench_<N>, kept for reuse; --reseed to
 500 clients and N tickets over the past year, 20 % of them open, with comments, timeline
 events and SLA clocks, using COPY. Then measures in-process server time (Django test client,
 no network) of the "all open" queue page, a filtered and a searched queue, and ticket pages:
-median and p95, and SQL queries per request.
+median and p95, and SQL queries per request; then the queue's triage: each sort's plan and
+page, the page with 100 rows ticked and eight saved views, and a bulk assignment of 20 tickets.
 """
 
 import argparse
@@ -428,7 +429,83 @@ def run(
         ("queue: search 'printer vpn'", "/workspace/tickets/?queue=open&q=printer+vpn"),
         ("ticket page (20 open tickets)", [f"/workspace/tickets/{pk}/" for pk in sample]),
     ]
-    return [measure(label, http, urls, requests) for label, urls in pages]
+    records = [measure(label, http, urls, requests) for label, urls in pages]
+    return records + triage(technician, http, requests)
+
+
+def triage(technician, http, requests: int) -> list[dict]:
+    """The queue's triage (issue 23): each sort's plan and page, the page with 100 rows
+    ticked and eight saved views with their counts, and a bulk assignment of 20 tickets."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.models import SavedView, Ticket
+    from tickets.selectors import Queue, queue_ordered, ticket_queue
+
+    for sort in ("priority", "-updated", "client"):
+        explain(
+            f"the open queue sorted by {sort}",
+            queue_ordered(ticket_queue(user=technician, queue=Queue.ALL_OPEN), sort)[:100],
+        )
+    first_page = list(
+        ticket_queue(user=technician, queue=Queue.ALL_OPEN).values_list("pk", flat=True)[:100]
+    )
+    ticked = "&".join(f"selected={pk}" for pk in first_page)
+    SavedView.objects.filter(owner=technician).delete()
+    for index, querystring in enumerate(
+        [
+            "priority=P1",
+            "priority=P2&sort=client",
+            "queue=unassigned",
+            "queue=breaching",
+            "queue=tier&sort=-updated",
+            "client=250",
+            "status=waiting_on_client",
+            "queue=open&q=printer",
+        ]
+    ):
+        SavedView.objects.create(
+            owner=technician, name=f"Bench view {index}", querystring=querystring
+        )
+    pages = [
+        ("queue: sorted by priority, 100 rows", "/workspace/tickets/?sort=priority&per_page=100"),
+        ("queue: sorted by -updated, 100 rows", "/workspace/tickets/?sort=-updated&per_page=100"),
+        ("queue: sorted by client, 100 rows", "/workspace/tickets/?sort=client&per_page=100"),
+        ("queue: 100 rows, 100 ticked, 8 views", f"/workspace/tickets/?per_page=100&{ticked}"),
+    ]
+    records = [measure(label, http, urls, requests) for label, urls in pages]
+    SavedView.objects.filter(owner=technician).delete()
+
+    # A bulk assignment of 20 open tickets, to the technician and back to nobody, in turns:
+    # each request is twenty single-ticket assignments, each in its own transaction.
+    chosen = first_page[:20]  # open tickets the technician sees, as ticked on the page
+    timings, queries, changed = [], set(), 0
+    rounds = max(4, requests // 10)
+    for index in range(rounds):
+        data = {
+            "action": "assign",
+            "tickets": chosen,
+            "assignee": technician.pk if index % 2 == 0 else "",
+            "next": "/workspace/tickets/",
+        }
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = http.post("/workspace/tickets/bulk/", data)
+            timings.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 302:
+            raise SystemExit(f"bulk assign answered {response.status_code}")
+        queries.add(len(captured))
+        changed = Ticket.objects.filter(pk__in=chosen, assignee=technician).count()
+    measured = latency(
+        "bulk assign of 20 tickets", timings, queries="/".join(str(q) for q in sorted(queries))
+    )
+    print(
+        f"  {'bulk assign of 20 tickets':34} p50 {measured['p50_ms']:7.1f} ms   "
+        f"p95 {measured['p95_ms']:7.1f} ms   queries {measured['queries']}   "
+        f"({len(chosen)} chosen, {changed} assigned after the last round)"
+    )
+    Ticket.objects.filter(pk__in=chosen).update(assignee=None)
+    return [*records, measured]
 
 
 def main() -> None:

@@ -10,12 +10,24 @@ from tickets.models import Ticket
 
 
 def client_choices(user=None) -> list[tuple[int, str]]:
-    clients = Client.objects.for_user(user) if user is not None else Client.objects.none()
-    return list(clients.order_by("name").values_list("pk", "name"))
+    if user is None:
+        return []
+    # Kept on the request's user: the queue's filter form and each saved view's count
+    # validate against the same list, read once (a fixed query count however many views).
+    cached = getattr(user, "_queue_client_choices", None)
+    if cached is None:
+        cached = list(Client.objects.for_user(user).order_by("name").values_list("pk", "name"))
+        user._queue_client_choices = cached
+    return cached
 
 
-def assignee_choices() -> list[tuple[int, str]]:
-    return list(staff_choices().values_list("pk", "full_name"))
+def assignee_choices(user=None) -> list[tuple[int, str]]:
+    cached = getattr(user, "_queue_assignee_choices", None) if user is not None else None
+    if cached is None:
+        cached = list(staff_choices().values_list("pk", "full_name"))
+        if user is not None:
+            user._queue_assignee_choices = cached
+    return cached
 
 
 class TicketFilterSet(django_filters.FilterSet):
@@ -41,6 +53,9 @@ class TicketFilterSet(django_filters.FilterSet):
         client = self.filters["client"]
         if isinstance(client, django_filters.ChoiceFilter):
             client.extra["choices"] = lambda: client_choices(user)
+        assignee = self.filters["assignee"]
+        if isinstance(assignee, django_filters.ChoiceFilter):
+            assignee.extra["choices"] = lambda: assignee_choices(user)
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)
