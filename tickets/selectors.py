@@ -155,9 +155,12 @@ def ticket_surviving(ticket: Ticket | None) -> Ticket | None:
 
 
 # The queue's sortable columns: each order ends on the primary key, so a page boundary never
-# repeats or skips a ticket, and matches one of the open-ticket indexes read forwards or
-# backwards (models.Ticket.Meta: ticket_open_sla_idx, _priority_idx, _updated_idx, and
-# _client_idx joined to the clients by name). A descending sort is the exact reverse.
+# repeats or skips a ticket. A descending sort is the exact reverse. The SLA, priority and
+# last-change orders read an open-ticket index forwards or backwards (models.Ticket.Meta:
+# ticket_open_sla_idx, _priority_idx, _updated_idx), a page without sorting. By client name
+# is a top-N sort of the view's open tickets (the names are in another table; 0.8 s over
+# 20,000 open tickets on a loaded bench machine); within one client, _client_idx gives the
+# SLA order.
 QUEUE_SORTS = {
     "sla": ("sla_due_at", "pk"),
     "priority": ("priority", "sla_due_at", "pk"),
