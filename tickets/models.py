@@ -153,8 +153,8 @@ class Ticket(TimeStampedModel):
                 name="ticket_open_tier_idx",
                 condition=Q(status__in=OPEN_STATUSES),
             ),
-            # The queue's other sorts (priority, last change, client), on open tickets: each
-            # reads a page in index order instead of sorting every open ticket.
+            # The queue's other sorts on open tickets (priority, last change) read a page in
+            # index order instead of sorting every open ticket; one client's in SLA order.
             models.Index(
                 "priority",
                 "sla_due_at",
