@@ -125,6 +125,16 @@
     field.focus();
   }
 
+  // The canned responses are read when the menu is first opened, not with every page.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("[data-composer-canned-menu]") || !menu.open) return;
+    var list = menu.querySelector("[data-url]");
+    if (!list || list.dataset.loaded) return;
+    list.dataset.loaded = "1";
+    htmx.ajax("GET", list.dataset.url, { target: list, swap: "innerHTML" });
+  }, true);
+
   document.addEventListener("click", function (event) {
     var choice = event.target.closest && event.target.closest("[data-canned-url]");
     if (!choice) return;
