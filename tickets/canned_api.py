@@ -82,7 +82,7 @@ class CannedResponseViewSet(
 ):
     """Your canned responses and the shared ones (nobody else's). Shared ones are kept by
     administrators and dispatchers. Placeholders (`{{contact.name}}`, `{{ticket.number}}`,
-    `{{sla.due}}`...) are listed in the README and filled by `fill`."""
+    `{{sla.due}}`...) are listed in tickets/canned.py and filled by `fill`."""
 
     queryset = CannedResponse.objects.all()
     serializer_class = CannedResponseSerializer
