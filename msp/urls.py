@@ -18,6 +18,7 @@ workspace_patterns = [
     path("", include("msp.directory_urls")),
     path("", include("reporting.client_urls")),
     path("", include("tickets.configuration_urls")),
+    path("", include("tickets.search_urls")),
     path("", include("tickets.timesheet_urls")),
     path("clients/<slug:slug>/teams/", views.ClientTeamsView.as_view(), name="client-teams"),
     path("notifications/", views.NotificationListView.as_view(), name="notification-list"),
@@ -39,6 +40,7 @@ portal_patterns = [
     path("", views.PortalHomeView.as_view(), name="home"),
     path("", include("reporting.portal_urls")),
     path("", include("tickets.portal_urls")),
+    path("", include("tickets.portal_search_urls")),
     path("", include("msp.webhooks.portal_urls")),
 ]
 
