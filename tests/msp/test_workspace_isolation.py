@@ -222,6 +222,11 @@ LIST_URLS = {
     "reporting:list": [{}, {"client": "bravo-holdings"}],
     "reporting:generate": [{}],
     "workspace:audit-list": [{}, {"model": "contracts.contract"}],
+    # Search everywhere and its typeahead: words that both clients' objects have.
+    **{
+        name: [{}, {"q": "holdings"}, {"q": "outage"}, {"q": "contact"}, {"q": "srv"}]
+        for name in ("workspace:search", "workspace:search-suggest")
+    },
 }
 
 
@@ -452,6 +457,8 @@ LIST_CONTROLS = {
     "tickets:create": {},
     "contracts:list": {},
     "reporting:list": {},
+    "workspace:search": {"q": "holdings"},
+    "workspace:search-suggest": {"q": "outage"},
 }
 
 
