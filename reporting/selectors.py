@@ -36,14 +36,13 @@ def sla_risk_tickets(*, clients):
     )
 
 
-def sla_risk_fingerprint(*, clients, now: datetime, day_start: datetime) -> tuple:
-    """What the SLA risk page shows depends on, in one aggregate over the open tickets of
-    `clients` (the ticket_client_status index): a ticket opened, closed or changed in any way
-    (a reply, an assignment, a breach or escalation by the sweep: each moves its
-    `updated_at`), and, as time passes, a deadline entering the two-hour window or passing."""
+def sla_risk_fingerprint(*, tickets, now: datetime, day_start: datetime) -> tuple:
+    """What the SLA risk page shows depends on, in one aggregate over the open ones of
+    `tickets` (the viewer's scope): a ticket opened, closed or changed in any way (a reply, an
+    assignment, a breach or escalation by the sweep: each moves its `updated_at`), and, as
+    time passes, a deadline entering the two-hour window or passing."""
     row = (
-        Ticket.objects.open()
-        .filter(client__in=clients)
+        tickets.open()
         .order_by()
         .aggregate(
             rows=Count("pk"),

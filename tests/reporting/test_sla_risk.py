@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.urls import reverse
 
 from tests.factories import ContactFactory
@@ -16,6 +17,14 @@ from tickets.services import ticket_open, ticket_reply
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_fingerprint():
+    """The list's fingerprint is kept a few seconds in the cache: none from another test."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -164,18 +173,33 @@ def test_the_list_polls_and_is_not_modified_until_something_changes(
     soon, _ = risky
     page = http.get(reverse("workspace:sla-risk"))
     assert 'hx-trigger="every 15s"' in page.content.decode()
+    cache.clear()
     first = poll(http)
     assert first.status_code == 200 and "<html" not in first.content.decode()
     assert "Soon" in first.content.decode() and "HX-Request" in first["Vary"]
     listed = first["ETag"]
     assert page["ETag"] != listed  # the page and its list are not the same body
-    with django_assert_num_queries(4):  # session, user, visible clients, the fingerprint
+    with django_assert_num_queries(3):  # session, user, visible clients: the fingerprint kept
         unchanged = poll(http, listed)
     assert unchanged.status_code == 304 and unchanged.content == b""
+    cache.clear()  # SLA_RISK_FINGERPRINT_SECONDS later
+    with django_assert_num_queries(4):  # and the fingerprint's one aggregate
+        assert poll(http, listed).status_code == 304
     ticket_reply(ticket=soon, author=technician, body="On it")
+    cache.clear()
     changed = poll(http, listed)
     assert changed.status_code == 200 and changed["ETag"] != listed
     assert poll(http, changed["ETag"]).status_code == 304
+
+
+def test_without_the_cache_a_change_shows_at_the_next_poll(risky, technician, settings):
+    settings.SLA_RISK_FINGERPRINT_SECONDS = 0
+    http = signed_in(technician)
+    soon, _ = risky
+    listed = poll(http)["ETag"]
+    assert poll(http, listed).status_code == 304
+    ticket_reply(ticket=soon, author=technician, body="On it")
+    assert poll(http, listed).status_code == 200
 
 
 def test_time_alone_moves_a_ticket_into_the_list(risky, technician):
@@ -183,6 +207,7 @@ def test_time_alone_moves_a_ticket_into_the_list(risky, technician):
     http = signed_in(technician)
     with time_machine.travel(NOW, tick=False):
         listed = poll(http)["ETag"]
+    cache.clear()
     with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
         assert poll(http, listed).status_code == 200  # Soon is now overdue
 

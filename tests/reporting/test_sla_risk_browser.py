@@ -43,6 +43,7 @@ def test_overdue_first_labelled_and_a_new_breach_arrives_without_reload(
     browser, live_server, settings, client_a, dispatcher_a
 ):
     settings.SLA_RISK_POLL_SECONDS = 1
+    settings.SLA_RISK_FINGERPRINT_SECONDS = 1
     now = timezone.now()
     forgotten = p1(client_a, "Forgotten server", now - timedelta(days=2, hours=17, minutes=15))
     # Its response is due in 20 s: listed as due soon, not yet breached.
@@ -72,4 +73,19 @@ def test_overdue_first_labelled_and_a_new_breach_arrives_without_reload(
     breached.get_by_text("Closing in").wait_for(timeout=10_000)
     assert page.evaluate("window.__not_reloaded === true")
     assert page.get_by_test_id("breached-count").inner_text() == "1"
+    context.close()
+
+
+def test_without_a_setting_the_browsers_zone_is_used(browser, live_server, client_a, policy):
+    pod = TeamFactory(name="Pod A", tier="")
+    pod.clients.set([client_a])
+    person = StaffFactory(role=UserRole.DISPATCHER, tier="", teams=[pod])
+    ticket = p1(client_a, "Tokyo sees it", timezone.now() - timedelta(minutes=5))
+    context = browser.new_context(base_url=live_server.url, timezone_id="Asia/Tokyo")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    sign_in(page, person)  # the first page told the server the browser's zone
+    page.goto("/workspace/sla-risk/")
+    row = page.get_by_test_id("at-risk-row").first.inner_text()
+    assert time_text(ticket.sla_due_at, ZoneInfo("Asia/Tokyo")) in row and "JST" in row
     context.close()
