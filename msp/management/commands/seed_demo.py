@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from contracts.demo import seed_contracts, seed_evaluations
 from msp.demo import DEMO_PASSWORD, seed_directory
+from reporting.billing.demo import seed_invoices
 from reporting.demo import seed_reports
 from sla.demo import seed_rollups
 from sla.services import default_policy_ensure
@@ -35,6 +36,9 @@ class Command(BaseCommand):
         reports = seed_reports()
         if reports:
             self.stdout.write(f"{reports} reports generated and sent (monthly and QBR).")
+        invoices = seed_invoices()
+        if invoices:
+            self.stdout.write(f"{invoices} invoices finalised for the last two months.")
         self.stdout.write(self.style.SUCCESS(f"Demo data ready (default SLA policy: {policy})."))
         if options["no_logins"]:
             return

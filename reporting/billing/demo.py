@@ -1,0 +1,127 @@
+"""Demo billing: the technicians' time submitted and approved, a rate card and taxes, the cloud
+spend Globex's percentage-of-spend line bills, and invoices for the two months before the
+current one, reviewed and finalised as the account manager would on the 1st (numbered), one
+corrected by a credit note. Idempotent: months already invoiced are left as they are. PDFs are
+not drawn here: the invoice's page draws (and stores) its PDF on first view."""
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from contracts.choices import PricingModel
+from contracts.models import Contract
+from msp.choices import UserRole
+from msp.models import Client, User
+from msp.periods import add_months
+from reporting.billing.choices import DocumentKind, InvoiceStatus, LineKind
+from reporting.billing.models import ClientTaxRate, HourlyRate, Invoice, TaxRate
+from reporting.billing.services import (
+    credit_note_create,
+    invoice_finalise,
+    invoice_review,
+    invoice_run_create,
+    spend_record_set,
+)
+from tickets.choices import TimeEntryState
+from tickets.models import TimeEntry
+from tickets.services.timekeeping import time_entries_approve, time_entries_submit, week_of
+
+RATE_CARD = {  # (currency, work type): hourly rate
+    **{("USD", k): Decimal(v) for k, v in [("remote", "120"), ("onsite", "160"),
+       ("project", "140"), ("travel", "70"), ("admin", "90")]},
+    **{("EUR", k): Decimal(v) for k, v in [("remote", "105"), ("onsite", "140"),
+       ("project", "125"), ("travel", "60"), ("admin", "80")]},
+}  # fmt: skip
+TAXES = {"acme": ("Sales tax (NY)", Decimal("8.875")), "globex": ("VAT (DE)", Decimal("19"))}
+CLOUD_SPEND = (Decimal("8120.40"), Decimal("8655.15"))  # Globex's Azure bill, month by month
+
+
+def _demo_admin() -> User:
+    return User.objects.filter(role=UserRole.ADMIN, is_active=True).order_by("pk").first()
+
+
+def _approve_time(admin: User, before: date, now: datetime) -> int:
+    """Submit each person's weeks of draft time before `before`, then approve it all (the
+    administrator approves anyone's time)."""
+    drafts = TimeEntry.objects.filter(state=TimeEntryState.DRAFT, spent_on__lt=before)
+    weeks = {(user_id, week_of(day)) for user_id, day in drafts.values_list("user_id", "spent_on")}
+    users = User.objects.in_bulk({user_id for user_id, _ in weeks})
+    for user_id, monday in sorted(weeks):
+        time_entries_submit(user=users[user_id], week_start=monday, at=now)
+    submitted = list(
+        TimeEntry.objects.filter(state=TimeEntryState.SUBMITTED, spent_on__lt=before).values_list(
+            "pk", flat=True
+        )
+    )
+    if submitted:
+        time_entries_approve(entries=submitted, by=admin, at=now)
+    return len(submitted)
+
+
+def _rates_and_taxes() -> None:
+    for (currency, work_type), rate in RATE_CARD.items():
+        HourlyRate.objects.get_or_create(
+            client=None, currency=currency, work_type=work_type, defaults={"rate": rate}
+        )
+    for slug, (name, percent) in TAXES.items():
+        client = Client.objects.filter(slug=slug).first()
+        if client is None:
+            continue
+        tax, _ = TaxRate.objects.get_or_create(name=name, defaults={"percent": percent})
+        ClientTaxRate.objects.get_or_create(client=client, tax_rate=tax)
+
+
+def _spend(months: list[date], admin: User) -> None:
+    for contract in Contract.objects.prefetch_related("service_lines"):
+        for line in contract.service_lines.all():
+            if line.pricing_model != PricingModel.PERCENT_OF_SPEND:
+                continue
+            for month, amount in zip(months, CLOUD_SPEND, strict=True):
+                if contract.start_date < add_months(month, 1):
+                    spend_record_set(
+                        contract=contract, service=line.service, month=month, amount=amount,
+                        note="Azure invoice", by=admin,
+                    )  # fmt: skip
+
+
+def _on_the_first(month: date) -> datetime:
+    """9:00 UTC on the 1st of the month after: when the account manager finalises."""
+    return datetime.combine(add_months(month, 1), time(9), tzinfo=ZoneInfo("UTC"))
+
+
+@transaction.atomic
+def seed_invoices(*, now: datetime | None = None) -> int:
+    """Invoices for the two months before the current one; how many were finalised."""
+    now = now or timezone.now()
+    this_month = timezone.localdate(now).replace(day=1)
+    months = [add_months(this_month, -2), add_months(this_month, -1)]
+    if Invoice.objects.filter(kind=DocumentKind.INVOICE, period_start__gte=months[0]).exists():
+        return 0
+    admin = _demo_admin()
+    if admin is None:
+        return 0
+    _approve_time(admin, this_month, now)
+    _rates_and_taxes()
+    _spend(months, admin)
+    finalised = []
+    for month in months:
+        at = _on_the_first(month)
+        run = invoice_run_create(month=month, now=at, by=admin)
+        for invoice in Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT).order_by("pk"):
+            invoice_review(invoice=invoice, by=admin, at=at)
+            finalised.append(invoice_finalise(invoice=invoice, by=admin, at=at))
+    # The first month's largest invoice corrected: a device counted that had been retired.
+    first = [i for i in finalised if i.period_start == months[0]]
+    if first:
+        invoice = max(first, key=lambda i: i.total)
+        line = invoice.lines.exclude(kind__in=[LineKind.TAX, LineKind.SERVICE_CREDIT]).first()
+        if line is not None and line.amount > 0:
+            credit = min(line.amount, Decimal("45.00"))
+            credit_note_create(
+                invoice=invoice, by=admin, reason="A server retired before the month began "
+                "was counted.", amounts={line.pk: credit}, at=_on_the_first(months[0]),
+            )  # fmt: skip
+    return len(finalised)
