@@ -43,6 +43,8 @@ BENCHES = [
     ("reports", "reports", {"tickets": TICKETS, "repeats": 5}),
     # 3,334 overdue resolution clocks: 10,002 milestones, by one process, then 1, 2 and 4.
     ("sweep", "sla_sweep", {"tickets": TICKETS, "due": 3_334, "workers": (1, 2, 4)}),
+    # Last month's invoice run over 500 clients (bench/billing.py).
+    ("billing", "billing", {"tickets": TICKETS, "repeat": 1}),
 ]
 
 
