@@ -422,8 +422,7 @@ def _billed_spend():
 
 
 class SpendImportView(SpendRecordsView):
-    def get(self, request):
-        return redirect("workspace:billing-spend")
+    """POST a CSV; GET shows the spend page (where the import form is)."""
 
     def post(self, request):
         form = SpendImportForm(request.POST, request.FILES)

@@ -7,6 +7,7 @@ The workspace's URLs are enumerated from the URLconf: a new page must be classif
 (an object page, a list page, or configuration that holds no client data)."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -23,6 +24,7 @@ from contracts.models import (
 )
 from msp.choices import UserRole
 from msp.models import Client
+from reporting.billing.models import Invoice, InvoiceDelivery, InvoiceLine, InvoiceRun
 from tests.factories import (
     AssetFactory,
     ClientFactory,
@@ -70,6 +72,7 @@ def world(policy, settings, tmp_path):
             contract=contract, month=date(2026, 1, 1), ladder_step="ok", currency="USD"
         )
         clock = ticket.sla_clocks.first()
+        invoice = _finalised_invoice(client, contract, sequence=len(rows) + 1)
         rows[key] = {
             "client": client,
             "contact": contact,
@@ -87,6 +90,7 @@ def world(policy, settings, tmp_path):
             ),
             "evaluation": evaluation,
             "clock": clock,
+            "invoice": invoice,
             "exemption": BreachExemption.objects.create(
                 clock=clock,
                 cause="client",
@@ -107,10 +111,28 @@ def world(policy, settings, tmp_path):
                 received_at=timezone.now(),
             ),
         }
+    rows["run"] = InvoiceRun.objects.create(month=date(2026, 1, 1), started_by=admin)
+    Invoice.objects.filter(kind="invoice").update(run=rows["run"])
     rows["team"] = TeamFactory(name="Pod A")
     rows["team"].clients.set([rows["a"]["client"]])
     rows["admin"] = admin
     return rows
+
+
+def _finalised_invoice(client, contract, sequence: int) -> Invoice:
+    """A finalised January invoice of the client (billing's pages), written as it is stored."""
+    invoice = Invoice.objects.create(
+        client=client, currency="USD", billing_cycle="monthly", period_start=date(2026, 1, 1),
+        period_end=date(2026, 2, 1), status="finalised", number=f"INV-2026-{sequence:04d}",
+        number_year=2026, number_sequence=sequence, issued_on=date(2026, 2, 1),
+        due_on=date(2026, 3, 3), subtotal=Decimal("100.00"), total=Decimal("100.00"),
+    )  # fmt: skip
+    InvoiceLine.objects.create(
+        invoice=invoice, position=1, kind="fixed_fee", contract=contract,
+        description=f"{contract.name}: monthly fee", quantity=1, unit="month",
+        unit_price=Decimal("100.00"), amount=Decimal("100.00"),
+    )  # fmt: skip
+    return invoice
 
 
 SCOPED_ROLES = [UserRole.TECHNICIAN, UserRole.DISPATCHER, UserRole.ACCOUNT_MANAGER]
@@ -185,6 +207,20 @@ OBJECT_URLS = {
     "reporting:send": lambda o: [o["report"].pk],
     "reporting:download": lambda o: [o["report"].pk, "pdf"],
     "workspace:audit-object": lambda o: ["contracts.contract", o["contract"].pk],
+    **{
+        f"workspace:billing-{name}": lambda o: [o["invoice"].pk]
+        for name in [
+            "invoice-detail",
+            "invoice-review",
+            "invoice-reopen",
+            "invoice-finalise",
+            "invoice-discard",
+            "invoice-resend",
+            "invoice-void",
+            "credit-note-create",
+            "invoice-pdf",
+        ]
+    },
 }
 
 # Pages without an object, and the query strings that try to reach B through them.
@@ -222,6 +258,11 @@ LIST_URLS = {
     "reporting:list": [{}, {"client": "bravo-holdings"}],
     "reporting:generate": [{}],
     "workspace:audit-list": [{}, {"model": "contracts.contract"}],
+    # Billing (administrators and account managers; the others 403).
+    "workspace:billing-invoice-list": [{}, {"status": "finalised"}, {"period": "2026-01"}],
+    "workspace:billing-run": [{}],
+    "workspace:billing-spend": [{}, {"month": "2026-01"}],
+    "workspace:billing-spend-import": [{}],
     # Search everywhere and its typeahead: words that both clients' objects have.
     **{
         name: [{}, {"q": "holdings"}, {"q": "outage"}, {"q": "contact"}, {"q": "srv"}]
@@ -291,6 +332,10 @@ CONFIGURATION = {
 }
 
 
+# An invoice run covers every client it billed: its summary shows only the viewer's (below).
+RUN_URLS = {"workspace:billing-run-detail"}
+
+
 def _workspace_url_names(resolver=None, prefix="", namespace=""):
     resolver = resolver or get_resolver()
     for pattern in resolver.url_patterns:
@@ -304,7 +349,7 @@ def _workspace_url_names(resolver=None, prefix="", namespace=""):
 
 def test_the_matrix_classifies_every_workspace_url():
     names = set(_workspace_url_names())
-    classified = set(OBJECT_URLS) | set(LIST_URLS) | CONFIGURATION
+    classified = set(OBJECT_URLS) | set(LIST_URLS) | CONFIGURATION | RUN_URLS
     assert names == classified, (names - classified, classified - names)
 
 
@@ -355,6 +400,10 @@ def footprint(client: Client) -> dict:
             BreachExemption.objects.filter(clock__client=client).values_list("pk", "revoked_at")
         ),
         "reports": list(client.reports.values_list("pk", "summary", "sent_at")),
+        "invoices": list(
+            Invoice.objects.filter(client=client).values_list("pk", "status", "updated_at")
+        ),
+        "invoice_deliveries": InvoiceDelivery.objects.filter(invoice__client=client).count(),
         "teams": list(client.teams.values_list("pk", flat=True)),
         "routed": UnroutedAlert.objects.filter(routed_client=client).count(),
         "client": list(Client.objects.filter(pk=client.pk).values_list("updated_at", "status")),
@@ -414,6 +463,7 @@ ROLE_GATED = {
     "reporting:annotate": (UserRole.ACCOUNT_MANAGER,),
     "reporting:send": (UserRole.ACCOUNT_MANAGER,),
     "workspace:audit-object": (UserRole.ACCOUNT_MANAGER,),
+    **{name: (UserRole.ACCOUNT_MANAGER,) for name in OBJECT_URLS if "billing-" in name},
 }
 
 
@@ -587,3 +637,12 @@ def test_a_shared_view_of_client_b_shows_nothing_of_b(world, scoped):
     (view,) = response.context["saved_views"]
     assert view.count == 0
     assert b"Bravo Holdings" not in response.content and b"Bravo outage" not in response.content
+
+
+def test_an_invoice_runs_summary_shows_only_the_viewers_clients(world):
+    manager = StaffFactory(role=UserRole.ACCOUNT_MANAGER, tier="", teams=[world["team"]])
+    url = reverse("workspace:billing-run-detail", args=[world["run"].pk])
+    page = signed_in(manager).get(url).content.decode()
+    assert "Alpha" in page and "Bravo" not in page and "bravo" not in page
+    technician = StaffFactory(teams=[world["team"]])
+    assert signed_in(technician).get(url).status_code == 403
