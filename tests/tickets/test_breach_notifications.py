@@ -146,3 +146,16 @@ def test_the_sweep_still_writes_a_batch_in_a_fixed_number_of_statements(
     assert OutboxMessage.objects.filter(recipient=pods["a"]).count() == 40
     inserts = [q for q in captured if q["sql"].startswith('INSERT INTO "msp_outboxmessage"')]
     assert len(inserts) == 1
+
+
+def test_the_rules_emails_read_times_in_each_staff_members_zone(p1, teams):
+    """The assignee chose Europe/Paris: their breach email says 09:15 CET; the team lead, who
+    chose none, reads the client's 03:15 EST; the timeline keeps the client's."""
+    p1.assignee.timezone = "Europe/Paris"
+    p1.assignee.save()
+    sla_sweep(now=SUNDAY_NIGHT + timedelta(minutes=16))
+    breach = OutboxMessage.objects.filter(key__contains=":breach:", channel=OutboxChannel.EMAIL)
+    assert "(due Sun 22 Nov 09:15 CET)" in breach.get(recipient=p1.assignee).subject
+    assert "(due Sun 22 Nov 03:15 EST)" in breach.get(recipient=teams["L1"].lead).body
+    event = p1.events.get(kind="sla_breach")
+    assert event.detail == "Response target breached (due Sun 22 Nov 03:15 EST)."

@@ -25,6 +25,7 @@ from django.utils import timezone
 from msp.choices import OutboxChannel
 from msp.models import User
 from msp.services import outbox_enqueue_many
+from msp.timetext import zone_or_none
 from sla import services as sla_services
 from sla.choices import EscalationTrigger
 from sla.models import EscalationRule
@@ -136,20 +137,23 @@ def _act_on(
     ticket = write.ticket
     clock = milestone.clock
     label = clock.get_kind_display()
-    if milestone.trigger == EscalationTrigger.BREACH:
-        kind, detail = (
-            EventKind.SLA_BREACH,
-            f"{label} target breached (due {_local(ticket, milestone.due_at)}).",
-        )
-    elif milestone.trigger == EscalationTrigger.UNACKNOWLEDGED:
-        kind, detail = (
-            EventKind.SLA_WARNING,
-            f"Not acknowledged since {_local(ticket, ticket.created_at)}.",
-        )
-    else:
-        kind = EventKind.SLA_WARNING
-        due = _local(ticket, clock.due_at)
-        detail = f"{label}: {milestone.percent} % of the target used (due {due})."
+
+    def describe(zone: ZoneInfo | None = None) -> str:
+        """The milestone in words, its times in `zone` (default: the client's): the client's
+        for the timeline, each staff member's own for their notification."""
+        if milestone.trigger == EscalationTrigger.BREACH:
+            return f"{label} target breached (due {_local(ticket, milestone.due_at, zone)})."
+        if milestone.trigger == EscalationTrigger.UNACKNOWLEDGED:
+            return f"Not acknowledged since {_local(ticket, ticket.created_at, zone)}."
+        due = _local(ticket, clock.due_at, zone)
+        return f"{label}: {milestone.percent} % of the target used (due {due})."
+
+    kind = (
+        EventKind.SLA_BREACH
+        if milestone.trigger == EscalationTrigger.BREACH
+        else EventKind.SLA_WARNING
+    )
+    detail = describe()
     write.event(kind, new_value=str(milestone.key), detail=detail)
     rules = sla_services.escalation_rules_matching(
         policy_rules,
@@ -161,7 +165,7 @@ def _act_on(
     told: set[int] = set()
     escalated = False
     for rule in rules:
-        people, moved = _apply_rule(write, rule, milestone, detail, outbox)
+        people, moved = _apply_rule(write, rule, milestone, describe, outbox)
         told.update(person.pk for person in people)
         escalated = escalated or moved
     breach = milestone.trigger == EscalationTrigger.BREACH
@@ -184,10 +188,11 @@ def _act_on(
 
 
 def _apply_rule(
-    write: TicketWrite, rule: EscalationRule, milestone, detail: str, outbox: list[dict]
+    write: TicketWrite, rule: EscalationRule, milestone, describe, outbox: list[dict]
 ) -> tuple[list[User], bool]:
     """Act on one rule; the people it told and whether it escalated the ticket."""
     ticket = write.ticket
+    detail = describe()
     # Whoever had the ticket before the rule acts hears about it, and so does the new team.
     people = _people_to_notify(ticket, rule)
     escalated = False
@@ -208,7 +213,7 @@ def _apply_rule(
         people.append(rule.reassign_to)
     # Only people who see the client hear about its tickets (their teams serve it).
     people = [person for person in people if write.serves(person)]
-    outbox.extend(_notifications(ticket, rule, milestone, detail, escalated, people))
+    outbox.extend(_notifications(ticket, rule, milestone, describe, escalated, people))
     return people, escalated
 
 
@@ -244,19 +249,14 @@ def _notifications(
     ticket: Ticket,
     rule: EscalationRule,
     milestone,
-    detail: str,
+    describe,
     escalated: bool,
     people: list[User],
 ) -> list[dict]:
-    """The outbox messages a rule sends for one milestone (written by the caller in bulk)."""
-    context = {
-        "ticket": ticket,
-        "detail": detail,
-        "rule": rule,
-        "escalated": escalated,
-        "url": f"{settings.SITE_URL}{reverse('tickets:detail', args=[ticket.pk])}",
-        "milestone": milestone,
-    }
+    """The outbox messages a rule sends for one milestone (written by the caller in bulk):
+    staff read its times in their own zone (else the client's), others in the client's; one
+    rendering per zone."""
+    url = f"{settings.SITE_URL}{reverse('tickets:detail', args=[ticket.pk])}"
     template = (
         "email/sla_breach.txt"
         if milestone.trigger == EscalationTrigger.BREACH
@@ -264,33 +264,64 @@ def _notifications(
     )
     if escalated:
         template = "email/escalation.txt"
-    subject = f"[{ticket.number}] {detail} {ticket.subject}"[:250]
-    body = render_to_string(template, context)
-    base_key = f"sla:{milestone.clock.pk}:{milestone.key}:rule{rule.pk}"
-    # Each person's email carries their own signed internal reply address: answering it adds
-    # an internal note as them (never a reply to the client); from anyone else, unverified.
-    messages = [
-        {
-            "key": f"{base_key}:user{person.pk}:{channel}",
-            "channel": channel,
-            "subject": subject,
-            "body": body,
-            "recipient": person,
-            "url": context["url"],
-            **(
-                {
-                    "headers": {
-                        "Reply-To": reply_address(ticket_id=ticket.pk, user=person, internal=True)
-                    }
-                }
-                if channel == OutboxChannel.EMAIL
-                else {}
-            ),
+
+    rendered: dict[str, tuple[str, str, dict]] = {}
+
+    def written(zone: ZoneInfo | None) -> tuple[str, str, dict]:
+        key = zone.key if zone else ""
+        if key not in rendered:
+            rendered[key] = _written(zone)
+        return rendered[key]
+
+    def _written(zone: ZoneInfo | None) -> tuple[str, str, dict]:
+        detail = describe(zone)
+        context = {
+            "ticket": ticket,
+            "detail": detail,
+            "rule": rule,
+            "escalated": escalated,
+            "url": url,
+            "milestone": milestone,
         }
-        for person in dict.fromkeys(people)
-        for channel in (OutboxChannel.IN_APP, OutboxChannel.EMAIL)
-    ]
+        subject = f"[{ticket.number}] {detail} {ticket.subject}"[:250]
+        return subject, render_to_string(template, context), context
+
+    by_zone: dict[str, list[User]] = {}
+    for person in dict.fromkeys(people):
+        zone = zone_or_none(person.timezone)
+        by_zone.setdefault(zone.key if zone else "", []).append(person)
+    base_key = f"sla:{milestone.clock.pk}:{milestone.key}:rule{rule.pk}"
+    messages = []
+    for zone_name, persons in by_zone.items():
+        subject, body, _ = written(zone_or_none(zone_name))
+        # Each person's email carries their own signed internal reply address: answering it
+        # adds an internal note as them (never a reply to the client); from anyone else,
+        # unverified.
+        messages += [
+            {
+                "key": f"{base_key}:user{person.pk}:{channel}",
+                "channel": channel,
+                "subject": subject,
+                "body": body,
+                "recipient": person,
+                "url": url,
+                **(
+                    {
+                        "headers": {
+                            "Reply-To": reply_address(
+                                ticket_id=ticket.pk, user=person, internal=True
+                            )
+                        }
+                    }
+                    if channel == OutboxChannel.EMAIL
+                    else {}
+                ),
+            }
+            for person in persons
+            for channel in (OutboxChannel.IN_APP, OutboxChannel.EMAIL)
+        ]
     if rule.notify_email:
+        subject, body, _ = written(None)
         messages.append(
             {
                 "key": f"{base_key}:{rule.notify_email}",
@@ -301,6 +332,7 @@ def _notifications(
             }
         )
     if rule.notify_client_contact and ticket.contact and ticket.contact.email:
+        context = written(None)[2]
         messages.append(
             {
                 "key": f"{base_key}:contact{ticket.contact.pk}",
@@ -314,9 +346,8 @@ def _notifications(
     return messages
 
 
-def _local(ticket: Ticket, instant: datetime | None) -> str:
+def _local(ticket: Ticket, instant: datetime | None, zone: ZoneInfo | None = None) -> str:
     if instant is None:
         return "-"
-    return timezone.localtime(instant, timezone=ZoneInfo(ticket.client.timezone)).strftime(
-        "%a %d %b %H:%M %Z"
-    )
+    zone = zone or ZoneInfo(ticket.client.timezone)
+    return timezone.localtime(instant, timezone=zone).strftime("%a %d %b %H:%M %Z")
