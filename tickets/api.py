@@ -292,22 +292,53 @@ class RoutedSerializer(serializers.Serializer):
 
 
 class TimeEntrySerializer(serializers.ModelSerializer):
+    """A time entry and its approval. Written: the minutes, or a start and an end (the minutes
+    are then end - start, rounded up to the whole minute, on the day it started); the state
+    changes only through the submit, recall, approve and reject actions."""
+
     work_type = serializers.ChoiceField(choices=WorkType.choices, default=WorkType.REMOTE)
 
     class Meta:
         model = TimeEntry
         fields = [
             "id",
+            "ticket",
+            "client",
             "user",
             "minutes",
             "billable",
             "work_type",
             "note",
             "spent_on",
+            "started_at",
+            "ended_at",
+            "state",
+            "submitted_at",
+            "decided_by",
+            "decided_at",
+            "rejection_reason",
             "created_at",
+            "updated_at",
         ]
-        read_only_fields = ["id", "user", "created_at"]
-        extra_kwargs = {"spent_on": {"required": False}}
+        read_only_fields = [
+            "id",
+            "ticket",
+            "client",
+            "user",
+            "state",
+            "submitted_at",
+            "decided_by",
+            "decided_at",
+            "rejection_reason",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "spent_on": {"required": False},
+            "minutes": {"required": False},
+            "started_at": {"required": False},
+            "ended_at": {"required": False},
+        }
 
 
 class CommentSerializer(serializers.ModelSerializer):

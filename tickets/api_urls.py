@@ -4,12 +4,13 @@ msp/api/urls.py) and the monitoring alert intake (urlpatterns, included there)."
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from tickets import api, canned_api, configuration_api
+from tickets import api, canned_api, configuration_api, time_api
 from tickets.intake import alert_api
 
 router = SimpleRouter()
 router.register("tickets", api.TicketViewSet)
 router.register("unrouted-alerts", api.UnroutedAlertViewSet)
+router.register("time-entries", time_api.TimeEntryViewSet)
 router.register("mailboxes", configuration_api.MailboxViewSet)
 router.register("canned-responses", canned_api.CannedResponseViewSet, basename="canned-response")
 

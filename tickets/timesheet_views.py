@@ -282,8 +282,7 @@ class TimeApprovalView(RoleRequiredMixin, View):
 
 
 class TimeRejectView(TimeApprovalView):
-    def get(self, request, pk: int):
-        return redirect("workspace:time-approval")
+    http_method_names = ["post"]
 
     def post(self, request, pk: int):
         entry = get_object_or_404(

@@ -26,6 +26,20 @@ API_OF = {
     "tickets:merge": ["POST /api/v1/tickets/{id}/merge/"],
     "tickets:parent": ["POST /api/v1/tickets/{id}/parent/"],
     "tickets:time": ["POST /api/v1/tickets/{id}/log-time/"],
+    # Time: the timesheet, approval and the timer
+    "workspace:timesheet-add": ["POST /api/v1/tickets/{id}/log-time/"],
+    "workspace:timesheet-edit": ["PATCH /api/v1/time-entries/{id}/"],
+    "workspace:timesheet-delete": ["DELETE /api/v1/time-entries/{id}/"],
+    "workspace:timesheet-recall": ["POST /api/v1/time-entries/{id}/recall/"],
+    "workspace:timesheet-submit": ["POST /api/v1/time-entries/submit/"],
+    "workspace:time-approval": [
+        "GET /api/v1/time-entries/",
+        "POST /api/v1/time-entries/approve/",
+    ],
+    "workspace:time-reject": ["POST /api/v1/time-entries/{id}/reject/"],
+    "workspace:timer-start": ["POST /api/v1/time-entries/timer/start/"],
+    "workspace:timer-stop": ["POST /api/v1/time-entries/timer/stop/"],
+    "workspace:timer-discard": ["POST /api/v1/time-entries/timer/discard/"],
     "tickets:attach": [
         "POST /api/v1/tickets/{id}/attachments/",
         "GET /api/v1/tickets/{id}/attachments/{attachment_id}/",

@@ -231,7 +231,7 @@ def test_the_staff_matrix_covers_every_registered_resource():
     from msp.api.urls import router
 
     assert {prefix for prefix, _, _ in router.registry} == (
-        CLIENT_DATA | CONFIGURATION | ADMIN_ONLY | OWN_ROWS | DISPATCH
+        CLIENT_DATA | CONFIGURATION | ADMIN_ONLY | OWN_ROWS | DISPATCH | TIME_ENTRIES
     )
 
 
@@ -241,6 +241,9 @@ ADMIN_ONLY = {"webhook-endpoints", "mailboxes"}
 DISPATCH = {"unrouted-alerts"}
 # Each user's own rows, whatever their role (tested in tests/msp/test_users_api.py).
 OWN_ROWS = {"notifications", "canned-responses"}
+# A person's own time, and for managers the time of the clients they see; client users none
+# (tests/tickets/test_time_api.py).
+TIME_ENTRIES = {"time-entries"}
 
 
 @pytest.mark.parametrize("resource", sorted(ADMIN_ONLY))

@@ -37,7 +37,8 @@ from tests.factories import (
 )
 from tests.helpers import signed_in
 from tickets import services
-from tickets.models import CannedResponse, Ticket, UnroutedAlert
+from tickets.choices import TimeEntryState
+from tickets.models import CannedResponse, Ticket, TimeEntry, UnroutedAlert
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,9 @@ def world(policy, settings, tmp_path):
             contract=contract, month=date(2026, 1, 1), ladder_step="ok", currency="USD"
         )
         clock = ticket.sla_clocks.first()
+        # Submitted time on each client's ticket (by the administrator): the approval page's.
+        time_entry = services.time_entry_log(ticket=ticket, user=admin, minutes=5, note=name)
+        TimeEntry.objects.filter(pk=time_entry.pk).update(state=TimeEntryState.SUBMITTED)
         invoice = _finalised_invoice(client, contract, sequence=len(rows) + 1)
         rows[key] = {
             "client": client,
@@ -90,6 +94,7 @@ def world(policy, settings, tmp_path):
             ),
             "evaluation": evaluation,
             "clock": clock,
+            "time_entry": time_entry,
             "invoice": invoice,
             "exemption": BreachExemption.objects.create(
                 clock=clock,
@@ -207,6 +212,9 @@ OBJECT_URLS = {
     "reporting:send": lambda o: [o["report"].pk],
     "reporting:download": lambda o: [o["report"].pk, "pdf"],
     "workspace:audit-object": lambda o: ["contracts.contract", o["contract"].pk],
+    "workspace:time-reject": lambda o: [o["time_entry"].pk],
+    "workspace:timer": lambda o: [o["ticket"].pk],
+    "workspace:timer-start": lambda o: [o["ticket"].pk],
     **{
         f"workspace:billing-{name}": lambda o: [o["invoice"].pk]
         for name in [
@@ -258,6 +266,14 @@ LIST_URLS = {
     "reporting:list": [{}, {"client": "bravo-holdings"}],
     "reporting:generate": [{}],
     "workspace:audit-list": [{}, {"model": "contracts.contract"}],
+    # The signed-in person's own timesheet and timer, and the approval page (managers: the
+    # submitted time of the clients they see).
+    "workspace:timesheet": [{}, {"week": "2026-01-05"}],
+    "workspace:timesheet-add": [{}],
+    "workspace:timesheet-submit": [{}],
+    "workspace:timer-stop": [{}],
+    "workspace:timer-discard": [{}],
+    "workspace:time-approval": [{}],
     # Billing (administrators and account managers; the others 403).
     "workspace:billing-invoice-list": [{}, {"status": "finalised"}, {"period": "2026-01"}],
     "workspace:billing-run": [{}],
@@ -276,6 +292,14 @@ def _shared_canned():
         owner=None, title="Hello", defaults={"body": "Hello {{contact.name}}"}
     )[0]
 
+
+# A person's own time entries: anyone else's, whoever asks, is 404 (below, and
+# tests/tickets/test_timesheet_pages.py::TestTimesheet::test_nobody_changes_another_persons_entry).
+OWN_TIME_ENTRY_URLS = {
+    "workspace:timesheet-edit",
+    "workspace:timesheet-delete",
+    "workspace:timesheet-recall",
+}
 
 # Configuration shared by every client (calendars, SLA policies): no client's data.
 CONFIGURATION = {
@@ -349,7 +373,7 @@ def _workspace_url_names(resolver=None, prefix="", namespace=""):
 
 def test_the_matrix_classifies_every_workspace_url():
     names = set(_workspace_url_names())
-    classified = set(OBJECT_URLS) | set(LIST_URLS) | CONFIGURATION | RUN_URLS
+    classified = set(OBJECT_URLS) | set(LIST_URLS) | CONFIGURATION | RUN_URLS | OWN_TIME_ENTRY_URLS
     assert names == classified, (names - classified, classified - names)
 
 
@@ -461,6 +485,7 @@ ROLE_GATED = {
         ]
     },
     "reporting:annotate": (UserRole.ACCOUNT_MANAGER,),
+    "workspace:time-reject": (UserRole.ACCOUNT_MANAGER,),
     "reporting:send": (UserRole.ACCOUNT_MANAGER,),
     "workspace:audit-object": (UserRole.ACCOUNT_MANAGER,),
     **{name: (UserRole.ACCOUNT_MANAGER,) for name in OBJECT_URLS if "billing-" in name},
@@ -646,3 +671,14 @@ def test_an_invoice_runs_summary_shows_only_the_viewers_clients(world):
     assert "Alpha" in page and "Bravo" not in page and "bravo" not in page
     technician = StaffFactory(teams=[world["team"]])
     assert signed_in(technician).get(url).status_code == 403
+
+
+@pytest.mark.parametrize("name", sorted(OWN_TIME_ENTRY_URLS))
+def test_another_persons_time_entry_is_404(world, scoped, name):
+    entry = world["a"]["time_entry"]  # the administrator's, on a client the user sees
+    entry.state = TimeEntryState.DRAFT
+    entry.save()
+    response = signed_in(scoped).post(reverse(name, args=[entry.pk]), _form(world, "a"))
+    assert response.status_code == 404
+    entry.refresh_from_db()
+    assert (entry.state, entry.minutes, entry.note) == ("draft", 5, "Alpha")
