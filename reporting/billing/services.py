@@ -626,7 +626,8 @@ def _taxed(lines: list[DraftLine], taxes, currency) -> tuple[list[dict], dict[in
 
 
 def _save_draft(invoice: Invoice, draft: DraftInvoice, taxes) -> None:
-    """Write a draft's lines, tax lines, billed items and ledger rows, and its totals."""
+    """Save the invoice with its totals, then its lines, tax lines, billed items and ledger
+    rows (one bulk insert each)."""
     lines, items, position = [], [], 0
     per_line, tax_totals = _taxed(draft.lines, taxes, draft.currency)
     for draft_line, line_taxes in zip(draft.lines, per_line, strict=True):
@@ -666,6 +667,9 @@ def _save_draft(invoice: Invoice, draft: DraftInvoice, taxes) -> None:
                 tax_rate=tax,
             )
         )
+    # The invoice is saved once, with its totals (one audit row per run), before its lines.
+    _set_totals(invoice, lines)
+    invoice.save()
     InvoiceLine.objects.bulk_create(lines)
     InvoicedItem.objects.bulk_create(
         [
@@ -701,7 +705,6 @@ def _save_draft(invoice: Invoice, draft: DraftInvoice, taxes) -> None:
             for service_line_id, result in draft.ledgers
         ]
     )
-    _set_totals(invoice, lines)
 
 
 def _set_totals(invoice: Invoice, lines: list[InvoiceLine]) -> None:
@@ -765,9 +768,7 @@ def _bill_client(
                 outcome.updated += 1
             invoice.run = run
             invoice.computed_at = now
-            invoice.save()
             _save_draft(invoice, draft, data.taxes)
-            invoice.save(update_fields=["subtotal", "tax_total", "total"])
         for key, invoice in existing.items():
             if invoice.status == InvoiceStatus.DRAFT and key not in built_keys:
                 invoice.delete()  # nothing left to bill on it

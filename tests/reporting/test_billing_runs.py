@@ -520,9 +520,9 @@ class TestQueries:
         one = self._count(small)
         assert self._count(large) == one  # whatever the number of devices and entries
         per_client = (self._count(three) - one) // 2
-        # Measured: 20 queries a client (lock, reads, one bulk insert per table, the audit
+        # Measured: 17 queries a client (lock, reads, one bulk insert per table, the audit
         # row) plus 5 for the run (its row, the contracts and their lines, time clients).
-        assert per_client <= 20
+        assert per_client <= 17
         assert one - per_client <= 5
 
 
