@@ -13,7 +13,9 @@ from contracts.models import Contract
 from msp.models import Client
 from msp.periods import add_months
 from reporting.billing.choices import DocumentKind, InvoiceStatus, LineKind
+from reporting.billing.models import TaxRate
 from reporting.billing.services import SPEND_CSV_COLUMNS
+from tickets.choices import WorkType
 
 CSV_MAX_BYTES = 1_000_000
 
@@ -202,3 +204,42 @@ class SpendImportForm(forms.Form):
         if errors:
             raise forms.ValidationError(errors)
         return text
+
+
+class HourlyRateForm(forms.Form):
+    """A rate of the default card (no client) or a client's override; blank rate: remove."""
+
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.none(), required=False, empty_label="Default rate card"
+    )
+    work_type = forms.ChoiceField(choices=WorkType.choices)
+    currency = forms.RegexField(regex=r"^[A-Za-z]{3}$", max_length=3, initial="USD",
+                                error_messages={"invalid": "Three letters, like USD."})  # fmt: skip
+    rate = forms.DecimalField(
+        min_value=Decimal("0"), max_digits=12, decimal_places=2, required=False,
+        help_text="Blank: remove the rate.",
+    )  # fmt: skip
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = Client.objects.for_user(user).order_by("name")
+
+
+class TaxRateForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    percent = forms.DecimalField(min_value=Decimal("0"), max_value=Decimal("100"),
+                                 max_digits=7, decimal_places=4)  # fmt: skip
+
+
+class ClientTaxesForm(forms.Form):
+    client = forms.ModelChoiceField(queryset=Client.objects.none())
+    tax_rates = forms.ModelMultipleChoiceField(
+        queryset=TaxRate.objects.filter(is_active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Taxes charged",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = Client.objects.for_user(user).order_by("name")

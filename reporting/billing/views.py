@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,22 +18,33 @@ from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
 from django.views import View
 
+from msp.choices import UserRole
 from msp.mixins import ClientUserRequiredMixin, RoleRequiredMixin
 from msp.models import Client
-from reporting.billing import documents, services
+from reporting.billing import documents, rates, services
 from reporting.billing.choices import DocumentKind, InvoiceStatus, LineKind
 from reporting.billing.forms import (
+    ClientTaxesForm,
     CreditNoteForm,
+    HourlyRateForm,
     InvoiceFilterForm,
     InvoiceRunForm,
     ReasonForm,
     SpendImportForm,
     SpendRecordForm,
+    TaxRateForm,
     last_month,
     parse_month,
     spend_contracts,
 )
-from reporting.billing.models import DocumentSequence, Invoice, InvoiceRun, SpendRecord
+from reporting.billing.models import (
+    DocumentSequence,
+    HourlyRate,
+    Invoice,
+    InvoiceRun,
+    SpendRecord,
+    TaxRate,
+)
 
 INVOICES_PER_PAGE = 50
 
@@ -442,6 +453,84 @@ class SpendImportView(SpendRecordsView):
         else:
             errors = form.errors.get("file", []) + form.non_field_errors()
         return self._page(request, import_form=form, status=400, import_errors=errors)
+
+
+# Rates and taxes --------------------------------------------------------------------------
+
+
+class RatesView(BillingRequiredMixin, View):
+    """The default rate card and the tax rates (administrators change them), and a client's
+    hourly overrides and taxes (?client=<id>, one of the viewer's clients)."""
+
+    FORMS = {
+        "rate": HourlyRateForm,
+        "tax": TaxRateForm,
+        "client_taxes": ClientTaxesForm,
+    }
+
+    def _client(self, request):
+        wanted = request.GET.get("client") or request.POST.get("client") or ""
+        if not wanted.isdigit():
+            return None
+        return Client.objects.for_user(request.user).filter(pk=int(wanted)).first()
+
+    def _page(self, request, bound=None, status=200):
+        client = self._client(request)
+        forms_shown = {
+            "rate": HourlyRateForm(user=request.user, initial={"client": client}),
+            "tax": TaxRateForm(),
+            "client_taxes": ClientTaxesForm(
+                user=request.user,
+                initial={
+                    "client": client,
+                    "tax_rates": list(client.tax_rates.values_list("tax_rate_id", flat=True))
+                    if client
+                    else [],
+                },
+            ),
+        }
+        if bound is not None:
+            forms_shown[bound[0]] = bound[1]
+        rates = HourlyRate.objects.filter(Q(client__isnull=True) | Q(client=client))
+        context = {
+            "client": client,
+            "clients": Client.objects.for_user(request.user).order_by("name"),
+            "default_rates": [r for r in rates if r.client_id is None],
+            "client_rates": [r for r in rates if r.client_id is not None],
+            "tax_rates": TaxRate.objects.order_by("name"),
+            "client_taxes": list(client.tax_rates.select_related("tax_rate")) if client else [],
+            "is_admin": request.user.role == UserRole.ADMIN,
+            **{f"{name}_form": form for name, form in forms_shown.items()},
+        }
+        return render(request, "billing/rates.html", context, status=status)
+
+    def get(self, request):
+        return self._page(request)
+
+    def post(self, request):
+        kind = request.POST.get("form", "")
+        if kind not in self.FORMS:
+            return self._page(request, status=400)
+        if kind == "tax":
+            form = TaxRateForm(request.POST)
+        else:
+            form = self.FORMS[kind](request.POST, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if kind == "rate":
+                    rates.hourly_rate_set(by=request.user, **data)
+                elif kind == "tax":
+                    rates.tax_rate_create(by=request.user, **data)
+                else:
+                    rates.client_tax_rates_set(by=request.user, **data)
+            except ValidationError as error:
+                form.add_error(None, _error_text(error))
+            else:
+                messages.success(request, "Saved.")
+                client = data.get("client")
+                return redirect(f"{request.path}?client={client.pk}" if client else request.path)
+        return self._page(request, bound=(kind, form), status=400)
 
 
 # The portal -------------------------------------------------------------------------------

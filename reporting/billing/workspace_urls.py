@@ -26,5 +26,6 @@ urlpatterns = [
     path("run/", views.InvoiceRunView.as_view(), name="billing-run"),
     path("runs/<int:pk>/", views.InvoiceRunDetailView.as_view(), name="billing-run-detail"),
     path("spend/", views.SpendRecordsView.as_view(), name="billing-spend"),
+    path("rates/", views.RatesView.as_view(), name="billing-rates"),
     path("spend/import/", views.SpendImportView.as_view(), name="billing-spend-import"),
 ]

@@ -279,6 +279,7 @@ LIST_URLS = {
     "workspace:billing-run": [{}],
     "workspace:billing-spend": [{}, {"month": "2026-01"}],
     "workspace:billing-spend-import": [{}],
+    "workspace:billing-rates": [{}, {"client": "B"}],
     # Search everywhere and its typeahead: words that both clients' objects have.
     **{
         name: [{}, {"q": "holdings"}, {"q": "outage"}, {"q": "contact"}, {"q": "srv"}]

@@ -566,3 +566,54 @@ def test_a_csv_naming_another_managers_contract_imports_nothing(spend_contract, 
     response = signed_in(manager).post(_url("spend-import"), _csv(text))
     assert response.status_code == 400
     assert not SpendRecord.objects.exists()
+
+
+# Rates and taxes ---------------------------------------------------------------------------
+
+
+def test_rates_and_taxes(alpha, bravo, manager, admin_user):
+    from reporting.billing.models import HourlyRate
+
+    url = _url("rates")
+    admin = signed_in(admin_user)
+    assert admin.post(url, {"form": "tax", "name": "GST", "percent": "10"}).status_code == 302
+    gst = TaxRate.objects.get(name="GST")
+    response = admin.post(url, {"form": "tax", "name": "Bad", "percent": "-1"})
+    assert response.status_code == 400 and "greater than or equal to 0" in response.content.decode()
+    data = {"form": "rate", "client": "", "work_type": "remote", "currency": "usd", "rate": "95"}
+    assert admin.post(url, data).status_code == 302
+    assert HourlyRate.objects.get(client=None).rate == Decimal("95.00")
+    http = signed_in(manager)
+    # Account managers: a client's override and taxes, not the default card nor new taxes.
+    assert http.post(url, data).status_code == 403
+    assert http.post(url, {"form": "tax", "name": "X", "percent": "1"}).status_code == 403
+    override = {**data, "client": alpha.pk, "rate": "80"}
+    assert http.post(url, override).status_code == 302
+    assert HourlyRate.objects.get(client=alpha).rate == Decimal("80.00")
+    assert http.post(url, {**override, "currency": "dollars"}).status_code == 400
+    taxes = {"form": "client_taxes", "client": alpha.pk, "tax_rates": [gst.pk]}
+    assert http.post(url, taxes).status_code == 302
+    assert [t.tax_rate for t in alpha.tax_rates.all()] == [gst]
+    page = http.get(url, {"client": alpha.pk}).content.decode()
+    assert "80.00 USD" in page and "95.00 USD" in page
+    assert http.post(url, {"form": "nonsense"}).status_code == 400
+    tech = signed_in(StaffFactory(role=UserRole.TECHNICIAN))
+    assert tech.get(url).status_code == 403
+
+
+def test_rates_of_another_managers_client_are_refused(alpha, bravo):
+    from tests.factories import TeamFactory
+
+    team = TeamFactory()
+    team.clients.set([alpha])
+    manager = StaffFactory(role=UserRole.ACCOUNT_MANAGER, tier="", teams=[team])
+    http = signed_in(manager)
+    url = _url("rates")
+    data = {"form": "rate", "client": bravo.pk, "work_type": "remote", "currency": "USD",
+            "rate": "1"}  # fmt: skip
+    response = http.post(url, data)
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    taxes = {"form": "client_taxes", "client": bravo.pk, "tax_rates": []}
+    assert http.post(url, taxes).status_code == 400
+    assert bravo.tax_rates.count() == 1
+    assert "Bravo" not in http.get(url, {"client": bravo.pk}).content.decode()
