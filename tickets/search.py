@@ -229,6 +229,7 @@ def fulltext_candidates(
     with transaction.atomic(using=tickets.db), connections[tickets.db].cursor() as cursor:
         common = _common_tables(cursor, terms)
         if common is None:
+            transaction.set_rollback(True, using=tickets.db)
             return [], []
         for table, (matches, _) in sources.items():
             if table not in common:
@@ -240,6 +241,9 @@ def fulltext_candidates(
         for table, (matches, newest) in sources.items():
             if table not in found:
                 found[table] = list(matches.order_by(*newest)[:CANDIDATES])
+        # Nothing was written: rolling back ends the planner settings here, also when the
+        # search runs inside a longer transaction (a savepoint's rollback undoes SET LOCAL).
+        transaction.set_rollback(True, using=tickets.db)
     return found["tickets_ticket"], found["tickets_comment"]
 
 

@@ -325,12 +325,13 @@ def test_the_results_page_costs_a_fixed_number_of_queries(world, django_assert_n
         assert response.status_code == 200
         return response.content.decode().count("data-ticket=")
 
-    # session, user, visible clients; in a transaction (a savepoint in a test): the words'
-    # shares of the rows, the tickets, the comments; the found tickets, the comments quoted
+    # session, user, visible clients; in a transaction, rolled back (here a savepoint, its
+    # rollback and release): the words' shares of the rows, the tickets, the comments; then
+    # the found tickets, the comments quoted
     # when a reply or note is where a ticket was found; clients, contacts, assets. (With
     # PostgreSQL, a word in 2 % of the rows or a source with more than 200 matches adds two:
     # bench/search.py.)
-    expected = 12 if connection.vendor == "postgresql" else 9
+    expected = 13 if connection.vendor == "postgresql" else 9
     with django_assert_num_queries(expected):
         assert found(WORD) == 1
     with django_assert_num_queries(expected + 1):
@@ -350,13 +351,13 @@ def test_the_typeahead_costs_a_fixed_number_of_queries(world, django_assert_num_
     http = signed_in(world["people"]["client_alpha"])
     for number in range(12):
         ticket_open(client=world["Alpha"]["client"], subject=f"{WORD} {number}")
-    # session, user, the words' shares, tickets, comments (and the savepoint around them),
-    # found tickets (no comment quoted: subjects rank first)
-    with django_assert_num_queries(8 if connection.vendor == "postgresql" else 5):
+    # session, user, the words' shares, tickets, comments (and the savepoint, its rollback and
+    # release around them), found tickets (no comment quoted: subjects rank first)
+    with django_assert_num_queries(9 if connection.vendor == "postgresql" else 5):
         http.get(reverse("portal:search-suggest"), {"q": WORD})
     for number in range(12, 24):
         ticket_open(client=world["Alpha"]["client"], subject=f"{WORD} {number}")
-    with django_assert_num_queries(8 if connection.vendor == "postgresql" else 5):
+    with django_assert_num_queries(9 if connection.vendor == "postgresql" else 5):
         http.get(reverse("portal:search-suggest"), {"q": WORD})
 
 
@@ -405,3 +406,29 @@ def test_inactive_contacts_come_last(world):
     found = search.search_everything(user=world["people"]["technician"], text=WORD)
     assert [contact.is_active for contact in found.contacts] == [True, False]
     assert Contact.objects.filter(client=client).count() == 2
+
+
+@pytest.mark.postgres
+def test_the_planner_settings_end_with_the_search(ranked):
+    """A search inside a longer transaction (a test's, or a request's) leaves the planner as
+    it was: the settings that steer its reads are rolled back with its savepoint."""
+    if connection.vendor != "postgresql":
+        pytest.skip("planner settings are PostgreSQL's")
+    staff, _ = ranked
+
+    def settings():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('enable_indexscan'), current_setting('enable_seqscan'),"
+                " current_setting('enable_bitmapscan')"
+            )
+            return cursor.fetchone()
+
+    before = settings()
+    for way in (1.0, 0.0):  # through the GIN index, then newest first
+        search.COMMON_SHARE, kept = way, search.COMMON_SHARE
+        try:
+            assert _order(staff)
+        finally:
+            search.COMMON_SHARE = kept
+        assert settings() == before == ("on", "on", "on")
