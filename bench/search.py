@@ -14,6 +14,7 @@ request. EXPLAIN shows how PostgreSQL reads the tickets and comments of each kin
 """
 
 import argparse
+import os
 import random
 import re
 import sys
@@ -177,7 +178,7 @@ def run(*, tickets: int = 100_000, requests: int = 100, conn_max_age: int = 600)
     people = prepare()
     print(
         f"{Ticket.objects.count():,} tickets, {Comment.objects.count():,} replies and notes, "
-        f"in {database}",
+        f"in {database}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
         flush=True,
     )
     explain(people["everyone"], "printer", "common word, every client")
