@@ -200,7 +200,13 @@ class RowTakeView(StaffRequiredMixin, View):
                 messages.success(request, f"#{pk} is yours.")
             return redirect(_queue_url(request, request.POST.get("next")))
         row = Ticket.objects.for_user(request.user).with_list_related().get(pk=pk)
-        context = {"ticket": row, "now": timezone.now(), "row_error": error, "selected": set()}
+        context = {
+            "ticket": row,
+            "now": timezone.now(),
+            "row_error": error,
+            "selected": set(),
+            "tickets_url": reverse("tickets:queue"),
+        }
         return render(request, "tickets/_queue_row.html", context)
 
 
