@@ -7,11 +7,11 @@ Runs the app under gunicorn (sync workers, the deployment's server) on a separat
 database (msp_bench_live, migrated and seeded once: 20 technicians, 60 open tickets), then
 fires `--tabs` concurrent pollers (threads with requests, one signed-in session each): three in
 four are ticket pages polling /workspace/tickets/<id>/live/, one in four a queue polling its
-results, each every `--poll` seconds as static/js/live.js does (If-None-Match with the last
-ETag). Meanwhile a writer adds a note to a random ticket every `--change-every` seconds, so
-some polls find a change. Prints requests/s, p50/p95 latency, the share of 304 answers, SQL
-queries per poll (measured in-process with the Django test client: unchanged and changed) and
-the CPU the gunicorn processes used.
+results (/workspace/tickets/live/), each every `--poll` seconds as static/js/live.js does
+(If-None-Match with the last ETag). Meanwhile a writer adds a note to a random ticket every
+`--change-every` seconds, so some polls find a change. Prints requests/s, p50/p95 latency, the
+share of 304 answers, SQL queries per poll and server time per poll (measured in-process with
+the Django test client: unchanged and changed) and the CPU the gunicorn processes used.
 """
 
 import argparse
@@ -127,7 +127,7 @@ def queries_per_poll(user, ticket) -> dict:
     counts, server_ms = {}, {}
     for name, url, headers in (
         ("ticket", reverse("tickets:live", args=[ticket.pk]), {}),
-        ("queue", reverse("tickets:queue") + "?live=1", {"HTTP_HX_TARGET": "queue-results"}),
+        ("queue", reverse("tickets:queue-live"), {"HTTP_HX_TARGET": "queue-results"}),
     ):
         etag = http.get(url, HTTP_HX_REQUEST="true", **headers)["ETag"]
         with CaptureQueriesContext(connection) as captured:
@@ -242,7 +242,7 @@ def run(args) -> None:
         session.cookies.set("sessionid", cookies[index % len(cookies)], domain="127.0.0.1")
         session.headers.update({"HX-Request": "true"})
         if index % 4 == 3:
-            kind, url = "queue", f"{base}/workspace/tickets/?queue=all_open&live=1"
+            kind, url = "queue", f"{base}/workspace/tickets/live/?queue=all_open"
             session.headers["HX-Target"] = "queue-results"
         else:
             kind = "ticket"

@@ -24,6 +24,7 @@ urlpatterns = [
     path("<int:pk>/", views.TicketDetailView.as_view(), name="detail"),
     path("unrouted-alerts/", views.UnroutedAlertListView.as_view(), name="unrouted-alerts"),
     path("<int:pk>/sla/", views.TicketSlaFragmentView.as_view(), name="sla"),
+    path("live/", views.QueueLiveView.as_view(), name="queue-live"),
     path("<int:pk>/live/", views.TicketLiveView.as_view(), name="live"),
     path("<int:pk>/preview/", views.ComposerPreviewView.as_view(), name="preview"),
     path("<int:pk>/canned/", views.CannedMenuView.as_view(), name="canned-menu"),

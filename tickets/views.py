@@ -41,22 +41,26 @@ class QueueView(StaffRequiredMixin, TemplateView):
         context.update(queue_page_context(self.request, self.request.GET))
         return context
 
-    def get(self, request, *args, **kwargs):
-        if request.htmx and request.GET.get("live"):
-            # The results' poll (static/js/live.js): 304 while the listed tickets are unchanged.
-            _, filterset = selectors.queue_tickets(
-                user=request.user, query=request.GET, request=request
-            )
-            etag = ticket_live.queue_fingerprint(
-                user=request.user, tickets=filterset.qs, query=request.GET
-            )
-            return live.conditional(request, etag, lambda: super(QueueView, self).get(request))
-        return super().get(request, *args, **kwargs)
-
     def get_template_names(self):
         if self.request.htmx and self.request.htmx.target == "queue-results":
             return ["tickets/_queue_results.html"]
         return [self.template_name]
+
+
+class QueueLiveView(QueueView):
+    """htmx polling every LIVE_POLL_SECONDS (static/js/live.js): a queue's results for the
+    query the page shows, or 304 while the tickets it lists are unchanged."""
+
+    session_passive = True  # a background poll: not activity that keeps a session alive
+
+    def get(self, request, *args, **kwargs):
+        query = request.GET
+        _, filterset = selectors.queue_tickets(user=request.user, query=query, request=request)
+        etag = ticket_live.queue_fingerprint(user=request.user, tickets=filterset.qs, query=query)
+        return live.conditional(request, etag, lambda: super(QueueLiveView, self).get(request))
+
+    def get_template_names(self):
+        return ["tickets/_queue_results.html"]
 
 
 class TicketCreateView(StaffRequiredMixin, View):

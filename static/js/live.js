@@ -47,7 +47,6 @@
       new URLSearchParams(window.location.search).forEach(function (value, key) {
         if (!(key in event.detail.parameters)) event.detail.parameters[key] = value;
       });
-      event.detail.parameters.live = "1";
     }
     poll.dataset.skipped = "";
   });

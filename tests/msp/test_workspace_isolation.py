@@ -261,6 +261,7 @@ LIST_URLS = {
     "tickets:client-fields": [{"client": "B"}],
     "tickets:unrouted-alerts": [{}],
     "tickets:canned-list": [{}],
+    "tickets:queue-live": [{}, {"queue": "all"}, {"queue": "all", "q": "outage"}, {"client": "B"}],
     "contracts:list": [{}],
     "contracts:create": [{}],
     "reporting:list": [{}, {"client": "bravo-holdings"}],

@@ -253,11 +253,14 @@ class TestStaleWrite:
 class TestQueuePoll:
     def test_304_while_unchanged_and_query_count_fixed(self, p1, teams, django_assert_num_queries):
         http = signed_in(p1.assignee)
-        url = reverse("tickets:queue")
-        params = {"queue": "all_open", "live": "1"}
+        url = reverse("tickets:queue-live")
+        params = {"queue": "all_open"}
         first = http.get(url, params, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="queue-results")
         assert first.status_code == 200 and 'data-testid="queue"' in first.content.decode()
         assert "<html" not in first.content.decode()
+        from tickets.views import QueueLiveView
+
+        assert QueueLiveView.session_passive  # polling does not keep a session alive
         # session, user, visible clients, the queue's count and latest change.
         with django_assert_num_queries(4):
             same = http.get(
