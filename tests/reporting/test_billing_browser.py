@@ -73,6 +73,19 @@ def _context(browser, live_server):
     return context
 
 
+def axe_problems(page, name: str) -> list[str]:
+    """serious_violations in the light and the dark scheme, as the accessibility run does."""
+    found = []
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.wait_for_function(
+            "scheme => document.documentElement.dataset.bsTheme === scheme", arg=scheme
+        )
+        found += [f"{name} [{scheme}]: {v}" for v in serious_violations(page)]
+    page.emulate_media(color_scheme="light")
+    return found
+
+
 def test_time_to_invoice_to_the_portals_pdf(browser, live_server, journey):
     ticket = journey["ticket"]
 
@@ -126,7 +139,7 @@ def test_time_to_invoice_to_the_portals_pdf(browser, live_server, journey):
         + (hours * RATE * Decimal("0.2")).quantize(Decimal("0.01"))
     )
     assert page.get_by_test_id("total").inner_text() == f"{total:.2f}" == "762.00"
-    problems = [f"detail: {v}" for v in serious_violations(page)]
+    problems = axe_problems(page, "draft invoice")
 
     page.get_by_role("link", name="Mark reviewed…").click()
     page.get_by_role("button", name="Mark reviewed").click()
@@ -135,11 +148,11 @@ def test_time_to_invoice_to_the_portals_pdf(browser, live_server, journey):
     page.get_by_role("button", name="Finalise and send").click()
     page.wait_for_function("() => document.body.innerText.includes('Invoice INV-2026-0001')")
     assert "ap@acme.example" in page.get_by_test_id("deliveries").inner_text()
-    problems += [f"finalised detail: {v}" for v in serious_violations(page)]
+    problems += axe_problems(page, "finalised invoice")
     page.get_by_role("link", name="Billing").first.click()
     page.wait_for_url("**/workspace/billing/")
     assert "INV-2026-0001" in page.get_by_test_id("invoices").inner_text()
-    problems += [f"list: {v}" for v in serious_violations(page)]
+    problems += axe_problems(page, "invoice list")
     context.close()
     assert not problems, "\n".join(problems)
     invoice = Invoice.objects.get(client=journey["client"])
@@ -152,6 +165,7 @@ def test_time_to_invoice_to_the_portals_pdf(browser, live_server, journey):
     page.get_by_role("list", name="Main").get_by_role("link", name="Invoices").click()
     page.get_by_role("link", name="Invoice INV-2026-0001").click()
     assert page.get_by_test_id("total").inner_text() == "762.00"
+    assert not axe_problems(page, "portal invoice")
     with page.expect_download() as download:
         page.get_by_test_id("pdf").click()
     pdf = open(download.value.path(), "rb").read()  # noqa: SIM115
