@@ -949,7 +949,13 @@ def credit_note_create(
         line.pk: line
         for line in invoice.lines.exclude(kind=LineKind.TAX).prefetch_related("credits")
     }
-    wanted = amounts if amounts is not None else dict.fromkeys(originals)
+    if amounts is None:
+        wanted = dict.fromkeys(originals)
+    else:
+        try:  # line ids may come as text from a form or JSON
+            wanted = {int(pk): value for pk, value in amounts.items()}
+        except (TypeError, ValueError):
+            raise ValidationError({"amounts": "Name the lines by their ids."}) from None
     note = Invoice(
         kind=DocumentKind.CREDIT_NOTE,
         client_id=invoice.client_id,

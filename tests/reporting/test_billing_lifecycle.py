@@ -159,7 +159,7 @@ class TestCreditNotes:
         )
         note = credit_note_create(
             invoice=final, by=admin_user, reason="Onboarding discount", at=AT,
-            amounts={fee.pk: Decimal("33.33")},
+            amounts={str(fee.pk): "33.33"},  # as a form or JSON gives them
         )  # fmt: skip
         credit = note.lines.get(kind=LineKind.CORRECTION)
         assert (credit.credited_line, credit.amount, credit.tax_amount) == (
