@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from celery import current_app
 from django.conf import settings
@@ -567,16 +568,39 @@ def site_update(*, site: Site, **fields) -> Site:
     return _save_checked(_locked(site), fields, SITE_FIELDS)
 
 
+def _billed_span_follows(row: Contact | Asset, was_active: bool) -> None:
+    """Keep the days billing counts a seat or device (active_from, active_until) in step with
+    is_active: a row starts being counted the day it is made, stops the day it is
+    deactivated, and a reactivated one is counted again from the day of its reactivation."""
+    today = timezone.localdate(timezone=ZoneInfo(row.client.timezone))
+    changed = []
+    if row.active_from is None:
+        row.active_from, changed = today, ["active_from"]
+    if was_active and not row.is_active and row.active_until is None:
+        row.active_until = today
+        changed.append("active_until")
+    elif not was_active and row.is_active and row.active_until is not None:
+        row.active_from, row.active_until = today, None
+        changed += ["active_from", "active_until"]
+    if changed:
+        row.save(update_fields=sorted(set(changed)))
+
+
 @transaction.atomic
 def contact_create(**fields) -> Contact:
-    return _save_checked(Contact(), fields, CONTACT_FIELDS)
+    contact = _save_checked(Contact(), fields, CONTACT_FIELDS)
+    _billed_span_follows(contact, was_active=contact.is_active)
+    return contact
 
 
 @transaction.atomic
 def contact_update(*, contact: Contact, by: User, **fields) -> Contact:
     """Change a contact. Deactivating one (is_active false) also deactivates their portal
     login, which ends its sessions and tokens: a person who left keeps no access."""
-    contact = _save_checked(_locked(contact), fields, CONTACT_FIELDS)
+    contact = _locked(contact)
+    was_active = contact.is_active
+    contact = _save_checked(contact, fields, CONTACT_FIELDS)
+    _billed_span_follows(contact, was_active)
     if not contact.is_active and contact.user_id and contact.user.is_active:
         user_update(user=contact.user, by=by, is_active=False)
     return contact
@@ -584,12 +608,18 @@ def contact_update(*, contact: Contact, by: User, **fields) -> Contact:
 
 @transaction.atomic
 def asset_create(**fields) -> Asset:
-    return _save_checked(Asset(), fields, ASSET_FIELDS)
+    asset = _save_checked(Asset(), fields, ASSET_FIELDS)
+    _billed_span_follows(asset, was_active=asset.is_active)
+    return asset
 
 
 @transaction.atomic
 def asset_update(*, asset: Asset, **fields) -> Asset:
-    return _save_checked(_locked(asset), fields, ASSET_FIELDS)
+    asset = _locked(asset)
+    was_active = asset.is_active
+    asset = _save_checked(asset, fields, ASSET_FIELDS)
+    _billed_span_follows(asset, was_active)
+    return asset
 
 
 @transaction.atomic
