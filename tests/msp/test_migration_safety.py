@@ -136,17 +136,25 @@ def sql_connection(postgres, db):
 
 def unsafe_disk_migrations(*, accepted: set[str], only: set[str] | None = None) -> dict:
     """{"app.name": findings} for the project's migrations on disk that are not `accepted`
-    (or only those in `only`), with their SQL as sqlmigrate writes it."""
-    loader = MigrationLoader(connection, ignore_no_migrations=True)
-    unsafe = {}
-    for (app, name), migration in sorted(loader.disk_migrations.items()):
-        label = f"{app}.{name}"
-        if app not in HOUSE_APPS or label in accepted or (only is not None and label not in only):
-            continue
-        sql = "\n".join(loader.collect_sql([(migration, False)]))
-        findings = lint(sql, label=label, waivers=getattr(migration, "online_safety_waivers", {}))
-        if findings:
-            unsafe[label] = findings
+    (or only those in `only`), with their SQL as sqlmigrate writes it. On a connection of
+    its own, outside the test's transaction, as `sql_of`: a migration with atomic = False
+    (CREATE INDEX CONCURRENTLY) refuses to be written inside one."""
+    own = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        loader = MigrationLoader(own, ignore_no_migrations=True)
+        unsafe = {}
+        for (app, name), migration in sorted(loader.disk_migrations.items()):
+            label = f"{app}.{name}"
+            skipped = only is not None and label not in only
+            if app not in HOUSE_APPS or label in accepted or skipped:
+                continue
+            sql = "\n".join(loader.collect_sql([(migration, False)]))
+            waivers = getattr(migration, "online_safety_waivers", {})
+            findings = lint(sql, label=label, waivers=waivers)
+            if findings:
+                unsafe[label] = findings
+    finally:
+        own.close()
     return unsafe
 
 
