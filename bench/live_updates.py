@@ -234,10 +234,11 @@ def run(args) -> None:
 
     results: list[tuple[float, int, str]] = []  # (seconds, status, kind)
     lock = threading.Lock()
-    stop = time.monotonic() + args.seconds
     started = threading.Event()
 
-    def tab(index: int) -> None:
+    def open_tab(index: int) -> dict:
+        """A tab as it is once open: its session, what it polls, the ETag of what it shows
+        (the ticket page carries it; a queue's first poll gets it). Opening is not counted."""
         session = requests.Session()
         session.cookies.set("sessionid", cookies[index % len(cookies)], domain="127.0.0.1")
         session.headers.update({"HX-Request": "true"})
@@ -247,16 +248,20 @@ def run(args) -> None:
         else:
             kind = "ticket"
             url = f"{base}/workspace/tickets/{tickets[index % len(tickets)].pk}/live/"
-        etag = None
+        etag = session.get(url, timeout=120).headers.get("ETag")
+        return {"session": session, "kind": kind, "url": url, "etag": etag}
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        tabs = list(pool.map(open_tab, range(args.tabs)))
+    stop = time.monotonic() + args.poll + args.seconds  # the first poll comes within a period
+
+    def tab(index: int) -> None:
+        state = tabs[index]
+        session, kind, url, etag = state["session"], state["kind"], state["url"], state["etag"]
         started.wait()
         time.sleep(random.uniform(0, args.poll))  # tabs opened at different moments
-        if kind == "ticket":
-            # The ticket page carries the ETag of what it drew (data-etag): its first poll is
-            # already conditional. A queue's first poll is not.
-            try:
-                etag = session.get(url, timeout=60).headers.get("ETag")
-            except requests.RequestException:
-                etag = None
         while time.monotonic() < stop:
             began = time.monotonic()
             headers = {"If-None-Match": etag} if etag else {}

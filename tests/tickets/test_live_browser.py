@@ -176,3 +176,29 @@ def test_ticket_page_has_no_serious_accessibility_violation(browser, live_server
         assert serious_violations(page) == []
     finally:
         context.close()
+
+
+def test_queue_updates_without_reload_unless_rows_are_ticked(
+    browser, live_server, ticket, alex, sam
+):
+    context, page = open_as(browser, live_server, alex, ticket)
+    try:
+        page.goto("/workspace/tickets/?queue=all_open")
+        row = page.locator(f"tr[data-ticket='{ticket.pk}']")
+        expect(row).to_contain_text("Mail server down")
+        page.evaluate("window.__notReloaded = true")
+        services.ticket_assign(ticket=ticket, actor=sam, assignee=sam)
+        expect(row).to_contain_text("Sam Second", timeout=8_000)
+        assert page.evaluate("window.__notReloaded") is True
+        # A ticked row keeps the results as they are (and the box ticked) until it is unticked.
+        box = row.locator("input[type=checkbox]").first
+        box.check()
+        services.ticket_assign(ticket=ticket, actor=alex, assignee=alex)
+        page.wait_for_timeout(3_000)  # three polls at one second
+        expect(row).to_contain_text("Sam Second")
+        expect(box).to_be_checked()
+        box.uncheck()
+        page.locator("body").click(position={"x": 5, "y": 5})
+        expect(row).to_contain_text("Alex Able", timeout=8_000)
+    finally:
+        context.close()
