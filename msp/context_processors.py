@@ -13,6 +13,8 @@ WORKSPACE_ENTRIES = [
     ("Tickets", "tickets:queue", None),
     ("New ticket", "tickets:create", None),
     ("SLA risk", "workspace:sla-risk", None),
+    ("Timesheet", "workspace:timesheet", None),
+    ("Time approval", "workspace:time-approval", None),
     ("My accounts", "workspace:accounts", MANAGEMENT),
     ("Clients", "workspace:client-list", None),
     ("Contracts", "contracts:list", MANAGEMENT),

@@ -89,7 +89,7 @@ def test_no_entry_is_shown_to_a_role_its_page_refuses(people, role):
 def test_technicians_see_the_ticket_work_only(people):
     http = signed_in(people["technician"])
     shown = navigation(_home(http))
-    assert set(shown) == {"Tickets", "New ticket", "SLA risk", "Clients"}
+    assert set(shown) == {"Tickets", "New ticket", "SLA risk", "Timesheet", "Clients"}
     assert not set(shown) & NOT_FOR_TECHNICIANS
     # Not offered is not forbidden: a technician still reads a report or a calendar from a
     # client's page or a link (their pages' own rules, tests/msp/test_workspace_isolation.py).
@@ -101,13 +101,14 @@ def test_the_others_keep_their_entries(people):
         "dispatcher": {"My accounts", "Contracts", "Reports", "Calendars", "SLA policies",
                        "Unrouted alerts"},
         "account_manager": {"My accounts", "Contracts", "Reports", "Billing", "Calendars",
-                            "SLA policies"},
+                            "SLA policies", "Time approval"},
         "admin": {"My accounts", "Contracts", "Reports", "Billing", "Calendars", "SLA policies",
-                  "Unrouted alerts", "Audit trail", "Webhooks", "Sent mail", "Django admin"},
+                  "Unrouted alerts", "Audit trail", "Webhooks", "Sent mail", "Django admin",
+                  "Time approval"},
     }  # fmt: skip
     for role, extra in expected.items():
         shown = set(navigation(_home(signed_in(people[role]))))
-        assert shown == {"Tickets", "New ticket", "SLA risk", "Clients"} | extra, role
+        assert shown == {"Tickets", "New ticket", "SLA risk", "Timesheet", "Clients"} | extra, role
 
 
 def test_client_users_see_the_portal(people):
