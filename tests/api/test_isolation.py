@@ -231,7 +231,7 @@ def test_the_staff_matrix_covers_every_registered_resource():
     from msp.api.urls import router
 
     assert {prefix for prefix, _, _ in router.registry} == (
-        CLIENT_DATA | CONFIGURATION | ADMIN_ONLY | OWN_ROWS | DISPATCH | TIME_ENTRIES
+        CLIENT_DATA | CONFIGURATION | ADMIN_ONLY | OWN_ROWS | DISPATCH | BILLING | TIME_ENTRIES
     )
 
 
@@ -244,6 +244,9 @@ OWN_ROWS = {"notifications", "canned-responses"}
 # A person's own time, and for managers the time of the clients they see; client users none
 # (tests/tickets/test_time_api.py).
 TIME_ENTRIES = {"time-entries"}
+# Billing: administrators and account managers (their teams' clients), other staff refused,
+# client users their client's finalised invoices (tests/reporting/test_billing_api.py).
+BILLING = {"invoices", "accounting-exports", "spend-records", "tax-rates", "hourly-rates"}
 
 
 @pytest.mark.parametrize("resource", sorted(ADMIN_ONLY))
