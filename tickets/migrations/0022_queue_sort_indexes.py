@@ -1,8 +1,10 @@
 """The queue's sorts by priority, last change and client, on open tickets: built
 concurrently, so the ticket table stays writable while they build."""
 
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
+
+# PostgreSQL's CREATE INDEX CONCURRENTLY, and a plain index on SQLite (the embedded default).
+from tickets.migration_operations import AddIndexConcurrentlyOnPostgres as AddIndexConcurrently
 
 OPEN = models.Q(
     ("status__in", ("new", "in_progress", "waiting_on_client", "waiting_on_third_party", "scheduled"))
