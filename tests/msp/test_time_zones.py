@@ -142,3 +142,12 @@ class TestViewerZone:
         assert ticket.sla_due_at is not None
         due = time_text(ticket.sla_due_at, ZoneInfo("Europe/Paris"))
         assert due in page.content.decode()
+
+
+def test_the_sla_countdowns_title_reads_the_due_time_in_the_viewers_zone():
+    due = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    with timezone.override(NEW_YORK):
+        html = Template("{% load sla_tags %}{% sla_badge due None now %}").render(
+            Context({"due": due, "now": due - timedelta(hours=1)})
+        )
+    assert 'title="Due Sun 1 Nov 01:30 EST"' in html

@@ -4,6 +4,8 @@ from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
+from msp.timetext import time_text
+
 register = template.Library()
 
 
@@ -48,7 +50,7 @@ def sla_badge(due, warn, now, paused=False):
         state,
         due.isoformat(),
         format_html(' data-warn="{}"', warn.isoformat()) if warn else "",
-        due.strftime("%Y-%m-%d %H:%M UTC"),
+        time_text(due, style="weekday"),  # the viewer's zone, named (msp/timetext.py)
         text,
     )
 
