@@ -385,7 +385,9 @@ class AccountingExportViewSet(
     queryset = AccountingExport.objects.all()
     serializer_class = AccountingExportSerializer
     write_roles = BILLING_ROLES
-    filterset_fields = ["format", "again"]
+    # Not "format": the query parameter ?format= chooses the renderer (DRF), so a filter
+    # named so answered 404.
+    filterset_fields = ["again"]
 
     def get_queryset(self):
         exports_ = AccountingExport.objects.prefetch_related("documents").order_by("-pk")
