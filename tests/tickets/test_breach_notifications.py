@@ -1,6 +1,6 @@
 """The dispatchers hear of every P1/P2 breach and every escalation, in the app and by email,
-exactly once: the dispatchers whose teams serve the ticket's client, or every dispatcher when
-none does; never those of other clients' teams; nothing for a P3 breach that escalates no one."""
+exactly once: the dispatchers whose teams serve the ticket's client, or the administrators
+when none does; never those of other clients' teams, nor a dispatcher who cannot see the client; nothing for a P3 breach that escalates no one."""
 
 from datetime import timedelta
 
@@ -71,11 +71,15 @@ def test_the_email_reads_the_due_time_in_the_dispatchers_own_zone(p1, pods):
     assert "(due Sun 22 Nov 09:15 CET)" in email.subject
 
 
-def test_every_dispatcher_when_none_serves_the_client(p1, client_a, teams):
+def test_the_administrators_when_no_dispatcher_serves_the_client(p1, client_a, teams):
     lone = StaffFactory(role=UserRole.DISPATCHER, tier="", teams=[])
-    other = StaffFactory(role=UserRole.DISPATCHER, tier="", teams=[])
+    elsewhere = TeamFactory(name="Pod elsewhere", tier="")
+    other = StaffFactory(role=UserRole.DISPATCHER, tier="", teams=[elsewhere])
+    admin = StaffFactory(role=UserRole.ADMIN, tier="", teams=[])
     sla_sweep(now=SUNDAY_NIGHT + timedelta(minutes=16))
-    assert len(told(lone)) == 2 and len(told(other)) == 2
+    # The ticket's subject never reaches a dispatcher who may not open it.
+    assert told(lone) == [] and told(other) == []
+    assert len(told(admin)) == 2
 
 
 def test_a_dispatcher_told_by_a_rule_is_not_told_twice(p1, pods):

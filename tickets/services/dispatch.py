@@ -4,7 +4,8 @@ transaction as the change, delivered after commit, each message once by its key)
 
 The dispatchers of a client are the active staff with the dispatcher role whose teams serve
 it (the scope rule of msp.querysets, read the other way round); a client that no dispatcher
-serves falls back to every active dispatcher, so that a breach is never told to no one.
+serves falls back to the administrators, so that a breach is never told to no one and never
+to someone who may not see the client's tickets.
 The timer sweep reads the dispatchers once per run and the staff serving each client once
 per batch; a single escalation reads both once.
 """
@@ -29,17 +30,19 @@ DISPATCHED_BREACHES = (Priority.P1, Priority.P2)
 
 
 def dispatchers_active() -> list[User]:
+    """The active dispatchers, and the administrators they fall back to."""
+    roles = (UserRole.DISPATCHER, UserRole.ADMIN)
     return list(
-        User.objects.filter(role=UserRole.DISPATCHER, is_active=True, client__isnull=True).order_by(
-            "pk"
-        )
+        User.objects.filter(role__in=roles, is_active=True, client__isnull=True).order_by("pk")
     )
 
 
 def dispatchers_of(everyone: list[User], serving: frozenset[int]) -> list[User]:
-    """Of the active dispatchers, those who see the client (`serving`: the ids of the staff
-    who see it), or all of them when none does."""
-    return [person for person in everyone if person.pk in serving] or list(everyone)
+    """Of `everyone` (dispatchers_active), the dispatchers who see the client (`serving`: the
+    ids of the staff who see it), or the administrators who do when no dispatcher does."""
+    seeing = [person for person in everyone if person.pk in serving]
+    dispatchers = [person for person in seeing if person.role == UserRole.DISPATCHER]
+    return dispatchers or [person for person in seeing if person.role == UserRole.ADMIN]
 
 
 def dispatcher_messages(
