@@ -31,7 +31,7 @@ from msp.api.base import ScopedViewSet, valid_data
 from msp.api.fields import IdField
 from msp.api.filters import BooleanFilter, FilterSet, IdFilter
 from msp.models import Client
-from reporting.billing import exports, selectors, services
+from reporting.billing import documents, exports, selectors, services
 from reporting.billing.choices import SpendSource
 from reporting.billing.models import (
     AccountingExport,
@@ -295,7 +295,7 @@ class InvoiceViewSet(
     def finalise(self, request, pk=None):
         """Number the reviewed invoice (gapless per year) and freeze it."""
         self._staff_only()
-        invoice = services.invoice_finalise(invoice=self.get_object(), by=request.user)
+        invoice = documents.invoice_finalise_and_send(invoice=self.get_object(), by=request.user)
         return self._answer(invoice)
 
     @extend_schema(
@@ -310,7 +310,9 @@ class InvoiceViewSet(
         self._staff_only()
         invoice = self.get_object()
         data = valid_data(ReasonSerializer, request)
-        note = services.invoice_void(invoice=invoice, by=request.user, reason=data["reason"])
+        note = documents.invoice_void_and_send(
+            invoice=invoice, by=request.user, reason=data["reason"]
+        )
         return self._answer(note, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -331,7 +333,7 @@ class InvoiceViewSet(
         self._staff_only()
         invoice = self.get_object()
         data = valid_data(CreditNoteSerializer, request)
-        note = services.credit_note_create(
+        note = documents.credit_note_create_and_send(
             invoice=invoice, by=request.user, reason=data["reason"], amounts=data.get("amounts")
         )
         return self._answer(note, status.HTTP_201_CREATED)

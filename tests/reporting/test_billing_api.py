@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from contracts.choices import PricingModel
 from contracts.models import ServiceLine
+from msp.models import OutboxMessage
 from reporting.billing.api import BILLING_ROUTES
 from reporting.billing.models import AccountingExport, HourlyRate, Invoice, SpendRecord, TaxRate
 from reporting.billing.services import invoice_run_create
@@ -95,6 +96,14 @@ def test_scoped_account_manager_sees_and_acts_on_their_clients_only(world, api_a
     assert AccountingExport.objects.get().invoices.get() == world["final_a"]
 
 
+def emailed(document_id: int) -> list[str]:
+    """The clients whose billing contacts were sent the document (by their address)."""
+    return [
+        message.email.removeprefix("ap@").removesuffix(".example")
+        for message in OutboxMessage.objects.filter(attachment=f"invoice:{document_id}")
+    ]
+
+
 def test_run_review_finalise_credit_note_and_void(admin_user, api_as):
     customer = billed_client(name="Gamma")
     client = api_as(admin_user)
@@ -107,6 +116,8 @@ def test_run_review_finalise_credit_note_and_void(admin_user, api_as):
     assert client.post(f"/api/v1/invoices/{invoice.pk}/review/").json()["status"] == "reviewed"
     final = client.post(f"/api/v1/invoices/{invoice.pk}/finalise/").json()
     assert final["status"] == "finalised" and final["number"].startswith("INV-")
+    # Finalised over the API, it is emailed to the billing contacts like one from the page.
+    assert emailed(invoice.pk) == [customer.slug]
     fee = next(line for line in final["lines"] if line["kind"] == "fixed_fee")
     answer = client.post(
         f"/api/v1/invoices/{invoice.pk}/credit-note/",
@@ -116,11 +127,13 @@ def test_run_review_finalise_credit_note_and_void(admin_user, api_as):
     assert answer.status_code == 201
     note = answer.json()
     assert note["kind"] == "credit_note" and Decimal(note["total"]) == Decimal("-120.00")
+    assert emailed(note["id"]) == [customer.slug]
     answer = client.post(f"/api/v1/invoices/{invoice.pk}/void/", {"reason": ""}, format="json")
     assert answer.status_code == 400 and "reason" in answer.json()["errors"]
     answer = client.post(f"/api/v1/invoices/{invoice.pk}/void/", {"reason": "Wrong"}, format="json")
     assert answer.status_code == 201
     assert Decimal(answer.json()["total"]) == -(Decimal(final["total"]) - Decimal("120.00"))
+    assert emailed(answer.json()["id"]) == [customer.slug]
     assert client.get(f"/api/v1/invoices/{invoice.pk}/").json()["status"] == "void"
 
 
