@@ -1,6 +1,7 @@
 """The dispatchers hear of every P1/P2 breach and every escalation, in the app and by email,
 exactly once: the dispatchers whose teams serve the ticket's client, or the administrators
-when none does; never those of other clients' teams, nor a dispatcher who cannot see the client; nothing for a P3 breach that escalates no one."""
+when none does; never those of other clients' teams, nor a dispatcher who cannot see the
+client; nothing for a P3 breach that escalates no one."""
 
 from datetime import timedelta
 

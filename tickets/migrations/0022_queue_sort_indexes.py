@@ -7,7 +7,10 @@ from django.db import migrations, models
 from tickets.migration_operations import AddIndexConcurrentlyOnPostgres as AddIndexConcurrently
 
 OPEN = models.Q(
-    ("status__in", ("new", "in_progress", "waiting_on_client", "waiting_on_third_party", "scheduled"))
+    (
+        "status__in",
+        ("new", "in_progress", "waiting_on_client", "waiting_on_third_party", "scheduled"),
+    )
 )
 
 
@@ -30,7 +33,10 @@ class Migration(migrations.Migration):
         AddIndexConcurrently(
             model_name="ticket",
             index=models.Index(
-                models.F("updated_at"), models.F("id"), condition=OPEN, name="ticket_open_updated_idx"
+                models.F("updated_at"),
+                models.F("id"),
+                condition=OPEN,
+                name="ticket_open_updated_idx",
             ),
         ),
         AddIndexConcurrently(

@@ -46,9 +46,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["title", "pk"],
-                "indexes": [
-                    models.Index(fields=["owner", "title"], name="canned_owner_title_idx")
-                ],
+                "indexes": [models.Index(fields=["owner", "title"], name="canned_owner_title_idx")],
             },
         ),
     ]
