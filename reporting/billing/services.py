@@ -267,6 +267,28 @@ def pricing_bounds(period: BillingPeriod, zone: str) -> tuple[datetime, datetime
     return start, end
 
 
+def _monthly_line(
+    *, kind, description, unit_price, months, contract, period, service_line_id=None
+) -> DraftLine:
+    """A fee charged by the month (the contract's monthly fee, a retainer), for the months of
+    the period the contract's term covers."""
+    charge = pricing.recurring_charge(
+        months=months, unit_price=unit_price, currency=contract.currency
+    )
+    return DraftLine(
+        kind=kind,
+        description=description,
+        quantity=months,
+        unit="month",
+        unit_price=unit_price,
+        amount=charge.amount,
+        contract=contract,
+        service_line_id=service_line_id,
+        service_start=period.first_day,
+        service_end=period.end_day,
+    )
+
+
 def _contract_lines(contract, period, data: ClientData, time_entries) -> DraftInvoice:
     """Every charge of one contract for one period, and its block ledger."""
     currency = contract.currency
@@ -276,22 +298,13 @@ def _contract_lines(contract, period, data: ClientData, time_entries) -> DraftIn
     zone = contract.client.timezone
     lines = contract.service_lines.all()
     if contract.monthly_fee and term_months:
-        charge = pricing.recurring_charge(
-            months=term_months, unit_price=contract.monthly_fee, currency=currency
-        )
         draft.lines.append(
-            DraftLine(
-                kind=LineKind.FIXED_FEE,
-                description=f"{contract.name}: monthly fee",
-                quantity=term_months,
-                unit="month",
-                unit_price=contract.monthly_fee,
-                amount=charge.amount,
-                contract=contract,
-                service_start=period.first_day,
-                service_end=period.end_day,
+            _monthly_line(
+                kind=LineKind.FIXED_FEE, description=f"{contract.name}: monthly fee",
+                unit_price=contract.monthly_fee, months=term_months, contract=contract,
+                period=period,
             )
-        )
+        )  # fmt: skip
     block = next((ln for ln in lines if ln.pricing_model == PricingModel.BLOCK_OF_HOURS), None)
     hourly = next((ln for ln in lines if ln.pricing_model == PricingModel.HOURLY), None)
     for line in lines:
@@ -323,23 +336,13 @@ def _contract_lines(contract, period, data: ClientData, time_entries) -> DraftIn
             if made:
                 draft.lines.append(made)
         elif model == PricingModel.FIXED_RETAINER and term_months:
-            charge = pricing.recurring_charge(
-                months=term_months, unit_price=line.unit_price, currency=currency
-            )
             draft.lines.append(
-                DraftLine(
-                    kind=LineKind.RETAINER,
-                    description=f"{line.get_service_display()}: retainer",
-                    quantity=term_months,
-                    unit="month",
-                    unit_price=line.unit_price,
-                    amount=charge.amount,
-                    contract=contract,
-                    service_line_id=line.pk,
-                    service_start=period.first_day,
-                    service_end=period.end_day,
+                _monthly_line(
+                    kind=LineKind.RETAINER, description=f"{line.get_service_display()}: retainer",
+                    unit_price=line.unit_price, months=term_months, contract=contract,
+                    period=period, service_line_id=line.pk,
                 )
-            )
+            )  # fmt: skip
         elif model == PricingModel.PER_TICKET:
             opened_from, opened_until = pricing_bounds(period, zone)
             tickets = [
