@@ -109,7 +109,21 @@ class TimeEntryViewSet(
 
     # Changes by the author ----------------------------------------------------------------------
 
-    @extend_schema(request=TimeEntryUpdateSerializer, responses=TimeEntrySerializer)
+    @extend_schema(
+        request=TimeEntryUpdateSerializer,
+        responses=TimeEntrySerializer,
+        examples=[
+            OpenApiExample(
+                "Start and end",
+                value={
+                    "started_at": "2026-11-30T14:00:00Z",
+                    "ended_at": "2026-11-30T14:45:00Z",
+                    "note": "Replaced the switch's power supply",
+                },
+                request_only=True,
+            )
+        ],
+    )
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         entry = self.get_object()
@@ -117,7 +131,11 @@ class TimeEntryViewSet(
         entry = timekeeping.time_entry_update(entry=entry, user=request.user, **data)
         return Response(TimeEntrySerializer(entry).data)
 
-    @extend_schema(request=TimeEntryUpdateSerializer, responses=TimeEntrySerializer)
+    @extend_schema(
+        request=TimeEntryUpdateSerializer,
+        responses=TimeEntrySerializer,
+        examples=[OpenApiExample("Not billable", value={"billable": False}, request_only=True)],
+    )
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
 
@@ -201,7 +219,11 @@ class TimeEntryViewSet(
             raise NotFound("No timer is running.")
         return Response(TimerSerializer(timer).data)
 
-    @extend_schema(request=TimerStartSerializer, responses={201: TimerStartedSerializer})
+    @extend_schema(
+        request=TimerStartSerializer,
+        responses={201: TimerStartedSerializer},
+        examples=[OpenApiExample("On a ticket", value={"ticket": 1234}, request_only=True)],
+    )
     @action(detail=False, methods=["post"], url_path="timer/start")
     def timer_start(self, request):
         """Start the person's timer on a ticket; a timer running on another ticket is stopped

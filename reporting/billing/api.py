@@ -206,11 +206,11 @@ class InvoiceRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReasonSerializer(serializers.Serializer):
+class VoidReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="Why (shown on the credit note).")
 
 
-class CreditNoteSerializer(ReasonSerializer):
+class CreditNoteSerializer(VoidReasonSerializer):
     amounts = serializers.DictField(
         child=serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0),
         required=False,
@@ -299,7 +299,7 @@ class InvoiceViewSet(
         return self._answer(invoice)
 
     @extend_schema(
-        request=ReasonSerializer,
+        request=VoidReasonSerializer,
         responses={201: InvoiceSerializer},
         examples=[OpenApiExample("Wrong client", value={"reason": "Billed to the wrong client"})],
     )
@@ -309,7 +309,7 @@ class InvoiceViewSet(
         released for the next run."""
         self._staff_only()
         invoice = self.get_object()
-        data = valid_data(ReasonSerializer, request)
+        data = valid_data(VoidReasonSerializer, request)
         note = documents.invoice_void_and_send(
             invoice=invoice, by=request.user, reason=data["reason"]
         )

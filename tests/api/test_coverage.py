@@ -38,6 +38,16 @@ API_OF = {
     ],
     "workspace:time-reject": ["POST /api/v1/time-entries/{id}/reject/"],
     "workspace:timer-start": ["POST /api/v1/time-entries/timer/start/"],
+    "tickets:row-take": ["POST /api/v1/tickets/{id}/assign/"],
+    # Billing
+    "workspace:billing-run": ["POST /api/v1/invoices/run/"],
+    "workspace:billing-invoice-review": ["POST /api/v1/invoices/{id}/review/"],
+    "workspace:billing-invoice-reopen": ["POST /api/v1/invoices/{id}/reopen/"],
+    "workspace:billing-invoice-finalise": ["POST /api/v1/invoices/{id}/finalise/"],
+    "workspace:billing-invoice-void": ["POST /api/v1/invoices/{id}/void/"],
+    "workspace:billing-credit-note-create": ["POST /api/v1/invoices/{id}/credit-note/"],
+    "workspace:billing-spend": ["POST /api/v1/spend-records/"],
+    "workspace:billing-spend-import": ["POST /api/v1/spend-records/import/"],
     "workspace:timer-stop": ["POST /api/v1/time-entries/timer/stop/"],
     "workspace:timer-discard": ["POST /api/v1/time-entries/timer/discard/"],
     "tickets:attach": [
@@ -164,6 +174,18 @@ NO_API = {
     "tickets:preview": "renders the composer's Markdown as it will be stored; the API returns "
     "a comment's body_html",
     "csat-comment": "answered by the client from the emailed survey link, no account",
+    "tickets:bulk": "a page's way of making many single changes; the API makes each through "
+    "its ticket's action (assign, status, priority, merge, close)",
+    "tickets:saved-view-create": "a person's saved queue filters; the API takes them as query "
+    "parameters",
+    "tickets:saved-view-rename": "a person's saved queue filters",
+    "tickets:saved-view-delete": "a person's saved queue filters",
+    "user-timezone": "the zone the pages show times in; the API speaks UTC (ISO 8601)",
+    "workspace:billing-invoice-discard": "a draft is recomputed by the next run (POST "
+    "/api/v1/invoices/run/); discarding is a page's review step",
+    "workspace:billing-invoice-resend": "emails a person; the API returns the document",
+    "workspace:billing-rates": "the rate card and a client's taxes are kept on their page; the "
+    "API reads them (hourly-rates, tax-rates)",
 }
 
 CHANGING = ("post", "put", "patch", "delete")
