@@ -35,6 +35,10 @@ PREFIXES = {
     "ladder": LadderStep.values,
     "sla": SLA_STATES,
     "event": None,
+    # Hooks with no rule of their own: the look comes from Bootstrap classes beside them
+    # (presence badges text-bg-warning/info; the note composer border-warning bg-warning-subtle).
+    "presence": None,
+    "composer": None,
 }
 
 DYNAMIC_CLASS = re.compile(r"""class="[^"]*?\b([a-z]+)-\{\{""")

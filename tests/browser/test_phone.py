@@ -73,5 +73,5 @@ def test_a_technician_works_the_queue_on_a_phone(phone, world):
     assert page_width(page) <= PHONE["width"]
     page.get_by_test_id("queue").get_by_role("link", name="Mail server down").click()
     page.wait_for_url(f"**/workspace/tickets/{world['ticket'].pk}/")
-    expect(page.get_by_role("button", name="Send public reply")).to_be_visible()
+    expect(page.get_by_role("button", name="Send reply to client")).to_be_visible()
     assert page_width(page) <= PHONE["width"]

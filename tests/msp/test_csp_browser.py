@@ -102,8 +102,8 @@ def test_staff_pages_admin_and_api_docs_load_without_violations(
     page.wait_for_url("**/workspace/contracts/?status=*")
     # htmx: the phone intake narrows the contacts to the client picked.
     page.visit("/workspace/tickets/new/")
-    page.get_by_label("Client").select_option(label=client_a.name)
-    contact = page.get_by_label("Contact").locator("option", has_text="Paula Caller")
+    page.get_by_label("Client", exact=True).select_option(label=client_a.name)
+    contact = page.get_by_label("Contact", exact=True).locator("option", has_text="Paula Caller")
     expect(contact).to_have_count(1)
     assert page.refused == [], "\n".join(page.refused)
 

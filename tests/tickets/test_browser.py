@@ -37,7 +37,8 @@ def open_panel_and_submit(page, title: str, fill: dict, button: str) -> None:
 
 def queue_subjects(page, queue: str) -> list[str]:
     page.goto(f"/workspace/tickets/?queue={queue}")
-    return page.locator("[data-testid=queue] tbody tr td:nth-child(4)").all_inner_texts()
+    # Subject: the fifth cell, after the bulk-select box, number, priority and client.
+    return page.locator("[data-testid=queue] tbody tr td:nth-child(5)").all_inner_texts()
 
 
 def test_phone_ticket_lifecycle_and_queues(page, browser, live_server, policy, client_a, teams):
@@ -51,10 +52,11 @@ def test_phone_ticket_lifecycle_and_queues(page, browser, live_server, policy, c
     sign_in(page, l1.email)
     # Phone intake: the client first, then its contacts and assets appear.
     page.get_by_role("link", name="New ticket").first.click()
-    page.get_by_label("Client").select_option(label=client_a.name)
-    expect(page.get_by_label("Contact").locator("option", has_text="Paula Caller")).to_have_count(1)
-    page.get_by_label("Contact").select_option(label=contact.full_name)
-    page.get_by_label("Asset").select_option(label="SRV-FILES")
+    page.get_by_label("Client", exact=True).select_option(label=client_a.name)
+    contact_field = page.get_by_label("Contact", exact=True)
+    expect(contact_field.locator("option", has_text="Paula Caller")).to_have_count(1)
+    contact_field.select_option(label=contact.full_name)
+    page.get_by_label("Asset", exact=True).select_option(label="SRV-FILES")
     page.get_by_label("Subject").fill("Shared drive is read-only")
     page.get_by_label("Impact").select_option("medium")
     page.get_by_label("Urgency").select_option("high")
@@ -71,8 +73,9 @@ def test_phone_ticket_lifecycle_and_queues(page, browser, live_server, policy, c
     assert "Shared drive is read-only" in queue_subjects(other_page, "unassigned")
 
     # Reply: the response clock is met.
-    page.get_by_label("Message (Markdown)").fill("We are on it, **checking the NAS** now.")
-    page.get_by_role("button", name="Send public reply").click()
+    reply = page.get_by_role("tabpanel", name="Public reply")
+    reply.get_by_label("Message (Markdown)").fill("We are on it, **checking the NAS** now.")
+    page.get_by_role("button", name="Send reply to client").click()
     expect(page.locator("[data-kind=response]")).to_have_attribute("data-state", "met")
     expect(page.get_by_test_id("timeline")).to_contain_text("checking the NAS")
 
