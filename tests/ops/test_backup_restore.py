@@ -50,12 +50,12 @@ def restored_database(postgres_tools):
     _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _admin_sql(sql: str) -> None:
+def _admin_sql(sql: str, params: tuple = ()) -> None:
     admin = psycopg2.connect(**_dsn("postgres"))
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
-            cursor.execute(sql)
+            cursor.execute(sql, params or None)
     finally:
         admin.close()
 
@@ -259,8 +259,17 @@ def test_a_backup_from_an_older_version_is_migrated_up_on_restore(
     (before,) = [p for p in graph.node_map[newest].parents if p.key[0] == "sla"]
     older, restored = (f"msp_h3_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("older", "upgraded"))
     # A copy of the test database (migrated already), taken one migration back.
+    # A template must have no other session: close this thread's connections (the "replica"
+    # alias mirrors the same database), then end any left by other threads of this worker (a
+    # live server's, an earlier test's); the test database is this worker's own.
+    template = connection.settings_dict["NAME"]
     connections.close_all()
-    _admin_sql(f'CREATE DATABASE "{older}" TEMPLATE "{connection.settings_dict["NAME"]}"')
+    _admin_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = %s AND pid <> pg_backend_pid()",
+        (template,),
+    )
+    _admin_sql(f'CREATE DATABASE "{older}" TEMPLATE "{template}"')
     try:
         env = _env(older, tmp_path / "media", tmp_path / "var")
         done = _run([sys.executable, "manage.py", "migrate", "sla", before.key[1], "-v0"], env)
