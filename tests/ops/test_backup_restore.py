@@ -262,10 +262,11 @@ def test_a_backup_from_an_older_version_is_migrated_up_on_restore(
     # A template must have no other session: close this thread's connections (the "replica"
     # alias mirrors the same database), then end any left by other threads of this worker (a
     # live server's, an earlier test's); the test database is this worker's own.
+    # Waits (5 s at most) for each to end: a closed session's backend exits asynchronously.
     template = connection.settings_dict["NAME"]
     connections.close_all()
     _admin_sql(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
         " WHERE datname = %s AND pid <> pg_backend_pid()",
         (template,),
     )
