@@ -12,6 +12,7 @@ import textwrap
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg2
 import pytest
@@ -133,7 +134,9 @@ def _seed(policy) -> dict:
         upload=SimpleUploadedFile("switch-config.bin", ATTACHMENT),
         user=technician,
     )
-    last_month = Period.last_finished("month", timezone.now().date())
+    # In the client's zone: just after midnight UTC on the 1st its month may not have ended.
+    today = timezone.localdate(timezone.now(), ZoneInfo(client.timezone))
+    last_month = Period.last_finished("month", today)
     report = report_generate(client=client, period=last_month)
     assert SLAEvent.objects.filter(clock__ticket__in=tickets).exists()
     return {"ticket": tickets[1], "attachment": attachment, "report": report, "user": technician}
