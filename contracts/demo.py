@@ -1,7 +1,7 @@
 """Demo contracts of several types, active, with lines, targets, a window and an outage.
 Idempotent: contracts are found by number."""
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from decimal import Decimal as D
 from zoneinfo import ZoneInfo
@@ -70,14 +70,15 @@ DEMO = [
 @transaction.atomic
 def seed_contracts() -> int:
     policy = SLAPolicy.objects.get(is_default=True)
-    # Started half a year ago, for a year: months of history to evaluate and report on.
-    start = (timezone.localdate() - timedelta(days=183)).replace(day=1)
-    end = start.replace(year=start.year + 1) - timedelta(days=1)
     created = 0
     for spec in DEMO:
         if Contract.objects.filter(number=spec["number"]).exists():
             continue
         client = Client.objects.get(slug=spec["client"])
+        # Started six months before the client's current month (its own calendar, as the
+        # history is), for a year: months of history to evaluate and report on.
+        start = add_months(_client_month(client), -6)
+        end = add_months(start, 12) - timedelta(days=1)
         contract = contract_create(
             client=client,
             number=spec["number"],
@@ -119,9 +120,11 @@ def seed_contracts() -> int:
             end=start + timedelta(minutes=95),
             description="File server crashed (demo).",
         )
-        # Last month, backup was down for 4 hours: below its 99.5 % target.
-        last_month = (timezone.now().replace(day=1) - timedelta(days=1)).replace(
-            day=12, hour=14, minute=0, second=0, microsecond=0
+        # Last month (Acme's calendar), backup was down for 4 hours: below its 99.5 % target.
+        last_month = datetime.combine(
+            add_months(_client_month(acme.client), -1).replace(day=12),
+            time(14),
+            ZoneInfo(acme.client.timezone),
         )
         Outage.objects.create(
             contract=acme,
@@ -131,6 +134,11 @@ def seed_contracts() -> int:
             description="Backup appliance firmware crash (demo).",
         )
     return created
+
+
+def _client_month(client: Client) -> date:
+    """The first day of the client's current month, in its time zone."""
+    return timezone.localtime(timezone.now(), ZoneInfo(client.timezone)).date().replace(day=1)
 
 
 def seed_evaluations() -> int:

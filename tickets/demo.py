@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from msp.models import Asset, Client, Contact, User
+from msp.periods import add_months
 from tickets import services
 from tickets.choices import Impact, TicketSource, TicketStatus, TicketType, Urgency
 from tickets.csat import survey_answer
@@ -206,7 +207,7 @@ def seed_history(*, now=None) -> int:
         assets = list(Asset.objects.filter(client=client).order_by("pk"))
         this_month = now.astimezone(zone).date().replace(day=1)
         for back in range(HISTORY_MONTHS, 0, -1):
-            month = (this_month - timedelta(days=back * 28)).replace(day=1)
+            month = add_months(this_month, -back)
             rng = random.Random(f"{slug}-{month}")  # noqa: S311 - demo data, not security
             last_month = back == 1
             # Ten kinds of ticket every month, and up to four more of them in busier months.

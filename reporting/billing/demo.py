@@ -1,8 +1,9 @@
 """Demo billing: the technicians' time submitted and approved, a rate card and taxes, the cloud
 spend Globex's percentage-of-spend line bills, and invoices for the two months before the
-current one, reviewed and finalised as the account manager would on the 1st (numbered), one
-corrected by a credit note. Idempotent: months already invoiced are left as they are. PDFs are
-not drawn here: the invoice's page draws (and stores) its PDF on first view."""
+current one (in every client's calendar), reviewed and finalised as the account manager would
+on the 1st (numbered), one corrected by a credit note. Idempotent: months already invoiced are
+left as they are. PDFs are not drawn here: the invoice's page draws (and stores) its PDF on
+first view."""
 
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -84,16 +85,27 @@ def _spend(months: list[date], admin: User) -> None:
                     )  # fmt: skip
 
 
-def _on_the_first(month: date) -> datetime:
-    """9:00 UTC on the 1st of the month after: when the account manager finalises."""
-    return datetime.combine(add_months(month, 1), time(9), tzinfo=ZoneInfo("UTC"))
+def _on_the_first(month: date, now: datetime) -> datetime:
+    """9:00 UTC on the 1st of the month after, when the account manager finalises, or now if
+    that has not come yet."""
+    return min(datetime.combine(add_months(month, 1), time(9), tzinfo=ZoneInfo("UTC")), now)
+
+
+def _month_every_client_has_reached(now: datetime) -> date:
+    """The first of the current month in the demo client whose calendar is furthest behind:
+    the months before it have ended for every client (just after midnight UTC on the 1st, New
+    York is still in the month before)."""
+    zones = {ZoneInfo(name) for name in Client.objects.values_list("timezone", flat=True)}
+    return min(timezone.localtime(now, zone).date() for zone in zones or {ZoneInfo("UTC")}).replace(
+        day=1
+    )
 
 
 @transaction.atomic
 def seed_invoices(*, now: datetime | None = None) -> int:
     """Invoices for the two months before the current one; how many were finalised."""
     now = now or timezone.now()
-    this_month = timezone.localdate(now).replace(day=1)
+    this_month = _month_every_client_has_reached(now)
     months = [add_months(this_month, -2), add_months(this_month, -1)]
     if Invoice.objects.filter(kind=DocumentKind.INVOICE, period_start__gte=months[0]).exists():
         return 0
@@ -105,7 +117,7 @@ def seed_invoices(*, now: datetime | None = None) -> int:
     _spend(months, admin)
     finalised = []
     for month in months:
-        at = _on_the_first(month)
+        at = _on_the_first(month, now)
         run = invoice_run_create(month=month, now=at, by=admin)
         for invoice in Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT).order_by("pk"):
             invoice_review(invoice=invoice, by=admin, at=at)
@@ -119,6 +131,6 @@ def seed_invoices(*, now: datetime | None = None) -> int:
             credit = min(line.amount, Decimal("45.00"))
             credit_note_create(
                 invoice=invoice, by=admin, reason="A server retired before the month began "
-                "was counted.", amounts={line.pk: credit}, at=_on_the_first(months[0]),
+                "was counted.", amounts={line.pk: credit}, at=_on_the_first(months[0], now),
             )  # fmt: skip
     return len(finalised)

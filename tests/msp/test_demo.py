@@ -125,3 +125,35 @@ def test_demo_reports_reach_the_portal_and_the_next_month_is_emailed_on_schedule
     mail.outbox.clear()
     outbox_deliver(message_id=message.pk)
     assert mail.outbox[0].attachments[0][2] == "application/pdf"
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        # The 1st just after midnight UTC: New York and Chicago are still in November.
+        "2026-12-01T00:30:00+00:00",
+        # The 31st just before midnight UTC, summer time begun: Berlin is already in April.
+        "2027-03-31T23:30:00+00:00",
+    ],
+)
+def test_demo_holds_together_where_the_clients_calendars_disagree_on_the_month(instant):
+    """The demo's contracts, history, evaluations and invoices are dated in each client's
+    calendar: seeded at an instant when the clients' zones are in different months, every
+    history ticket is under its contract, Acme's last month still misses two targets, and two
+    months of invoices are finalised for every client."""
+    import time_machine
+    from django.utils.dateparse import parse_datetime
+
+    from contracts.models import MonthlyEvaluation
+    from reporting.billing.choices import DocumentKind, InvoiceStatus
+    from reporting.billing.models import Invoice
+    from tickets.models import Ticket
+
+    with time_machine.travel(parse_datetime(instant), tick=True):
+        call_command("seed_demo", "--no-logins")
+    assert not Ticket.objects.filter(contract__isnull=True).exists()
+    acme = MonthlyEvaluation.objects.filter(contract__number="ACME-2026-01").latest("month")
+    assert (acme.ladder_step, acme.missed_targets) == ("credit", 2)
+    invoices = Invoice.objects.filter(kind=DocumentKind.INVOICE, status=InvoiceStatus.FINALISED)
+    assert invoices.values("period_start").distinct().count() == 2
+    assert {i.client_id for i in invoices} == set(Client.objects.values_list("pk", flat=True))

@@ -3,11 +3,13 @@ one), one with a service credit, one credit note, the time behind them approved;
 twice adds nothing."""
 
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from msp.models import Client
 from msp.periods import add_months
 from reporting.billing.choices import DocumentKind, InvoiceStatus, LineKind
 from reporting.billing.demo import seed_invoices
@@ -22,7 +24,12 @@ def test_demo_has_two_months_of_invoices(capsys):
     started = time.perf_counter()
     call_command("seed_demo", "--no-logins")
     total = time.perf_counter() - started
-    this_month = timezone.localdate().replace(day=1)
+    # The two months before the current one in the calendar furthest behind (New York's just
+    # after midnight UTC on the 1st): months that have ended for every client.
+    this_month = min(
+        timezone.localtime(timezone.now(), ZoneInfo(zone)).date()
+        for zone in Client.objects.values_list("timezone", flat=True)
+    ).replace(day=1)
     months = {add_months(this_month, -2), add_months(this_month, -1)}
     invoices = Invoice.objects.filter(kind=DocumentKind.INVOICE)
     assert {i.period_start for i in invoices} == months
