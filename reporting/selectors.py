@@ -6,17 +6,34 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, Subquery, Sum
+from django.utils import timezone
 
-from contracts.models import Contract, MonthlyEvaluation
-from contracts.selectors import compliance_share, contracts_active_on, target_met
+from contracts.models import ComplianceTarget, Contract, MonthlyEvaluation, ServiceLine
+from contracts.selectors import (
+    compliance_share,
+    contracts_active_on,
+    contracts_in_force_on,
+    target_met,
+)
 from msp.choices import ContactRole, PeriodKind
 from msp.models import Client, Contact
 from msp.periods import Period
-from reporting.metrics import Figure, clients_account_figures, period_contracts
+from reporting.metrics import (
+    Figure,
+    Rows,
+    _compliance,
+    _contract_terms,
+    _figures,
+    _hours,
+    _satisfaction,
+    times_from_rollups,
+)
 from reporting.models import Report, ReportDelivery
+from sla.choices import ClockKind
 from sla.models import SLAClock
 from sla.rollups import clocks_rolled_up
+from tickets.choices import TicketStatus
 from tickets.models import Ticket
 
 BREACHING_SOON = timedelta(hours=2)
@@ -148,13 +165,102 @@ class Account:
         return self.last_reports.get(PeriodKind.QUARTER)
 
 
-def accounts_overview(*, clients, period: Period) -> list[Account]:
+def account_contracts(clients: list[Client], period: Period) -> dict[int, Contract]:
+    """Each client's contract in force at the period's end (reporting.metrics.period_contracts'
+    choice), with only what the overview reads of it: the fields it shows, its service lines
+    (block hours, availability targets) and its compliance targets; not its maintenance
+    windows or policy. Three queries."""
+    on = period.end_day - timedelta(days=1)
+    by_pk = {client.pk: client for client in clients}
+    found = (
+        contracts_in_force_on(on=on)
+        .filter(client_id__in=list(by_pk))
+        .only("pk", "client_id", "number", "end_date", "auto_renew")
+        .prefetch_related(
+            Prefetch(
+                "service_lines",
+                ServiceLine.objects.only(
+                    "contract_id", "service", "pricing_model", "block_hours", "availability_target"
+                ),
+            ),
+            Prefetch(
+                "compliance_targets",
+                ComplianceTarget.objects.only("contract_id", "priority", "metric", "percent"),
+            ),
+        )
+    )
+    chosen: dict[int, Contract] = {}
+    for contract in found:
+        if contract.client_id not in chosen:  # ordered: each client's active one first
+            contract.client = by_pk[contract.client_id]  # the zone, without a join
+            chosen[contract.client_id] = contract
+    return chosen
+
+
+def account_backlogs(rows: Rows, now: datetime) -> dict[int, int]:
+    """The report's backlog (tickets opened before the period's end and not resolved, closed
+    or cancelled by then) per client. For a period not yet ended, those are the tickets with
+    neither a resolution nor a closing time and not cancelled: the open ones (resolving sets
+    resolved_at, closing, cancelling and merging set closed_at, reopening clears resolved_at),
+    counted through the partial index of open tickets per client instead of reading every
+    ticket. Periods already ended (the viewer's month behind a client's zone) are counted as
+    the report counts them."""
+    running = [(end, ids) for (_, end), ids in rows.zones.items() if end > now]
+    ended = [(end, ids) for (_, end), ids in rows.zones.items() if end <= now]
+    counts: dict[int, int] = {}
+    queries = []
+    if running:
+        created = Q(
+            *[Q(client_id__in=ids, created_at__lt=end) for end, ids in running], _connector=Q.OR
+        )
+        queries.append(
+            Ticket.objects.open().filter(created, resolved_at__isnull=True, closed_at__isnull=True)
+        )
+    if ended:
+        finished = Q(
+            *[
+                Q(client_id__in=ids, created_at__lt=end)
+                & ~Q(resolved_at__lt=end)
+                & ~Q(closed_at__lt=end)
+                for end, ids in ended
+            ],
+            _connector=Q.OR,
+        )
+        queries.append(Ticket.objects.filter(finished).exclude(status=TicketStatus.CANCELLED))
+    for tickets in queries:
+        grouped = tickets.order_by().values("client_id").annotate(n=Count("pk"))
+        counts.update(grouped.values_list("client_id", "n"))
+    return counts
+
+
+def account_figures(
+    *, clients: list[Client], period: Period, contracts: dict[int, Contract], now: datetime
+) -> dict[int, list[Figure]]:
+    """What the overview shows of each client's period so far, as the report computes it
+    (reporting.metrics.clients_account_figures, with the same parts): compliance against the
+    contract's targets (from the clocks' roll-ups), the median first response, the backlog
+    (account_backlogs, through the open tickets' index), CSAT, hours against the block and
+    availability against targets."""
+    rows = Rows(clients, period)
+    _compliance(rows, contracts, period)
+    times_from_rollups(rows, period, kinds=(ClockKind.RESPONSE,), by_priority=False)
+    _satisfaction(rows)
+    backlog = account_backlogs(rows, now)
+    for client_id in rows.client_ids:
+        rows.add(client_id, "backlog", "", None, backlog.get(client_id, 0))
+    _hours(rows, period)
+    _contract_terms(rows, contracts, period)
+    return _figures(rows)
+
+
+def accounts_overview(*, clients, period: Period, now: datetime | None = None) -> list[Account]:
     """Each client's period so far (the report's figures that the page shows, not stored), its
     contract, the latest governance ladder step and its latest monthly report and QBR, in a
     fixed number of queries whatever the number of clients."""
+    now = now or timezone.now()
     clients = list(clients.order_by("name"))
-    contracts = period_contracts([client.pk for client in clients], period)
-    metrics = clients_account_figures(clients=clients, period=period, contracts=contracts)
+    contracts = account_contracts(clients, period)
+    metrics = account_figures(clients=clients, period=period, contracts=contracts, now=now)
     latest_month = MonthlyEvaluation.objects.filter(contract=OuterRef("contract")).order_by(
         "-month"
     )

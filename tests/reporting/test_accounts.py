@@ -1,7 +1,8 @@
 """The account manager's overview of their clients: this month so far with the report's
 figures, the contract, the governance ladder and the latest reports."""
 
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,14 +11,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contracts.choices import ComplianceMetric
+from contracts.choices import ComplianceMetric, ContractStatus
 from contracts.models import ComplianceTarget
 from contracts.services import contract_month_evaluate
+from msp.models import Client
 from msp.periods import Period
+from reporting.metrics import clients_account_figures, period_contracts
+from reporting.selectors import account_contracts, account_figures
 from reporting.services import report_generate
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, ContactFactory, ContractFactory
 from tests.helpers import signed_in
 from tests.reporting.conftest import ny
+from tickets import services
+from tickets.choices import TicketStatus
 
 pytestmark = pytest.mark.django_db
 LATE_NOVEMBER = ny(2026, 11, 30, 12)
@@ -90,3 +96,58 @@ def test_query_count_does_not_grow_with_clients(accounts, account_manager):
     for n in range(3):
         ClientFactory(name=f"Extra {n}", account_manager=account_manager)
     assert queries() == one
+
+
+@pytest.fixture
+def backlogs(technician):
+    """Tickets of November 2026 in three zones, left open, resolved, reopened, closed and
+    cancelled, each client under a contract but one."""
+    rng = random.Random(5)
+    clients = [
+        ClientFactory(name=f"Zone {n}", timezone=zone)
+        for n, zone in enumerate(("America/New_York", "Europe/Berlin", "Asia/Kolkata"))
+    ]
+    for client in clients[:2]:
+        ContractFactory(client=client, start_date=date(2026, 1, 1), status=ContractStatus.ACTIVE)
+    for n in range(24):
+        client = clients[n % len(clients)]
+        at = datetime(2026, 10, 28, tzinfo=UTC) + timedelta(hours=rng.randrange(24 * 26))
+        ticket = services.ticket_open(
+            client=client, contact=ContactFactory(client=client), subject=f"T{n}", at=at
+        )
+        at += timedelta(hours=2)
+        if n % 4 == 0:
+            continue  # left open
+        if n % 4 == 1:
+            services.ticket_change_status(
+                ticket=ticket, actor=technician, status=TicketStatus.CANCELLED, at=at
+            )
+            continue
+        services.ticket_resolve(ticket=ticket, actor=technician, resolution="Fixed", at=at)
+        if n % 8 == 2:
+            services.ticket_reopen(
+                ticket=ticket, actor=technician, reason="Again", at=at + timedelta(hours=1)
+            )
+        elif n % 8 == 3:
+            services.ticket_close(ticket=ticket, actor=technician, at=at + timedelta(hours=1))
+    return clients
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 11, 30, 23, 30, tzinfo=UTC),  # November over in Berlin and Kolkata only
+        datetime(2026, 11, 25, 12, tzinfo=UTC),  # November running everywhere
+    ],
+)
+def test_the_overview_shows_the_reports_figures_backlog_included(backlogs, now):
+    clients = list(Client.objects.filter(pk__in=[client.pk for client in backlogs]))
+    period = Period("month", date(2026, 11, 1))
+    contracts = account_contracts(clients, period)
+    assert sorted(contracts) == sorted(period_contracts([c.pk for c in clients], period))
+    shown = account_figures(clients=clients, period=period, contracts=contracts, now=now)
+    report = clients_account_figures(
+        clients=clients, period=period, contracts=period_contracts([c.pk for c in clients], period)
+    )
+    assert shown == report
+    assert {f.count for figures in shown.values() for f in figures if f.key == "backlog"} - {0}
