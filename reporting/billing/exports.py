@@ -6,7 +6,11 @@ Each export is stored (AccountingExport: format, who, when, which documents, the
 document is exported once: a later export leaves it out, and naming it again is refused unless
 the export says `again` (recorded as a repeat). Drafts and reviewed invoices are never
 exported; a void invoice is (it was issued), with the credit note that voided it.
-"""
+
+Credit notes go to Xero only: Xero's sales invoice import takes a document whose total is
+negative as a credit note, while QuickBooks Online's invoice import makes invoices and nothing
+else (a credit note there is a credit memo, entered in QuickBooks). A QuickBooks export
+leaves credit notes out, and naming one is refused; they stay "not exported"."""
 
 import csv
 import io
@@ -37,8 +41,10 @@ XERO = "xero"
 FORMATS = {QUICKBOOKS: "QuickBooks Online", XERO: "Xero"}
 EXPORTABLE_STATUSES = (InvoiceStatus.FINALISED, InvoiceStatus.VOID)
 
-# QuickBooks Online, Sales > Import invoices (the sample CSV of "Import invoices in batches";
-# headers QuickBooks maps without asking). Dates as the importer's default, MM/DD/YYYY.
+# QuickBooks Online, Settings > Import data > Invoices ("Import invoices in batches", Intuit):
+# the sample file's headers, which QuickBooks maps without asking; mandatory there: invoice
+# number, customer, invoice date, due date, item amount. Dates MM/DD/YYYY (the importer asks for
+# the file's date format; this is its US default). Invoices only: no credit memos.
 QUICKBOOKS_COLUMNS = (
     "InvoiceNo",
     "Customer",
@@ -59,10 +65,11 @@ QUICKBOOKS_COLUMNS = (
 )
 QUICKBOOKS_DATE = "%m/%d/%Y"
 
-# Xero, Business > Invoices > Import: the sales invoice template (SalesInvoiceTemplate.csv);
-# * marks the columns Xero requires. Dates DD/MM/YYYY. A credit note goes in the same
-# template with negative amounts (Xero imports a document whose total is negative as a
-# credit note).
+# Xero, Sales > Invoices > Import: the sales invoice template (SalesInvoiceTemplate.csv);
+# * marks the columns Xero requires. Dates DD/MM/YYYY. Total and TaxAmount are optional (Xero
+# computes them from quantity, unit amount and tax rate); given, they are the PSA's figures.
+# A credit note goes in the same template with negative amounts: Xero imports a document
+# whose total is negative as a credit note.
 XERO_COLUMNS = (
     "*ContactName",
     "EmailAddress",
@@ -95,6 +102,10 @@ XERO_COLUMNS = (
     "BrandingTheme",
 )
 XERO_DATE = "%d/%m/%Y"
+QUICKBOOKS_NO_CREDIT_NOTES = (
+    "QuickBooks Online's invoice import has no credit memos: enter these in QuickBooks as "
+    "credit memos (or export them for Xero): "
+)
 CONTACT_RANK = {ContactRole.BILLING: 0, ContactRole.PRIMARY: 1}
 
 
@@ -271,9 +282,14 @@ def exported_filter():
     return Exists(AccountingExportDocument.objects.filter(invoice=OuterRef("pk"), repeated=False))
 
 
-def exportable_documents(*, user, client_ids=None, issued_from=None, issued_until=None):
-    """Finalised (and void) invoices and credit notes the user may export, not exported yet."""
+def exportable_documents(
+    *, user, client_ids=None, issued_from=None, issued_until=None, format: str = XERO
+):
+    """Finalised (and void) invoices and credit notes the user may export, not exported yet
+    (for QuickBooks Online, invoices only: its import has no credit memos)."""
     documents = Invoice.objects.filter(status__in=EXPORTABLE_STATUSES)
+    if format == QUICKBOOKS:
+        documents = documents.filter(kind=DocumentKind.INVOICE)
     if user is not None:
         documents = documents.filter(client__in=Client.objects.for_user(user))
     if client_ids:
@@ -332,6 +348,9 @@ def accounting_export_create(
             raise ValidationError(
                 {"invoices": f"Only finalised documents are exported; not {unfinished}."}
             )
+        notes = [found[pk].number for pk in invoice_ids if found[pk].kind != DocumentKind.INVOICE]
+        if format == QUICKBOOKS and notes:
+            raise ValidationError({"invoices": QUICKBOOKS_NO_CREDIT_NOTES + ", ".join(notes)})
         done = [found[pk].number for pk in invoice_ids if found[pk].exported]
         if done and not again:
             raise ValidationError(
@@ -344,14 +363,21 @@ def accounting_export_create(
         documents = _with_lines(Invoice.objects.filter(pk__in=invoice_ids))
     else:
         pending = exportable_documents(
-            user=by, client_ids=client_ids, issued_from=issued_from, issued_until=issued_until
+            user=by,
+            client_ids=client_ids,
+            issued_from=issued_from,
+            issued_until=issued_until,
+            format=format,
         )
         ids = list(pending.select_for_update(of=("self",)).values_list("pk", flat=True))
         repeated = set()
         # Re-checked under the lock: an export that committed meanwhile took its documents.
         documents = _with_lines(Invoice.objects.filter(pk__in=ids).filter(~exported_filter()))
     if not documents:
-        raise ValidationError({"invoices": "Nothing to export: every document is exported."})
+        message = "Nothing to export: every document is exported."
+        if format == QUICKBOOKS:
+            message += " (Credit notes are not in QuickBooks Online's invoice import.)"
+        raise ValidationError({"invoices": message})
     content, row_count = render_csv(format, documents)
     export = AccountingExport.objects.create(
         format=format,
