@@ -23,6 +23,14 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, monthrange(year, month)[1]))
 
 
+def earliest_local_date(now: datetime, zones) -> date:
+    """Today in the calendar furthest behind among `zones` (names; UTC when there are none):
+    a period that ended before it has ended for every one of them. Just after midnight UTC on
+    the 1st, New York is still in the month before."""
+    names = set(zones) or {"UTC"}
+    return min(now.astimezone(ZoneInfo(name)).date() for name in names)
+
+
 @dataclass(frozen=True, order=True)
 class Period:
     kind: str

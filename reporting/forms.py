@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from msp.choices import PeriodKind
 from msp.models import Client, Contact
-from msp.periods import Period
+from msp.periods import Period, earliest_local_date
 from reporting.models import Report
 from reporting.selectors import report_recipient_choices
 
@@ -11,8 +11,8 @@ PERIODS_OFFERED = {PeriodKind.MONTH: 12, PeriodKind.QUARTER: 8}
 
 
 def period_choices(today) -> list[tuple[str, str]]:
-    """Recent finished months and quarters, newest first (in UTC; the service checks that the
-    period has ended in the client's zone)."""
+    """Recent finished months and quarters, newest first, as of `today` (the service checks
+    again that the period has ended in the chosen client's zone)."""
     choices = []
     for kind, count in PERIODS_OFFERED.items():
         last = Period.last_finished(kind, today)
@@ -29,8 +29,11 @@ class ReportGenerateForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["client"].queryset = Client.objects.for_user(user).order_by("name")
-        self.fields["period"].choices = period_choices(timezone.localdate())
+        clients = Client.objects.for_user(user)
+        self.fields["client"].queryset = clients.order_by("name")
+        # Only periods that have ended for every client offered, whatever its time zone.
+        zones = clients.values_list("timezone", flat=True).distinct()
+        self.fields["period"].choices = period_choices(earliest_local_date(timezone.now(), zones))
 
     def clean_period(self) -> Period:
         kind, _, first_day = self.cleaned_data["period"].partition(":")

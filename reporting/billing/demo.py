@@ -16,7 +16,7 @@ from contracts.choices import PricingModel
 from contracts.models import Contract
 from msp.choices import UserRole
 from msp.models import Client, User
-from msp.periods import add_months
+from msp.periods import add_months, earliest_local_date
 from reporting.billing.choices import DocumentKind, InvoiceStatus, LineKind
 from reporting.billing.models import ClientTaxRate, HourlyRate, Invoice, TaxRate
 from reporting.billing.services import (
@@ -91,21 +91,13 @@ def _on_the_first(month: date, now: datetime) -> datetime:
     return min(datetime.combine(add_months(month, 1), time(9), tzinfo=ZoneInfo("UTC")), now)
 
 
-def _month_every_client_has_reached(now: datetime) -> date:
-    """The first of the current month in the demo client whose calendar is furthest behind:
-    the months before it have ended for every client (just after midnight UTC on the 1st, New
-    York is still in the month before)."""
-    zones = {ZoneInfo(name) for name in Client.objects.values_list("timezone", flat=True)}
-    return min(timezone.localtime(now, zone).date() for zone in zones or {ZoneInfo("UTC")}).replace(
-        day=1
-    )
-
-
 @transaction.atomic
 def seed_invoices(*, now: datetime | None = None) -> int:
     """Invoices for the two months before the current one; how many were finalised."""
     now = now or timezone.now()
-    this_month = _month_every_client_has_reached(now)
+    # Months that have ended for every client, whatever its time zone.
+    zones = Client.objects.values_list("timezone", flat=True).distinct()
+    this_month = earliest_local_date(now, zones).replace(day=1)
     months = [add_months(this_month, -2), add_months(this_month, -1)]
     if Invoice.objects.filter(kind=DocumentKind.INVOICE, period_start__gte=months[0]).exists():
         return 0

@@ -211,3 +211,21 @@ def test_csv_durations_read_as_the_report_reads_them(month):
     assert times and all(" min" in row["shown"] or " h" in row["shown"] for row in times)
     breach = next(row for row in rows if row["section"] == "breach")
     assert breach["unit"] == "time" and breach["shown"].endswith("America/New_York")
+
+
+@time_machine.travel(datetime(2026, 12, 1, 0, 30, tzinfo=UTC), tick=False)
+def test_the_generate_form_offers_only_periods_ended_for_every_client_it_lists(
+    client_a, account_manager
+):
+    """Just after midnight UTC on 1 December, November has not ended in New York: the form does
+    not offer it (the service would refuse it), and offers it as soon as it has ended there."""
+    from reporting.forms import ReportGenerateForm
+
+    client_a.account_manager = account_manager
+    client_a.save()
+    choices = dict(ReportGenerateForm(user=account_manager).fields["period"].choices)
+    assert "month:2026-11-01" not in choices and "month:2026-10-01" in choices
+    assert "quarter:2026-07-01" in choices
+    with time_machine.travel(datetime(2026, 12, 1, 5, 1, tzinfo=UTC), tick=False):
+        choices = dict(ReportGenerateForm(user=account_manager).fields["period"].choices)
+    assert next(iter(choices)) == "month:2026-11-01"
