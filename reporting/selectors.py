@@ -5,14 +5,18 @@ whom a report may be sent to."""
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Max, OuterRef, Prefetch, Q, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from contracts.choices import PricingModel
 from contracts.models import ComplianceTarget, Contract, MonthlyEvaluation, ServiceLine
 from contracts.selectors import (
+    ComplianceRow,
     compliance_share,
     contracts_active_on,
+    contracts_availability,
     contracts_in_force_on,
     target_met,
 )
@@ -22,11 +26,10 @@ from msp.periods import Period
 from reporting.metrics import (
     Figure,
     Rows,
-    _compliance,
-    _contract_terms,
     _figures,
     _hours,
     _satisfaction,
+    compliance_from_rollups,
     times_from_rollups,
 )
 from reporting.models import Report, ReportDelivery
@@ -165,57 +168,70 @@ class Account:
         return self.last_reports.get(PeriodKind.QUARTER)
 
 
+@dataclass(frozen=True)
+class ContractTerms:
+    """What the overview reads of a contract's lines and targets, as plain values (model
+    instances through prefetch_related cost more than the whole page's SQL at 500 clients)."""
+
+    compliance_targets: dict[tuple[str, str], Decimal]  # (priority, metric) -> percent
+    block_hours: Decimal  # monthly, of the block-of-hours lines
+    availability_targets: dict[str, Decimal]  # the strictest per service (service_targets)
+
+
 def account_contracts(clients: list[Client], period: Period) -> dict[int, Contract]:
     """Each client's contract in force at the period's end (reporting.metrics.period_contracts'
-    choice), with only what the overview reads of it: the fields it shows, its service lines
-    (block hours, availability targets) and its compliance targets; not its maintenance
-    windows or policy. Three queries."""
+    choice) with the fields the overview shows, and its terms (account_terms). Three
+    queries."""
     on = period.end_day - timedelta(days=1)
     by_pk = {client.pk: client for client in clients}
     found = (
         contracts_in_force_on(on=on)
         .filter(client_id__in=list(by_pk))
         .only("pk", "client_id", "number", "end_date", "auto_renew")
-        .prefetch_related(
-            Prefetch(
-                "service_lines",
-                ServiceLine.objects.only(
-                    "contract_id", "service", "pricing_model", "block_hours", "availability_target"
-                ),
-            ),
-            Prefetch(
-                "compliance_targets",
-                ComplianceTarget.objects.only("contract_id", "priority", "metric", "percent"),
-            ),
-        )
     )
     chosen: dict[int, Contract] = {}
     for contract in found:
         if contract.client_id not in chosen:  # ordered: each client's active one first
             contract.client = by_pk[contract.client_id]  # the zone, without a join
             chosen[contract.client_id] = contract
+    terms = account_terms([contract.pk for contract in chosen.values()])
+    for contract in chosen.values():
+        contract.terms = terms[contract.pk]
     return chosen
+
+
+def account_terms(contract_ids: list[int]) -> dict[int, ContractTerms]:
+    targets: dict[int, dict] = defaultdict(dict)
+    for contract_id, priority, metric, percent in ComplianceTarget.objects.filter(
+        contract_id__in=contract_ids
+    ).values_list("contract_id", "priority", "metric", "percent"):
+        targets[contract_id][(priority, metric)] = percent
+    blocks: dict[int, Decimal] = defaultdict(Decimal)
+    services: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for contract_id, service, pricing, hours, target in ServiceLine.objects.filter(
+        contract_id__in=contract_ids
+    ).values_list("contract_id", "service", "pricing_model", "block_hours", "availability_target"):
+        if pricing == PricingModel.BLOCK_OF_HOURS:
+            blocks[contract_id] += hours or 0
+        held = services[contract_id]
+        held[service] = max(held.get(service, Decimal(0)), target)
+    return {
+        pk: ContractTerms(targets[pk], blocks[pk] or Decimal(0), services[pk])
+        for pk in contract_ids
+    }
 
 
 def account_backlogs(rows: Rows, now: datetime) -> dict[int, int]:
     """The report's backlog (tickets opened before the period's end and not resolved, closed
-    or cancelled by then) per client. For a period not yet ended, those are the tickets with
-    neither a resolution nor a closing time and not cancelled: the open ones (resolving sets
-    resolved_at, closing, cancelling and merging set closed_at, reopening clears resolved_at),
-    counted through the partial index of open tickets per client instead of reading every
-    ticket. Periods already ended (the viewer's month behind a client's zone) are counted as
-    the report counts them."""
-    running = [(end, ids) for (_, end), ids in rows.zones.items() if end > now]
+    or cancelled by then) per client. Before the period's end those are the open tickets:
+    resolving sets resolved_at and closing, cancelling and merging set closed_at (none of them
+    is an open status), reopening clears resolved_at, and nothing is opened in the future. So
+    a running period counts open tickets through their partial index per client, an
+    index-only count instead of a read of every ticket. Periods already ended (the viewer's
+    month behind a client's zone) are counted as the report counts them."""
+    running = [pk for (_, end), ids in rows.zones.items() if end > now for pk in ids]
     ended = [(end, ids) for (_, end), ids in rows.zones.items() if end <= now]
-    counts: dict[int, int] = {}
-    queries = []
-    if running:
-        created = Q(
-            *[Q(client_id__in=ids, created_at__lt=end) for end, ids in running], _connector=Q.OR
-        )
-        queries.append(
-            Ticket.objects.open().filter(created, resolved_at__isnull=True, closed_at__isnull=True)
-        )
+    queries = [Ticket.objects.open().filter(client_id__in=running)] if running else []
     if ended:
         finished = Q(
             *[
@@ -227,6 +243,7 @@ def account_backlogs(rows: Rows, now: datetime) -> dict[int, int]:
             _connector=Q.OR,
         )
         queries.append(Ticket.objects.filter(finished).exclude(status=TicketStatus.CANCELLED))
+    counts: dict[int, int] = {}
     for tickets in queries:
         grouped = tickets.order_by().values("client_id").annotate(n=Count("pk"))
         counts.update(grouped.values_list("client_id", "n"))
@@ -237,19 +254,46 @@ def account_figures(
     *, clients: list[Client], period: Period, contracts: dict[int, Contract], now: datetime
 ) -> dict[int, list[Figure]]:
     """What the overview shows of each client's period so far, as the report computes it
-    (reporting.metrics.clients_account_figures, with the same parts): compliance against the
-    contract's targets (from the clocks' roll-ups), the median first response, the backlog
-    (account_backlogs, through the open tickets' index), CSAT, hours against the block and
-    availability against targets."""
+    (reporting.metrics.clients_account_figures, whose figures these equal, in its order):
+    compliance against the contract's targets (from the clocks' roll-ups), the median first
+    response, the backlog (account_backlogs, through the open tickets' index), CSAT, hours
+    against the block and availability against targets. `contracts`: account_contracts."""
     rows = Rows(clients, period)
-    _compliance(rows, contracts, period)
+    measured, exempted = compliance_from_rollups(rows, contracts, period)
+    for client_id in rows.client_ids:
+        contract = contracts.get(client_id)
+        targets = contract.terms.compliance_targets if contract else {}
+        found = measured[client_id]
+        met = breached = 0
+        for key in sorted(found.keys() | targets.keys()):
+            row = ComplianceRow(None, *found.get(key, (0, 0)))
+            rows.add(
+                client_id, "compliance", "/".join(key), row.share, row.concluded, targets.get(key)
+            )
+            met, breached = met + row.met, breached + row.breached
+        rows.add(
+            client_id, "compliance", "all", compliance_share(met, met + breached), met + breached
+        )
+        rows.add(client_id, "exempted_breaches", "", None, exempted.get(client_id, 0))
     times_from_rollups(rows, period, kinds=(ClockKind.RESPONSE,), by_priority=False)
     _satisfaction(rows)
     backlog = account_backlogs(rows, now)
     for client_id in rows.client_ids:
         rows.add(client_id, "backlog", "", None, backlog.get(client_id, 0))
     _hours(rows, period)
-    _contract_terms(rows, contracts, period)
+    availability = contracts_availability(
+        services_of={
+            contract: sorted(contract.terms.availability_targets) for contract in contracts.values()
+        },
+        period=period,
+    )
+    for client_id, contract in contracts.items():
+        if contract.terms.block_hours:  # blocks are monthly allowances
+            rows.add(client_id, "block_hours", "", contract.terms.block_hours * period.months)
+        for service, target in sorted(contract.terms.availability_targets.items()):
+            rows.add(
+                client_id, "availability", service, availability[contract.pk][service], 0, target
+            )
     return _figures(rows)
 
 
