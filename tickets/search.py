@@ -18,8 +18,9 @@ A ticket number ("T-1234", "#1234", "1234") of a ticket the user sees is a jump 
 
 A search costs the same few queries however many rows it finds: the planner settings, the
 tickets and the comments (and the settings and the newest of them again, when a source has
-more than CANDIDATES matches), the found tickets with their client, the comments quoted, then
-clients, contacts and assets.
+more than CANDIDATES matches; the settings twice when tickets and comments are read two
+ways), the found tickets with their client, the comments quoted, then clients, contacts and
+assets.
 """
 
 import re
@@ -135,9 +136,9 @@ def _sources(user: User) -> tuple[QuerySet, QuerySet]:
 def ticket_hits(*, user: User, terms: Terms, limit: int) -> list[TicketHit]:
     tickets, comments = _sources(user)
     if connections[tickets.db].vendor == "postgresql":
-        ticket_ranks, comment_ranks = fulltext_candidates(tickets, comments, terms)
+        ticket_ranks, comment_ranks = fulltext_candidates(tickets, comments, terms, user=user)
     else:
-        ticket_ranks, comment_ranks = fallback_candidates(tickets, comments, terms)
+        ticket_ranks, comment_ranks = fallback_candidates(tickets, comments, terms, user=user)
     return _best(user, terms, ticket_ranks, comment_ranks, limit)
 
 
@@ -154,31 +155,50 @@ def tsquery(terms: Terms) -> str:
 # a million matches of a common one through the GIN index. So the search decides itself, from
 # the same statistics (pg_stats' most common lexemes and their shares of the rows): a query
 # whose words are each in at least COMMON_SHARE of the rows reads its newest CANDIDATES
-# matches through the b-tree indexes (newest first, stopping at CANDIDATES); any other reads
-# its matches through the GIN index, at most CANDIDATES + 1 of them: all of them, or, when
-# there are more after all, it is read newest first. The planner is told which, for the
-# search's transaction only (set_config(..., true) is SET LOCAL: safe behind PgBouncer).
+# matches directly; any other reads its matches through the GIN index, at most
+# CANDIDATES + 1 of them: all of them, or, when there are more after all, it reads the newest.
+# The newest are read the cheapest of three ways (`_newest_way`), by the rows each reads:
+# - in order: an index newest first (ticket_created_client_idx skips other clients' tickets
+#   inside the index), stopping at CANDIDATES: about CANDIDATES / (scope x share) rows;
+# - by scope: the rows of the user's clients (their client index), then sorted:
+#   scope x rows;
+# - by word: every match through the GIN index, then sorted: share x rows.
+# where scope is the user's share of the clients and share the rarest word's share of the
+# rows. The planner is told which, for the search's transaction only (set_config(..., true)
+# is SET LOCAL: safe behind PgBouncer); no parallel workers and no JIT either (a LIMIT read
+# gains nothing from them, and a plan priced with a disabled step would be JIT-compiled).
 COMMON_SHARE = 0.02
-NEWEST_FIRST = (
-    "SELECT set_config('enable_indexscan', 'on', true), set_config('enable_seqscan', 'on', true),"
-    " set_config('enable_bitmapscan', 'off', true)"
+IN_ORDER, BY_SCOPE, BY_WORD = "in order", "by scope", "by word"
+_PLANNER = (
+    "SELECT set_config('enable_indexscan', %s, true), set_config('enable_bitmapscan', %s, true),"
+    " set_config('enable_sort', %s, true), set_config('enable_seqscan', 'off', true),"
+    " set_config('enable_hashjoin', %s, true), set_config('enable_mergejoin', %s, true)"
 )
+WAYS = {  # indexscan, bitmapscan, sort, hashjoin, mergejoin
+    IN_ORDER: ["on", "off", "off", "off", "off"],
+    BY_SCOPE: ["on", "off", "on", "on", "on"],
+    BY_WORD: ["off", "on", "on", "on", "on"],
+}
 # Each word as the vectors store it (stemmed; a stop word has none) and the share of the rows
-# of each table that have it, or (the last word, typed on) a lexeme it starts: no row at all
-# when every word is a stop word (such a query finds nothing). The same statement tells the
-# planner to read through the GIN index (set_config is volatile: it runs once per word).
+# of each table that have it, or (the last word, typed on) a lexeme it starts; the table's rows
+# and the number of clients: no row at all when every word is a stop word (such a query finds
+# nothing). The same statement tells the planner to read through the GIN index (set_config is
+# volatile: it runs once per word).
 SHARES_THROUGH_GIN = """
 WITH lexemes AS (
     SELECT (tsvector_to_array(to_tsvector(%s::regconfig, word)))[1] AS lexeme, prefix,
-           set_config('enable_indexscan', 'off', true), set_config('enable_seqscan', 'off', true)
+           set_config('enable_indexscan', 'off', true), set_config('enable_seqscan', 'off', true),
+           set_config('max_parallel_workers_per_gather', '0', true),
+           set_config('jit', 'off', true)
     FROM unnest(%s::text[], %s::boolean[]) AS words(word, prefix)
 )
 SELECT tables.name, lexemes.lexeme, coalesce(sum(common.share) FILTER (
     WHERE common.lexeme = lexemes.lexeme
        OR (lexemes.prefix AND starts_with(common.lexeme, lexemes.lexeme))
-), 0)
+), 0), max(greatest(class.reltuples, 0)), (SELECT count(*) FROM msp_client)
 FROM lexemes
 CROSS JOIN (VALUES ('tickets_ticket'), ('tickets_comment')) AS tables(name)
+LEFT JOIN pg_class AS class ON class.oid = to_regclass(tables.name)
 LEFT JOIN pg_stats AS stats
     ON stats.schemaname = current_schema() AND stats.tablename = tables.name
    AND stats.attname = 'search_vector'
@@ -189,22 +209,58 @@ GROUP BY tables.name, lexemes.lexeme
 """
 
 
-def _common_tables(cursor, terms: Terms) -> set[str] | None:
-    """The tables in which every word of the query is common; None when every word is a stop
-    word. Leaves the planner set to read through the GIN index."""
+@dataclass(frozen=True)
+class Shares:
+    """Per table, the share of its rows that has the query's rarest word, and its rows (as of
+    the last ANALYZE); and how many clients there are."""
+
+    share: dict[str, float]
+    rows: dict[str, float]
+    clients: int
+
+    def common(self, table: str) -> bool:
+        return self.share[table] >= COMMON_SHARE
+
+
+def _shares(cursor, terms: Terms) -> Shares | None:
+    """The query's `Shares`; None when every word is a stop word. Leaves the planner set to
+    read through the GIN index."""
     words = list(terms.words)
     prefixes = [False] * (len(words) - 1) + [len(words[-1]) >= PREFIX_FROM]
     cursor.execute(SHARES_THROUGH_GIN, [CONFIG, words, prefixes])
-    rarest: dict[str, float] = {}
-    for table, _, share in cursor.fetchall():
-        rarest[table] = min(rarest.get(table, 1.0), share)
-    if not rarest:
+    found = cursor.fetchall()
+    if not found:
         return None
-    return {table for table, share in rarest.items() if share >= COMMON_SHARE}
+    share: dict[str, float] = {}
+    for table, _, word_share, _, _ in found:
+        share[table] = min(share.get(table, 1.0), word_share)
+    rows = {table: table_rows or 0.0 for table, _, _, table_rows, _ in found}
+    return Shares(share=share, rows=rows, clients=found[0][4])
+
+
+def _newest_way(*, scope: float, share: float, rows: float) -> str:
+    """Which way reads the fewest rows to find the newest CANDIDATES matches (see above).
+    `share` is at least what the GIN index found: more than CANDIDATES in scope."""
+    rows = max(rows, 1.0)
+    share = max(share, (CANDIDATES + 1) / (scope * rows))
+    reads = {
+        IN_ORDER: CANDIDATES / (scope * share),
+        BY_SCOPE: scope * rows,
+        BY_WORD: share * rows,
+    }
+    return min(reads, key=reads.__getitem__)
+
+
+def _scope(user: User, clients: int) -> float:
+    """The user's share of the clients (of their tickets, roughly)."""
+    visible = user.visible_clients()
+    if visible.every:
+        return 1.0
+    return min(1.0, max(len(visible.ids), 1) / max(clients, 1))
 
 
 def fulltext_candidates(
-    tickets: QuerySet, comments: QuerySet, terms: Terms
+    tickets: QuerySet, comments: QuerySet, terms: Terms, *, user: User
 ) -> tuple[list[tuple[int, float]], list[tuple[int, int, float]]]:
     """(ticket id, rank) of the matching tickets and (ticket id, comment id, rank) of the
     matching comments: all of them, or the CANDIDATES newest when there are more."""
@@ -227,20 +283,25 @@ def fulltext_candidates(
     }
     found: dict[str, list] = {}
     with transaction.atomic(using=tickets.db), connections[tickets.db].cursor() as cursor:
-        common = _common_tables(cursor, terms)
-        if common is None:
+        shares = _shares(cursor, terms)
+        if shares is None:
             transaction.set_rollback(True, using=tickets.db)
             return [], []
         for table, (matches, _) in sources.items():
-            if table not in common:
+            if not shares.common(table):
                 rows = list(matches.order_by()[: CANDIDATES + 1])
                 if len(rows) <= CANDIDATES:
                     found[table] = rows
-        if len(found) < len(sources):
-            cursor.execute(NEWEST_FIRST)
+        scope = _scope(user, shares.clients)
+        planned = None
         for table, (matches, newest) in sources.items():
-            if table not in found:
-                found[table] = list(matches.order_by(*newest)[:CANDIDATES])
+            if table in found:
+                continue
+            way = _newest_way(scope=scope, share=shares.share[table], rows=shares.rows[table])
+            if way != planned:
+                cursor.execute(_PLANNER, WAYS[way])
+                planned = way
+            found[table] = list(matches.order_by(*newest)[:CANDIDATES])
         # Nothing was written: rolling back ends the planner settings here, also when the
         # search runs inside a longer transaction (a savepoint's rollback undoes SET LOCAL).
         transaction.set_rollback(True, using=tickets.db)
@@ -259,10 +320,11 @@ def _every_word(words: tuple[str, ...], fields: tuple[str, ...]) -> Q:
 
 
 def fallback_candidates(
-    tickets: QuerySet, comments: QuerySet, terms: Terms
+    tickets: QuerySet, comments: QuerySet, terms: Terms, *, user: User | None = None
 ) -> tuple[list[tuple[int, float]], list[tuple[int, int, float]]]:
     """`fulltext_candidates` for a database without full-text search (SQLite): every word in
-    the subject or description (or in a comment), ranked subject, then description."""
+    the subject or description (or in a comment), ranked subject, then description. (`user`
+    only shares the signature: the querysets are scoped already.)"""
     ticket_ranks = (
         tickets.filter(_every_word(terms.words, ("subject", "description")))
         .annotate(

@@ -84,11 +84,23 @@ SCOPE = {
 }
 
 
+# The ways the newest matches of a common word are read (tickets/search.py, `_newest_way`).
+NEWEST_WAYS = [search.IN_ORDER, search.BY_SCOPE, search.BY_WORD]
+
+
+def _read_newest(monkeypatch, way: str) -> None:
+    """Every word counts as common, and its newest matches are read `way`."""
+    monkeypatch.setattr(search, "COMMON_SHARE", 0.0)
+    monkeypatch.setattr(search, "_newest_way", lambda **_: way)
+
+
 @pytest.mark.parametrize("role", sorted(SCOPE))
-@pytest.mark.parametrize("way", ["rare", "common", "fallback"])
+@pytest.mark.parametrize("way", ["rare", "common", *NEWEST_WAYS, "fallback"])
 def test_each_role_finds_its_scope_and_nothing_else(world, role, way, monkeypatch):
     if way == "common":  # read newest first, as a word in many rows is
         monkeypatch.setattr(search, "COMMON_SHARE", 0.0)
+    if way in NEWEST_WAYS:
+        _read_newest(monkeypatch, way)
     if way == "fallback":  # the SQLite way, on this database
         monkeypatch.setattr(search, "fulltext_candidates", search.fallback_candidates)
     user = world["people"][role]
@@ -242,22 +254,41 @@ def test_subject_then_description_then_replies_and_newest_first_among_equals(ran
     assert _order(staff, "firew") == [ticket.pk for ticket in expected]  # as it is typed
 
 
-def test_common_words_rank_the_same_way(ranked, monkeypatch):
-    """Read newest first through the b-tree indexes, as a word in 2 % of the rows is."""
+@pytest.mark.parametrize("way", NEWEST_WAYS)
+def test_common_words_rank_the_same_way(ranked, monkeypatch, way):
+    """Read newest first, as a word in 2 % of the rows is, whichever way."""
     staff, expected = ranked
-    monkeypatch.setattr(search, "COMMON_SHARE", 0.0)
+    _read_newest(monkeypatch, way)
     assert _order(staff) == [ticket.pk for ticket in expected]
 
 
-def test_beyond_the_candidates_the_newest_matches_are_ranked(ranked, monkeypatch):
+@pytest.mark.parametrize("way", NEWEST_WAYS)
+def test_beyond_the_candidates_the_newest_matches_are_ranked(ranked, monkeypatch, way):
     """More matches than CANDIDATES: the newest of them are ranked (here 2 tickets: the newer
     subject and the description; the older subject is left out), however they were read."""
     staff, expected = ranked
     newer_subject, _, in_description, in_reply = expected
     monkeypatch.setattr(search, "CANDIDATES", 2)
+    monkeypatch.setattr(search, "_newest_way", lambda **_: way)
     assert _order(staff) == [newer_subject.pk, in_description.pk, in_reply.pk]
     monkeypatch.setattr(search, "COMMON_SHARE", 0.0)
     assert _order(staff) == [newer_subject.pk, in_description.pk, in_reply.pk]
+
+
+def test_the_newest_are_read_the_way_that_reads_fewest_rows():
+    """A million rows: a common word seen by everyone or a tenth of the clients is read in
+    order (a few hundred rows); one client's, by its clients (a few thousand); a word in 0.5 %
+    of the rows, by the word (5,000 rows, not 40,000 newest first)."""
+    rows = 1_000_000
+    assert search._newest_way(scope=1.0, share=0.6, rows=rows) == search.IN_ORDER
+    assert search._newest_way(scope=0.1, share=0.6, rows=rows) == search.IN_ORDER
+    assert search._newest_way(scope=0.002, share=0.6, rows=rows) == search.BY_SCOPE
+    assert search._newest_way(scope=1.0, share=0.005, rows=rows) == search.BY_WORD
+    # Unknown to the statistics, yet more than CANDIDATES matches in one client's rows: at
+    # least that share of them.
+    assert search._newest_way(scope=0.002, share=0.0, rows=rows) == search.BY_SCOPE
+    # Never analyzed (no rows known): any way, without dividing by zero.
+    assert search._newest_way(scope=1.0, share=0.0, rows=0) in NEWEST_WAYS
 
 
 def test_the_fallback_ranks_the_same_way(ranked, monkeypatch):
@@ -283,7 +314,7 @@ def test_the_fallback_is_what_sqlite_runs(ranked):
         (expected[3].pk, search.COMMENT_RANK)
     ]
     if connection.vendor == "postgresql":
-        full = search.fulltext_candidates(tickets, comments, terms)
+        full = search.fulltext_candidates(tickets, comments, terms, user=staff)
         assert {pk for pk, _ in full[0]} == {pk for pk, _ in ticket_ranks}
         assert [row[:2] for row in full[1]] == [row[:2] for row in comment_ranks]
 
@@ -423,19 +454,50 @@ def test_the_planner_settings_end_with_the_search(ranked):
         pytest.skip("planner settings are PostgreSQL's")
     staff, _ = ranked
 
+    names = (
+        "enable_indexscan",
+        "enable_seqscan",
+        "enable_bitmapscan",
+        "enable_sort",
+        "enable_hashjoin",
+        "enable_mergejoin",
+        "max_parallel_workers_per_gather",
+        "jit",
+    )
+
     def settings():
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT current_setting('enable_indexscan'), current_setting('enable_seqscan'),"
-                " current_setting('enable_bitmapscan')"
-            )
+            cursor.execute("SELECT " + ", ".join("current_setting(%s)" for _ in names), list(names))
             return cursor.fetchone()
 
     before = settings()
-    for way in (1.0, 0.0):  # through the GIN index, then newest first
-        search.COMMON_SHARE, kept = way, search.COMMON_SHARE
+    assert before[:6] == ("on",) * 6
+    # Through the GIN index, then newest first each way.
+    for share, way in ((1.0, None), *((0.0, way) for way in NEWEST_WAYS)):
+        kept = search.COMMON_SHARE, search._newest_way
+        search.COMMON_SHARE = share
+        if way:
+            search._newest_way = lambda way=way, **_: way
         try:
             assert _order(staff)
         finally:
-            search.COMMON_SHARE = kept
-        assert settings() == before == ("on", "on", "on")
+            search.COMMON_SHARE, search._newest_way = kept
+        assert settings() == before
+
+
+@pytest.mark.postgres
+def test_the_search_indexes_keep_no_pending_list():
+    """Migration 0029: the GIN indexes take each entry at once (no pending list that every
+    search would read), and the (created_at, client_id) index of scoped newest-first reads
+    exists."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the indexes are PostgreSQL's")
+    indexes = ["ticket_search_vector_idx", "comment_search_vector_idx", "ticket_created_client_idx"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)", [indexes]
+        )
+        options = dict(cursor.fetchall())
+    assert options["ticket_search_vector_idx"] == ["fastupdate=off"]
+    assert options["comment_search_vector_idx"] == ["fastupdate=off"]
+    assert "ticket_created_client_idx" in options
