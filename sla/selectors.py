@@ -1,9 +1,12 @@
 """Reads of calendars and policies, and the bridge from stored rows to the pure engines."""
 
+import copy
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, QuerySet
+from django.db import connection
+from django.db.models import Count, QuerySet, TextField
+from django.db.models.expressions import RawSQL
 
 from sla import calendar as engine
 from sla.clock import Target
@@ -125,6 +128,48 @@ def _target_row(policy: SLAPolicy, priority: str) -> SLATarget:
         if target.priority == priority:
             return target
     raise SLATarget.DoesNotExist(f"{policy} has no target for {priority}.")
+
+
+# Policies with their targets by id, each kept with the digest of the rows it was read from
+# (see policy_digest): a process reads a policy's targets again only when they changed.
+_POLICY_CACHE: dict[int, tuple[str, SLAPolicy]] = {}
+_POLICY_CACHE_SIZE = 64
+
+# Everything a policy's new clocks are computed from, as text: its own row, its targets and
+# every calendar's row (engines are cached by the calendar's updated_at, which every rule
+# change moves). A digest of the rows rather than a stamp that writers bump: it changes
+# whoever changes them (a service, the admin, a shell), so a cached policy cannot outlive them.
+_POLICY_DIGEST_SQL = """md5(
+    (SELECT p::text FROM sla_slapolicy p WHERE p.id = {policy})
+    || coalesce((SELECT string_agg(t::text, ';' ORDER BY t.id)
+                 FROM sla_slatarget t WHERE t.policy_id = {policy}), '')
+    || coalesce((SELECT string_agg(c::text, ';' ORDER BY c.id)
+                 FROM sla_businesscalendar c), ''))"""
+
+
+def policy_digest(policy_column: str) -> RawSQL | None:
+    """An expression for a query over SLAPolicy: the digest of the policy of `policy_column`
+    (a quoted column of that query) for `policy_with_targets_cached`. None where the database
+    cannot compute one (SQLite): the policy is then read each time."""
+    if connection.vendor != "postgresql":
+        return None
+    sql = _POLICY_DIGEST_SQL.format(policy=policy_column)
+    return RawSQL(sql, (), output_field=TextField())  # noqa: S611 (our SQL, no input)
+
+
+def policy_with_targets_cached(*, policy_id: int, digest: str | None) -> SLAPolicy:
+    """The policy with its targets and calendars, as `with_targets()` reads it: from this
+    process's cache when the rows still have `digest`, else read (two queries) and kept. A
+    copy each time, so that what a caller sets on it stays with that caller."""
+    cached = _POLICY_CACHE.get(policy_id)
+    if digest is None or cached is None or cached[0] != digest:
+        policy = SLAPolicy.objects.with_targets().get(pk=policy_id)
+        if digest is None:
+            return policy
+        if len(_POLICY_CACHE) >= _POLICY_CACHE_SIZE:
+            _POLICY_CACHE.clear()
+        cached = _POLICY_CACHE[policy_id] = (digest, policy)
+    return copy.copy(cached[1])
 
 
 def calendar_list() -> QuerySet[BusinessCalendar]:

@@ -5,12 +5,12 @@ alerts) by the same rules, with the same number of statements whatever their num
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import IntegerField, Q, Subquery, Value
+from django.db.models import IntegerField, Q, Subquery, TextField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -18,12 +18,13 @@ from contracts.selectors import contracts_active_on
 from msp.choices import Tier
 from msp.models import Asset, Client, Contact, Site, Team, User
 from msp.text import one_line
+from sla import selectors as sla_selectors
 from sla.models import SLAClock, SLAPolicy
 from sla.ticket_clocks import TicketClocks, sla_clocks_start
 from tickets import selectors
 from tickets.choices import EventKind, Impact, TicketSource, TicketType, Urgency
 from tickets.models import PriorityMatrixCell, Ticket, TimelineEvent
-from tickets.services.write import TicketWrite, user_serves_client
+from tickets.services.write import TicketWrite, rows_insert, user_serves_client
 from tickets.webhooks import ticket_events_emit
 
 # Related rows are objects the caller already holds, and the table's check constraints hold
@@ -210,11 +211,11 @@ def tickets_open(*, new: list[NewTicket], at: datetime | None = None) -> list[Ti
         write.summarise()
         tickets.append(ticket)
         writes.append(write)
-    _insert_many(Ticket, tickets)
+    rows_insert(Ticket, tickets)
     for write in writes:
         for row in write.clocks.rows:
             row.ticket = write.ticket  # now with its id
-    _insert_many(SLAClock, [row for write in writes for row in write.clocks.rows])
+    rows_insert(SLAClock, [row for write in writes for row in write.clocks.rows])
     created = [
         TimelineEvent(
             ticket=ticket,
@@ -226,7 +227,7 @@ def tickets_open(*, new: list[NewTicket], at: datetime | None = None) -> list[Ti
         )
         for ticket, write in zip(tickets, writes, strict=True)
     ]
-    _insert_many(TimelineEvent, created)
+    rows_insert(TimelineEvent, created)
     ticket_events_emit(created)
     return tickets
 
@@ -282,51 +283,6 @@ _CLOCK_VALUES = [
 ]
 
 
-def _insert_many(model, rows: list) -> None:
-    """`bulk_create` for new rows of plain values, in one INSERT ... RETURNING id. Django's
-    runs every value through its expression machinery, which was most of the time of opening
-    a group of alert tickets; here a value psycopg2 takes as it is (None, int, str, bool, an
-    aware datetime) goes as it is, any other through its field's own preparation."""
-    if not rows:
-        return
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    # auto_now fields (updated_at) are set by pre_save, as on any save.
-    stamped = [field for field in fields if getattr(field, "auto_now", False)]
-    params = []
-    for row in rows:
-        for field in stamped:
-            field.pre_save(row, add=True)
-        for field in fields:
-            value = getattr(row, field.attname)
-            kind = type(value)
-            if not (
-                value is None
-                or kind in (int, str, bool)
-                or (kind is datetime and value.tzinfo is not None)
-            ):
-                value = field.get_db_prep_save(value, connection)
-            params.append(value)
-    quote = connection.ops.quote_name
-    one = f"({', '.join(['%s'] * len(fields))})"
-    columns = ", ".join(quote(field.column) for field in fields)
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608 (our names)
-    size = max(connection.ops.bulk_batch_size(fields, rows), 1)
-    width = len(fields)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
-            cursor.execute(
-                f"{head}{', '.join([one] * len(batch))} RETURNING {quote(model._meta.pk.column)}",
-                params[start * width : (start + len(batch)) * width],
-            )
-            # PostgreSQL returns the rows of a multi-row INSERT in the order given (Django's
-            # bulk_create relies on it too).
-            for row, (pk,) in zip(batch, cursor.fetchall(), strict=True):
-                row.pk = pk
-                row._state.adding = False
-                row._state.db = connection.alias
-
-
 def _keep_clocks(ticket: Ticket, rows: list[SLAClock]) -> None:
     """The new ticket's clocks, kept on it as a prefetch would (in the model's order)."""
     clocks = SLAClock.objects.filter(ticket=ticket)
@@ -352,39 +308,121 @@ def _terms_of_one(
     cell: tuple[str, str],
 ) -> tuple[Terms, str]:
     """The terms of one client's new ticket and the matrix's priority for its impact and
-    urgency: one query for the policy with everything else as subqueries, one for its targets.
-    The SLA is the engagement: the client's active contract decides the policy, and both are
-    fixed at creation; without a contract the default policy applies."""
+    urgency: one query for the policy's id and digest with everything else as subqueries; the
+    policy with its targets comes from the process's cache while its digest holds (else two
+    more queries). The SLA is the engagement: the client's active contract decides the policy,
+    and both are fixed at creation; without a contract the default policy applies."""
     impact, urgency = cell
-    contract = contracts_active_on(on=_local_date(client, at)).filter(client_id=client.pk)
+    values = {
+        "client_id": client.pk,
+        "on": _local_date(client, at),
+        "policy_id": sla_policy.pk if sla_policy is not None else None,
+        "tier": tier,
+        "impact": impact,
+        "urgency": urgency,
+    }
+    query = _TERMS_QUERIES.get((sla_policy is not None, tier is not None))
+    if query is None:
+        query = _TERMS_QUERIES[(sla_policy is not None, tier is not None)] = _PreparedQuery(
+            _terms_query, values
+        )
+    row = query.first(values)
+    if row is None:  # no policy applies: the ticket is refused, so this is rare
+        contract = contracts_active_on(on=values["on"]).filter(client_id=client.pk)
+        team = Team.objects.filter(tier=tier).order_by("name").values_list("pk", flat=True)
+        terms = Terms(
+            contract_id=contract.values_list("pk", flat=True).first(),
+            policy=None,
+            team_id=team.first() if tier else None,
+        )
+        return terms, selectors.priority_from_matrix(impact=impact, urgency=urgency)
+    policy_id, digest, contract_id, team_id, priority = row
+    policy = sla_selectors.policy_with_targets_cached(policy_id=policy_id, digest=digest)
+    matrix_priority = priority or selectors.DEFAULT_MATRIX[(impact, urgency)]
+    return Terms(contract_id, policy, team_id), matrix_priority
+
+
+def _terms_query(*, client_id, on, policy_id, tier, impact, urgency):
+    """The policy (its id and digest), contract, team and matrix cell of a new ticket."""
+    contract = contracts_active_on(on=on).filter(client_id=client_id)
     chosen = Coalesce(
         Subquery(contract.values("sla_policy_id")[:1]), Subquery(_default_policy_id())
     )
-    if sla_policy is not None:
-        chosen = Value(sla_policy.pk)
+    if policy_id is not None:
+        chosen = Value(policy_id)
     team = Team.objects.filter(tier=tier).order_by("name").values("pk")[:1] if tier else None
     cells = PriorityMatrixCell.objects.filter(impact=impact, urgency=urgency)
-    policy = (
-        SLAPolicy.objects.with_targets()
-        .filter(pk=chosen)
+    digest = sla_selectors.policy_digest('"sla_slapolicy"."id"')
+    return (
+        SLAPolicy.objects.filter(pk=chosen)
         .annotate(
+            opening_digest=digest if digest is not None else Value(None, TextField()),
             opening_contract_id=Subquery(contract.values("pk")[:1]),
             opening_team_id=(
                 Subquery(team) if team is not None else Value(None, output_field=IntegerField())
             ),
             opening_priority=Subquery(cells.values("priority")[:1]),
         )
-        .first()
-    )
-    if policy is None:  # no policy applies: the ticket is refused, so this is rare
-        terms = Terms(
-            contract_id=contract.values_list("pk", flat=True).first(),
-            policy=None,
-            team_id=next(iter(team), {}).get("pk") if team is not None else None,
+        .values_list(
+            "pk", "opening_digest", "opening_contract_id", "opening_team_id", "opening_priority"
         )
-        return terms, selectors.priority_from_matrix(impact=impact, urgency=urgency)
-    matrix_priority = policy.opening_priority or selectors.DEFAULT_MATRIX[(impact, urgency)]
-    return Terms(policy.opening_contract_id, policy, policy.opening_team_id), matrix_priority
+        .order_by()[:1]
+    )
+
+
+class _PreparedQuery:
+    """A query compiled once per process, run with new values: building and compiling the
+    terms query through the ORM was the largest part of opening a ticket's time.
+
+    `build(**values)` makes the queryset; it is compiled once with stand-in values, each
+    found again among the compiled parameters by identity of value and type, and later runs
+    put the real values in their places (a value may appear more than once)."""
+
+    def __init__(self, build, values: dict):
+        stand_ins = {
+            name: _stand_in(index, value) for index, (name, value) in enumerate(values.items())
+        }
+        queryset = build(**stand_ins)
+        sql, params = queryset.query.sql_with_params()
+        by_value = {
+            (type(stand_in), stand_in): name
+            for name, stand_in in stand_ins.items()
+            if stand_in is not None
+        }
+        self.slots = [by_value.get((type(param), param)) for param in params]
+        missing = set(by_value.values()) - set(self.slots)
+        if missing:  # a value the query does not use as a plain parameter
+            raise ValueError(f"Cannot prepare the query: {sorted(missing)} not found.")
+        self.sql = sql
+        self.constants = list(params)
+
+    def first(self, values: dict):
+        params = [
+            self.constants[index] if name is None else values[name]
+            for index, name in enumerate(self.slots)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            return cursor.fetchone()
+
+
+_TERMS_QUERIES: dict[tuple[bool, bool], _PreparedQuery] = {}
+
+
+def _stand_in(index: int, value):
+    """A value of the type of `value` that no real query uses, distinct for each `index`
+    (None stays None: it shapes the query instead)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError("No stand-in for a bool: it would equal 0 or 1.")
+    if isinstance(value, int):
+        return -7_300_000 - index  # ids are positive
+    if isinstance(value, date):
+        return date(1, 1, 1) + timedelta(days=index)
+    if isinstance(value, str):
+        return f"\x1f{index}"  # a control character: no choice or name holds one
+    raise TypeError(f"No stand-in for a {type(value).__name__}.")
 
 
 @dataclass(frozen=True)
