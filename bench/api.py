@@ -169,6 +169,58 @@ def queries_per_create(token: str, client_id: int) -> int:
     return len([q for q in captured if q["sql"] not in ("BEGIN", "COMMIT")])
 
 
+def creates_in_process(token: str, client_ids: list[int], count: int, profile: str = "") -> dict:
+    """Ticket creation through the API in this process (the test client, one persistent
+    connection): CPU and wall milliseconds per create, so that a change can be judged on a
+    machine shared with other work. With `profile`, cProfile's stats go to that file."""
+    import cProfile
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    # One connection kept across requests, as a deployment with DATABASE_CONN_MAX_AGE does:
+    # what is measured is the create, not the connection's set-up.
+    connection.close()
+    connection.settings_dict["CONN_MAX_AGE"] = 600
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    run = f"{time.time():.0f}"
+
+    def body(n: int) -> dict:
+        return {
+            "client": client_ids[n % len(client_ids)],
+            "subject": f"In-process bench {run}-{n}",
+            "impact": "medium",
+            "urgency": "high",
+        }
+
+    for n in range(20):  # warm caches, imports and the connection
+        client.post("/api/v1/tickets/", body(n), format="json")
+    with CaptureQueriesContext(connection) as captured:
+        client.post("/api/v1/tickets/", body(20), format="json")
+    queries = len([q for q in captured if q["sql"] not in ("BEGIN", "COMMIT")])
+    profiler = cProfile.Profile(time.process_time) if profile else None  # CPU time
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for n in range(count):
+        if client.post("/api/v1/tickets/", body(21 + n), format="json").status_code != 201:
+            raise SystemExit("a create failed")
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    cpu_ms = (time.process_time() - cpu) * 1000 / count
+    wall_ms = (time.perf_counter() - wall) * 1000 / count
+    print(
+        f"  ticket creation in-process: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall a create "
+        f"({queries} queries, {count} creates)"
+    )
+    return record(
+        "ticket creation (in-process, CPU ms)", p50_ms=cpu_ms, queries=queries, rows=count
+    )
+
+
 GROUP_SIZE = 50
 
 
@@ -254,6 +306,38 @@ def alert_groups(port: int, token: str, client_ids: list[int], seconds: float) -
     return measured
 
 
+def creations(port: int, token: str, client_ids: list[int], seconds: float) -> list[dict]:
+    """Ticket creation over HTTP with two and with four concurrent clients."""
+
+    def create(worker: int, n: int) -> bool:
+        body = {
+            "client": client_ids[(worker * 7 + n) % len(client_ids)],
+            "subject": f"Bench ticket {worker}-{n}",
+            "impact": "medium",
+            "urgency": "high",
+        }
+        return request(port, "POST", "/api/v1/tickets/", token, body)[0] == 201
+
+    create_queries = queries_per_create(token, client_ids[0])
+    measured = []
+    for workers in (2, 4):
+        created = concurrently(workers, seconds, create)
+        print(
+            f"  ticket creation, {workers} clients: {created / seconds:,.0f}/s "
+            f"({create_queries} queries each)"
+        )
+        measured.append(
+            record(
+                f"ticket creation, {workers} clients",
+                queries=create_queries,
+                rows=created,
+                throughput=created / seconds,
+                unit="tickets/s",
+            )
+        )
+    return measured
+
+
 def emails_per_second() -> dict:
     from tickets.intake.email_parse import UnreadableEmail, parse_email
 
@@ -275,9 +359,18 @@ def emails_per_second() -> dict:
 
 
 def run(
-    *, tickets: int = 100_000, requests: int = 300, seconds: float = 20, conn_max_age: int = 0
+    *,
+    tickets: int = 100_000,
+    requests: int = 300,
+    seconds: float = 20,
+    conn_max_age: int = 0,
+    creates_only: bool = False,
+    in_process: int = 0,
+    profile: str = "",
 ) -> list[dict]:
-    """Measure the API over HTTP; print the figures as they come and return them as records."""
+    """Measure the API over HTTP; print the figures as they come and return them as records.
+    `creates_only`: ticket creation alone; `in_process`: that many creates measured in this
+    process first (CPU per create, see creates_in_process)."""
     database = workspace.open_database(tickets, conn_max_age=conn_max_age)
 
     from msp.models import Asset, Client, User
@@ -287,12 +380,20 @@ def run(
     technician = User.objects.get(email="tech-l1-0@bench.msp")
     _, token = api_token_create(user=technician, name="bench", scope="write")
     print(f"{Ticket.objects.count():,} tickets in {database}")
-    measured = queries_per_list(token)
+    client_ids = list(Client.objects.order_by("pk").values_list("pk", flat=True)[:50])
+    measured = []
+    if in_process:
+        measured.append(creates_in_process(token, client_ids, in_process, profile))
+    if seconds <= 0:  # in-process only
+        return measured
+    if not creates_only:
+        measured += queries_per_list(token)
 
     port = free_port()
     server = start_gunicorn(database, port, conn_max_age)
     try:
-        client_ids = list(Client.objects.order_by("pk").values_list("pk", flat=True)[:50])
+        if creates_only:
+            return measured + creations(port, token, client_ids, seconds)
         print("Ticket list over HTTP (gunicorn, 2 workers, loopback, one client at a time):")
         lists = [
             ("newest 50", ["/api/v1/tickets/"]),
@@ -307,32 +408,7 @@ def run(
             ),
         ]
         measured += [latency(label, port, token, paths, requests) for label, paths in lists]
-
-        def create(worker: int, n: int) -> bool:
-            body = {
-                "client": client_ids[(worker * 7 + n) % len(client_ids)],
-                "subject": f"Bench ticket {worker}-{n}",
-                "impact": "medium",
-                "urgency": "high",
-            }
-            return request(port, "POST", "/api/v1/tickets/", token, body)[0] == 201
-
-        create_queries = queries_per_create(token, client_ids[0])
-        for workers in (2, 4):
-            created = concurrently(workers, seconds, create)
-            print(
-                f"  ticket creation, {workers} clients: {created / seconds:,.0f}/s "
-                f"({create_queries} queries each)"
-            )
-            measured.append(
-                record(
-                    f"ticket creation, {workers} clients",
-                    queries=create_queries,
-                    rows=created,
-                    throughput=created / seconds,
-                    unit="tickets/s",
-                )
-            )
+        measured += creations(port, token, client_ids, seconds)
 
         assets = list(
             Asset.objects.filter(client_id__in=client_ids)
@@ -386,12 +462,26 @@ def main() -> None:
         default=0,
         help="seconds gunicorn's workers keep their database connection (0: one per request)",
     )
+    parser.add_argument(
+        "--creates-only", action="store_true", help="measure ticket creation alone over HTTP"
+    )
+    parser.add_argument(
+        "--in-process",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first time N creates in this process (CPU ms per create)",
+    )
+    parser.add_argument("--profile", default="", help="cProfile stats of the in-process creates")
     options = parser.parse_args()
     run(
         tickets=options.tickets,
         requests=options.requests,
         seconds=options.seconds,
         conn_max_age=options.conn_max_age,
+        creates_only=options.creates_only,
+        in_process=options.in_process,
+        profile=options.profile,
     )
 
 
