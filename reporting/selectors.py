@@ -91,7 +91,10 @@ def sla_risk(*, clients, now: datetime, day_start: datetime, month: Period) -> d
     )
     # The report's scope, its contracts found in the same query (as subqueries).
     contracts = contracts_active_on(on=month.end_day - timedelta(days=1)).filter(client__in=clients)
-    # Each client's month in its own zone is the same local days for all: the roll-ups.
+    # Each client's month in its own zone is the same local days for all: the roll-ups,
+    # summed per client first and named after (a join before grouping would carry the names
+    # through every roll-up row of the month).
+    client = Client.objects.filter(pk=OuterRef("client_id")).order_by()
     rolled_up = (
         clocks_rolled_up(
             first_day=month.first_day,
@@ -101,15 +104,16 @@ def sla_risk(*, clients, now: datetime, day_start: datetime, month: Period) -> d
                 "pk"
             ),
         )
-        .values("client__slug", "client__name")
+        .values("client_id")
         .annotate(met=Sum("met"), breached=Sum("breached"))
         .filter(Q(met__gt=0) | Q(breached__gt=0))
-        .order_by("client__slug", "client__name")
+        .annotate(slug=Subquery(client.values("slug")), name=Subquery(client.values("name")))
+        .order_by("slug", "name")
     )
     compliance = [
         {
-            "slug": row["client__slug"],
-            "client": row["client__name"],
+            "slug": row["slug"],
+            "client": row["name"],
             "met": row["met"],
             "breached": row["breached"],
             "share": compliance_share(row["met"], row["met"] + row["breached"]),
