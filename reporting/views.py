@@ -207,6 +207,13 @@ def _account_rows(accounts: list[selectors.Account]) -> list[dict]:
             mark_safe(sent),  # noqa: S308
         )
 
+    shown_hours: dict[tuple, str] = {}  # floatformat is slow, and blocks are mostly alike
+
+    def hours(value, places: int) -> str:
+        if (value, places) not in shown_hours:
+            shown_hours[value, places] = floatformat(value, places)
+        return shown_hours[value, places]
+
     rows = []
     for account in accounts:
         contract, evaluation = account.contract, account.last_evaluation
@@ -255,12 +262,12 @@ def _account_rows(accounts: list[selectors.Account]) -> list[dict]:
             )
         )
         used, block = account.figure("hours_used"), account.figure("block_hours")
-        hours_cell = (floatformat(used.value if used else "", 1) or "0") + " h"
+        hours_cell = (hours(used.value if used else "", 1) or "0") + " h"
         if block:
             hours_cell = format_html(
                 '{} <small class="text-secondary">of {}</small>',
                 hours_cell,
-                floatformat(block.value, 0),
+                hours(block.value, 0),
             )
         ladder_cell = (
             format_html(
