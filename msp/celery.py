@@ -119,6 +119,12 @@ def _install_beat_schedule(sender: Celery, **kwargs) -> None:
             "task": "reporting.invoice_run",
             "schedule": crontab(minute=30, hour=13, day_of_month=1),
         },
+        # Invoice runs asked for while the broker was down, or whose worker died.
+        "invoice-runs-resume": {
+            "task": "reporting.invoice_runs_resume",
+            "schedule": 60.0,
+            "options": {"expires": 60.0},
+        },
         # Outbound webhooks whose delivery is due again (back-off), and the delivery log
         # trimmed of finished deliveries once a night.
         "webhook-retry": {

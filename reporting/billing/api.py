@@ -13,6 +13,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -200,10 +201,20 @@ class RunSerializer(serializers.Serializer):
 
 
 class InvoiceRunSerializer(serializers.ModelSerializer):
+    state = serializers.CharField(help_text="queued, running or finished.")
+    errors = serializers.SerializerMethodField(help_text="Clients not billed, and why.")
+
     class Meta:
         model = InvoiceRun
-        fields = ["id", "month", "created", "updated", "unchanged", "errors", "finished_at"]
+        fields = [
+            "id", "month", "state", "client_ids", "created_at", "started_at", "finished_at",
+            "created", "updated", "unchanged", "errors",
+        ]  # fmt: skip
         read_only_fields = fields
+
+    def get_errors(self, run) -> list[dict]:
+        visible = self.context["visible_client_ids"]
+        return [error for error in run.errors if error.get("client") in visible]
 
 
 class VoidReasonSerializer(serializers.Serializer):
@@ -255,24 +266,38 @@ class InvoiceViewSet(
             self.get_serializer(self.get_queryset().get(pk=invoice.pk)).data, status=code
         )
 
+    def _run_answer(self, run, code=status.HTTP_200_OK):
+        visible = set(Client.objects.for_user(self.request.user).values_list("pk", flat=True))
+        data = InvoiceRunSerializer(run, context={"visible_client_ids": visible}).data
+        return Response(data, status=code)
+
     @extend_schema(
         request=RunSerializer,
-        responses={201: InvoiceRunSerializer},
+        responses={202: InvoiceRunSerializer},
         examples=[OpenApiExample("October", value={"month": "2026-10"}, request_only=True)],
     )
     @action(detail=False, methods=["post"])
     def run(self, request):
         """Bill the month that ended: a draft invoice per client, currency and period ending
-        with it; drafts are recomputed, reviewed and finalised ones left alone."""
+        with it; drafts are recomputed, reviewed and finalised ones left alone. The run is
+        queued for a worker (202): read `runs/{id}/` until its state is `finished`."""
         self._staff_only()
         data = valid_data(RunSerializer, request)
         clients = data.get("clients")
-        run = services.invoice_run_create(
+        run = services.invoice_run_request(
             month=data["month"],
             by=request.user,
             client_ids=[c.pk for c in clients] if clients else None,
         )
-        return Response(InvoiceRunSerializer(run).data, status=status.HTTP_201_CREATED)
+        return self._run_answer(run, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=InvoiceRunSerializer)
+    @action(detail=False, methods=["get"], url_path=r"runs/(?P<run_id>[0-9]+)")
+    def run_detail(self, request, run_id=None):
+        """An invoice run: queued, running or finished, what it made and what it could not
+        bill (for the clients you see)."""
+        self._staff_only()
+        return self._run_answer(get_object_or_404(InvoiceRun, pk=run_id))
 
     @extend_schema(request=None, responses=InvoiceSerializer)
     @action(detail=True, methods=["post"])

@@ -148,6 +148,12 @@ class InvoiceRun(TimeStampedModel):
         related_name="+",
         help_text="Blank: the schedule.",
     )
+    client_ids = models.JSONField(
+        null=True, blank=True, help_text="The clients asked for; blank: every client billed."
+    )
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker took it; blank: still queued."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
@@ -161,6 +167,12 @@ class InvoiceRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Invoice run for {self.month:%Y-%m}"
+
+    @property
+    def state(self) -> str:
+        if self.finished_at:
+            return "finished"
+        return "running" if self.started_at else "queued"
 
 
 class InvoiceQuerySet(ClientScopedQuerySet):

@@ -10,10 +10,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from contracts.choices import ContractType, PricingModel
@@ -780,18 +781,55 @@ def _bill_client(
     return outcome
 
 
+INVOICE_RUN_TASK = "reporting.invoice_run"
+# A run taken by a worker that has not finished by then is taken again (the worker died): a
+# run over 500 clients takes a minute or two.
+INVOICE_RUN_STALE = timedelta(minutes=15)
+
+
 def invoice_run_create(
     *, month: date, now: datetime | None = None, by=None, client_ids=None
 ) -> InvoiceRun:
-    """Bill the month that ended on `month`'s last day: for each client, one draft invoice per
+    """Bill the month now, in this process (the schedule, the demo, scripts)."""
+    run = _invoice_run_new(month=month, by=by, client_ids=client_ids)
+    return invoice_run_execute(run=run, now=now)
+
+
+def invoice_run_request(*, month: date, by=None, client_ids=None) -> InvoiceRun:
+    """Queue a run for a worker (pages and the API: a run over hundreds of clients outlasts a
+    web request). If the broker is down, `invoice_runs_resume` takes it on its next beat."""
+    run = _invoice_run_new(month=month, by=by, client_ids=client_ids)
+    transaction.on_commit(
+        lambda: current_app.send_task(INVOICE_RUN_TASK, kwargs={"run_id": run.pk}), robust=True
+    )
+    return run
+
+
+def _invoice_run_new(*, month: date, by, client_ids) -> InvoiceRun:
+    billing_permission_check(user=by)
+    return InvoiceRun.objects.create(
+        month=month.replace(day=1),
+        started_by=by,
+        client_ids=sorted(client_ids) if client_ids is not None else None,
+    )
+
+
+def invoice_run_execute(*, run: InvoiceRun, now: datetime | None = None) -> InvoiceRun:
+    """Bill the run's month that ended on its last day: for each client, one draft invoice per
     currency and billing period closing with that month (monthly contracts every month,
     quarterly ones after each quarter, annual ones after December), one transaction per
     client. Running it again recomputes drafts and leaves reviewed and finalised invoices as
-    they are; nothing is billed twice (docs/billing.md)."""
-    billing_permission_check(user=by)
+    they are; nothing is billed twice (docs/billing.md). A run another worker holds, or one
+    finished, is left alone."""
     now = now or timezone.now()
-    month = month.replace(day=1)
-    run = InvoiceRun.objects.create(month=month, started_by=by)
+    taken = InvoiceRun.objects.filter(pk=run.pk, finished_at__isnull=True).filter(
+        Q(started_at__isnull=True) | Q(started_at__lt=timezone.now() - INVOICE_RUN_STALE)
+    )
+    if not taken.update(started_at=timezone.now()):
+        run.refresh_from_db()
+        return run
+    run.refresh_from_db()
+    by, client_ids, month = run.started_by, run.client_ids, run.month
     month_end = add_months(month, 1)
     year_start = add_months(month_end, -12)
     contracts_by_client: dict[int, list] = defaultdict(list)
@@ -812,6 +850,7 @@ def invoice_run_create(
     if by is not None and by.role != UserRole.ADMIN:
         mine = set(Client.objects.for_user(by).values_list("pk", flat=True))
         contracts_by_client = {k: v for k, v in contracts_by_client.items() if k in mine}
+    run.created = run.updated = run.unchanged = 0
     errors = []
     for client_id in sorted(contracts_by_client):
         try:
@@ -832,6 +871,22 @@ def invoice_run_create(
     run.finished_at = timezone.now()
     run.save(update_fields=["created", "updated", "unchanged", "errors", "finished_at"])
     return run
+
+
+def invoice_runs_resume(*, now: datetime | None = None) -> int:
+    """Runs queued but never taken (the broker was down when they were asked for) or taken by
+    a worker that died: run them now. How many were run."""
+    now = now or timezone.now()
+    waiting = InvoiceRun.objects.filter(
+        finished_at__isnull=True, created_at__gte=now - timedelta(days=1)
+    ).filter(
+        Q(started_at__isnull=True, created_at__lt=now - timedelta(minutes=1))
+        | Q(started_at__lt=now - INVOICE_RUN_STALE)
+    )
+    ran = 0
+    for run in waiting.order_by("pk"):
+        ran += invoice_run_execute(run=run).finished_at is not None
+    return ran
 
 
 # Lifecycle --------------------------------------------------------------------------------

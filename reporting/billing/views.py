@@ -318,7 +318,8 @@ class InvoiceRunView(BillingRequiredMixin, View):
         if not form.is_valid():
             return self._page(request, form, status=400)
         clients = form.cleaned_data["clients"]
-        run = services.invoice_run_create(
+        # Queued for a worker: a run over hundreds of clients outlasts a web request.
+        run = services.invoice_run_request(
             month=form.cleaned_data["month"],
             by=request.user,
             client_ids=[c.pk for c in clients] if clients else None,
@@ -327,7 +328,8 @@ class InvoiceRunView(BillingRequiredMixin, View):
 
 
 class InvoiceRunDetailView(BillingRequiredMixin, View):
-    """What a run made, updated and left alone, and the clients it could not bill (why)."""
+    """What a run made, updated and left alone, and the clients it could not bill (why); while
+    it is queued or running, the page reloads itself every few seconds."""
 
     def get(self, request, pk: int):
         run = get_object_or_404(InvoiceRun.objects.select_related("started_by"), pk=pk)

@@ -15,8 +15,16 @@ from django.test.utils import CaptureQueriesContext
 from contracts.choices import PricingModel
 from contracts.models import ServiceLine
 from msp.models import OutboxMessage
+from reporting.billing import services
 from reporting.billing.api import BILLING_ROUTES
-from reporting.billing.models import AccountingExport, HourlyRate, Invoice, SpendRecord, TaxRate
+from reporting.billing.models import (
+    AccountingExport,
+    HourlyRate,
+    Invoice,
+    InvoiceRun,
+    SpendRecord,
+    TaxRate,
+)
 from reporting.billing.services import invoice_run_create
 from tests.factories import ClientUserFactory, StaffFactory, TeamFactory
 from tests.reporting.billing_world import billed_client, final_invoice
@@ -110,7 +118,14 @@ def test_run_review_finalise_credit_note_and_void(admin_user, api_as):
     answer = client.post(
         "/api/v1/invoices/run/", {"month": "2026-03", "clients": [customer.pk]}, format="json"
     )
-    assert answer.status_code == 201 and answer.json()["created"] == 1
+    assert answer.status_code == 202
+    queued = answer.json()
+    assert (queued["state"], queued["client_ids"]) == ("queued", [customer.pk])
+    run_url = f"/api/v1/invoices/runs/{queued['id']}/"
+    assert client.get(run_url).json()["state"] == "queued"
+    services.invoice_run_execute(run=InvoiceRun.objects.get(pk=queued["id"]))  # the worker
+    done = client.get(run_url).json()
+    assert (done["state"], done["created"], done["errors"]) == ("finished", 1, [])
     invoice = Invoice.objects.get(client=customer)
     assert client.post(f"/api/v1/invoices/{invoice.pk}/finalise/").status_code == 409
     assert client.post(f"/api/v1/invoices/{invoice.pk}/review/").json()["status"] == "reviewed"

@@ -4,7 +4,7 @@ and full, their totals and taxes), void and what it releases, who may do what, t
 and the scheduled run."""
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -267,6 +267,64 @@ def test_the_task_bills_last_month_and_the_beat_runs_it_on_the_first():
     entry = app.conf.beat_schedule["invoice-run"]
     assert entry["task"] == "reporting.invoice_run"
     assert entry["schedule"].day_of_month == {1} and entry["schedule"].hour == {13}
+
+
+@pytest.mark.django_db
+def test_a_run_asked_for_goes_to_a_worker_after_commit_and_is_carried_out_once(
+    admin_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    from reporting.billing import services
+    from reporting.tasks import invoice_run_task
+
+    client = _billed_client()
+    sent = []
+
+    class Broker:
+        def send_task(self, name, kwargs):
+            sent.append((name, kwargs))
+
+    monkeypatch.setattr(services, "current_app", Broker())
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.invoice_run_request(
+            month=date(2026, 3, 1), by=admin_user, client_ids=[client.pk]
+        )
+        assert sent == []  # not before the run's row is committed
+    assert sent == [("reporting.invoice_run", {"run_id": run.pk})]
+    assert (run.state, Invoice.objects.count()) == ("queued", 0)
+    assert invoice_run_task(run_id=run.pk) == 1
+    run.refresh_from_db()
+    assert (run.state, run.created) == ("finished", 1)
+    billed = Invoice.objects.get().updated_at
+    assert invoice_run_task(run_id=run.pk) == 1  # delivered twice: done once
+    assert Invoice.objects.get().updated_at == billed
+    assert invoice_run_task(run_id=run.pk + 1000) == 0  # gone: nothing to do
+
+
+@pytest.mark.django_db
+def test_runs_lost_on_the_way_to_a_worker_are_resumed_by_the_beat(admin_user):
+    import time_machine
+
+    from msp.celery import _install_beat_schedule, app
+    from reporting.billing.models import InvoiceRun
+    from reporting.billing.services import invoice_run_request, invoice_runs_resume
+
+    first, second, third = _billed_client(), _billed_client(), _billed_client()
+    with time_machine.travel(AT, tick=False):
+        invoice_run_request(month=date(2026, 3, 1), by=admin_user, client_ids=[first.pk])
+        held = invoice_run_request(month=date(2026, 3, 1), by=admin_user, client_ids=[second.pk])
+        dead = invoice_run_request(month=date(2026, 3, 1), by=admin_user, client_ids=[third.pk])
+        assert invoice_runs_resume() == 0  # just asked for: its task may be on its way
+    InvoiceRun.objects.filter(pk=held.pk).update(started_at=AT + timedelta(minutes=14))
+    InvoiceRun.objects.filter(pk=dead.pk).update(started_at=AT - timedelta(minutes=1))
+    with time_machine.travel(AT + timedelta(minutes=15), tick=False):
+        # The lost one and the one whose worker died 16 minutes ago; not the one running.
+        assert invoice_runs_resume() == 2
+    assert set(Invoice.objects.values_list("client_id", flat=True)) == {first.pk, third.pk}
+    held.refresh_from_db()
+    assert held.state == "running" and held.created == 0
+    _install_beat_schedule(app)
+    entry = app.conf.beat_schedule["invoice-runs-resume"]
+    assert (entry["task"], entry["schedule"]) == ("reporting.invoice_runs_resume", 60.0)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -405,6 +405,12 @@ def test_a_pdf_only_once_finalised(alpha, manager):
 # The invoice run ---------------------------------------------------------------------------
 
 
+def worker_takes_queued_runs() -> None:
+    """What the worker does with the task the run page queues (after its commit)."""
+    for run in InvoiceRun.objects.filter(finished_at__isnull=True):
+        services.invoice_run_execute(run=run)
+
+
 def test_the_run_page_runs_a_month_and_summarises(alpha, bravo, manager):
     http = signed_in(manager)
     page = http.get(_url("run")).content.decode()
@@ -412,16 +418,23 @@ def test_the_run_page_runs_a_month_and_summarises(alpha, bravo, manager):
     response = http.post(_url("run"), {"month": "2026-03", "clients": [alpha.pk]})
     run = InvoiceRun.objects.get()
     assert response.status_code == 302 and response.url == _url("run-detail", run.pk)
+    # Queued for a worker: the page says so and polls until it is done.
+    waiting = http.get(response.url).content.decode()
+    assert 'data-testid="run-state"' in waiting and "Queued" in waiting
+    worker_takes_queued_runs()
     summary = http.get(response.url).content.decode()
+    assert 'data-testid="run-state"' not in summary
     assert 'data-testid="created">1<' in summary and "Alpha Holdings" in summary
     assert "Bravo Holdings" not in summary
     assert "Monthly contracts: 1 Mar 2026" in summary
     assert "Quarterly contracts: 1 Jan 2026" in summary
     # Again: the draft is recomputed; once reviewed it is left as it is.
     second = http.post(_url("run"), {"month": "2026-03", "clients": [alpha.pk]})
+    worker_takes_queued_runs()
     assert 'data-testid="updated">1<' in http.get(second.url).content.decode()
     services.invoice_review(invoice=invoice_of(alpha), by=manager)
     third = http.post(_url("run"), {"month": "2026-03"})
+    worker_takes_queued_runs()
     summary = http.get(third.url).content.decode()
     assert 'data-testid="unchanged">1 ' in summary and 'data-testid="created">1<' in summary
 
@@ -441,6 +454,7 @@ def test_a_run_that_cannot_bill_a_client_says_why(alpha, manager):
     )  # fmt: skip
     http = signed_in(manager)
     response = http.post(_url("run"), {"month": "2026-03"})
+    worker_takes_queued_runs()
     summary = http.get(response.url).content.decode()
     assert 'data-testid="run-errors"' in summary and "no overage rate" in summary
 
