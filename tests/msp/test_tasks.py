@@ -105,3 +105,34 @@ def test_sla_timers_are_not_held_up_behind_a_backlog_of_emails(postgres, redis_u
     log = (tmp_path / "worker.log").read_text()
     assert ran is not None, f"no heartbeat within 60 s.\n{log[-3000:]}"
     assert pending_at_heartbeat > 500, "the heartbeat waited for the emails to be delivered"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_an_invoice_run_asked_for_on_a_page_is_carried_out_by_a_real_worker(
+    postgres, redis_url, tmp_path, monkeypatch, admin_user
+):
+    """The run page's request goes over Redis to a real worker after its commit, and the
+    worker bills the month once."""
+    from datetime import date
+
+    from reporting.billing import services
+    from reporting.billing.models import Invoice, InvoiceRun
+    from tests.reporting.billing_world import billed_client
+
+    customer = billed_client()
+    # This process sends over the test's Redis (its own app's broker is memory://).
+    monkeypatch.setattr(services, "current_app", Celery(broker=redis_url))
+    with worker_and_beat(redis_url, tmp_path):
+        run = services.invoice_run_request(
+            month=date(2026, 3, 1), by=admin_user, client_ids=[customer.pk]
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and run.state != "finished":
+            time.sleep(0.2)
+            run = InvoiceRun.objects.get(pk=run.pk)
+    worker_log = (tmp_path / "worker.log").read_text()
+    assert run.state == "finished", f"no worker took the run.\nworker:\n{worker_log[-3000:]}"
+    assert (run.created, run.errors) == (1, [])
+    assert Invoice.objects.filter(client=customer).count() == 1
+    assert "reporting.invoice_run" in worker_log and "succeeded" in worker_log
