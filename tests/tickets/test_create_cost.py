@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from msp.choices import Tier
 from sla.models import SLAPolicy
@@ -51,3 +52,11 @@ def test_a_value_the_query_does_not_take_as_a_parameter_is_refused(policy):
 
     with pytest.raises(ValueError, match="name"):
         opening._PreparedQuery(build, {"client_id": 1, "name": "unused"})
+
+
+def test_a_query_that_would_freeze_an_instant_is_refused(policy):
+    def build(*, client_id):
+        return SLAPolicy.objects.filter(pk=client_id, created_at__lte=timezone.now()).values("pk")
+
+    with pytest.raises(ValueError, match="changes between two compilations"):
+        opening._PreparedQuery(build, {"client_id": 1})
