@@ -306,8 +306,26 @@ def alert_groups(port: int, token: str, client_ids: list[int], seconds: float) -
     return measured
 
 
-def creations(port: int, token: str, client_ids: list[int], seconds: float) -> list[dict]:
-    """Ticket creation over HTTP with two and with four concurrent clients."""
+def workers_cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU time (user and system) used so far by gunicorn's workers: what a request costs the
+    app, whatever else the machine is doing (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == server.pid:  # the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def creations(
+    port: int, token: str, client_ids: list[int], seconds: float, server: subprocess.Popen
+) -> list[dict]:
+    """Ticket creation over HTTP with two and with four concurrent clients, with the workers'
+    CPU time per create (the figure to compare on a machine shared with other work)."""
 
     def create(worker: int, n: int) -> bool:
         body = {
@@ -321,10 +339,12 @@ def creations(port: int, token: str, client_ids: list[int], seconds: float) -> l
     create_queries = queries_per_create(token, client_ids[0])
     measured = []
     for workers in (2, 4):
+        cpu = workers_cpu_seconds(server)
         created = concurrently(workers, seconds, create)
+        cpu_ms = (workers_cpu_seconds(server) - cpu) * 1000 / max(created, 1)
         print(
             f"  ticket creation, {workers} clients: {created / seconds:,.0f}/s "
-            f"({create_queries} queries each)"
+            f"({create_queries} queries each; workers' CPU {cpu_ms:.1f} ms a create)"
         )
         measured.append(
             record(
@@ -393,7 +413,7 @@ def run(
     server = start_gunicorn(database, port, conn_max_age)
     try:
         if creates_only:
-            return measured + creations(port, token, client_ids, seconds)
+            return measured + creations(port, token, client_ids, seconds, server)
         print("Ticket list over HTTP (gunicorn, 2 workers, loopback, one client at a time):")
         lists = [
             ("newest 50", ["/api/v1/tickets/"]),
@@ -408,7 +428,7 @@ def run(
             ),
         ]
         measured += [latency(label, port, token, paths, requests) for label, paths in lists]
-        measured += creations(port, token, client_ids, seconds)
+        measured += creations(port, token, client_ids, seconds, server)
 
         assets = list(
             Asset.objects.filter(client_id__in=client_ids)
