@@ -182,9 +182,9 @@ def explain(user, text: str, label: str) -> None:
     terms = search.Terms.parse(text)
     tickets, comments = search._sources(user)
     query = search.SearchQuery(search.tsquery(terms), config=search.CONFIG, search_type="raw")
-    for table, queryset, vector, newest in (
-        ("tickets_ticket", tickets, search.TICKET_VECTOR, ("-created_at", "-pk")),
-        ("tickets_comment", comments, search.COMMENT_VECTOR, ("-pk",)),
+    for table, queryset, vector, newest, columns in (
+        ("tickets_ticket", tickets, search.TICKET_VECTOR, ("-created_at", "-pk"), ("pk",)),
+        ("tickets_comment", comments, search.COMMENT_VECTOR, ("-pk",), ("ticket_id", "pk")),
     ):
         matches = (
             queryset.alias(vector=vector)
@@ -205,14 +205,24 @@ def explain(user, text: str, label: str) -> None:
                 found = len(list(probe))
                 steps.append(("GIN", probe.explain(analyze=True)))
             if found > search.CANDIDATES:
-                way = search._newest_way(
-                    scope=search._scope(user, shares.clients),
-                    share=shares.share[table],
-                    rows=shares.rows[table],
-                )
+                size = {
+                    "scope": search._scope(user, shares.clients),
+                    "share": shares.share[table],
+                    "rows": shares.rows[table],
+                }
+                way = search._newest_way(**size)
                 cursor.execute(search._PLANNER, search.WAYS[way])
-                newest_first = matches.order_by(*newest)[: search.CANDIDATES]
-                steps.append((f"newest {way}", newest_first.explain(analyze=True)))
+                if way == search.IN_ORDER:
+                    cap, then = search._cap(search._newest_reads(**size))
+                    sql, params = search._in_order(
+                        queryset, vector, search.tsquery(terms), columns, newest, cap
+                    )
+                    cursor.execute("EXPLAIN ANALYZE " + sql, params)
+                    plan = "\n".join(row[0] for row in cursor.fetchall())
+                    steps.append((f"newest {way} (at most {cap:,} rows, then {then})", plan))
+                else:
+                    newest_first = matches.order_by(*newest)[: search.CANDIDATES]
+                    steps.append((f"newest {way}", newest_first.explain(analyze=True)))
             transaction.set_rollback(True)
         shown = []
         for step, plan in steps:

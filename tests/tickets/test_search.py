@@ -275,6 +275,39 @@ def test_beyond_the_candidates_the_newest_matches_are_ranked(ranked, monkeypatch
     assert _order(staff) == [newer_subject.pk, in_description.pk, in_reply.pk]
 
 
+@pytest.mark.postgres
+def test_an_in_order_read_stops_at_its_cap_and_reads_the_other_way(ranked, monkeypatch):
+    """The newest rows hold the word less often than the statistics say (here the newest
+    ticket, "Printer", is the only row the in-order read may read): the read stops there and
+    the other way finds the same newest matches."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the in-order read is PostgreSQL's")
+    staff, expected = ranked
+    newer_subject, _, in_description, in_reply = expected
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    _read_newest(monkeypatch, search.IN_ORDER)
+    reads = []
+    in_order = search._in_order
+    monkeypatch.setattr(
+        search, "_in_order", lambda *args: reads.append(args[-1]) or in_order(*args)
+    )
+    assert _order(staff) == [newer_subject.pk, in_description.pk, in_reply.pk]
+    assert reads == [search.IN_ORDER_CAP] * 2  # tickets and comments, each up to the cap
+    reads.clear()
+    for then in (search.BY_SCOPE, search.BY_WORD):
+        monkeypatch.setattr(search, "_cap", lambda _, then=then: (1, then))
+        assert _order(staff) == [newer_subject.pk, in_description.pk, in_reply.pk]
+    assert reads == [1, 1] * 2
+
+
+def test_the_cap_of_an_in_order_read():
+    """Twice what the cheaper other way reads, at least IN_ORDER_CAP rows."""
+    reads = {search.IN_ORDER: 300.0, search.BY_SCOPE: 100_000.0, search.BY_WORD: 630_000.0}
+    assert search._cap(reads) == (200_000, search.BY_SCOPE)
+    reads = {search.IN_ORDER: 300.0, search.BY_SCOPE: 100.0, search.BY_WORD: 50.0}
+    assert search._cap(reads) == (search.IN_ORDER_CAP, search.BY_WORD)
+
+
 def test_the_newest_are_read_the_way_that_reads_fewest_rows():
     """A million rows: a common word seen by everyone or a tenth of the clients is read in
     order (a few hundred rows); one client's, by its clients (a few thousand); a word in 0.5 %
