@@ -37,6 +37,7 @@ def test_without_a_policy_the_ticket_is_refused(client_a, policy, teams):
     assert Ticket.objects.count() == count
 
 
+@pytest.mark.usefixtures("postgres")
 def test_the_query_is_compiled_once_and_run_with_new_values(client_a, client_b, policy):
     services.ticket_open(client=client_a, subject="Warm-up")
     with CaptureQueriesContext(connection) as captured:
@@ -46,6 +47,7 @@ def test_the_query_is_compiled_once_and_run_with_new_values(client_a, client_b, 
     assert f'"client_id" = {client_b.pk})' in terms and "\x1f" not in terms
 
 
+@pytest.mark.usefixtures("postgres")
 def test_a_value_the_query_does_not_take_as_a_parameter_is_refused(policy):
     def build(*, client_id, name):
         return SLAPolicy.objects.filter(pk=client_id).values_list("pk")
@@ -54,6 +56,7 @@ def test_a_value_the_query_does_not_take_as_a_parameter_is_refused(policy):
         opening._PreparedQuery(build, {"client_id": 1, "name": "unused"})
 
 
+@pytest.mark.usefixtures("postgres")
 def test_a_query_that_would_freeze_an_instant_is_refused(policy):
     def build(*, client_id):
         return SLAPolicy.objects.filter(pk=client_id, created_at__lte=timezone.now()).values("pk")

@@ -27,8 +27,8 @@ def test_opening_a_ticket(client_a, policy, technician):
             client=client_a, subject="Printer", contact=contact, created_by=technician
         )
     # The policy (the contract's or the default one) with the contract, the tier's team and
-    # the priority matrix's cell as subqueries, its targets (kept by the process while their
-    # digest holds, on PostgreSQL), the "not acknowledged" rules; then one INSERT each for
+    # the priority matrix's cell as subqueries, its targets (on PostgreSQL kept by the process
+    # while the policy's digest holds), the "not acknowledged" rules; then one INSERT each for
     # the ticket, its clocks, its timeline.
     assert len(statements(captured)) == (5 if connection.vendor == "postgresql" else 6)
     assert ticket.sla_due_at is not None and ticket.sla_clocks.count() == 2

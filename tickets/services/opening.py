@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import IntegerField, Q, Subquery, TextField, Value
+from django.db.models import IntegerField, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -312,6 +312,8 @@ def _terms_of_one(
     policy with its targets comes from the process's cache while its digest holds (else two
     more queries). The SLA is the engagement: the client's active contract decides the policy,
     and both are fixed at creation; without a contract the default policy applies."""
+    if connection.vendor != "postgresql":  # see _PreparedQuery
+        return _terms_of_one_orm(client, at, sla_policy=sla_policy, tier=tier, cell=cell)
     impact, urgency = cell
     values = {
         "client_id": client.pk,
@@ -327,18 +329,54 @@ def _terms_of_one(
         query = _TERMS_QUERIES[shape] = _PreparedQuery(_terms_query, values)
     row = query.first(values)
     if row is None:  # no policy applies: the ticket is refused, so this is rare
-        contract = contracts_active_on(on=values["on"]).filter(client_id=client.pk)
-        team = Team.objects.filter(tier=tier).order_by("name").values_list("pk", flat=True)
-        terms = Terms(
-            contract_id=contract.values_list("pk", flat=True).first(),
-            policy=None,
-            team_id=team.first() if tier else None,
-        )
-        return terms, selectors.priority_from_matrix(impact=impact, urgency=urgency)
+        return _terms_of_one_orm(client, at, sla_policy=sla_policy, tier=tier, cell=cell)
     policy_id, digest, contract_id, team_id, priority = row
     policy = sla_selectors.policy_with_targets_cached(policy_id=policy_id, digest=digest)
     matrix_priority = priority or selectors.DEFAULT_MATRIX[(impact, urgency)]
     return Terms(contract_id, policy, team_id), matrix_priority
+
+
+def _terms_of_one_orm(
+    client: Client,
+    at: datetime,
+    *,
+    sla_policy: SLAPolicy | None,
+    tier: str | None,
+    cell: tuple[str, str],
+) -> tuple[Terms, str]:
+    """`_terms_of_one` through the ORM: one query for the policy with everything else as
+    subqueries, one for its targets. On databases other than PostgreSQL (SQLite), and when no
+    policy applies."""
+    impact, urgency = cell
+    contract = contracts_active_on(on=_local_date(client, at)).filter(client_id=client.pk)
+    chosen = Coalesce(
+        Subquery(contract.values("sla_policy_id")[:1]), Subquery(_default_policy_id())
+    )
+    if sla_policy is not None:
+        chosen = Value(sla_policy.pk)
+    team = Team.objects.filter(tier=tier).order_by("name").values("pk")[:1] if tier else None
+    cells = PriorityMatrixCell.objects.filter(impact=impact, urgency=urgency)
+    policy = (
+        SLAPolicy.objects.with_targets()
+        .filter(pk=chosen)
+        .annotate(
+            opening_contract_id=Subquery(contract.values("pk")[:1]),
+            opening_team_id=(
+                Subquery(team) if team is not None else Value(None, output_field=IntegerField())
+            ),
+            opening_priority=Subquery(cells.values("priority")[:1]),
+        )
+        .first()
+    )
+    if policy is None:  # no policy applies: the ticket is refused, so this is rare
+        terms = Terms(
+            contract_id=contract.values_list("pk", flat=True).first(),
+            policy=None,
+            team_id=next(iter(team), {}).get("pk") if team is not None else None,
+        )
+        return terms, selectors.priority_from_matrix(impact=impact, urgency=urgency)
+    matrix_priority = policy.opening_priority or selectors.DEFAULT_MATRIX[(impact, urgency)]
+    return Terms(policy.opening_contract_id, policy, policy.opening_team_id), matrix_priority
 
 
 def _terms_query(*, client_id, on, policy_id, tier, impact, urgency):
@@ -351,11 +389,10 @@ def _terms_query(*, client_id, on, policy_id, tier, impact, urgency):
         chosen = Value(policy_id)
     team = Team.objects.filter(tier=tier).order_by("name").values("pk")[:1] if tier else None
     cells = PriorityMatrixCell.objects.filter(impact=impact, urgency=urgency)
-    digest = sla_selectors.policy_digest('"sla_slapolicy"."id"')
     return (
         SLAPolicy.objects.filter(pk=chosen)
         .annotate(
-            opening_digest=digest if digest is not None else Value(None, TextField()),
+            opening_digest=sla_selectors.policy_digest('"sla_slapolicy"."id"'),
             opening_contract_id=Subquery(contract.values("pk")[:1]),
             opening_team_id=(
                 Subquery(team) if team is not None else Value(None, output_field=IntegerField())
@@ -379,7 +416,8 @@ class _PreparedQuery:
     sets of stand-ins: anything else in the query that would not be the same on every run
     (an instant, a setting read at build time) fails the preparation instead of being frozen.
     A None shapes the query (IS NULL, no subquery): callers keep a query per set of values
-    given as None (`shape`)."""
+    given as None (`shape`). PostgreSQL only: other databases take some values in another
+    form (SQLite a date as text)."""
 
     def __init__(self, build, values: dict):
         compiled = []
