@@ -17,6 +17,11 @@ cores) and measures, over real HTTP with a read/write token:
   per client and group, so that storms group them as they would), then the same groups again
   (every alert a repeat); with their SQL queries per request (counted in-process);
 - emails parsed per second (pure parsing of the test suite's messages, one core).
+
+Ticket creation alone: `--creates-only` (over HTTP, with the gunicorn workers' CPU time per
+create, which holds on a machine busy with other work); `--in-process N --seconds 0` times N
+creates in this process (CPU ms per create, one kept connection), `--profile FILE` with
+cProfile's stats of them (CPU time).
 """
 
 import argparse
