@@ -791,26 +791,27 @@ def invoice_run_create(
     *, month: date, now: datetime | None = None, by=None, client_ids=None
 ) -> InvoiceRun:
     """Bill the month now, in this process (the schedule, the demo, scripts)."""
-    run = _invoice_run_new(month=month, by=by, client_ids=client_ids)
-    return invoice_run_execute(run=run, now=now)
+    run = _invoice_run_new(month=month, by=by, client_ids=client_ids, started=True)
+    return _invoice_run_bill(run=run, now=now or timezone.now())
 
 
 def invoice_run_request(*, month: date, by=None, client_ids=None) -> InvoiceRun:
     """Queue a run for a worker (pages and the API: a run over hundreds of clients outlasts a
     web request). If the broker is down, `invoice_runs_resume` takes it on its next beat."""
-    run = _invoice_run_new(month=month, by=by, client_ids=client_ids)
+    run = _invoice_run_new(month=month, by=by, client_ids=client_ids, started=False)
     transaction.on_commit(
         lambda: current_app.send_task(INVOICE_RUN_TASK, kwargs={"run_id": run.pk}), robust=True
     )
     return run
 
 
-def _invoice_run_new(*, month: date, by, client_ids) -> InvoiceRun:
+def _invoice_run_new(*, month: date, by, client_ids, started: bool) -> InvoiceRun:
     billing_permission_check(user=by)
     return InvoiceRun.objects.create(
         month=month.replace(day=1),
         started_by=by,
         client_ids=sorted(client_ids) if client_ids is not None else None,
+        started_at=timezone.now() if started else None,
     )
 
 
@@ -821,14 +822,18 @@ def invoice_run_execute(*, run: InvoiceRun, now: datetime | None = None) -> Invo
     client. Running it again recomputes drafts and leaves reviewed and finalised invoices as
     they are; nothing is billed twice (docs/billing.md). A run another worker holds, or one
     finished, is left alone."""
-    now = now or timezone.now()
+    taken_at = timezone.now()
     taken = InvoiceRun.objects.filter(pk=run.pk, finished_at__isnull=True).filter(
-        Q(started_at__isnull=True) | Q(started_at__lt=timezone.now() - INVOICE_RUN_STALE)
+        Q(started_at__isnull=True) | Q(started_at__lt=taken_at - INVOICE_RUN_STALE)
     )
-    if not taken.update(started_at=timezone.now()):
+    if not taken.update(started_at=taken_at):
         run.refresh_from_db()
         return run
-    run.refresh_from_db()
+    run.started_at = taken_at
+    return _invoice_run_bill(run=run, now=now or taken_at)
+
+
+def _invoice_run_bill(*, run: InvoiceRun, now: datetime) -> InvoiceRun:
     by, client_ids, month = run.started_by, run.client_ids, run.month
     month_end = add_months(month, 1)
     year_start = add_months(month_end, -12)
