@@ -136,15 +136,20 @@ _POLICY_CACHE: dict[int, tuple[str, SLAPolicy]] = {}
 _POLICY_CACHE_SIZE = 64
 
 # Everything a policy's new clocks are computed from, as text: its own row, its targets and
-# every calendar's row (engines are cached by the calendar's updated_at, which every rule
-# change moves). A digest of the rows rather than a stamp that writers bump: it changes
+# the rows of their calendars (engines are cached by the calendar's updated_at, which every
+# rule change moves). A digest of the rows rather than a stamp that writers bump: it changes
 # whoever changes them (a service, the admin, a shell), so a cached policy cannot outlive them.
 _POLICY_DIGEST_SQL = """md5(
     (SELECT p::text FROM sla_slapolicy p WHERE p.id = {policy})
     || coalesce((SELECT string_agg(t::text, ';' ORDER BY t.id)
                  FROM sla_slatarget t WHERE t.policy_id = {policy}), '')
     || coalesce((SELECT string_agg(c::text, ';' ORDER BY c.id)
-                 FROM sla_businesscalendar c), ''))"""
+                 FROM sla_businesscalendar c
+                 WHERE c.id IN (SELECT p.calendar_id FROM sla_slapolicy p WHERE p.id = {policy})
+                    OR c.id IN (SELECT t.response_calendar_id
+                                FROM sla_slatarget t WHERE t.policy_id = {policy})
+                    OR c.id IN (SELECT t.resolution_calendar_id
+                                FROM sla_slatarget t WHERE t.policy_id = {policy})), ''))"""
 
 
 def policy_digest(policy_column: str) -> RawSQL | None:

@@ -3,7 +3,7 @@
 calendar, by a service, the admin or a plain update, the next ticket is opened on the rows as
 they are now."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from sla import selectors
 from sla.choices import ClockKind, Priority
 from sla.models import SLAClock, SLAPolicy, SLATarget
-from sla.services import calendar_intervals_set, policy_save
+from sla.services import calendar_intervals_set, calendar_update, policy_save
 from tests.factories import ContractFactory
 from tests.factories.sla import business_hours_calendar
 from tickets import services
@@ -113,3 +113,24 @@ def test_without_a_digest_the_policy_is_read_each_time(policy):
         selectors.policy_with_targets_cached(policy_id=policy.pk, digest=None)
         selectors.policy_with_targets_cached(policy_id=policy.pk, digest=None)
     assert targets_read(captured) == 2
+
+
+def test_an_edit_of_a_targets_own_calendar_applies_at_once(client_a, policy):
+    new_york = ZoneInfo("America/New_York")
+    always_on = policy.targets.get(priority=Priority.P1).response_calendar
+    with time_machine.travel(datetime(2026, 11, 23, 12, tzinfo=new_york), tick=False):
+        p1 = {"impact": Impact.HIGH, "urgency": Urgency.HIGH}
+        before = services.ticket_open(client=client_a, subject="Site down", **p1)
+        # The round-the-clock calendar of P1 becomes weekdays 08:00-09:00 UTC.
+        calendar_update(
+            calendar=always_on,
+            is_24x7=False,
+            intervals=[(day, 8 * 60, 9 * 60) for day in range(5)],
+        )
+        after = services.ticket_open(client=client_a, subject="Site down", **p1)
+    response = {
+        ticket.pk: SLAClock.objects.get(ticket=ticket, kind=ClockKind.RESPONSE).due_at
+        for ticket in (before, after)
+    }
+    assert response[before.pk] == datetime(2026, 11, 23, 12, 15, tzinfo=new_york)
+    assert response[after.pk] == datetime(2026, 11, 24, 8, 15, tzinfo=UTC)
