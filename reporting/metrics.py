@@ -318,7 +318,7 @@ def _resolutions(rows: Rows) -> None:
         )
 
 
-def _satisfaction(rows: Rows) -> None:
+def satisfaction_figures(rows: Rows) -> None:
     sent, answered = rows.within("sent_at"), rows.within("answered_at")
     grouped = (
         SatisfactionSurvey.objects.filter(sent | answered)
@@ -390,7 +390,7 @@ def _backlog(rows: Rows) -> None:
         rows.add(client_id, "backlog", "", None, backlog.get((client_id,), 0))
 
 
-def _hours(rows: Rows, period: Period) -> None:
+def hours_figures(rows: Rows, period: Period) -> None:
     minutes = dict(
         TimeEntry.objects.filter(
             client_id__in=rows.client_ids,
@@ -560,35 +560,18 @@ def clients_metrics(*, clients: list[Client], period: Period) -> dict[int, list[
     _compliance(rows, contracts, period)
     times_from_rollups(rows, period)
     _resolutions(rows)
-    _satisfaction(rows)
+    satisfaction_figures(rows)
     _volume(rows)
     _backlog(rows)
-    _hours(rows, period)
+    hours_figures(rows, period)
     _contract_rows(rows, contracts, period)
-    return _figures(rows)
+    return figures_by_client(rows)
 
 
-def _figures(rows: Rows) -> dict[int, list[Figure]]:
+def figures_by_client(rows: Rows) -> dict[int, list[Figure]]:
     return {
         client_id: [Figure(**row) for row in rows.of[client_id]] for client_id in rows.client_ids
     }
-
-
-def clients_account_figures(
-    *, clients: list[Client], period: Period, contracts: dict[int, Contract]
-) -> dict[int, list[Figure]]:
-    """What the account overview shows of each client's period so far, computed as the report
-    computes it: compliance against the contract's targets (from the clocks' roll-ups), the
-    median first response, the backlog, CSAT, hours against the block and availability
-    against targets. `contracts`: each client's contract for the period (period_contracts)."""
-    rows = Rows(clients, period)
-    _compliance(rows, contracts, period)
-    times_from_rollups(rows, period, kinds=(ClockKind.RESPONSE,), by_priority=False)
-    _satisfaction(rows)
-    _backlog(rows)
-    _hours(rows, period)
-    _contract_terms(rows, contracts, period)
-    return _figures(rows)
 
 
 def client_metrics(*, client: Client, period: Period) -> list[Figure]:

@@ -26,10 +26,10 @@ from msp.periods import Period
 from reporting.metrics import (
     Figure,
     Rows,
-    _figures,
-    _hours,
-    _satisfaction,
     compliance_from_rollups,
+    figures_by_client,
+    hours_figures,
+    satisfaction_figures,
     times_from_rollups,
 )
 from reporting.models import Report, ReportDelivery
@@ -258,7 +258,7 @@ def account_figures(
     *, clients: list[Client], period: Period, contracts: dict[int, Contract], now: datetime
 ) -> dict[int, list[Figure]]:
     """What the overview shows of each client's period so far, as the report computes it
-    (reporting.metrics.clients_account_figures, whose figures these equal, in its order):
+    (the report's figures of the same period: reporting.metrics.clients_metrics):
     compliance against the contract's targets (from the clocks' roll-ups), the median first
     response, the backlog (account_backlogs, through the open tickets' index), CSAT, hours
     against the block and availability against targets. `contracts`: account_contracts."""
@@ -280,11 +280,11 @@ def account_figures(
         )
         rows.add(client_id, "exempted_breaches", "", None, exempted.get(client_id, 0))
     times_from_rollups(rows, period, kinds=(ClockKind.RESPONSE,), by_priority=False)
-    _satisfaction(rows)
+    satisfaction_figures(rows)
     backlog = account_backlogs(rows, now)
     for client_id in rows.client_ids:
         rows.add(client_id, "backlog", "", None, backlog.get(client_id, 0))
-    _hours(rows, period)
+    hours_figures(rows, period)
     availability = contracts_availability(
         services_of={
             contract: sorted(contract.terms.availability_targets) for contract in contracts.values()
@@ -298,7 +298,7 @@ def account_figures(
             rows.add(
                 client_id, "availability", service, availability[contract.pk][service], 0, target
             )
-    return _figures(rows)
+    return figures_by_client(rows)
 
 
 def accounts_overview(*, clients, period: Period, now: datetime | None = None) -> list[Account]:
