@@ -209,8 +209,9 @@ def test_report_lists_use_a_fixed_number_of_queries(
     portal, workspace = signed_in(client_user_a), signed_in(account_manager)
     with django_assert_num_queries(4):  # session, user, client, the reports
         portal.get(reverse("portal:report-list"))
-    # session, user, the user's visible clients, reports, clients (twice: filter, form)
-    with django_assert_num_queries(6):
+    # session, user, the user's visible clients, reports, clients (twice: filter, form), and
+    # their time zones (the form offers the periods ended in all of them)
+    with django_assert_num_queries(7):
         workspace.get(reverse("reporting:list"))
 
 
