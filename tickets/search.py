@@ -36,6 +36,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from msp.models import Asset, Client, Contact, User
 from tickets.models import Comment, Ticket
+from tickets.querysets import TICKET_VECTOR
 
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 8
@@ -49,7 +50,6 @@ TICKET_NUMBER = re.compile(r"^\s*(?:t-?\s*|#\s*)?(\d{1,18})\s*$", re.IGNORECASE)
 # Letters and digits only: nothing a user types can be tsquery syntax.
 WORD = re.compile(r"[^\W_]+")
 
-TICKET_VECTOR = RawSQL('"tickets_ticket"."search_vector"', [], output_field=SearchVectorField())
 COMMENT_VECTOR = RawSQL('"tickets_comment"."search_vector"', [], output_field=SearchVectorField())
 
 # The ranks of the LIKE fallback, in the order of the full-text weights (A, B, C).

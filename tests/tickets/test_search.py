@@ -534,3 +534,19 @@ def test_the_search_indexes_keep_no_pending_list():
     assert options["ticket_search_vector_idx"] == ["fastupdate=off"]
     assert options["comment_search_vector_idx"] == ["fastupdate=off"]
     assert "ticket_created_client_idx" in options
+
+
+@pytest.mark.postgres
+def test_the_queue_search_reads_the_stored_vector_and_its_old_index_is_gone(world):
+    """Migration 0030: the queue's word search reads the same stored vector through its GIN
+    index, so the expression index of migration 0002 (a second vector computed on every ticket
+    write) is dropped."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the indexes are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('ticket_search_gin_idx')")
+        assert cursor.fetchone() == (None,)
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+    plan = Ticket.objects.search("outage").order_by().explain()
+    assert "ticket_search_vector_idx" in plan, plan
