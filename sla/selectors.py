@@ -5,12 +5,19 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import connection
-from django.db.models import Count, QuerySet, TextField
+from django.db.models import Count, Prefetch, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 
 from sla import calendar as engine
 from sla.clock import Target
-from sla.models import BusinessCalendar, CalendarVersion, SLAClock, SLAPolicy, SLATarget
+from sla.models import (
+    BusinessCalendar,
+    CalendarVersion,
+    EscalationRule,
+    SLAClock,
+    SLAPolicy,
+    SLATarget,
+)
 
 CalendarEngine = engine.WorkingTime | engine.VersionedCalendar
 
@@ -130,19 +137,24 @@ def _target_row(policy: SLAPolicy, priority: str) -> SLATarget:
     raise SLATarget.DoesNotExist(f"{policy} has no target for {priority}.")
 
 
+ACTIVE_RULES = "active_escalation_rules"
+
 # Policies with their targets by id, each kept with the digest of the rows it was read from
 # (see policy_digest): a process reads a policy's targets again only when they changed.
 _POLICY_CACHE: dict[int, tuple[str, SLAPolicy]] = {}
 _POLICY_CACHE_SIZE = 64
 
-# Everything a policy's new clocks are computed from, as text: its own row, its targets and
-# the rows of their calendars (engines are cached by the calendar's updated_at, which every
-# rule change moves). A digest of the rows rather than a stamp that writers bump: it changes
-# whoever changes them (a service, the admin, a shell), so a cached policy cannot outlive them.
+# Everything a policy's new clocks are computed from, as text: its own row, its targets, its
+# escalation rules and the rows of their calendars (engines are cached by the calendar's
+# updated_at, which every rule change moves). A digest of the rows rather than a stamp that
+# writers bump: it changes whoever changes them (a service, the admin, a shell), so a cached
+# policy cannot outlive them.
 _POLICY_DIGEST_SQL = """md5(
     (SELECT p::text FROM sla_slapolicy p WHERE p.id = {policy})
     || coalesce((SELECT string_agg(t::text, ';' ORDER BY t.id)
                  FROM sla_slatarget t WHERE t.policy_id = {policy}), '')
+    || coalesce((SELECT string_agg(r::text, ';' ORDER BY r.id)
+                 FROM sla_escalationrule r WHERE r.policy_id = {policy}), '')
     || coalesce((SELECT string_agg(c::text, ';' ORDER BY c.id)
                  FROM sla_businesscalendar c
                  WHERE c.id IN (SELECT p.calendar_id FROM sla_slapolicy p WHERE p.id = {policy})
@@ -163,12 +175,18 @@ def policy_digest(policy_column: str) -> RawSQL | None:
 
 
 def policy_with_targets_cached(*, policy_id: int, digest: str | None) -> SLAPolicy:
-    """The policy with its targets and calendars, as `with_targets()` reads it: from this
-    process's cache when the rows still have `digest`, else read (two queries) and kept. A
-    copy each time, so that what a caller sets on it stays with that caller."""
+    """The policy with its targets and calendars, as `with_targets()` reads it, and its active
+    escalation rules (as ACTIVE_RULES): from this process's cache when the rows still have
+    `digest`, else read (three queries) and kept. A copy each time, so that what a caller sets
+    on it stays with that caller."""
     cached = _POLICY_CACHE.get(policy_id)
     if digest is None or cached is None or cached[0] != digest:
-        policy = SLAPolicy.objects.with_targets().get(pk=policy_id)
+        rules = EscalationRule.objects.filter(is_active=True).order_by("pk")
+        policy = (
+            SLAPolicy.objects.with_targets()
+            .prefetch_related(Prefetch("escalation_rules", queryset=rules, to_attr=ACTIVE_RULES))
+            .get(pk=policy_id)
+        )
         if digest is None:
             return policy
         if len(_POLICY_CACHE) >= _POLICY_CACHE_SIZE:

@@ -107,11 +107,13 @@ def _engines_for(rows: list[SLAClock]):
     return clockstore.calendar_engines(ids)
 
 
-def _unacknowledged_checks(ticket, at: datetime) -> dict[str, str]:
-    """Instants of the policy's "not acknowledged for N minutes" rules for a new ticket."""
-    rules = EscalationRule.objects.filter(
-        policy_id=ticket.sla_policy_id, trigger=EscalationTrigger.UNACKNOWLEDGED, is_active=True
-    )
+def _unacknowledged_checks(ticket, policy: SLAPolicy, at: datetime) -> dict[str, str]:
+    """Instants of the policy's "not acknowledged for N minutes" rules for a new ticket: from
+    the rules a cached policy holds (selectors.policy_with_targets_cached), else read."""
+    rules = getattr(policy, selectors.ACTIVE_RULES, None)
+    if rules is None:
+        rules = EscalationRule.objects.filter(policy_id=policy.pk, is_active=True)
+    rules = [rule for rule in rules if rule.trigger == EscalationTrigger.UNACKNOWLEDGED]
     return {
         # In UTC: a local `at` plus minutes would be wall-clock arithmetic across DST.
         str(MilestoneKey.unacknowledged(rule.pk)): (
@@ -135,7 +137,7 @@ def sla_clocks_start(*, ticket, policy: SLAPolicy, at: datetime) -> TicketClocks
         clock = Clock.start(at=at, target=target, warning_percents=targets.warning_percents)
         row = SLAClock(ticket=ticket, client_id=ticket.client_id, kind=kind, cycle=1, history={})
         if kind == ClockKind.RESPONSE:
-            row.extra_checks = _unacknowledged_checks(ticket, at)
+            row.extra_checks = _unacknowledged_checks(ticket, policy, at)
         clockstore.row_apply(row, clock, now=at)
         clocks.rows.append(row)
     return clocks

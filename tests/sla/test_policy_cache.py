@@ -134,3 +134,32 @@ def test_an_edit_of_a_targets_own_calendar_applies_at_once(client_a, policy):
     }
     assert response[before.pk] == datetime(2026, 11, 23, 12, 15, tzinfo=new_york)
     assert response[after.pk] == datetime(2026, 11, 24, 8, 15, tzinfo=UTC)
+
+
+def test_not_acknowledged_rules_are_kept_with_the_policy_and_an_edit_applies_at_once(
+    client_a, policy
+):
+    """The policy's "not acknowledged for N minutes" rules come with the cached policy (no
+    query of their own); added, changed or switched off, the next ticket has them as they are."""
+    from sla.models import EscalationRule
+
+    def checks(ticket_row) -> list[int]:
+        return sorted(
+            round((datetime.fromisoformat(at) - ticket_row.started_at).total_seconds() / 60)
+            for at in ticket_row.extra_checks.values()
+        )
+
+    open_p2(client_a)
+    rule = EscalationRule.objects.create(
+        policy=policy, name="Nobody looked", trigger="unacknowledged", minutes=15
+    )
+    _, row = open_p2(client_a)
+    assert checks(row) == [15]
+    with CaptureQueriesContext(connection) as captured:
+        _, row = open_p2(client_a)
+    assert checks(row) == [15]
+    assert not any('FROM "sla_escalationrule"' in q["sql"] for q in captured)
+    EscalationRule.objects.filter(pk=rule.pk).update(minutes=20)  # no service, no signal
+    assert checks(open_p2(client_a)[1]) == [20]
+    EscalationRule.objects.filter(pk=rule.pk).update(is_active=False)
+    assert checks(open_p2(client_a)[1]) == []
