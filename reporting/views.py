@@ -2,6 +2,7 @@
 download), the client's live SLA dashboard, and the staff SLA risk page. Every report is
 looked up through Report.objects.for_user: another client's report is a 404."""
 
+import functools
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -131,6 +132,8 @@ def _compliance_rows(compliance: list[dict]):
     """The compliance table's rows, one per client: built here rather than by the template,
     whose per-cell rendering (each number localized) was most of the page's time."""
     client_url = _ReversedOnce("workspace:client-detail", "client-slug")
+    # Counts and shares repeat from row to row: each distinct value is formatted once.
+    number, share = functools.cache(localize), functools.cache(percent)
     return format_html_join(
         "",
         '\n        <tr><td><a href="{}">{}</a></td><td class="text-end">{}</td>'
@@ -139,9 +142,9 @@ def _compliance_rows(compliance: list[dict]):
             (
                 client_url(row["slug"]),
                 row["client"],
-                localize(row["met"]),
-                localize(row["breached"]),
-                percent(row["share"]),
+                number(row["met"]),
+                number(row["breached"]),
+                share(row["share"]),
             )
             for row in compliance
         ),
