@@ -77,3 +77,15 @@ class ValidateConstraint(migrations.operations.base.Operation):
 
     def describe(self):
         return f"Validate constraint {self.name} on {self.model_name}"
+
+
+class RunSQLOnPostgres(migrations.RunSQL):
+    """SQL only PostgreSQL has (CONCURRENTLY, GIN, tsvector, its settings); nothing elsewhere."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if _postgres(schema_editor):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if _postgres(schema_editor):
+            super().database_backwards(app_label, schema_editor, from_state, to_state)

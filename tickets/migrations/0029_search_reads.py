@@ -17,6 +17,8 @@ lock timeout.
 
 from django.db import migrations
 
+from tickets.migration_operations import RunSQLOnPostgres
+
 GIN_INDEXES = ("ticket_search_vector_idx", "comment_search_vector_idx")
 CREATED_CLIENT = "ticket_created_client_idx"
 
@@ -43,22 +45,10 @@ BACKWARDS = [
 ]
 
 
-class OnPostgreSQL(migrations.RunSQL):
-    """RunSQL on PostgreSQL, nothing elsewhere (as in 0028: a migration stands on its own)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-
-
 class Migration(migrations.Migration):
     # CREATE INDEX CONCURRENTLY runs outside a transaction.
     atomic = False
 
     dependencies = [("tickets", "0028_search_vectors")]
 
-    operations = [OnPostgreSQL(FORWARDS, BACKWARDS)]
+    operations = [RunSQLOnPostgres(FORWARDS, BACKWARDS)]

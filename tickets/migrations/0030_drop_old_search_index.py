@@ -6,23 +6,13 @@ the way back builds it again the same way."""
 
 from django.db import migrations
 
+from tickets.migration_operations import RunSQLOnPostgres
+
 INDEX = "ticket_search_gin_idx"
 EXPRESSION = (
     "(to_tsvector('english'::regconfig, COALESCE(subject, '')) || "
     "to_tsvector('english'::regconfig, COALESCE(description, '')))"
 )
-
-
-class OnPostgreSQL(migrations.RunSQL):
-    """RunSQL on PostgreSQL, nothing elsewhere (a migration stands on its own)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):
@@ -31,7 +21,7 @@ class Migration(migrations.Migration):
     dependencies = [("tickets", "0029_search_reads")]
 
     operations = [
-        OnPostgreSQL(
+        RunSQLOnPostgres(
             f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}",
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON tickets_ticket USING gin "
             f"({EXPRESSION})",
