@@ -210,12 +210,7 @@ def _account_rows(accounts: list[selectors.Account]) -> list[dict]:
             mark_safe(sent),  # noqa: S308
         )
 
-    shown_hours: dict[tuple, str] = {}  # floatformat is slow, and blocks are mostly alike
-
-    def hours(value, places: int) -> str:
-        if (value, places) not in shown_hours:
-            shown_hours[value, places] = floatformat(value, places)
-        return shown_hours[value, places]
+    hours = functools.cache(floatformat)  # slow, and blocks are mostly alike: once per value
 
     rows = []
     for account in accounts:
