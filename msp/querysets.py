@@ -22,6 +22,7 @@ from django.db import models
 from django.db.models import Q, Value
 
 from msp.choices import UserRole
+from msp.prepared import PreparedQuery
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,8 @@ def visible_clients(user) -> VisibleClients:
         return VisibleClients(ids=frozenset([user.client_id])) if user.client_id else NO_CLIENT
     if user.role == UserRole.ADMIN:
         return EVERY_CLIENT
-    team_model = apps.get_model("msp", "Team")
-    rows = (
-        team_model.objects.filter(Q(members=user) | Q(lead=user))
-        .values_list("serves_all_clients", "clients")
-        .order_by()
-    )
-    if user.role == UserRole.ACCOUNT_MANAGER:
-        managed = apps.get_model("msp", "Client").objects.filter(account_manager=user)
-        rows = rows.union(managed.values_list(Value(False), "pk").order_by(), all=True)
+    query = _MANAGER_SEES if user.role == UserRole.ACCOUNT_MANAGER else _STAFF_SEES
+    rows = query.rows(user_id=user.pk)
     ids = set()
     for serves_all, client_id in rows:
         if serves_all:
@@ -70,6 +64,24 @@ def visible_clients(user) -> VisibleClients:
         if client_id is not None:
             ids.add(client_id)
     return VisibleClients(ids=frozenset(ids))
+
+
+def _teams_clients(*, user_id: int):
+    """(serves all clients, client id) of each client of each team the user is in or leads."""
+    teams = apps.get_model("msp", "Team").objects.filter(Q(members=user_id) | Q(lead=user_id))
+    return teams.values_list("serves_all_clients", "clients").order_by()
+
+
+def _teams_and_managed_clients(*, user_id: int):
+    managed = apps.get_model("msp", "Client").objects.filter(account_manager=user_id)
+    return _teams_clients(user_id=user_id).union(
+        managed.values_list(Value(False), "pk").order_by(), all=True
+    )
+
+
+# Every request of a staff member asks (msp.prepared: compiled once per process).
+_STAFF_SEES = PreparedQuery(_teams_clients)
+_MANAGER_SEES = PreparedQuery(_teams_and_managed_clients)
 
 
 def _visible(user) -> VisibleClients:
@@ -88,6 +100,19 @@ class ClientScopedQuerySet(models.QuerySet):
         if not visible.ids:
             return self.none()
         return self.filter(visible.q(self.client_lookup))
+
+    def is_visible(self, row, user) -> bool | None:
+        """Whether `row` (of this model, already read) is in `for_user(user)`, told from its
+        own columns; None where the path to its client crosses another table, or where the
+        queryset has a rule of its own (ask the database)."""
+        if "__" in self.client_lookup or type(self).for_user is not ClientScopedQuerySet.for_user:
+            return None
+        visible = _visible(user)
+        if visible.every:
+            return True
+        if self.client_lookup == "pk":
+            return row.pk in visible
+        return getattr(row, self.model._meta.get_field(self.client_lookup).attname) in visible
 
 
 class ClientQuerySet(ClientScopedQuerySet):
@@ -108,6 +133,13 @@ class UserQuerySet(ClientScopedQuerySet):
         if user is not None and user.is_authenticated and user.is_active and user.is_msp_staff:
             people |= Q(client__isnull=True)
         return self.filter(people)
+
+    def is_visible(self, row, user) -> bool | None:
+        if row.client_id is None:  # staff: seen by staff only
+            return (
+                user is not None and user.is_authenticated and user.is_active and user.is_msp_staff
+            )
+        return row.client_id in _visible(user)
 
     def seeing_client(self, client_id: int) -> "UserQuerySet":
         """Active staff who see client `client_id` by the rule of `visible_clients`, read the

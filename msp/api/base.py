@@ -29,6 +29,9 @@ class ScopedRelationsMixin:
         user = getattr(request, "user", None)
         for field in fields.values():
             relation = getattr(field, "child_relation", field)  # many=True wraps the field
+            if isinstance(relation, IdField):  # scopes when it reads (no query built here)
+                relation.scope_to(user)
+                continue
             queryset = getattr(relation, "queryset", None)
             if isinstance(queryset, Manager):  # a ModelSerializer's field: the default manager
                 queryset = queryset.all()

@@ -242,3 +242,39 @@ def test_a_narrowed_team_hides_the_other_clients_at_once(world):
     team.save()
     team.clients.set([world["a"]])
     assert list(Client.objects.for_user(_fresh(technician))) == [world["a"]]
+
+
+def _users_of_every_kind(world):
+    users = {case: _fresh(make(world)) for case, (make, _) in STAFF_CASES.items()}
+    for key, client in world.items():
+        users[f"client user of {key}"] = _fresh(ClientUserFactory(client=client))
+    users["inactive technician"] = _fresh(StaffFactory(is_active=False))
+    users["anonymous"] = AnonymousUser()
+    users["no user"] = None
+    return users
+
+
+def test_a_row_in_hand_is_visible_exactly_when_its_scoped_queryset_holds_it(every_kind):
+    """`is_visible` (the API's related ids, told from a row's own columns) gives the answer of
+    `for_user` for every user and every row of every scoped model, or None to ask the
+    database."""
+    users = _users_of_every_kind(every_kind)
+    covered = set()
+    for model in _scoped_models():
+        rows = list(model._base_manager.all())
+        if rows:
+            covered.add(model._meta.label)
+        for name, user in users.items():
+            scoped = model.objects.for_user(user)
+            held = set(scoped.values_list("pk", flat=True))
+            for row in rows:
+                verdict = scoped.is_visible(row, user)
+                if verdict is None:  # the database answers
+                    continue
+                assert verdict == (row.pk in held), (model._meta.label, name, row.pk)
+    assert {"msp.Client", "msp.User", "msp.Site", "tickets.Ticket", "tickets.Comment"} <= covered
+    assert {"contracts.Contract", "reporting.Report", "tickets.TimelineEvent"} <= covered
+    # Told in hand for the directory (the API's usual related ids).
+    for model in (Client, Site, Contact, Asset, User):
+        row = model._base_manager.first()
+        assert model.objects.all().is_visible(row, users["client user of a"]) is not None

@@ -6,13 +6,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from msp.choices import Tier
 from sla.models import SLAPolicy
 from tickets import services
 from tickets.models import Ticket
-from tickets.services import opening
 
 pytestmark = pytest.mark.django_db
 
@@ -45,21 +43,3 @@ def test_the_query_is_compiled_once_and_run_with_new_values(client_a, client_b, 
     terms = next(q["sql"] for q in captured if "SAVEPOINT" not in q["sql"])
     assert terms.startswith('SELECT "sla_slapolicy"."id"')
     assert f'"client_id" = {client_b.pk})' in terms and "\x1f" not in terms
-
-
-@pytest.mark.usefixtures("postgres")
-def test_a_value_the_query_does_not_take_as_a_parameter_is_refused(policy):
-    def build(*, client_id, name):
-        return SLAPolicy.objects.filter(pk=client_id).values_list("pk")
-
-    with pytest.raises(ValueError, match="name"):
-        opening._PreparedQuery(build, {"client_id": 1, "name": "unused"})
-
-
-@pytest.mark.usefixtures("postgres")
-def test_a_query_that_would_freeze_an_instant_is_refused(policy):
-    def build(*, client_id):
-        return SLAPolicy.objects.filter(pk=client_id, created_at__lte=timezone.now()).values("pk")
-
-    with pytest.raises(ValueError, match="changes between two compilations"):
-        opening._PreparedQuery(build, {"client_id": 1})

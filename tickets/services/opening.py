@@ -5,7 +5,7 @@ alerts) by the same rules, with the same number of statements whatever their num
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -17,6 +17,7 @@ from django.utils import timezone
 from contracts.selectors import contracts_active_on
 from msp.choices import Tier
 from msp.models import Asset, Client, Contact, Site, Team, User
+from msp.prepared import PreparedQuery
 from msp.text import one_line
 from sla import selectors as sla_selectors
 from sla.models import SLAClock, SLAPolicy
@@ -312,7 +313,7 @@ def _terms_of_one(
     policy with its targets comes from the process's cache while its digest holds (else two
     more queries). The SLA is the engagement: the client's active contract decides the policy,
     and both are fixed at creation; without a contract the default policy applies."""
-    if connection.vendor != "postgresql":  # see _PreparedQuery
+    if connection.vendor != "postgresql":  # the digest needs PostgreSQL (sla.selectors)
         return _terms_of_one_orm(client, at, sla_policy=sla_policy, tier=tier, cell=cell)
     impact, urgency = cell
     values = {
@@ -323,11 +324,7 @@ def _terms_of_one(
         "impact": impact,
         "urgency": urgency,
     }
-    shape = _PreparedQuery.shape(values)
-    query = _TERMS_QUERIES.get(shape)
-    if query is None:
-        query = _TERMS_QUERIES[shape] = _PreparedQuery(_terms_query, values)
-    row = query.first(values)
+    row = _TERMS.first(**values)
     if row is None:  # no policy applies: the ticket is refused, so this is rare
         return _terms_of_one_orm(client, at, sla_policy=sla_policy, tier=tier, cell=cell)
     policy_id, digest, contract_id, team_id, priority = row
@@ -406,75 +403,7 @@ def _terms_query(*, client_id, on, policy_id, tier, impact, urgency):
     )
 
 
-class _PreparedQuery:
-    """A query compiled once per process, run with new values: building and compiling the
-    terms query through the ORM was the largest part of opening a ticket's time.
-
-    `build(**values)` makes the queryset. It is compiled with stand-in values, each found
-    again among the compiled parameters by value and type (a value may appear more than
-    once); later runs put the real values in their places. It is compiled twice, with two
-    sets of stand-ins: anything else in the query that would not be the same on every run
-    (an instant, a setting read at build time) fails the preparation instead of being frozen.
-    A None shapes the query (IS NULL, no subquery): callers keep a query per set of values
-    given as None (`shape`). PostgreSQL only: other databases take some values in another
-    form (SQLite a date as text)."""
-
-    def __init__(self, build, values: dict):
-        compiled = []
-        for variant in (0, 1):
-            stand_ins = {
-                name: _stand_in(index, value, variant)
-                for index, (name, value) in enumerate(values.items())
-            }
-            sql, params = build(**stand_ins).query.sql_with_params()
-            by_value = {
-                (type(stand_in), stand_in): name
-                for name, stand_in in stand_ins.items()
-                if stand_in is not None
-            }
-            slots = [by_value.get((type(param), param)) for param in params]
-            missing = set(by_value.values()) - set(slots)
-            if missing:  # a value the query does not take as a plain parameter
-                raise ValueError(f"Cannot prepare the query: {sorted(missing)} not found.")
-            constants = [
-                param if slot is None else None for param, slot in zip(params, slots, strict=True)
-            ]
-            compiled.append((sql, slots, constants))
-        if compiled[0] != compiled[1]:
-            raise ValueError("Cannot prepare the query: it changes between two compilations.")
-        self.sql, self.slots, self.constants = compiled[0]
-
-    @staticmethod
-    def shape(values: dict) -> tuple[bool, ...]:
-        return tuple(value is None for value in values.values())
-
-    def first(self, values: dict):
-        params = [
-            constant if name is None else values[name]
-            for name, constant in zip(self.slots, self.constants, strict=True)
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
-            return cursor.fetchone()
-
-
-_TERMS_QUERIES: dict[tuple[bool, ...], _PreparedQuery] = {}
-
-
-def _stand_in(index: int, value, variant: int):
-    """A value of the type of `value` that no real query uses, distinct for each `index` and
-    `variant` (None stays None)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise TypeError("No stand-in for a bool: it would equal 0 or 1.")
-    if isinstance(value, int):
-        return -7_300_000 - 100 * variant - index  # ids are positive
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return date(1, 1, 1) + timedelta(days=100 * variant + index)
-    if isinstance(value, str):
-        return f"\x1f{variant}.{index}"  # a control character: no choice or name holds one
-    raise TypeError(f"No stand-in for a {type(value).__name__}.")
+_TERMS = PreparedQuery(_terms_query)
 
 
 @dataclass(frozen=True)
