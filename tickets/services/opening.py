@@ -286,7 +286,7 @@ _CLOCK_VALUES = [
 
 def _keep_clocks(ticket: Ticket, rows: list[SLAClock]) -> None:
     """The new ticket's clocks, kept on it as a prefetch would (in the model's order)."""
-    clocks = SLAClock.objects.filter(ticket=ticket)
+    clocks = SLAClock.objects.filter(ticket_id=ticket.pk)
     clocks._result_cache = sorted(rows, key=lambda row: (row.kind, row.cycle))
     clocks._prefetch_done = True
     ticket._prefetched_objects_cache = {"sla_clocks": clocks}

@@ -6,6 +6,7 @@ per call, and the timers (sweep, maintenance pauses) open one per ticket and com
 steps, so that a ticket is locked once, read once and saved once per change.
 """
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -264,6 +265,36 @@ def ticket_system_event(*, ticket: Ticket | int, kind: str, at: datetime, detail
     )
 
 
+@dataclass(frozen=True)
+class _Insert:
+    fields: list
+    stamped: list
+    head: str
+    one_row: str
+    returning: str
+
+
+@functools.cache
+def _insert_of(model) -> _Insert:
+    """The parts of a model's INSERT that are the same for every row (made once)."""
+    fields = [column for column in model._meta.concrete_fields if not column.primary_key]
+    # auto_now fields (updated_at) are set by pre_save, as on any save.
+    stamped = [
+        column
+        for column in fields
+        if getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False)
+    ]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column.column) for column in fields)
+    return _Insert(
+        fields=fields,
+        stamped=stamped,
+        head=f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ",  # noqa: S608 (our names)
+        one_row=f"({', '.join(['%s'] * len(fields))})",
+        returning=f" RETURNING {quote(model._meta.pk.column)}",
+    )
+
+
 def user_serves_client(user: User, client_id: int) -> bool:
     return User.objects.seeing_client(client_id).filter(pk=user.pk).exists()
 
@@ -275,16 +306,11 @@ def rows_insert(model, rows: list) -> None:
     aware datetime) goes as it is, any other through its field's own preparation."""
     if not rows:
         return
-    fields = [column for column in model._meta.concrete_fields if not column.primary_key]
-    # auto_now fields (updated_at) are set by pre_save, as on any save.
-    stamped = [
-        column
-        for column in fields
-        if getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False)
-    ]
+    insert = _insert_of(model)
+    fields = insert.fields
     params = []
     for row in rows:
-        for column in stamped:
+        for column in insert.stamped:
             column.pre_save(row, add=True)
         for column in fields:
             value = getattr(row, column.attname)
@@ -296,17 +322,14 @@ def rows_insert(model, rows: list) -> None:
             ):
                 value = column.get_db_prep_save(value, connection)
             params.append(value)
-    quote = connection.ops.quote_name
-    one = f"({', '.join(['%s'] * len(fields))})"
-    columns = ", ".join(quote(column.column) for column in fields)
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608 (our names)
+    head, one, returning = insert.head, insert.one_row, insert.returning
     size = max(connection.ops.bulk_batch_size(fields, rows), 1)
     width = len(fields)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), size):
             batch = rows[start : start + size]
             cursor.execute(
-                f"{head}{', '.join([one] * len(batch))} RETURNING {quote(model._meta.pk.column)}",
+                f"{head}{', '.join([one] * len(batch))}{returning}",
                 params[start * width : (start + len(batch)) * width],
             )
             # PostgreSQL returns the rows of a multi-row INSERT in the order given (Django's
