@@ -50,7 +50,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(database: str, port: int, conn_max_age: int = 0) -> subprocess.Popen:
+def start_gunicorn(
+    database: str, port: int, conn_max_age: int = 0, workers: int = 2
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "msp.settings.dev",
@@ -67,7 +69,7 @@ def start_gunicorn(database: str, port: int, conn_max_age: int = 0) -> subproces
             str(ROOT / ".venv/bin/gunicorn"),
             "msp.wsgi",
             "--workers",
-            "2",
+            str(workers),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -342,6 +344,8 @@ def creations(
         return request(port, "POST", "/api/v1/tickets/", token, body)[0] == 201
 
     create_queries = queries_per_create(token, client_ids[0])
+    # Every worker past its first requests (imports, URLconf, queries compiled once).
+    concurrently(4, 2.0, create)
     measured = []
     for workers in (2, 4):
         cpu = workers_cpu_seconds(server)
@@ -389,6 +393,7 @@ def run(
     requests: int = 300,
     seconds: float = 20,
     conn_max_age: int = 0,
+    workers: int = 2,
     creates_only: bool = False,
     in_process: int = 0,
     profile: str = "",
@@ -415,7 +420,7 @@ def run(
         measured += queries_per_list(token)
 
     port = free_port()
-    server = start_gunicorn(database, port, conn_max_age)
+    server = start_gunicorn(database, port, conn_max_age, workers)
     try:
         if creates_only:
             return measured + creations(port, token, client_ids, seconds, server)
@@ -498,12 +503,16 @@ def main() -> None:
         help="first time N creates in this process (CPU ms per create)",
     )
     parser.add_argument("--profile", default="", help="cProfile stats of the in-process creates")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="gunicorn sync workers (2: the peer comparison)"
+    )
     options = parser.parse_args()
     run(
         tickets=options.tickets,
         requests=options.requests,
         seconds=options.seconds,
         conn_max_age=options.conn_max_age,
+        workers=options.workers,
         creates_only=options.creates_only,
         in_process=options.in_process,
         profile=options.profile,
