@@ -101,3 +101,46 @@ class TestRateLimitHeaders:
         assert len(resets) == 1  # the window ends when its first request leaves it
         assert int(answers[-1]["Retry-After"]) <= 60
         cache.clear()
+
+
+def _filtered_viewsets():
+    from msp.api.base import ScopedViewSet
+    from msp.api.urls import router
+
+    return [
+        (prefix, viewset)
+        for prefix, viewset, _ in router.registry
+        if issubclass(viewset, ScopedViewSet) and viewset.filter_backends
+    ]
+
+
+def test_a_list_without_query_parameters_is_not_filtered_by_any_filter_set(admin_user, rf):
+    """An object asked for by its id without query parameters skips the filter backends
+    (ScopedViewSet.filter_queryset): that holds only while no FilterSet filters anything
+    when no parameter is given. Every registered resource's backends are checked here."""
+    from rest_framework.request import Request
+
+    checked = 0
+    for prefix, viewset in _filtered_viewsets():
+        request = Request(rf.get(f"/api/v1/{prefix}/"))
+        request.user = admin_user
+        view = viewset(request=request, kwargs={}, format_kwarg=None, action="list")
+        queryset = view.get_queryset()
+        filtered = queryset
+        for backend in view.filter_backends:
+            filtered = backend().filter_queryset(request, filtered, view)
+        assert str(filtered.order_by().query) == str(queryset.order_by().query), prefix
+        checked += 1
+    assert checked >= 20
+
+
+def test_a_query_parameter_on_an_object_is_still_filtered_and_checked(
+    client_a, policy, technician, api_as
+):
+    ticket = TicketFactory(client=client_a)
+    http = api_as(technician)
+    assert ticket.status == "new"
+    assert http.get(f"/api/v1/tickets/{ticket.pk}/").status_code == 200
+    assert http.get(f"/api/v1/tickets/{ticket.pk}/?status=new").status_code == 200
+    assert http.get(f"/api/v1/tickets/{ticket.pk}/?status=closed").status_code == 404
+    assert http.get(f"/api/v1/tickets/{ticket.pk}/?breached=maybe").status_code == 400
