@@ -523,9 +523,12 @@ class TicketViewSet(
         shown = _detail_serializer().to_representation(ticket)
         return Response(shown, status=status.HTTP_201_CREATED)
 
+    def retrieve(self, request, *args, **kwargs):
+        return Response(_detail_serializer().to_representation(self.get_object()))
+
     def _ticket_response(self, ticket, code=status.HTTP_200_OK):
         ticket = Ticket.objects.prefetch_related("sla_clocks").get(pk=ticket.pk)
-        return Response(TicketDetailSerializer(ticket).data, status=code)
+        return Response(_detail_serializer().to_representation(ticket), status=code)
 
     def _act(self, request, serializer_class, perform, code=status.HTTP_200_OK):
         ticket = self.get_object()
