@@ -343,10 +343,27 @@ def creations(
         }
         return request(port, "POST", "/api/v1/tickets/", token, body)[0] == 201
 
+    def no_op(worker: int, n: int) -> bool:
+        return request(port, "GET", "/api/v1/priority-matrix/", token)[0] == 200
+
     create_queries = queries_per_create(token, client_ids[0])
     # Every worker past its first requests (imports, URLconf, queries compiled once).
     concurrently(4, 2.0, create)
     measured = []
+    # The ceiling: an authenticated request that reads nine rows and writes nothing, through
+    # the same server, middleware, authentication and client.
+    for workers in (2, 4):
+        answered = concurrently(workers, seconds / 2, no_op)
+        rate = answered / (seconds / 2)
+        print(f"  authenticated no-op (priority matrix), {workers} clients: {rate:,.0f}/s")
+        measured.append(
+            record(
+                f"authenticated no-op (priority matrix), {workers} clients",
+                rows=answered,
+                throughput=rate,
+                unit="requests/s",
+            )
+        )
     for workers in (2, 4):
         cpu = workers_cpu_seconds(server)
         created = concurrently(workers, seconds, create)
