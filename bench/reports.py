@@ -174,6 +174,7 @@ def rollups_build() -> None:
     made = sla_rollups_rebuild()
     with connection.cursor() as cursor:  # the visibility map, for index-only scans
         cursor.execute("VACUUM ANALYZE sla_clockrollup")
+        cursor.execute("VACUUM ANALYZE sla_monthlyclocktimerollup")
     print(f"built {made:,} clock roll-ups in {time.perf_counter() - started:.0f} s")
 
 

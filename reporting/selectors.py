@@ -306,7 +306,9 @@ def accounts_overview(*, clients, period: Period, now: datetime | None = None) -
     contract, the latest governance ladder step and its latest monthly report and QBR, in a
     fixed number of queries whatever the number of clients."""
     now = now or timezone.now()
-    clients = list(clients.order_by("name"))
+    scope = clients
+    # What the page and the figures read of a client (its zone for the period's bounds).
+    clients = list(clients.order_by("name").only("pk", "name", "slug", "timezone"))
     contracts = account_contracts(clients, period)
     metrics = account_figures(clients=clients, period=period, contracts=contracts, now=now)
     latest_month = MonthlyEvaluation.objects.filter(contract=OuterRef("contract")).order_by(
@@ -315,7 +317,8 @@ def accounts_overview(*, clients, period: Period, now: datetime | None = None) -
     evaluations = {
         evaluation.contract_id: evaluation
         for evaluation in MonthlyEvaluation.objects.filter(
-            contract__in=list(contracts.values()), pk=Subquery(latest_month.values("pk")[:1])
+            contract_id__in=[contract.pk for contract in contracts.values()],
+            pk=Subquery(latest_month.values("pk")[:1]),
         )
     }
     latest_report = Report.objects.filter(
@@ -323,7 +326,7 @@ def accounts_overview(*, clients, period: Period, now: datetime | None = None) -
     ).order_by("-period_start", "-version")
     reports = defaultdict(dict)
     for report in Report.objects.filter(
-        client__in=clients, pk=Subquery(latest_report.values("pk")[:1])
+        client__in=scope.values("pk"), pk=Subquery(latest_report.values("pk")[:1])
     ).defer("figures"):
         reports[report.client_id][report.kind] = report
     accounts = []

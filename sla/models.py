@@ -569,39 +569,44 @@ class ClockRollup(models.Model):
         return f"{self.kind} clocks of client {self.client_id} on {self.day}"
 
 
-class ClockTimeRollup(models.Model):
-    """Response and resolution clocks that stopped on one of a client's local days, counted by
-    the business time they had spent (to the second), by clock and ticket priority: the
-    clocks' own values, so that percentiles of a period come out exactly as from the clocks,
-    from a narrow table instead of the clocks of the month. Kept in step with
-    `ClockRollup` by `sla.rollups`."""
+class MonthlyClockTimeRollup(models.Model):
+    """Response and resolution clocks that stopped in one of a client's local months, counted
+    by the business time they had spent (to the second), by clock and ticket priority: the
+    clocks' own values, so that percentiles of a period (whole months) come out exactly as
+    from the clocks, from a narrow table instead of the clocks of the period. By month, not
+    day (migration 0013): times hardly repeat, so a day held a row per clock and percentiles
+    summed a month's days again per value. Kept in step with `ClockRollup` by `sla.rollups`."""
 
     client = models.ForeignKey("msp.Client", on_delete=models.CASCADE, related_name="+")
-    day = models.DateField(help_text="The day the clocks stopped, in the client's time zone.")
+    month = models.DateField(
+        help_text="The first day of the month the clocks stopped in, in the client's time zone."
+    )
     kind = models.CharField(max_length=20, choices=ClockKind.choices)
     priority = models.CharField(max_length=2, choices=Priority.choices)
     spent_seconds = models.PositiveIntegerField()
     stopped = models.IntegerField(default=0, help_text="Clocks stopped with that time spent.")
 
     class Meta:
-        verbose_name = "SLA clock time roll-up"
+        verbose_name = "SLA clock time roll-up by month"
         constraints = [
             models.UniqueConstraint(
-                fields=["client", "day", "kind", "priority", "spent_seconds"],
-                name="clock_time_rollup_unique_key",
+                fields=["client", "month", "kind", "priority", "spent_seconds"],
+                name="monthly_clock_time_unique_key",
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=[ClockKind.RESPONSE, ClockKind.RESOLUTION]),
-                name="clock_time_rollup_kind_valid",
+                name="monthly_clock_time_kind_valid",
             ),
         ]
         indexes = [
+            # Percentiles read a month's clocks of a kind per client in order of time spent:
+            # from this index alone on PostgreSQL, already sorted (no grouping, no sort).
             models.Index(
-                fields=["day", "client"],
-                include=["kind", "priority", "spent_seconds", "stopped"],
-                name="clock_time_rollup_day_idx",
+                fields=["month", "kind", "client", "spent_seconds", "priority"],
+                include=["stopped"],
+                name="monthly_clock_time_ranked_idx",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} clocks of client {self.client_id} stopped on {self.day}"
+        return f"{self.kind} clocks of client {self.client_id} stopped in {self.month:%Y-%m}"

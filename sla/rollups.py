@@ -1,5 +1,6 @@
-"""Roll-ups of concluded SLA clocks per client and local day (`ClockRollup`), kept in step
-with the clocks in the same transaction, and rebuilt from the clocks when needed.
+"""Roll-ups of concluded SLA clocks per client and local day (`ClockRollup`) and of their
+business times per client and local month (`MonthlyClockTimeRollup`), kept in step with the
+clocks in the same transaction, and rebuilt from the clocks when needed.
 
 A response or resolution clock counts, as compliance counts it, on one day of its client's
 time zone: met on the day it stopped in time, breached on the day of its breach (exempted
@@ -20,12 +21,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Count, DateField, Exists, OuterRef, Q
+from django.db.models.functions import TruncDate, TruncMonth
 
 from msp.models import Client
+from msp.periods import add_months
 from sla.choices import ClockKind, ClockState
-from sla.models import ClockRollup, ClockTimeRollup, SLAClock
+from sla.models import ClockRollup, MonthlyClockTimeRollup, SLAClock
 
 COUNTED_KINDS = (ClockKind.RESPONSE, ClockKind.RESOLUTION)
 COLUMNS = ("met", "breached", "exempted")
@@ -33,7 +35,7 @@ UPSERT_BATCH = 500
 
 # (client id, instant, clock kind, ticket priority, contract id, column): a column of
 # ClockRollup ("met", "breached", "exempted"), or the business time (seconds) of a stopped
-# clock for ClockTimeRollup (no contract).
+# clock for MonthlyClockTimeRollup (no contract; by month).
 Mark = tuple[int, datetime, str, str, int | None, str | int]
 # (client id, local day, clock kind, ticket priority, contract id)
 Key = tuple[int, date, str, str, int | None]
@@ -50,7 +52,7 @@ def _marks(row: SLAClock, *, priority: str, contract_id: int | None, exempt: boo
     if row.breached_at is not None:
         column = "exempted" if exempt else "breached"
         marks.append((row.client_id, row.breached_at, row.kind, priority, contract_id, column))
-    if row.stopped_at is not None:  # its business time, for percentiles (ClockTimeRollup)
+    if row.stopped_at is not None:  # its business time, for percentiles (MonthlyClockTimeRollup)
         marks.append((row.client_id, row.stopped_at, row.kind, priority, None, row.spent_seconds))
     return marks
 
@@ -140,25 +142,29 @@ def _upsert_sql(model, fields: tuple[str, ...], key: tuple[str, ...], summed, se
     )
 
 
-# Each table's fields after the client and the day, its counts, and its unique key (in
-# ClockRollup no contract is 0, `clock_rollup_unique_key`).
-COUNTS = (("kind", "priority", "contract_id"), COLUMNS)
+# Each table's local period (day or month), its fields after the client and the period, its
+# counts, and its unique key (in ClockRollup no contract is 0, `clock_rollup_unique_key`).
+COUNTS = ("day", ("kind", "priority", "contract_id"), COLUMNS)
 COUNTS_KEY = ("client_id", "day", "kind", "priority", "COALESCE(contract_id, 0)")
-TIMES = (("kind", "priority", "spent_seconds"), ("stopped",))
-TIMES_KEY = ("client_id", "day", "kind", "priority", "spent_seconds")
+TIMES = ("month", ("kind", "priority", "spent_seconds"), ("stopped",))
+TIMES_KEY = ("client_id", "month", "kind", "priority", "spent_seconds")
 TYPES = {"contract_id": "bigint", "spent_seconds": "int"}
 
 
 def _by_instant(model, shape, key, rows: list[tuple]) -> tuple[str, list]:
-    """PostgreSQL: the database turns instants into the client's local days (its own time zone
-    rules, as the rebuild's) and sums the rows of one key, so that the write reads nothing."""
-    grouped, summed = shape
+    """PostgreSQL: the database turns instants into the client's local days or months (its own
+    time zone rules, as the rebuild's) and sums the rows of one key, so that the write reads
+    nothing."""
+    period, grouped, summed = shape
+    local = "(v.at AT TIME ZONE c.timezone)"
+    if period == "month":
+        local = f"date_trunc('month', {local})"
     types = ["bigint", "timestamptz", *(TYPES.get(name, "varchar") for name in grouped)]
     value = "(" + ", ".join([f"%s::{kind}" for kind in types] + ["%s"] * len(summed)) + ")"
     clients = connection.ops.quote_name(Client._meta.db_table)
     groups = ", ".join(str(n) for n in range(1, len(grouped) + 3))
     select = (
-        f"SELECT v.client_id, (v.at AT TIME ZONE c.timezone)::date, "  # noqa: S608
+        f"SELECT v.client_id, {local}::date, "  # noqa: S608
         f"{', '.join(f'v.{name}' for name in grouped)}, "
         f"{', '.join(f'SUM(v.{name})' for name in summed)} "
         f"FROM (VALUES {', '.join([value] * len(rows))}) "
@@ -167,7 +173,7 @@ def _by_instant(model, shape, key, rows: list[tuple]) -> tuple[str, list]:
         # Keys in one order, so that concurrent writes lock roll-up rows in the same order.
         f"GROUP BY {groups} ORDER BY {groups}"
     )
-    fields = ("client_id", "day", *grouped)
+    fields = ("client_id", period, *grouped)
     sql = _upsert_sql(model, fields, key, summed, select)
     return sql, [value for row in rows for value in row]
 
@@ -177,15 +183,17 @@ def _counts_by_instant(rows: list[tuple]) -> tuple[str, list]:
 
 
 def _times_by_instant(rows: list[tuple]) -> tuple[str, list]:
-    return _by_instant(ClockTimeRollup, TIMES, TIMES_KEY, rows)
+    return _by_instant(MonthlyClockTimeRollup, TIMES, TIMES_KEY, rows)
 
 
 def _by_day(model, shape, key, rows: list[tuple], zones: dict[int, ZoneInfo]):
-    """Other databases: local days in Python, the rows of one key summed."""
-    grouped, summed = shape
+    """Other databases: local days (or months) in Python, the rows of one key summed."""
+    period, grouped, summed = shape
     totals: dict[tuple, list[int]] = {}
     for client_id, at, *values in rows:
         day = at.astimezone(zones[client_id]).date()
+        if period == "month":
+            day = day.replace(day=1)
         total = totals.setdefault((client_id, day, *values[: len(grouped)]), [0] * len(summed))
         for index, n in enumerate(values[len(grouped) :]):
             total[index] += n
@@ -194,7 +202,7 @@ def _by_day(model, shape, key, rows: list[tuple], zones: dict[int, ZoneInfo]):
     for (client_id, day, *values), counts in totals.items():
         params.extend([client_id, connection.ops.adapt_datefield_value(day), *values, *counts])
     select = f"VALUES {', '.join([value] * len(totals))}"
-    return _upsert_sql(model, ("client_id", "day", *grouped), key, summed, select), params
+    return _upsert_sql(model, ("client_id", period, *grouped), key, summed, select), params
 
 
 def _counts_by_day(rows: list[tuple], zones) -> tuple[str, list]:
@@ -202,7 +210,7 @@ def _counts_by_day(rows: list[tuple], zones) -> tuple[str, list]:
 
 
 def _times_by_day(rows: list[tuple], zones) -> tuple[str, list]:
-    return _by_day(ClockTimeRollup, TIMES, TIMES_KEY, rows, zones)
+    return _by_day(MonthlyClockTimeRollup, TIMES, TIMES_KEY, rows, zones)
 
 
 def _zones(client_ids: set[int]) -> dict[int, ZoneInfo]:
@@ -270,13 +278,14 @@ def sla_rollups_rebuild(
     data (a migration), seeded data (the demo, the benches) and a client whose time zone
     changed. Grouped queries per time zone (local days by the database's own time zone
     arithmetic); returns the roll-up rows written. `models`: (Client, SLAClock, ClockRollup,
-    ClockTimeRollup or None) of a migration's state. Safe while clocks change: the roll-ups
-    are locked meanwhile on PostgreSQL, so writes waiting on them add their changes after."""
+    MonthlyClockTimeRollup or None) of a migration's state. Safe while clocks change: the
+    roll-ups are locked meanwhile on PostgreSQL, so writes waiting on them add their changes
+    after."""
     client_model, clock_model, rollup_model, time_model = models or (
         Client,
         SLAClock,
         ClockRollup,
-        ClockTimeRollup,
+        MonthlyClockTimeRollup,
     )
     tables = [model for model in (rollup_model, time_model) if model is not None]
     if times_only:
@@ -361,18 +370,22 @@ def _rebuild_times(zones: dict[str, list[int]], clock_model, time_model) -> int:
             clock_model.objects.filter(
                 client_id__in=ids, kind__in=COUNTED_KINDS, stopped_at__isnull=False
             )
-            .annotate(local_day=TruncDate("stopped_at", tzinfo=ZoneInfo(zone)))
-            .values("client_id", "local_day", "kind", "ticket__priority", "spent_seconds")
+            .annotate(
+                local_month=TruncMonth(
+                    "stopped_at", tzinfo=ZoneInfo(zone), output_field=DateField()
+                )
+            )
+            .values("client_id", "local_month", "kind", "ticket__priority", "spent_seconds")
             .annotate(n=Count("pk"))
             .order_by()
         )
         rows.extend(grouped)
-    rows.sort(key=lambda row: (row["local_day"], row["client_id"], row["kind"]))
+    rows.sort(key=lambda row: (row["local_month"], row["kind"], row["client_id"]))
     made = time_model.objects.bulk_create(
         (
             time_model(
                 client_id=row["client_id"],
-                day=row["local_day"],
+                month=row["local_month"],
                 kind=row["kind"],
                 priority=row["ticket__priority"],
                 spent_seconds=row["spent_seconds"],
@@ -402,52 +415,103 @@ def clock_time_percentiles(
     by_priority: bool,
     percents: tuple[int, ...],
 ) -> list[dict]:
-    """Nearest-rank percentiles of the business time of the clocks that stopped in the days
-    [first_day, end_day) of each client, per client and clock (and priority), from the time
-    roll-ups: the same values as ranking the clocks themselves. One query; each row is
-    {client_id, kind, priority (None over all priorities), percent, spent_seconds, total}."""
+    """Nearest-rank percentiles of the business time of the clocks that stopped in the months
+    [first_day, end_day) of each client (local months, as periods are), per client and clock
+    (and priority), from the time roll-ups: the same values as ranking the clocks themselves.
+    One query; each row is {client_id, kind, priority (None over all priorities), percent,
+    spent_seconds, total}."""
     if not client_ids:
         return []
-    table = connection.ops.quote_name(ClockTimeRollup._meta.db_table)
-    by = "client_id, kind" + (", priority" if by_priority else "")
-    # Running counts in order of time spent: the value at rank r is the one whose run of
-    # clocks covers r (integer ranks, as the clocks' row numbers).
-    ranks = {percent: f"(total * {int(percent)} + 99) / 100" for percent in percents}
-    at_rank = " OR ".join(
-        f"(running >= {rank} AND running - n < {rank})" for rank in ranks.values()
-    )
-    sql = (
-        f"SELECT {by}, spent_seconds, running, n, total FROM ("  # noqa: S608 (names, numbers)
-        f"SELECT {by}, spent_seconds, n, "
-        f"CAST(SUM(n) OVER (PARTITION BY {by} ORDER BY spent_seconds) AS BIGINT) AS running, "
-        f"CAST(SUM(n) OVER (PARTITION BY {by}) AS BIGINT) AS total FROM ("
-        f"SELECT {by}, spent_seconds, SUM(stopped) AS n FROM {table} "
-        f"WHERE day >= %s AND day < %s "
+    months, month = [], first_day.replace(day=1)
+    while month < end_day:
+        months.append(month)
+        month = add_months(month, 1)
+    table = connection.ops.quote_name(MonthlyClockTimeRollup._meta.db_table)
+    by = ["client_id", "kind", *(["priority"] if by_priority else [])]
+    where = (
+        f"month IN ({', '.join(['%s'] * len(months))}) "
         f"AND kind IN ({', '.join(['%s'] * len(kinds))}) "
-        f"AND client_id IN ({', '.join(['%s'] * len(client_ids))}) "
-        f"GROUP BY {by}, spent_seconds HAVING SUM(stopped) > 0) AS stopped_values"
-        f") AS ranked WHERE {at_rank}"
+        f"AND client_id IN ({', '.join(['%s'] * len(client_ids))})"
     )
-    days = [connection.ops.adapt_datefield_value(day) for day in (first_day, end_day)]
+    days = [connection.ops.adapt_datefield_value(day) for day in months]
+    params = [*days, *kinds, *client_ids]
+    if connection.vendor == "postgresql":
+        sql, params = _percentiles_postgresql(table, by, where, params, days, percents)
+    else:
+        sql = _percentiles_by_window(table, by, where, percents)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*days, *kinds, *client_ids])
+        cursor.execute(sql, params)
         found = cursor.fetchall()
     results = []
     for row in found:
         client_id, kind = row[0], row[1]
         priority = row[2] if by_priority else None
-        spent, running, n, total = row[-4:]
-        for percent in percents:
-            rank = (total * percent + 99) // 100
-            if running >= rank > running - n:
-                results.append(
-                    {
-                        "client_id": client_id,
-                        "kind": kind,
-                        "priority": priority,
-                        "percent": percent,
-                        "spent_seconds": spent,
-                        "total": total,
-                    }
-                )
+        total = row[len(by)]
+        for percent, spent in zip(percents, row[len(by) + 1 :], strict=True):
+            results.append(
+                {
+                    "client_id": client_id,
+                    "kind": kind,
+                    "priority": priority,
+                    "percent": percent,
+                    "spent_seconds": spent,
+                    "total": total,
+                }
+            )
     return results
+
+
+def _rank(percent: int, total: str) -> str:
+    """The nearest rank of `percent` among `total` clocks, in integer arithmetic."""
+    return f"({total} * {int(percent)} + 99) / 100"
+
+
+def _percentiles_postgresql(table, by, where, params, days, percents) -> tuple[str, list]:
+    """Each group's clocks are mostly one per roll-up row (times hardly repeat): then the
+    value at a rank is an element of the group's times sorted into an array, read in the
+    index's order without a window. A group with a row of several clocks takes its ranks from
+    a running count over its own rows (a subquery run only for such groups)."""
+    total = "SUM(t.stopped)"
+    same_group = " AND ".join(f"w.{column} = t.{column}" for column in by)
+    months = ", ".join(["%s"] * len(days))
+    values, subquery_params = [], []
+    for percent in percents:
+        rank = _rank(percent, total)
+        values.append(
+            f"CASE WHEN bool_and(t.stopped <= 1) "  # noqa: S608 (names, numbers)
+            f"THEN (array_agg(t.spent_seconds ORDER BY t.spent_seconds) "
+            f"FILTER (WHERE t.stopped > 0))[{rank}] "
+            f"ELSE (SELECT MIN(r.spent_seconds) FROM (SELECT w.spent_seconds, "
+            f"SUM(w.stopped) OVER (ORDER BY w.spent_seconds, w.priority, w.month "
+            f"ROWS UNBOUNDED PRECEDING) AS running FROM {table} AS w "
+            f"WHERE w.month IN ({months}) AND {same_group}) AS r "
+            f"WHERE r.running >= {rank}) END"
+        )
+        subquery_params.extend(days)
+    columns = ", ".join(f"t.{column}" for column in by)
+    sql = (
+        f"SELECT {columns}, {total}, {', '.join(values)} "  # noqa: S608 (names, numbers)
+        f"FROM {table} AS t WHERE {where} GROUP BY {columns} HAVING {total} > 0"
+    )
+    # The subqueries' parameters come first: they are in the select list.
+    return sql, [*subquery_params, *params]
+
+
+def _percentiles_by_window(table, by, where, percents) -> str:
+    """A running count of clocks in order of time spent, one roll-up row after the other (a
+    value's rows of other priorities or months are further rows, not summed first): the value
+    at rank r is the one whose row covers r (integer ranks, as the clocks' row numbers)."""
+    partition = ", ".join(by)
+    values = ", ".join(
+        f"MIN(CASE WHEN running >= {_rank(p, 'total')} AND running - n < {_rank(p, 'total')} "
+        f"THEN spent_seconds END)"
+        for p in percents
+    )
+    return (
+        f"SELECT {partition}, MAX(total), {values} FROM ("  # noqa: S608 (names, numbers)
+        f"SELECT {partition}, spent_seconds, stopped AS n, "
+        f"SUM(stopped) OVER (PARTITION BY {partition} ORDER BY spent_seconds, priority, month "
+        f"ROWS UNBOUNDED PRECEDING) AS running, "
+        f"SUM(stopped) OVER (PARTITION BY {partition}) AS total FROM {table} WHERE {where}"
+        f") AS ranked GROUP BY {partition} HAVING MAX(total) > 0"
+    )

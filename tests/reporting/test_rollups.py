@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contracts.choices import ContractStatus
@@ -28,8 +28,8 @@ from reporting.metrics import (
     times_from_rollups,
 )
 from reporting.selectors import account_contracts, account_figures, sla_risk
-from sla.models import ClockRollup, ClockTimeRollup, SLAClock
-from sla.rollups import sla_rollups_rebuild
+from sla.models import ClockRollup, MonthlyClockTimeRollup, SLAClock
+from sla.rollups import clock_time_percentiles, sla_rollups_rebuild
 from tests.factories import ClientFactory, ContactFactory, ContractFactory
 from tickets import services
 from tickets.choices import Impact, TicketStatus, Urgency
@@ -57,8 +57,8 @@ def rolled_up_now() -> set[tuple]:
     }
     times = {
         row
-        for row in ClockTimeRollup.objects.values_list(
-            "client_id", "day", "kind", "priority", "spent_seconds", "stopped"
+        for row in MonthlyClockTimeRollup.objects.values_list(
+            "client_id", "month", "kind", "priority", "spent_seconds", "stopped"
         )
         if row[5]
     }
@@ -221,6 +221,70 @@ def test_a_client_moving_time_zone_is_rebuilt(worked):
     assert_rollups_agree(months(date(2026, 9, 1), 4))
 
 
+@pytest.mark.parametrize("vendor", ["postgresql", "other"])
+def test_percentiles_count_each_rollup_row_by_its_clocks(client_a, vendor, monkeypatch):
+    """Ranks run over roll-up rows, not values: a time shared by two priorities or months,
+    rows of several clocks and rows left at zero give the rank of the clocks they stand for.
+    Both ways to rank: PostgreSQL's and the running count other databases use."""
+    monkeypatch.setattr(connection, "vendor", vendor)
+    rng = random.Random(3)
+    clocks = []  # (month, priority, spent seconds) of each clock, as the roll-ups hold them
+    for month in (date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)):
+        for _ in range(rng.randrange(1, 40)):
+            clocks.append((month, rng.choice(["P1", "P2"]), rng.choice([60, 120, 300, 301, 900])))
+    counted: dict[tuple, int] = {}
+    for clock in clocks:
+        counted[clock] = counted.get(clock, 0) + 1
+    MonthlyClockTimeRollup.objects.bulk_create(
+        [
+            MonthlyClockTimeRollup(
+                client=client_a,
+                month=month,
+                kind="response",
+                priority=priority,
+                spent_seconds=spent,
+                stopped=n,
+            )
+            for (month, priority, spent), n in counted.items()
+        ]
+        + [  # every clock of a value moved elsewhere
+            MonthlyClockTimeRollup(
+                client=client_a,
+                month=date(2026, 11, 1),
+                kind="response",
+                priority="P3",
+                spent_seconds=30,
+                stopped=0,
+            )
+        ]
+    )
+    for period in (Period("month", date(2026, 11, 1)), Period("quarter", date(2026, 10, 1))):
+        for by_priority in (False, True):
+            found = clock_time_percentiles(
+                client_ids=[client_a.pk],
+                first_day=period.first_day,
+                end_day=period.end_day,
+                kinds=("response",),
+                by_priority=by_priority,
+                percents=(1, 50, 90, 100),
+            )
+            expected = []
+            for priority in ("P1", "P2") if by_priority else (None,):
+                times = sorted(
+                    spent
+                    for month, of, spent in clocks
+                    if period.first_day <= month < period.end_day and priority in (None, of)
+                )
+                for percent in (1, 50, 90, 100):
+                    rank = (len(times) * percent + 99) // 100
+                    expected.append((priority, percent, times[rank - 1], len(times)))
+            got = [
+                (row["priority"], row["percent"], row["spent_seconds"], row["total"])
+                for row in found
+            ]
+            assert sorted(got) == sorted(expected), (period, by_priority)
+
+
 def test_a_clock_concluding_changes_its_rollup_in_the_same_transaction(client_a, technician):
     client_a.timezone = "America/New_York"
     client_a.save()
@@ -250,10 +314,14 @@ def test_a_clock_concluding_changes_its_rollup_in_the_same_transaction(client_a,
             1,
             0,
         )
-        stopped = ClockTimeRollup.objects.get()
-        assert (stopped.day, stopped.spent_seconds, stopped.stopped) == (date(2026, 10, 31), 300, 1)
+        stopped = MonthlyClockTimeRollup.objects.get()
+        assert (stopped.month, stopped.spent_seconds, stopped.stopped) == (
+            date(2026, 10, 1),
+            300,
+            1,
+        )
         raise RolledBack  # the reply and its roll-up go together
-    assert not ClockRollup.objects.exists() and not ClockTimeRollup.objects.exists()
+    assert not ClockRollup.objects.exists() and not MonthlyClockTimeRollup.objects.exists()
     services.ticket_reply(
         ticket=ticket, author=technician, body="On it", at=opened + timedelta(minutes=5)
     )
