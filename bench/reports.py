@@ -14,7 +14,7 @@ finished month:
 - one report: the whole snapshot (figures, trend, breaches), its SQL queries, and its PDF;
 - the staff pages that read every client's month so far: SLA risk and all accounts (Django test
   client, in-process, a technician whose teams serve every client).
-The clocks' roll-ups per client and day (sla.rollups) are built when the database has none or
+The clocks' roll-ups per client and month (sla.rollups) are built when the database has none or
 its tickets were put under contracts here; --rebuild-rollups builds them again, and
 --check-rollups compares their figures with the clocks' for every month of the year
 ("roll-ups equal raw: yes"), and the accounts' backlog with the report's.
@@ -173,7 +173,7 @@ def rollups_build() -> None:
     started = time.perf_counter()
     made = sla_rollups_rebuild()
     with connection.cursor() as cursor:  # the visibility map, for index-only scans
-        cursor.execute("VACUUM ANALYZE sla_clockrollup")
+        cursor.execute("VACUUM ANALYZE sla_monthlyclockrollup")
         cursor.execute("VACUUM ANALYZE sla_monthlyclocktimerollup")
     print(f"built {made:,} clock roll-ups in {time.perf_counter() - started:.0f} s")
 
@@ -405,9 +405,9 @@ def run(
     meaningful)."""
     database = workspace.open_database(tickets)
     add_report_data(random.Random(7))
-    from sla.models import ClockRollup
+    from sla.models import MonthlyClockRollup
 
-    if rebuild_rollups or not ClockRollup.objects.exists():
+    if rebuild_rollups or not MonthlyClockRollup.objects.exists():
         rollups_build()
     if check_rollups:
         rollups_check()

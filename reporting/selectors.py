@@ -91,7 +91,7 @@ def sla_risk(*, clients, now: datetime, day_start: datetime, month: Period) -> d
     )
     # The report's scope, its contracts found in the same query (as subqueries).
     contracts = contracts_active_on(on=month.end_day - timedelta(days=1)).filter(client__in=clients)
-    # Each client's month in its own zone is the same local days for all: the roll-ups,
+    # Each client's month in its own zone is the same local month for all: the roll-ups,
     # summed per client first and named after (a join before grouping would carry the names
     # through every roll-up row of the month).
     client = Client.objects.filter(pk=OuterRef("client_id")).order_by()

@@ -519,16 +519,18 @@ class CalendarVersion(models.Model):
         return sum(end - start for _, start, end in self.week) / 60
 
 
-class ClockRollup(models.Model):
-    """Response and resolution clocks concluded on one of a client's local days, by clock,
+class MonthlyClockRollup(models.Model):
+    """Response and resolution clocks concluded in one of a client's local months, by clock,
     ticket priority and the contract the ticket was opened under: the raw clocks summed as
-    compliance counts them (met: stopped in time, on the day it stopped; breached: on the day
-    of the breach; exempted breaches apart). Kept in step by `sla.rollups` in the transaction
-    that changes the clocks, so pages read a month as a few hundred rows, not its clocks.
-    Derived data: `sla_rollups_rebuild` makes it again from the clocks."""
+    compliance counts them (met: stopped in time, in the month it stopped; breached: in the
+    month of the breach; exempted breaches apart). Kept in step by `sla.rollups` in the
+    transaction that changes the clocks, so pages read a month as a row per client, clock,
+    priority and contract, not its clocks. By month, not day (migration 0014): periods are
+    whole months, and a month's days were thirty rows to sum. Derived data:
+    `sla_rollups_rebuild` makes it again from the clocks."""
 
     client = models.ForeignKey("msp.Client", on_delete=models.CASCADE, related_name="+")
-    day = models.DateField(help_text="The day in the client's time zone.")
+    month = models.DateField(help_text="The first day of the month, in the client's time zone.")
     kind = models.CharField(max_length=20, choices=ClockKind.choices)
     priority = models.CharField(max_length=2, choices=Priority.choices)
     contract = models.ForeignKey(
@@ -539,34 +541,34 @@ class ClockRollup(models.Model):
     exempted = models.IntegerField(default=0, help_text="Breaches exempted (and not revoked).")
 
     class Meta:
-        verbose_name = "SLA clock roll-up"
+        verbose_name = "SLA clock roll-up by month"
         constraints = [
             # The key that maintenance upserts on; no contract is 0 so that it is one key.
             models.UniqueConstraint(
                 F("client"),
-                F("day"),
+                F("month"),
                 F("kind"),
                 F("priority"),
                 Coalesce(F("contract"), 0),
-                name="clock_rollup_unique_key",
+                name="monthly_clock_rollup_unique_key",
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=[ClockKind.RESPONSE, ClockKind.RESOLUTION]),
-                name="clock_rollup_kind_valid",
+                name="monthly_clock_rollup_kind_valid",
             ),
         ]
         indexes = [
-            # Every client's days of a period (the pages read all clients at once), read from
-            # the index alone on PostgreSQL.
+            # Every client's months of a period (the pages read all clients at once), read
+            # from the index alone on PostgreSQL.
             models.Index(
-                fields=["day", "client"],
+                fields=["month", "client"],
                 include=["kind", "priority", "contract", "met", "breached", "exempted"],
-                name="clock_rollup_day_covering_idx",
+                name="monthly_clock_rollup_idx",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} clocks of client {self.client_id} on {self.day}"
+        return f"{self.kind} clocks of client {self.client_id} in {self.month:%Y-%m}"
 
 
 class MonthlyClockTimeRollup(models.Model):
@@ -575,7 +577,8 @@ class MonthlyClockTimeRollup(models.Model):
     clocks' own values, so that percentiles of a period (whole months) come out exactly as
     from the clocks, from a narrow table instead of the clocks of the period. By month, not
     day (migration 0013): times hardly repeat, so a day held a row per clock and percentiles
-    summed a month's days again per value. Kept in step with `ClockRollup` by `sla.rollups`."""
+    summed a month's days again per value. Kept in step with `MonthlyClockRollup` by
+    `sla.rollups`."""
 
     client = models.ForeignKey("msp.Client", on_delete=models.CASCADE, related_name="+")
     month = models.DateField(

@@ -1,11 +1,11 @@
-"""Roll-ups of concluded SLA clocks per client and local day (`ClockRollup`) and of their
-business times per client and local month (`MonthlyClockTimeRollup`), kept in step with the
-clocks in the same transaction, and rebuilt from the clocks when needed.
+"""Roll-ups of concluded SLA clocks per client and local month (`MonthlyClockRollup`) and of
+their business times (`MonthlyClockTimeRollup`), kept in step with the clocks in the same
+transaction, and rebuilt from the clocks when needed.
 
-A response or resolution clock counts, as compliance counts it, on one day of its client's
-time zone: met on the day it stopped in time, breached on the day of its breach (exempted
-breaches apart). Months and quarters are whole local days, so a client's period is the sum of
-its days, whatever its time zone.
+A response or resolution clock counts, as compliance counts it, in one month of its client's
+time zone: met in the month it stopped in time, breached in the month of its breach (exempted
+breaches apart). Periods are whole local months, so a client's period is the sum of its
+months, whatever its time zone.
 
 Maintenance adds differences, never recounts: a `ClockTally` notes what some clock rows count
 for before a change, and after the change adds what changed to the roll-ups in one upsert
@@ -22,22 +22,22 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Count, DateField, Exists, OuterRef, Q
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models.functions import TruncMonth
 
 from msp.models import Client
 from msp.periods import add_months
 from sla.choices import ClockKind, ClockState
-from sla.models import ClockRollup, MonthlyClockTimeRollup, SLAClock
+from sla.models import MonthlyClockRollup, MonthlyClockTimeRollup, SLAClock
 
 COUNTED_KINDS = (ClockKind.RESPONSE, ClockKind.RESOLUTION)
 COLUMNS = ("met", "breached", "exempted")
 UPSERT_BATCH = 500
 
 # (client id, instant, clock kind, ticket priority, contract id, column): a column of
-# ClockRollup ("met", "breached", "exempted"), or the business time (seconds) of a stopped
+# MonthlyClockRollup ("met", "breached", "exempted"), or the business time (seconds) of a stopped
 # clock for MonthlyClockTimeRollup (no contract; by month).
 Mark = tuple[int, datetime, str, str, int | None, str | int]
-# (client id, local day, clock kind, ticket priority, contract id)
+# (client id, local month, clock kind, ticket priority, contract id)
 Key = tuple[int, date, str, str, int | None]
 
 
@@ -96,7 +96,7 @@ class ClockTally:
 
 
 def rollups_add(changes: dict[Mark, int], *, negate: bool = False) -> None:
-    """Add counts by instant to the roll-ups of their client's local days: on PostgreSQL one
+    """Add counts by instant to the roll-ups of their client's local months: on PostgreSQL one
     statement (both tables), elsewhere one per table; nothing when the counts cancel out."""
     sign = -1 if negate else 1
     counts, times = [], []
@@ -119,8 +119,8 @@ def rollups_add(changes: dict[Mark, int], *, negate: bool = False) -> None:
     else:
         zones = _zones({row[0] for row in counts + times})
         statements = [
-            *(_counts_by_day(counts[i : i + UPSERT_BATCH], zones) for i in _batches(counts)),
-            *(_times_by_day(times[i : i + UPSERT_BATCH], zones) for i in _batches(times)),
+            *(_counts_by_month(counts[i : i + UPSERT_BATCH], zones) for i in _batches(counts)),
+            *(_times_by_month(times[i : i + UPSERT_BATCH], zones) for i in _batches(times)),
         ]
     with connection.cursor() as cursor:
         for sql, params in statements:
@@ -142,29 +142,26 @@ def _upsert_sql(model, fields: tuple[str, ...], key: tuple[str, ...], summed, se
     )
 
 
-# Each table's local period (day or month), its fields after the client and the period, its
-# counts, and its unique key (in ClockRollup no contract is 0, `clock_rollup_unique_key`).
-COUNTS = ("day", ("kind", "priority", "contract_id"), COLUMNS)
-COUNTS_KEY = ("client_id", "day", "kind", "priority", "COALESCE(contract_id, 0)")
-TIMES = ("month", ("kind", "priority", "spent_seconds"), ("stopped",))
+# Each table's fields after the client and the month, its counts, and its unique key (no
+# contract is 0, `monthly_clock_rollup_unique_key`).
+COUNTS = (("kind", "priority", "contract_id"), COLUMNS)
+COUNTS_KEY = ("client_id", "month", "kind", "priority", "COALESCE(contract_id, 0)")
+TIMES = (("kind", "priority", "spent_seconds"), ("stopped",))
 TIMES_KEY = ("client_id", "month", "kind", "priority", "spent_seconds")
 TYPES = {"contract_id": "bigint", "spent_seconds": "int"}
 
 
 def _by_instant(model, shape, key, rows: list[tuple]) -> tuple[str, list]:
-    """PostgreSQL: the database turns instants into the client's local days or months (its own
-    time zone rules, as the rebuild's) and sums the rows of one key, so that the write reads
+    """PostgreSQL: the database turns instants into the client's local months (its own time
+    zone rules, as the rebuild's) and sums the rows of one key, so that the write reads
     nothing."""
-    period, grouped, summed = shape
-    local = "(v.at AT TIME ZONE c.timezone)"
-    if period == "month":
-        local = f"date_trunc('month', {local})"
+    grouped, summed = shape
     types = ["bigint", "timestamptz", *(TYPES.get(name, "varchar") for name in grouped)]
     value = "(" + ", ".join([f"%s::{kind}" for kind in types] + ["%s"] * len(summed)) + ")"
     clients = connection.ops.quote_name(Client._meta.db_table)
     groups = ", ".join(str(n) for n in range(1, len(grouped) + 3))
     select = (
-        f"SELECT v.client_id, {local}::date, "  # noqa: S608
+        f"SELECT v.client_id, date_trunc('month', v.at AT TIME ZONE c.timezone)::date, "  # noqa: S608
         f"{', '.join(f'v.{name}' for name in grouped)}, "
         f"{', '.join(f'SUM(v.{name})' for name in summed)} "
         f"FROM (VALUES {', '.join([value] * len(rows))}) "
@@ -173,44 +170,42 @@ def _by_instant(model, shape, key, rows: list[tuple]) -> tuple[str, list]:
         # Keys in one order, so that concurrent writes lock roll-up rows in the same order.
         f"GROUP BY {groups} ORDER BY {groups}"
     )
-    fields = ("client_id", period, *grouped)
+    fields = ("client_id", "month", *grouped)
     sql = _upsert_sql(model, fields, key, summed, select)
     return sql, [value for row in rows for value in row]
 
 
 def _counts_by_instant(rows: list[tuple]) -> tuple[str, list]:
-    return _by_instant(ClockRollup, COUNTS, COUNTS_KEY, rows)
+    return _by_instant(MonthlyClockRollup, COUNTS, COUNTS_KEY, rows)
 
 
 def _times_by_instant(rows: list[tuple]) -> tuple[str, list]:
     return _by_instant(MonthlyClockTimeRollup, TIMES, TIMES_KEY, rows)
 
 
-def _by_day(model, shape, key, rows: list[tuple], zones: dict[int, ZoneInfo]):
-    """Other databases: local days (or months) in Python, the rows of one key summed."""
-    period, grouped, summed = shape
+def _by_month(model, shape, key, rows: list[tuple], zones: dict[int, ZoneInfo]):
+    """Other databases: local months in Python, the rows of one key summed."""
+    grouped, summed = shape
     totals: dict[tuple, list[int]] = {}
     for client_id, at, *values in rows:
-        day = at.astimezone(zones[client_id]).date()
-        if period == "month":
-            day = day.replace(day=1)
-        total = totals.setdefault((client_id, day, *values[: len(grouped)]), [0] * len(summed))
+        month = at.astimezone(zones[client_id]).date().replace(day=1)
+        total = totals.setdefault((client_id, month, *values[: len(grouped)]), [0] * len(summed))
         for index, n in enumerate(values[len(grouped) :]):
             total[index] += n
     value = "(" + ", ".join(["%s"] * (2 + len(grouped) + len(summed))) + ")"
     params = []
-    for (client_id, day, *values), counts in totals.items():
-        params.extend([client_id, connection.ops.adapt_datefield_value(day), *values, *counts])
+    for (client_id, month, *values), counts in totals.items():
+        params.extend([client_id, connection.ops.adapt_datefield_value(month), *values, *counts])
     select = f"VALUES {', '.join([value] * len(totals))}"
-    return _upsert_sql(model, ("client_id", period, *grouped), key, summed, select), params
+    return _upsert_sql(model, ("client_id", "month", *grouped), key, summed, select), params
 
 
-def _counts_by_day(rows: list[tuple], zones) -> tuple[str, list]:
-    return _by_day(ClockRollup, COUNTS, COUNTS_KEY, rows, zones)
+def _counts_by_month(rows: list[tuple], zones) -> tuple[str, list]:
+    return _by_month(MonthlyClockRollup, COUNTS, COUNTS_KEY, rows, zones)
 
 
-def _times_by_day(rows: list[tuple], zones) -> tuple[str, list]:
-    return _by_day(MonthlyClockTimeRollup, TIMES, TIMES_KEY, rows, zones)
+def _times_by_month(rows: list[tuple], zones) -> tuple[str, list]:
+    return _by_month(MonthlyClockTimeRollup, TIMES, TIMES_KEY, rows, zones)
 
 
 def _zones(client_ids: set[int]) -> dict[int, ZoneInfo]:
@@ -238,7 +233,7 @@ def ticket_priority_moved(ticket, rows: list[SLAClock]) -> None:
 
 def clock_exemption_moved(*, clock: SLAClock, exempted: bool) -> None:
     """A breach exemption granted (`exempted`) or revoked: the clock's breach moves between
-    the breached and the exempted counts of its day. Call with the clock row locked."""
+    the breached and the exempted counts of its month. Call with the clock row locked."""
     ticket = (
         SLAClock.objects.filter(pk=clock.pk).values("ticket__priority", "ticket__contract_id").get()
     )
@@ -267,7 +262,7 @@ def _exempted(clock_ids: set[int]) -> set[int]:
 
 # Building from the clocks ----------------------------------------------------------------------
 
-GROUPS = ("client_id", "local_day", "kind", "ticket__priority", "ticket__contract_id", "exempt")
+GROUPS = ("client_id", "local_month", "kind", "ticket__priority", "ticket__contract_id", "exempt")
 
 
 @transaction.atomic
@@ -276,15 +271,15 @@ def sla_rollups_rebuild(
 ) -> int:
     """Make the roll-ups of some clients (default: all) again from their clocks: for existing
     data (a migration), seeded data (the demo, the benches) and a client whose time zone
-    changed. Grouped queries per time zone (local days by the database's own time zone
-    arithmetic); returns the roll-up rows written. `models`: (Client, SLAClock, ClockRollup,
-    MonthlyClockTimeRollup or None) of a migration's state. Safe while clocks change: the
-    roll-ups are locked meanwhile on PostgreSQL, so writes waiting on them add their changes
-    after."""
+    changed. Grouped queries per time zone (local months by the database's own time zone
+    arithmetic); returns the roll-up rows written. `models`: (Client, SLAClock,
+    MonthlyClockRollup or None, MonthlyClockTimeRollup or None) of a migration's state. Safe
+    while clocks change: the roll-ups are locked meanwhile on PostgreSQL, so writes waiting on
+    them add their changes after."""
     client_model, clock_model, rollup_model, time_model = models or (
         Client,
         SLAClock,
-        ClockRollup,
+        MonthlyClockRollup,
         MonthlyClockTimeRollup,
     )
     tables = [model for model in (rollup_model, time_model) if model is not None]
@@ -314,6 +309,10 @@ def sla_rollups_rebuild(
     return made
 
 
+def _local_month(instant: str, zone: str) -> TruncMonth:
+    return TruncMonth(instant, tzinfo=ZoneInfo(zone), output_field=DateField())
+
+
 def _rebuild_counts(zones: dict[str, list[int]], clock_model, rollup_model) -> int:
     exemption_model = clock_model._meta.get_field("exemptions").related_model
     in_force = exemption_model.objects.filter(clock=OuterRef("pk"), revoked_at__isnull=True)
@@ -329,7 +328,7 @@ def _rebuild_counts(zones: dict[str, list[int]], clock_model, rollup_model) -> i
             (lambda row: "exempted" if row["exempt"] else "breached", breached, "breached_at"),
         ):
             grouped = (
-                concluded.annotate(local_day=TruncDate(instant, tzinfo=ZoneInfo(zone)))
+                concluded.annotate(local_month=_local_month(instant, zone))
                 .values(*GROUPS)
                 .annotate(n=Count("pk"))
                 .order_by()
@@ -337,7 +336,7 @@ def _rebuild_counts(zones: dict[str, list[int]], clock_model, rollup_model) -> i
             for row in grouped:
                 key = (
                     row["client_id"],
-                    row["local_day"],
+                    row["local_month"],
                     row["kind"],
                     row["ticket__priority"],
                     row["ticket__contract_id"],
@@ -347,14 +346,14 @@ def _rebuild_counts(zones: dict[str, list[int]], clock_model, rollup_model) -> i
         (
             rollup_model(
                 client_id=client_id,
-                day=day,
+                month=month,
                 kind=kind,
                 priority=priority,
                 contract_id=contract_id,
                 **columns,
             )
-            # In day order, as the writes add them: a period's rows lie together.
-            for (client_id, day, kind, priority, contract_id), columns in sorted(
+            # In month order, as the writes add them: a period's rows lie together.
+            for (client_id, month, kind, priority, contract_id), columns in sorted(
                 counts.items(), key=lambda item: (item[0][1], item[0][0], item[0][2:4])
             )
         ),
@@ -370,11 +369,7 @@ def _rebuild_times(zones: dict[str, list[int]], clock_model, time_model) -> int:
             clock_model.objects.filter(
                 client_id__in=ids, kind__in=COUNTED_KINDS, stopped_at__isnull=False
             )
-            .annotate(
-                local_month=TruncMonth(
-                    "stopped_at", tzinfo=ZoneInfo(zone), output_field=DateField()
-                )
-            )
+            .annotate(local_month=_local_month("stopped_at", zone))
             .values("client_id", "local_month", "kind", "ticket__priority", "spent_seconds")
             .annotate(n=Count("pk"))
             .order_by()
@@ -399,11 +394,11 @@ def _rebuild_times(zones: dict[str, list[int]], clock_model, time_model) -> int:
 
 
 def clocks_rolled_up(*, first_day: date, end_day: date, contracts, clients_without_contract=()):
-    """Roll-up rows of the days [first_day, end_day) that count towards compliance, by the
+    """Roll-up rows of the months [first_day, end_day) that count towards compliance, by the
     compliance scope rule (contracts.selectors.counted_clocks): clocks of tickets opened under
     the contracts measured, or any clock of a client with no contract for the period."""
     scope = Q(contract__in=contracts) | Q(client__in=clients_without_contract)
-    return ClockRollup.objects.filter(scope, day__gte=first_day, day__lt=end_day)
+    return MonthlyClockRollup.objects.filter(scope, month__gte=first_day, month__lt=end_day)
 
 
 def clock_time_percentiles(

@@ -1,4 +1,4 @@
-"""Roll-ups of concluded clocks per client and local day (sla.rollups) give the figures the
+"""Roll-ups of concluded clocks per client and local month (sla.rollups) give the figures the
 clocks give: for reports (compliance_from_rollups against compliance_from_clocks), for the SLA
 risk page, on a generated data set across DST changes and on the demo; and they change in the
 transaction that concludes a clock."""
@@ -28,7 +28,7 @@ from reporting.metrics import (
     times_from_rollups,
 )
 from reporting.selectors import account_contracts, account_figures, sla_risk
-from sla.models import ClockRollup, MonthlyClockTimeRollup, SLAClock
+from sla.models import MonthlyClockRollup, MonthlyClockTimeRollup, SLAClock
 from sla.rollups import clock_time_percentiles, sla_rollups_rebuild
 from tests.factories import ClientFactory, ContactFactory, ContractFactory
 from tickets import services
@@ -50,8 +50,8 @@ def rolled_up_now() -> set[tuple]:
     """The roll-ups as data, without rows whose clocks have all moved elsewhere."""
     counts = {
         row
-        for row in ClockRollup.objects.values_list(
-            "client_id", "day", "kind", "priority", "contract_id", "met", "breached", "exempted"
+        for row in MonthlyClockRollup.objects.values_list(
+            "client_id", "month", "kind", "priority", "contract_id", "met", "breached", "exempted"
         )
         if any(row[5:])
     }
@@ -183,8 +183,8 @@ def test_rollups_agree_with_the_clocks_across_dst_and_every_kind_of_change(worke
     assert_rollups_agree(months(date(2026, 9, 1), 4))
     assert_rollups_agree([Period("quarter", date(2026, 10, 1))])
     # Each of those changes happened: breaches exempted, clocks reopened, priorities moved.
-    assert ClockRollup.objects.filter(exempted__gt=0).exists()
-    assert ClockRollup.objects.filter(contract__isnull=True).exists()
+    assert MonthlyClockRollup.objects.filter(exempted__gt=0).exists()
+    assert MonthlyClockRollup.objects.filter(contract__isnull=True).exists()
 
 
 def test_the_account_overview_shows_the_reports_figures(worked):
@@ -297,7 +297,7 @@ def test_a_clock_concluding_changes_its_rollup_in_the_same_transaction(client_a,
         urgency=Urgency.HIGH,
         at=opened,
     )
-    assert not ClockRollup.objects.exists()  # running clocks count for nothing yet
+    assert not MonthlyClockRollup.objects.exists()  # running clocks count for nothing yet
 
     class RolledBack(Exception):
         pass
@@ -306,9 +306,9 @@ def test_a_clock_concluding_changes_its_rollup_in_the_same_transaction(client_a,
         services.ticket_reply(
             ticket=ticket, author=technician, body="On it", at=opened + timedelta(minutes=5)
         )
-        row = ClockRollup.objects.get()
-        assert (row.day, row.kind, row.priority, row.met, row.breached) == (
-            date(2026, 10, 31),
+        row = MonthlyClockRollup.objects.get()
+        assert (row.month, row.kind, row.priority, row.met, row.breached) == (
+            date(2026, 10, 1),  # the 31st there
             "response",
             "P1",
             1,
@@ -321,11 +321,11 @@ def test_a_clock_concluding_changes_its_rollup_in_the_same_transaction(client_a,
             1,
         )
         raise RolledBack  # the reply and its roll-up go together
-    assert not ClockRollup.objects.exists() and not MonthlyClockTimeRollup.objects.exists()
+    assert not MonthlyClockRollup.objects.exists() and not MonthlyClockTimeRollup.objects.exists()
     services.ticket_reply(
         ticket=ticket, author=technician, body="On it", at=opened + timedelta(minutes=5)
     )
-    assert ClockRollup.objects.get().met == 1
+    assert MonthlyClockRollup.objects.get().met == 1
 
 
 @pytest.mark.slow
