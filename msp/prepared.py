@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Model
+from django.db.transaction import TransactionManagementError
 
 
 class _Compiled:
@@ -75,11 +76,18 @@ class _Compiled:
 class PreparedQuery:
     """A `values_list` queryset made by `build(**values)`, compiled once per shape."""
 
-    def __init__(self, build):
+    def __init__(self, build, *, locks: bool = False):
+        """`locks`: the query takes row locks (select_for_update)."""
         self.build = build
+        self._locks = locks
         self._compiled: dict[tuple, _Compiled] = {}
 
     def _prepared(self, values: dict) -> _Compiled:
+        if self._locks and connection.get_autocommit():
+            # As Django refuses it: outside a transaction the lock would end with the statement.
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
         shape = tuple((name, value is None) for name, value in sorted(values.items()))
         compiled = self._compiled.get(shape)
         if compiled is None:

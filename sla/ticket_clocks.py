@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from msp.bulk import rows_update
+from msp.prepared import PreparedQuery, attnames, instance
 from sla import clockstore, selectors
 from sla.choices import ClockKind, ClockState, EscalationTrigger
 from sla.clock import Clock, MilestoneKey, MilestoneKind
@@ -37,6 +38,18 @@ class FiredMilestone:
     percent: int | None
 
 
+# Every change to a ticket's clocks starts here (msp.prepared: compiled once per process).
+_CLOCKS_LOCKED = PreparedQuery(
+    lambda *, ticket_id: (
+        SLAClock.objects.select_for_update()
+        .filter(ticket_id=ticket_id)
+        .order_by("pk")
+        .values_list(*attnames(SLAClock))
+    ),
+    locks=True,
+)
+
+
 @dataclass
 class TicketClocks:
     """One ticket's clocks during one write. `ticket` is the locked ticket row (its priority
@@ -48,8 +61,10 @@ class TicketClocks:
 
     @classmethod
     def lock(cls, ticket) -> "TicketClocks":
-        rows = SLAClock.objects.select_for_update().filter(ticket=ticket).order_by("pk")
-        return cls(ticket=ticket, rows=list(rows))
+        rows = [instance(SLAClock, row) for row in _CLOCKS_LOCKED.rows(ticket_id=ticket.pk)]
+        for row in rows:
+            SLAClock.ticket.field.set_cached_value(row, ticket)
+        return cls(ticket=ticket, rows=rows)
 
     @classmethod
     def lock_many(cls, tickets: list) -> list["TicketClocks"]:

@@ -69,3 +69,18 @@ def test_a_query_that_would_freeze_an_instant_is_refused(policy):
 
     with pytest.raises(ValueError, match="changes between two compilations"):
         PreparedQuery(build).rows(client_id=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_query_is_refused_outside_a_transaction_as_django_refuses_it(client_a):
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
+    query = PreparedQuery(
+        lambda *, pk: Client.objects.select_for_update().filter(pk=pk).values_list("name"),
+        locks=True,
+    )
+    with transaction.atomic():
+        assert query.first(pk=client_a.pk) == (client_a.name,)  # compiled here
+    with pytest.raises(TransactionManagementError):
+        query.first(pk=client_a.pk)

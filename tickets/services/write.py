@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from msp.bulk import rows_update
 from msp.models import Team, User
+from msp.prepared import PreparedQuery, attnames, instance
 from msp.validators import CONFLICT
-from sla.models import SLAClock
+from sla.models import SLAClock, SLAPolicy
 from sla.ticket_clocks import (
     TicketClocks,
     sla_resolution_pause,
@@ -56,12 +57,15 @@ class TicketWrite:
         """Lock the ticket's row (the caller is in a transaction) and start the write. With
         `skip_locked` (the sweep): None when a service or another sweep holds the row."""
         pk = ticket if isinstance(ticket, int) else ticket.pk
-        locked = (
-            Ticket.objects.select_for_update(skip_locked=skip_locked, of=("self",))
-            .select_related("sla_policy", *related)
-            .filter(pk=pk)
-            .first()
-        )
+        if related:
+            locked = (
+                Ticket.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+                .select_related("sla_policy", *related)
+                .filter(pk=pk)
+                .first()
+            )
+        else:
+            locked = _ticket_locked(pk, skip_locked=skip_locked)
         if locked is None and not skip_locked:
             raise Ticket.DoesNotExist(f"No ticket {pk}.")
         return None if locked is None else cls(locked, actor, at or timezone.now())
@@ -245,6 +249,34 @@ class TicketWrites:
         TimelineEvent.objects.bulk_create(self.events)
         # The batch's webhooks: one read of endpoints and one insert, only if any subscribe.
         ticket_events_emit(self.events)
+
+
+def _lock_query(*, skip_locked: bool) -> PreparedQuery:
+    columns = [*attnames(Ticket), *[f"sla_policy__{name}" for name in attnames(SLAPolicy)]]
+    return PreparedQuery(
+        lambda *, pk: (
+            Ticket.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+            .filter(pk=pk)
+            .values_list(*columns)
+        ),
+        locks=True,
+    )
+
+
+# Every change to a ticket starts here (msp.prepared: compiled once per process).
+_LOCK = {skip_locked: _lock_query(skip_locked=skip_locked) for skip_locked in (False, True)}
+
+
+def _ticket_locked(pk: int, *, skip_locked: bool) -> Ticket | None:
+    """The ticket's row locked (None if it does not exist, or with `skip_locked` if another
+    transaction holds it), with its SLA policy."""
+    row = _LOCK[skip_locked].first(pk=pk)
+    if row is None:
+        return None
+    width = len(attnames(Ticket))
+    locked = instance(Ticket, row[:width])
+    locked.sla_policy = None if locked.sla_policy_id is None else instance(SLAPolicy, row[width:])
+    return locked
 
 
 def staff_serving(client_id: int) -> frozenset[int]:
