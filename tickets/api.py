@@ -426,6 +426,12 @@ def _detail_serializer() -> TicketDetailSerializer:
     return TicketDetailSerializer()
 
 
+@functools.cache
+def _comment_serializer() -> CommentSerializer:
+    """As _detail_serializer, for the comment a reply or note has just made."""
+    return CommentSerializer()
+
+
 def _staff_only(request) -> None:
     if not request.user.is_msp_staff:
         raise PermissionDenied("This action is for MSP staff.")
@@ -565,13 +571,14 @@ class TicketViewSet(
 
         def perform(ticket, data):
             if request.user.is_msp_staff:
-                services.ticket_reply(ticket=ticket, author=request.user, body=data["body"])
-            else:
-                services.ticket_client_message(
+                comment = services.ticket_reply(
                     ticket=ticket, author=request.user, body=data["body"]
                 )
-            comment = ticket.comments.order_by("-pk").first()
-            return CommentSerializer(comment).data
+            else:
+                comment = services.ticket_client_message(
+                    ticket=ticket, author=request.user, body=data["body"]
+                )
+            return _comment_serializer().to_representation(comment)
 
         return self._act(request, BodySerializer, perform, status.HTTP_201_CREATED)
 
@@ -596,8 +603,8 @@ class TicketViewSet(
         _staff_only(request)
 
         def perform(ticket, data):
-            services.ticket_note(ticket=ticket, author=request.user, body=data["body"])
-            return CommentSerializer(ticket.comments.order_by("-pk").first()).data
+            comment = services.ticket_note(ticket=ticket, author=request.user, body=data["body"])
+            return _comment_serializer().to_representation(comment)
 
         return self._act(request, BodySerializer, perform, status.HTTP_201_CREATED)
 
