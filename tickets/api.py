@@ -26,7 +26,7 @@ from msp.choices import STAFF_ROLES, Tier, UserRole
 from msp.models import Asset, Client, Contact, Site, Team, User
 from sla.choices import Priority
 from sla.models import SLAClock
-from tickets import services
+from tickets import selectors, services
 from tickets.attachments import attachment_response
 from tickets.choices import (
     Impact,
@@ -533,8 +533,8 @@ class TicketViewSet(
         return Response(_detail_serializer().to_representation(self.get_object()))
 
     def _ticket_response(self, ticket, code=status.HTTP_200_OK):
-        ticket = Ticket.objects.prefetch_related("sla_clocks").get(pk=ticket.pk)
-        return Response(_detail_serializer().to_representation(ticket), status=code)
+        shown = _detail_serializer().to_representation(selectors.ticket_with_clocks(ticket.pk))
+        return Response(shown, status=code)
 
     def _act(self, request, serializer_class, perform, code=status.HTTP_200_OK):
         ticket = self.get_object()

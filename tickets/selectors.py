@@ -9,6 +9,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from msp.models import User
+from msp.prepared import PreparedQuery, attnames, instance, instance_by_pk
 from sla.choices import Priority
 from sla.models import SLAClock
 from tickets.choices import EventKind, Impact, TimeEntryState, Urgency
@@ -342,3 +343,30 @@ def time_entries_awaiting_approval(*, user: User) -> QuerySet[TimeEntry]:
         .select_related("ticket", "client", "user")
         .order_by("user__full_name", "user_id", "spent_on", "pk")
     )
+
+
+_CLOCKS_OF = PreparedQuery(
+    lambda *, ticket_id: (
+        SLAClock.objects.filter(ticket_id=ticket_id)
+        .order_by("kind", "cycle")
+        .values_list(*attnames(SLAClock))
+    )
+)
+
+
+def ticket_with_clocks(pk: int) -> Ticket:
+    """A ticket with its clocks in hand, as the API answers after each change: two queries
+    compiled once per process (msp.prepared)."""
+    ticket = instance_by_pk(Ticket, pk)
+    if ticket is None:
+        raise Ticket.DoesNotExist(f"No ticket {pk}.")
+    ticket_clocks_keep(ticket, [instance(SLAClock, row) for row in _CLOCKS_OF.rows(ticket_id=pk)])
+    return ticket
+
+
+def ticket_clocks_keep(ticket: Ticket, rows: list[SLAClock]) -> None:
+    """The ticket's clocks, kept on it as a prefetch would (in the model's order)."""
+    clocks = SLAClock.objects.filter(ticket_id=ticket.pk)
+    clocks._result_cache = sorted(rows, key=lambda row: (row.kind, row.cycle))
+    clocks._prefetch_done = True
+    ticket._prefetched_objects_cache = {"sla_clocks": clocks}

@@ -128,7 +128,7 @@ def ticket_open(
     write = TicketWrite.opened(ticket, clocks, created_by, at)
     write.insert()
     write.event(EventKind.CREATED, new_value=ticket.priority, detail=ticket.subject)
-    _keep_clocks(ticket, clocks.rows)
+    selectors.ticket_clocks_keep(ticket, clocks.rows)
     return ticket
 
 
@@ -282,14 +282,6 @@ _CLOCK_VALUES = [
     for field in SLAClock._meta.concrete_fields
     if not field.primary_key and field.name not in ("ticket", "client")
 ]
-
-
-def _keep_clocks(ticket: Ticket, rows: list[SLAClock]) -> None:
-    """The new ticket's clocks, kept on it as a prefetch would (in the model's order)."""
-    clocks = SLAClock.objects.filter(ticket_id=ticket.pk)
-    clocks._result_cache = sorted(rows, key=lambda row: (row.kind, row.cycle))
-    clocks._prefetch_done = True
-    ticket._prefetched_objects_cache = {"sla_clocks": clocks}
 
 
 def _local_date(client: Client, at: datetime) -> date:
