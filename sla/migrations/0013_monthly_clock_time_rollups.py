@@ -109,7 +109,18 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(build, migrations.RunPython.noop),
-        # Out of the models only: the table stays for the previous release's code.
+        # Out of the models only: the table stays for the previous release's code, without its
+        # foreign key, so that clients can still be deleted (and tables flushed) around it.
+        migrations.AlterField(
+            model_name="clocktimerollup",
+            name="client",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="msp.client",
+            ),
+        ),
         migrations.SeparateDatabaseAndState(
             state_operations=[migrations.DeleteModel(name="ClockTimeRollup")]
         ),

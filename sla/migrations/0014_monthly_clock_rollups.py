@@ -116,7 +116,30 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(build, migrations.RunPython.noop),
-        # Out of the models only: the table stays for the previous release's code.
+        # Out of the models only: the table stays for the previous release's code, without its
+        # foreign keys, so that clients and contracts can still be deleted (and tables flushed).
+        migrations.AlterField(
+            model_name="clockrollup",
+            name="client",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="msp.client",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="clockrollup",
+            name="contract",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="contracts.contract",
+            ),
+        ),
         migrations.SeparateDatabaseAndState(
             state_operations=[migrations.DeleteModel(name="ClockRollup")]
         ),
