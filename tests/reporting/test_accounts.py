@@ -154,3 +154,39 @@ def test_the_overview_shows_the_reports_figures_backlog_included(backlogs, now):
         figures = {(m.key, m.dimension): (m.value, m.count, m.target) for m in shown[client.pk]}
         assert ("backlog", "") in figures and figures.items() <= as_reported.items(), client
     assert {f.count for figures in shown.values() for f in figures if f.key == "backlog"} - {0}
+
+
+def test_the_overview_shows_the_reports_csat_from_the_answers_alone(month):
+    """CSAT read from the month's answers only (account_satisfaction) is the report's: an
+    October survey answered in November counts, a November survey not answered does not."""
+    from tickets.models import SatisfactionSurvey, Ticket
+
+    contact = ContactFactory(client=month)
+    tickets = list(Ticket.objects.filter(client=month).order_by("pk"))
+    SatisfactionSurvey.objects.filter(client=month).delete()
+    for ticket, sent, rating, answered in (
+        (tickets[0], ny(2026, 10, 30, 12), 4, ny(2026, 11, 1, 9)),
+        (tickets[1], ny(2026, 11, 2, 12), 5, ny(2026, 11, 2, 13)),
+        (tickets[2], ny(2026, 11, 3, 13), 2, ny(2026, 12, 1, 8)),  # answered in December
+        (tickets[3], ny(2026, 11, 4, 15), None, None),
+    ):
+        SatisfactionSurvey.objects.create(
+            ticket=ticket,
+            client=month,
+            contact=contact,
+            resolved_at=sent,
+            sent_at=sent,
+            rating=rating,
+            answered_at=answered,
+        )
+    period = Period("month", date(2026, 11, 1))
+    shown = account_figures(
+        clients=[month],
+        period=period,
+        contracts=account_contracts([month], period),
+        now=LATE_NOVEMBER,
+    )
+    csat = {(m.key, m.dimension): m for m in shown[month.pk]}[("csat", "")]
+    assert (csat.value, csat.count) == (Decimal("4.500"), 2)
+    as_reported = clients_metrics(clients=[month], period=period)[month.pk]
+    assert csat in as_reported
