@@ -354,11 +354,14 @@ _CLOCKS_OF = PreparedQuery(
 )
 
 
-def ticket_with_clocks(pk: int) -> Ticket:
-    """A ticket with its clocks in hand, as the API answers after each change: two queries
-    compiled once per process (msp.prepared)."""
+def ticket_with_clocks(pk: int, *, missing_ok: bool = False) -> Ticket | None:
+    """A ticket with its clocks in hand, as the API shows it: two queries compiled once per
+    process (msp.prepared). A ticket that does not exist is an error, or None if
+    `missing_ok`."""
     ticket = instance_by_pk(Ticket, pk)
     if ticket is None:
+        if missing_ok:
+            return None
         raise Ticket.DoesNotExist(f"No ticket {pk}.")
     ticket_clocks_keep(ticket, [instance(SLAClock, row) for row in _CLOCKS_OF.rows(ticket_id=pk)])
     return ticket
