@@ -347,11 +347,15 @@ def rows_insert(model, rows: list) -> None:
         for column in fields:
             value = getattr(row, column.attname)
             kind = type(value)
-            if not (
+            if (
                 value is None
                 or kind in (int, str, bool)
                 or (kind is datetime and value.tzinfo is not None)
             ):
+                pass
+            elif isinstance(value, str):  # a choice (a TextChoices member): its text
+                value = str.__str__(value)
+            else:
                 value = column.get_db_prep_save(value, connection)
             params.append(value)
     head, one, returning = insert.head, insert.one_row, insert.returning
