@@ -159,8 +159,8 @@ def compliance_from_rollups(
     rows: Rows, contracts: dict[int, Contract], period: Period
 ) -> tuple[dict, dict]:
     """The same as compliance_from_clocks, read from the clocks' roll-ups per client and
-    local day (sla.rollups): the period's days in each client's zone, in one grouped query.
-    Tests assert that both agree."""
+    local month (sla.rollups): the period's months in each client's zone, in one grouped
+    query. Tests assert that both agree."""
     grouped = (
         clocks_rolled_up(
             first_day=period.first_day,
@@ -215,7 +215,7 @@ def times_from_rollups(
     """Nearest-rank percentiles of the business time (spent_seconds) of the response and
     resolution clocks (`kinds`) that stopped in the period, per client and clock, by priority
     (unless `by_priority` is off) and over all priorities, from the clocks' time roll-ups (the
-    period's local days of each client): one query per grouping. Tests assert that they equal
+    period's local months of each client): one query per grouping. Tests assert that they equal
     times_from_clocks."""
     for grouped in (True, False) if by_priority else (False,):
         for found in clock_time_percentiles(
