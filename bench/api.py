@@ -228,6 +228,51 @@ def creates_in_process(token: str, client_ids: list[int], count: int, profile: s
     )
 
 
+def actions_in_process(tokens: dict[str, str], client_ids: list[int], count: int) -> list[dict]:
+    """A ticket's read, a reply and a status change through the API in this process, for each
+    user of `tokens` (a technician of every client, one of half of them): CPU milliseconds and
+    SQL queries per request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    connection.close()
+    connection.settings_dict["CONN_MAX_AGE"] = 600
+    requests = {
+        "ticket read": lambda api, pk: api.get(f"/api/v1/tickets/{pk}/"),
+        "reply": lambda api, pk: api.post(
+            f"/api/v1/tickets/{pk}/reply/", {"body": "Looking into it."}, format="json"
+        ),
+        "status change": lambda api, pk: api.post(
+            f"/api/v1/tickets/{pk}/status/", {"status": "in_progress"}, format="json"
+        ),
+    }
+    measured = []
+    for who, token in tokens.items():
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        tickets = []
+        for n in range(count + 5):
+            body = {"client": client_ids[n % len(client_ids)], "subject": f"Actions {n}"}
+            tickets.append(api.post("/api/v1/tickets/", body, format="json").json()["id"])
+        for label, send in requests.items():
+            for pk in tickets[:5]:  # warm
+                send(api, pk)
+            with CaptureQueriesContext(connection) as captured:
+                send(api, tickets[5])
+            queries = len([q for q in captured if q["sql"] not in ("BEGIN", "COMMIT")])
+            cpu = time.process_time()
+            for pk in tickets[6:]:
+                if send(api, pk).status_code not in (200, 201):
+                    raise SystemExit(f"{label} failed")
+            cpu_ms = (time.process_time() - cpu) * 1000 / (len(tickets) - 6)
+            print(f"  {label} ({who}), in-process: {cpu_ms:.2f} ms CPU, {queries} queries")
+            measured.append(
+                record(f"{label} ({who}, in-process, CPU ms)", p50_ms=cpu_ms, queries=queries)
+            )
+    return measured
+
+
 GROUP_SIZE = 50
 
 
@@ -404,6 +449,22 @@ def emails_per_second() -> dict:
     return record("emails parsed (one core)", throughput=rate, unit="emails/s")
 
 
+def _technician_of_half_the_clients():
+    """A technician whose one team serves every other client (kept for later runs)."""
+    from msp.choices import UserRole
+    from msp.models import Client, Team, User
+
+    technician, made = User.objects.get_or_create(
+        email="tech-half@bench.msp",
+        defaults={"full_name": "Half Clients", "role": UserRole.TECHNICIAN, "tier": "L1"},
+    )
+    if made:
+        team = Team.objects.create(name="Bench half", tier="L1", serves_all_clients=False)
+        team.clients.set(Client.objects.order_by("pk")[::2])
+        team.members.add(technician)
+    return technician
+
+
 def run(
     *,
     tickets: int = 100_000,
@@ -431,6 +492,10 @@ def run(
     measured = []
     if in_process:
         measured.append(creates_in_process(token, client_ids, in_process, profile))
+        half = _technician_of_half_the_clients()
+        _, half_token = api_token_create(user=half, name="bench", scope="write")
+        tokens = {"every client": token, "250 of 500 clients": half_token}
+        measured += actions_in_process(tokens, client_ids[::2], in_process)
     if seconds <= 0:  # in-process only
         return measured
     if not creates_only:
