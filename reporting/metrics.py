@@ -210,7 +210,11 @@ CLOCKS_TIMED = (ClockKind.RESPONSE, ClockKind.RESOLUTION)
 
 
 def times_from_rollups(
-    rows: Rows, period: Period, kinds: tuple[str, ...] = CLOCKS_TIMED, by_priority: bool = True
+    rows: Rows,
+    period: Period,
+    kinds: tuple[str, ...] = CLOCKS_TIMED,
+    by_priority: bool = True,
+    percents: tuple[int, ...] = PERCENTILES,
 ) -> None:
     """Nearest-rank percentiles of the business time (spent_seconds) of the response and
     resolution clocks (`kinds`) that stopped in the period, per client and clock, by priority
@@ -224,7 +228,7 @@ def times_from_rollups(
             end_day=period.end_day,
             kinds=kinds,
             by_priority=grouped,
-            percents=PERCENTILES,
+            percents=percents,
         ):
             rows.add(
                 found["client_id"],
