@@ -134,6 +134,10 @@ def test_demo_reports_reach_the_portal_and_the_next_month_is_emailed_on_schedule
         "2026-12-01T00:30:00+00:00",
         # The 31st just before midnight UTC, summer time begun: Berlin is already in April.
         "2027-03-31T23:30:00+00:00",
+        # The 2nd at noon: two days back is last month (this month's outage stays in it).
+        "2026-12-02T12:00:00+00:00",
+        # The 1st, an hour into it in New York: this month's outage has no room yet.
+        "2026-12-01T06:10:00+00:00",
     ],
 )
 def test_demo_holds_together_where_the_clients_calendars_disagree_on_the_month(instant):
