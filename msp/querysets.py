@@ -21,6 +21,7 @@ from django.apps import apps
 from django.db import models
 from django.db.models import Q, Value
 
+from msp import lookups  # noqa: F401 - registers any_of, used by VisibleClients.q
 from msp.choices import UserRole
 from msp.prepared import PreparedQuery
 
@@ -39,7 +40,7 @@ class VisibleClients:
         """A filter on the client reached through `lookup` ("client", "ticket__client"...)."""
         if self.every:
             return Q()
-        return Q(**{f"{lookup}__in": sorted(self.ids)})
+        return Q(**{f"{lookup}__any_of": sorted(self.ids)})
 
 
 NO_CLIENT = VisibleClients()

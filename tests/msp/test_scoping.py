@@ -278,3 +278,26 @@ def test_a_row_in_hand_is_visible_exactly_when_its_scoped_queryset_holds_it(ever
     for model in (Client, Site, Contact, Asset, User):
         row = model._base_manager.first()
         assert model.objects.all().is_visible(row, users["client user of a"]) is not None
+
+
+@pytest.mark.usefixtures("postgres")
+def test_a_users_clients_go_to_the_database_as_one_array(world):
+    """However many clients a technician's teams serve, a scoped query carries one parameter
+    for them (msp.lookups.any_of), and selects what IN selects."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import ClientFactory
+
+    many = [ClientFactory() for _ in range(30)]
+    user = _fresh(StaffFactory(teams=[_team(world["a"], *many)]))
+    with CaptureQueriesContext(connection) as captured:
+        seen = set(Client.objects.for_user(user).values_list("pk", flat=True))
+    assert seen == {world["a"].pk, *(client.pk for client in many)}
+    assert seen == set(
+        Client.objects.filter(pk__in=[world["a"].pk, *(c.pk for c in many)]).values_list(
+            "pk", flat=True
+        )
+    )
+    listed = captured.captured_queries[-1]["sql"]
+    assert "= ANY(ARRAY[" in listed and " IN (" not in listed
