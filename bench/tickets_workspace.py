@@ -347,7 +347,7 @@ def seed(tickets: int, rng: random.Random, open_share: float = OPEN_SHARE) -> No
         cursor.execute("VACUUM ANALYZE") if connection.connection.autocommit else cursor.execute(
             "ANALYZE"
         )
-    # The clocks' roll-ups per client and day, as the services would have kept them.
+    # The clocks' roll-ups per client and month, as the services would have kept them.
     from sla.rollups import sla_rollups_rebuild
 
     sla_rollups_rebuild()
