@@ -103,15 +103,9 @@ class PreparedQuery:
             return [compiled.converted(row) for row in cursor.fetchall()]
 
     def first(self, **values) -> tuple | None:
-        """The first row, or None: `build` limits the query to one row where it can return
-        more."""
-        if connection.vendor != "postgresql":
-            return next(iter(self.build(**values)), None)
-        compiled = self._prepared(values)
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, compiled.params(values))
-            row = cursor.fetchone()
-        return None if row is None else compiled.converted(row)
+        """The first row, or None (the queries used this way return one row at most)."""
+        rows = self.rows(**values)
+        return rows[0] if rows else None
 
 
 @functools.cache
