@@ -92,6 +92,9 @@ def _app_env(database_url: str, **extra: str) -> dict:
         "DJANGO_SETTINGS_MODULE": "msp.settings.test",
         "TEST_DATABASE_URL": database_url,
         "PYTHONUNBUFFERED": "1",
+        # The production deadlines: the test settings' own are looser for a loaded machine.
+        "DATABASE_CONNECT_DEADLINE_SECONDS": "0.8",
+        "DATABASE_HANG_SECONDS": "0.4",
         **extra,
     }
 
