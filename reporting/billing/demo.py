@@ -1,8 +1,9 @@
 """Demo billing: the technicians' time submitted and approved, a rate card and taxes, the cloud
-spend Globex's percentage-of-spend line bills, and invoices for the two months before the
-current one (in every client's calendar), reviewed and finalised as the account manager would
-on the 1st (numbered), one corrected by a credit note. Idempotent: months already invoiced are
-left as they are. PDFs are not drawn here: the invoice's page draws (and stores) its PDF on
+spend Globex's percentage-of-spend line bills, and invoices for the two months before each
+client's current one (in its own calendar: at 05:30 UTC on the 1st New York has a month more
+behind it than Chicago), reviewed and finalised as the account manager would on the 1st
+(numbered), one corrected by a credit note. Idempotent: a client whose months are invoiced is
+left as it is. PDFs are not drawn here: the invoice's page draws (and stores) its PDF on
 first view."""
 
 from datetime import date, datetime, time
@@ -16,7 +17,7 @@ from contracts.choices import PricingModel
 from contracts.models import Contract
 from msp.choices import UserRole
 from msp.models import Client, User
-from msp.periods import add_months, earliest_local_date
+from msp.periods import add_months
 from reporting.billing.choices import DocumentKind, InvoiceStatus, LineKind
 from reporting.billing.models import ClientTaxRate, HourlyRate, Invoice, TaxRate
 from reporting.billing.services import (
@@ -43,13 +44,15 @@ def _demo_admin() -> User:
     return User.objects.filter(role=UserRole.ADMIN, is_active=True).order_by("pk").first()
 
 
-def _approve_time(admin: User, before: date, now: datetime) -> int:
-    """The demo's time before `before` as its technicians submitted it and the administrator
-    approved it. One UPDATE, not the services' save per entry (and audit entry per save),
-    which took 16 s of the demo's seeding for 210 entries: this is history being seeded, not
-    someone approving."""
+def _approve_time(admin: User, client_ids: list[int], before: date, now: datetime) -> int:
+    """The clients' time before `before` as their technicians submitted it and the
+    administrator approved it. One UPDATE, not the services' save per entry (and audit entry
+    per save), which took 16 s of the demo's seeding for 210 entries: this is history being
+    seeded, not someone approving."""
     return TimeEntry.objects.filter(
-        state__in=[TimeEntryState.DRAFT, TimeEntryState.SUBMITTED], spent_on__lt=before
+        client_id__in=client_ids,
+        state__in=[TimeEntryState.DRAFT, TimeEntryState.SUBMITTED],
+        spent_on__lt=before,
     ).update(
         state=TimeEntryState.APPROVED,
         submitted_at=now,
@@ -72,8 +75,9 @@ def _rates_and_taxes() -> None:
         ClientTaxRate.objects.get_or_create(client=client, tax_rate=tax)
 
 
-def _spend(months: list[date], admin: User) -> None:
-    for contract in Contract.objects.prefetch_related("service_lines"):
+def _spend(client_ids: list[int], months: list[date], admin: User) -> None:
+    contracts = Contract.objects.filter(client_id__in=client_ids)
+    for contract in contracts.prefetch_related("service_lines"):
         for line in contract.service_lines.all():
             if line.pricing_model != PricingModel.PERCENT_OF_SPEND:
                 continue
@@ -91,38 +95,57 @@ def _on_the_first(month: date, now: datetime) -> datetime:
     return min(datetime.combine(add_months(month, 1), time(9), tzinfo=ZoneInfo("UTC")), now)
 
 
+def _clients_by_month(now: datetime) -> dict[date, list[int]]:
+    """Each client's current month (in its own zone): the months before it have ended for it."""
+    by_month: dict[date, list[int]] = {}
+    for pk, zone in Client.objects.order_by("pk").values_list("pk", "timezone"):
+        this_month = now.astimezone(ZoneInfo(zone)).date().replace(day=1)
+        by_month.setdefault(this_month, []).append(pk)
+    return by_month
+
+
 @transaction.atomic
 def seed_invoices(*, now: datetime | None = None) -> int:
-    """Invoices for the two months before the current one; how many were finalised."""
+    """Invoices for the two months before each client's current one; how many were
+    finalised."""
     now = now or timezone.now()
-    # Months that have ended for every client, whatever its time zone.
-    zones = Client.objects.values_list("timezone", flat=True).distinct()
-    this_month = earliest_local_date(now, zones).replace(day=1)
-    months = [add_months(this_month, -2), add_months(this_month, -1)]
-    if Invoice.objects.filter(kind=DocumentKind.INVOICE, period_start__gte=months[0]).exists():
-        return 0
     admin = _demo_admin()
     if admin is None:
         return 0
-    _approve_time(admin, this_month, now)
-    _rates_and_taxes()
-    _spend(months, admin)
     finalised = []
-    for month in months:
-        at = _on_the_first(month, now)
-        run = invoice_run_create(month=month, now=at, by=admin)
-        for invoice in Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT).order_by("pk"):
-            invoice_review(invoice=invoice, by=admin, at=at)
-            finalised.append(invoice_finalise(invoice=invoice, by=admin, at=at))
-    # The first month's largest invoice corrected: a device counted that had been retired.
-    first = [i for i in finalised if i.period_start == months[0]]
-    if first:
-        invoice = max(first, key=lambda i: i.total)
-        line = invoice.lines.exclude(kind__in=[LineKind.TAX, LineKind.SERVICE_CREDIT]).first()
-        if line is not None and line.amount > 0:
-            credit = min(line.amount, Decimal("45.00"))
-            credit_note_create(
-                invoice=invoice, by=admin, reason="A server retired before the month began "
-                "was counted.", amounts={line.pk: credit}, at=_on_the_first(months[0], now),
-            )  # fmt: skip
+    for this_month, client_ids in sorted(_clients_by_month(now).items()):
+        months = [add_months(this_month, -2), add_months(this_month, -1)]
+        invoiced = Invoice.objects.filter(
+            kind=DocumentKind.INVOICE, period_start__gte=months[0], client_id__in=client_ids
+        ).values_list("client_id", flat=True)
+        client_ids = sorted(set(client_ids) - set(invoiced))
+        if not client_ids:
+            continue
+        _approve_time(admin, client_ids, this_month, now)
+        _rates_and_taxes()
+        _spend(client_ids, months, admin)
+        for month in months:
+            at = _on_the_first(month, now)
+            run = invoice_run_create(month=month, now=at, by=admin, client_ids=client_ids)
+            for invoice in Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT).order_by(
+                "pk"
+            ):
+                invoice_review(invoice=invoice, by=admin, at=at)
+                finalised.append(invoice_finalise(invoice=invoice, by=admin, at=at))
+    if finalised:
+        _credit_note(admin, finalised, now)
     return len(finalised)
+
+
+def _credit_note(admin: User, finalised: list[Invoice], now: datetime) -> None:
+    """The earliest month's largest invoice corrected: a device counted that had been
+    retired."""
+    first_month = min(i.period_start for i in finalised)
+    invoice = max((i for i in finalised if i.period_start == first_month), key=lambda i: i.total)
+    line = invoice.lines.exclude(kind__in=[LineKind.TAX, LineKind.SERVICE_CREDIT]).first()
+    if line is not None and line.amount > 0:
+        credit = min(line.amount, Decimal("45.00"))
+        credit_note_create(
+            invoice=invoice, by=admin, reason="A server retired before the month began "
+            "was counted.", amounts={line.pk: credit}, at=_on_the_first(first_month, now),
+        )  # fmt: skip

@@ -136,8 +136,9 @@ def test_demo_reports_reach_the_portal_and_the_next_month_is_emailed_on_schedule
         "2027-03-31T23:30:00+00:00",
         # The 2nd at noon: two days back is last month (this month's outage stays in it).
         "2026-12-02T12:00:00+00:00",
-        # The 1st, an hour into it in New York: this month's outage has no room yet.
-        "2026-12-01T06:10:00+00:00",
+        # The 1st, half an hour into it in New York, Chicago still in November: this month's
+        # outage has no room yet, and each client is billed for its own ended months.
+        "2026-12-01T05:30:00+00:00",
     ],
 )
 def test_demo_holds_together_where_the_clients_calendars_disagree_on_the_month(instant):
@@ -149,7 +150,7 @@ def test_demo_holds_together_where_the_clients_calendars_disagree_on_the_month(i
     from django.utils.dateparse import parse_datetime
 
     from contracts.models import MonthlyEvaluation
-    from reporting.billing.choices import DocumentKind, InvoiceStatus
+    from reporting.billing.choices import DocumentKind, InvoiceStatus, LineKind
     from reporting.billing.models import Invoice
     from tickets.models import Ticket
 
@@ -159,5 +160,10 @@ def test_demo_holds_together_where_the_clients_calendars_disagree_on_the_month(i
     acme = MonthlyEvaluation.objects.filter(contract__number="ACME-2026-01").latest("month")
     assert (acme.ladder_step, acme.missed_targets) == ("credit", 2)
     invoices = Invoice.objects.filter(kind=DocumentKind.INVOICE, status=InvoiceStatus.FINALISED)
-    assert invoices.values("period_start").distinct().count() == 2
-    assert {i.client_id for i in invoices} == set(Client.objects.values_list("pk", flat=True))
+    months_by_client = {}
+    for invoice in invoices:
+        months_by_client.setdefault(invoice.client_id, set()).add(invoice.period_start)
+    assert set(months_by_client) == set(Client.objects.values_list("pk", flat=True))
+    assert all(len(months) == 2 for months in months_by_client.values())
+    # Acme's missed month is on its invoice as a service credit.
+    assert invoices.filter(client__slug="acme", lines__kind=LineKind.SERVICE_CREDIT).exists()

@@ -24,15 +24,19 @@ def test_demo_has_two_months_of_invoices(capsys):
     started = time.perf_counter()
     call_command("seed_demo", "--no-logins")
     total = time.perf_counter() - started
-    # The two months before the current one in the calendar furthest behind (New York's just
-    # after midnight UTC on the 1st): months that have ended for every client.
-    this_month = min(
-        timezone.localtime(timezone.now(), ZoneInfo(zone)).date()
-        for zone in Client.objects.values_list("timezone", flat=True)
-    ).replace(day=1)
-    months = {add_months(this_month, -2), add_months(this_month, -1)}
+    # The two months before the current one in each client's own calendar (at 05:30 UTC on
+    # the 1st New York has one more month behind it than Chicago).
+    expected = {}
+    for client in Client.objects.all():
+        this_month = timezone.localtime(timezone.now(), ZoneInfo(client.timezone)).date()
+        this_month = this_month.replace(day=1)
+        expected[client.pk] = {add_months(this_month, -2), add_months(this_month, -1)}
     invoices = Invoice.objects.filter(kind=DocumentKind.INVOICE)
-    assert {i.period_start for i in invoices} == months
+    billed = {}
+    for invoice in invoices:
+        billed.setdefault(invoice.client_id, set()).add(invoice.period_start)
+    assert billed == expected
+    months = set().union(*expected.values())
     assert all(i.status == InvoiceStatus.FINALISED and i.number for i in invoices)
     assert invoices.count() >= 6  # three demo clients, two months
     credited = Invoice.objects.filter(lines__kind=LineKind.SERVICE_CREDIT).distinct()
@@ -42,9 +46,12 @@ def test_demo_has_two_months_of_invoices(capsys):
     assert note.credited_invoice.period_start == min(months)
     for invoice in invoices:
         assert invoice.total == sum(line.amount for line in invoice.lines.all())
-    assert not TimeEntry.objects.filter(
-        spent_on__lt=this_month, state__in=[TimeEntryState.DRAFT, TimeEntryState.SUBMITTED]
-    ).exists()
+    for client_id, client_months in expected.items():
+        assert not TimeEntry.objects.filter(
+            client_id=client_id,
+            spent_on__lt=add_months(max(client_months), 1),
+            state__in=[TimeEntryState.DRAFT, TimeEntryState.SUBMITTED],
+        ).exists()
     started = time.perf_counter()
     assert seed_invoices() == 0  # idempotent
     again = time.perf_counter() - started
