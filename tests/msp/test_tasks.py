@@ -1,6 +1,7 @@
 """Celery for real: a worker and beat in their own processes, Redis as broker, PostgreSQL."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from celery import Celery
@@ -45,7 +46,9 @@ def test_sla_warning_breach_and_escalation_happen_once_on_a_real_worker(
     postgres, redis_url, tmp_path, policy
 ):
     """A P1 ticket with a one-minute response target, left alone: beat and a real worker warn,
-    breach and escalate it to L2, each once and within 60 s of its time."""
+    breach and escalate it to L2, each once and within 60 s of its time. It was opened 50 s
+    before the worker started, so that the first warning is already due, the second and the
+    breach seconds ahead (and the test does not wait a whole minute)."""
     SLATarget.objects.filter(policy=policy, priority="P1").update(response_minutes=1)
     for tier in (Tier.L1, Tier.L2):
         lead = StaffFactory(role=UserRole.TECHNICIAN, tier=tier)
@@ -58,6 +61,7 @@ def test_sla_warning_breach_and_escalation_happen_once_on_a_real_worker(
             impact=Impact.HIGH,
             urgency=Urgency.HIGH,
             assignee=assignee,
+            at=timezone.now() - timedelta(seconds=50),
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
