@@ -115,6 +115,14 @@ class ClientScopedQuerySet(models.QuerySet):
             return row.pk in visible
         return getattr(row, self.model._meta.get_field(self.client_lookup).attname) in visible
 
+    def sees(self, row, user) -> bool:
+        """Whether `user` sees `row` (already read): from its own columns where `is_visible`
+        can tell, else by asking the database."""
+        visible = self.is_visible(row, user)
+        if visible is None:
+            visible = self.for_user(user).filter(pk=row.pk).exists()
+        return visible
+
 
 class ClientQuerySet(ClientScopedQuerySet):
     client_lookup = "pk"

@@ -544,10 +544,7 @@ class TicketViewSet(
             ticket = selectors.ticket_with_clocks(int(pk), missing_ok=True)
         else:
             ticket = instance_by_pk(Ticket, int(pk))
-        visible = ticket is not None and Ticket.objects.all().is_visible(ticket, self.request.user)
-        if visible is None:  # a scope rule of the queryset's own: the database decides
-            return super().find_object()
-        if not visible:
+        if ticket is None or not Ticket.objects.all().sees(ticket, self.request.user):
             raise Http404
         self.check_object_permissions(self.request, ticket)
         return ticket

@@ -38,13 +38,8 @@ class IdField(serializers.PrimaryKeyRelatedField):
         # The row by its id (a query compiled once per process), its scope told from its own
         # columns: the same answer as the scoped queryset's get(), for less of the CPU.
         found = instance_by_pk(declared.model, pk)
-        visible = True
-        if found is not None and self.scoped:
-            if isinstance(declared, ClientScopedQuerySet):
-                visible = declared.is_visible(found, self.scope_user)
-            if visible is None:
-                visible = self.get_queryset().filter(pk=pk).exists()
-        if found is None or not visible:
+        scoped = self.scoped and isinstance(declared, ClientScopedQuerySet)
+        if found is None or (scoped and not declared.sees(found, self.scope_user)):
             self.fail("does_not_exist", pk_value=pk)
         return found
 

@@ -52,20 +52,11 @@ class TicketWrite:
         at: datetime | None = None,
         *,
         skip_locked: bool = False,
-        related: tuple[str, ...] = (),
     ):
         """Lock the ticket's row (the caller is in a transaction) and start the write. With
         `skip_locked` (the sweep): None when a service or another sweep holds the row."""
         pk = ticket if isinstance(ticket, int) else ticket.pk
-        if related:
-            locked = (
-                Ticket.objects.select_for_update(skip_locked=skip_locked, of=("self",))
-                .select_related("sla_policy", *related)
-                .filter(pk=pk)
-                .first()
-            )
-        else:
-            locked = _ticket_locked(pk, skip_locked=skip_locked)
+        locked = _ticket_locked(pk, skip_locked=skip_locked)
         if locked is None and not skip_locked:
             raise Ticket.DoesNotExist(f"No ticket {pk}.")
         return None if locked is None else cls(locked, actor, at or timezone.now())
