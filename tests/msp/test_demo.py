@@ -1,18 +1,18 @@
-"""The demo, seeded once for this module (9-30 s a seeding) in a transaction rolled back at
-its end; each test's own transaction is a savepoint inside it. The demo seeded at instants
-where the clients' calendars disagree is in test_demo_calendars.py."""
+"""The demo, seeded once for this module's tests (9-30 s a seeding; see
+`tests.helpers.rows_for_the_module`). The demo seeded at instants where the clients'
+calendars disagree is in test_demo_calendars.py."""
 
 import io
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 
 from msp.choices import Tier, UserRole
 from msp.demo import DEMO_PASSWORD
 from msp.models import Asset, Client, Contact, Site, Team, User
 from sla.models import SLAPolicy
+from tests.helpers import rows_for_the_module
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -21,10 +21,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 def demo(django_db_setup, django_db_blocker):
     """The demo seeded now; what seeding printed."""
     printed = io.StringIO()
-    with django_db_blocker.unblock(), transaction.atomic():
+    with rows_for_the_module(django_db_blocker):
         call_command("seed_demo", stdout=printed)
         yield printed.getvalue()
-        transaction.set_rollback(True)
 
 
 def _counts() -> dict:

@@ -12,7 +12,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 from django.test import override_settings
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -38,7 +37,7 @@ from tests.factories import (
     StaffFactory,
     TeamFactory,
 )
-from tests.helpers import signed_in
+from tests.helpers import rows_for_the_module, signed_in
 from tickets import services
 from tickets.choices import TimeEntryState
 from tickets.models import CannedResponse, Ticket, TimeEntry, UnroutedAlert
@@ -51,12 +50,10 @@ REFUSED = {403, 404, 405}
 @pytest.fixture(scope="module")
 def world_once(django_db_setup, django_db_blocker, tmp_path_factory):
     """The world below, made once for this module's few hundred tests (0.4 s each when made
-    per test) in a transaction rolled back at the module's end; each test's own transaction
-    is a savepoint inside it, so what a test writes is undone before the next."""
+    per test)."""
     media = override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"))
-    with django_db_blocker.unblock(), media, transaction.atomic():
+    with media, rows_for_the_module(django_db_blocker):
         yield _world()
-        transaction.set_rollback(True)
 
 
 @pytest.fixture
