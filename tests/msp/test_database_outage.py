@@ -20,6 +20,7 @@ import pytest
 import requests
 from django.conf import settings
 
+from msp.settings import base as base_settings
 from tests.conftest import _missing_service
 from tests.pgbouncer import free_port
 from tests.pgcluster import cluster, postgres_bin
@@ -93,8 +94,8 @@ def _app_env(database_url: str, **extra: str) -> dict:
         "TEST_DATABASE_URL": database_url,
         "PYTHONUNBUFFERED": "1",
         # The production deadlines: the test settings' own are looser for a loaded machine.
-        "DATABASE_CONNECT_DEADLINE_SECONDS": "0.8",
-        "DATABASE_HANG_SECONDS": "0.4",
+        "DATABASE_CONNECT_DEADLINE_SECONDS": str(base_settings.DATABASE_CONNECT_DEADLINE_SECONDS),
+        "DATABASE_HANG_SECONDS": str(base_settings.DATABASE_HANG_SECONDS),
         **extra,
     }
 
