@@ -112,17 +112,21 @@ def seed_invoices(*, now: datetime | None = None) -> int:
     admin = _demo_admin()
     if admin is None:
         return 0
-    finalised = []
-    for this_month, client_ids in sorted(_clients_by_month(now).items()):
-        months = [add_months(this_month, -2), add_months(this_month, -1)]
+    unbilled = {}
+    for this_month, client_ids in _clients_by_month(now).items():
         invoiced = Invoice.objects.filter(
-            kind=DocumentKind.INVOICE, period_start__gte=months[0], client_id__in=client_ids
+            kind=DocumentKind.INVOICE,
+            period_start__gte=add_months(this_month, -2),
+            client_id__in=client_ids,
         ).values_list("client_id", flat=True)
-        client_ids = sorted(set(client_ids) - set(invoiced))
-        if not client_ids:
-            continue
-        _approve_time(admin, client_ids, this_month, now)
+        if pending := sorted(set(client_ids) - set(invoiced)):
+            unbilled[this_month] = pending
+    if unbilled:
         _rates_and_taxes()
+    finalised = []
+    for this_month, client_ids in sorted(unbilled.items()):
+        months = [add_months(this_month, -2), add_months(this_month, -1)]
+        _approve_time(admin, client_ids, this_month, now)
         _spend(client_ids, months, admin)
         for month in months:
             at = _on_the_first(month, now)
