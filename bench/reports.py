@@ -250,7 +250,7 @@ def accounts_backlog_check(clients, period, now) -> bool:
 
     reported = Rows(clients, period)
     _backlog(reported)
-    as_reported = {client_id: rows[0]["count"] for client_id, rows in reported.of.items()}
+    as_reported = {client_id: rows[0].count for client_id, rows in reported.of.items()}
     shown = account_backlogs(Rows(clients, period), now)
     return all(shown.get(pk, 0) == n for pk, n in as_reported.items())
 
