@@ -167,7 +167,8 @@ def contracts_availability(
     *, services_of: dict[Contract, list[str]], period: Period
 ) -> dict[int, dict[str, Decimal]]:
     """Availability of each contract's services over a period in its client's time zone, in
-    two queries (outages, maintenance windows) whatever the number of contracts."""
+    two queries (outages, maintenance windows) whatever the number of contracts. Windows are
+    read and expanded only for contracts with an outage: without one a service is up 100 %."""
     if not services_of:
         return {}
     periods = {contract.pk: period.bounds(contract.client.timezone) for contract in services_of}
@@ -186,10 +187,11 @@ def contracts_availability(
                 (outage.start, outage.end or end)
             )
     windows: dict[int, list] = {}
-    for window in MaintenanceWindow.objects.filter(
-        contract__in=list(services_of), asset__isnull=True
-    ).select_related("contract__client"):
-        windows.setdefault(window.contract_id, []).append(window)
+    if outages:
+        for window in MaintenanceWindow.objects.filter(
+            contract__in=list(outages), asset__isnull=True
+        ).select_related("contract__client"):
+            windows.setdefault(window.contract_id, []).append(window)
     measured = {}
     for contract, services in services_of.items():
         period = periods[contract.pk]

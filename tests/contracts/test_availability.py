@@ -14,8 +14,8 @@ from contracts.availability import (
     window_occurrences,
 )
 from contracts.choices import Service
-from contracts.models import MaintenanceWindow, Outage
-from contracts.selectors import contract_availability
+from contracts.models import Contract, MaintenanceWindow, Outage
+from contracts.selectors import contract_availability, contracts_availability
 from contracts.services import contract_create
 from msp.periods import Period
 
@@ -163,6 +163,45 @@ class TestStored:
         )
         assert measured[Service.NETWORK] == Decimal("99.930")
         assert measured[Service.DATABASE] == Decimal("100.000")
+
+    def test_many_contracts_at_once_in_two_queries(
+        self, contract, client_b, policy, django_assert_num_queries
+    ):
+        # A contract in New York with a window but no outage is up 100 %, whatever its windows;
+        # the Berlin contract's outage is cut by its own window, not by New York's.
+        client_b.timezone = "America/New_York"
+        client_b.save()
+        quiet = contract_create(
+            client=client_b, number="C-8", name="Managed", start_date=date(2026, 1, 1),
+            sla_policy=policy,
+        )  # fmt: skip
+        for each in (contract, quiet):
+            MaintenanceWindow.objects.create(
+                contract=each,
+                name="Patch night",
+                start=datetime(2026, 6, 1, 0, 0, tzinfo=ZoneInfo(each.client.timezone)),
+                duration_minutes=120,
+                recurrence="FREQ=DAILY",
+            )
+        Outage.objects.create(
+            contract=contract,
+            service=Service.NETWORK,
+            start=datetime(2026, 6, 10, 1, 0, tzinfo=BERLIN),  # 1 h in the window, 1 h out
+            end=datetime(2026, 6, 10, 3, 0, tzinfo=BERLIN),
+        )
+        contracts = list(
+            Contract.objects.select_related("client").filter(pk__in=[contract.pk, quiet.pk])
+        )
+        with django_assert_num_queries(2):
+            measured = contracts_availability(
+                services_of={each: [Service.NETWORK] for each in contracts},
+                period=Period.month(2026, 6),
+            )
+        # 60 min down of 43,200: 99.8611... %, cut to 99.861.
+        assert measured == {
+            contract.pk: {Service.NETWORK: Decimal("99.861")},
+            quiet.pk: {Service.NETWORK: Decimal("100.000")},
+        }
 
     def test_a_stored_window_keeps_its_local_hour_across_dst(self, contract):
         # Sundays 05:00-07:00 in Berlin, from summer time: stored in UTC (03:00), but recurring
