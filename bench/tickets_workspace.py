@@ -53,6 +53,9 @@ def configure(database: str, conn_max_age: int = 0) -> None:
     import django
 
     django.setup()
+    from msp.startup import settle
+
+    settle()  # as the web processes do (msp/wsgi.py)
 
 
 def drop_database(database: str) -> None:
